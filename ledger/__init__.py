@@ -1,0 +1,1 @@
+"""fairsplit ledger: signed, hash-chained, append-only double-entry bookkeeping."""

@@ -1,0 +1,1 @@
+"""fairsplit services: the Kafka edges that connect events, attribution and the ledger."""

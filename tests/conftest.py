@@ -1,0 +1,69 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), no mocks.
+
+`database_url` is parametrised over both backends, so every ledger test runs on each.
+PostgreSQL is the server at FAIRSPLIT_TEST_POSTGRES_URL (default: the local one at
+127.0.0.1:5432, user postgres, database `test`); each test gets a fresh database created
+from it and dropped afterwards. Outside CI an unreachable server skips the PostgreSQL
+half; in CI (CI=true) it fails, so a green run always means both backends were tested.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get(
+    "FAIRSPLIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _pg_unavailable(reason: str) -> None:
+    message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {reason}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(message)
+
+
+def _sqlalchemy_url(libpq_url: str) -> str:
+    """psycopg 3 is the driver; plain postgresql:// URLs are rewritten to say so."""
+    for prefix in ("postgresql://", "postgres://"):
+        if libpq_url.startswith(prefix):
+            return "postgresql+psycopg://" + libpq_url[len(prefix) :]
+    return libpq_url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (SQLAlchemy URL)."""
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - psycopg is a hard dependency
+        _pg_unavailable(str(exc))
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _pg_unavailable(str(exc).strip())
+    name = f"fs_test_{uuid.uuid4().hex[:16]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        try:
+            yield _sqlalchemy_url(f"{base}/{name}")
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A fresh SQLite database file for one test."""
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request) -> str:
+    """The same test on both backends."""
+    return request.getfixturevalue(f"{request.param}_url")
