@@ -91,3 +91,37 @@ def test_a_long_batch_pauses_and_keeps_the_member_in_its_group(kafka_bootstrap, 
     assert sorted(json.loads(r.value)["echo"] for r in results) == [0, 1, 2, 3]
     assert processor.revocations <= 1  # only the one when it stops
     assert kafka_io.committed(f"{topic}-g", topic) == {0: 4}
+
+
+def test_sink_commits_after_its_effect(kafka_bootstrap, kafka_io, topic):
+    """The ledger-writer shape: the effect is a callable (an idempotent write), no output topic."""
+    from services.kafka import make_consumer, make_producer
+    from services.stream import Done, Failure, StreamProcessor, sink_steps
+    from tests.services.svc_echo_app import decode
+
+    ensure_topics(kafka_bootstrap, [topic, f"{topic}.dlq"], partitions=1)
+    kafka_io.produce(topic, _messages({2: "fail"}, 6))
+    store: dict[bytes, int] = {}
+
+    def write(messages):
+        outcomes = []
+        for message in messages:
+            if message.payload["mode"] == "fail":
+                outcomes.append(Failure("rejected by the store", "StoreError"))
+            else:
+                store.setdefault(message.key, message.payload["n"])  # idempotent by key
+                outcomes.append(Done())
+        return outcomes
+
+    producer = make_producer(kafka_bootstrap)
+    consumer = make_consumer(kafka_bootstrap, f"{topic}-g", session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    processor = StreamProcessor(consumer, [topic], lambda ctx: sink_steps(ctx, decode=decode, effect=write,
+                                                                          producer=producer),
+                                service="sink", close_with=[producer])
+    thread = _run(processor)
+    letters = kafka_io.read(f"{topic}.dlq", 1)
+    _stop(processor, thread)
+
+    assert sorted(store.values()) == [0, 1, 3, 4, 5]
+    assert parse_dead_letter(letters[0].value).source.offset == 2
+    assert kafka_io.committed(f"{topic}-g", topic) == {0: 6}
