@@ -32,7 +32,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -225,6 +225,8 @@ class RunTask(_Forward):
     While the task runs the loop's `keep_alive` is called (pause partitions + poll).
     """
 
+    keep_alive_after_s = 0.2  # a batch that runs longer pauses its partitions and polls
+
     def __init__(self, task: Callable[[list[Message]], Sequence[Outcome]], next: ProcessingStep,
                  context: StreamContext, retry: RetryPolicy = RetryPolicy()) -> None:
         self.task, self.next, self.context, self.retry = task, next, context, retry
@@ -236,7 +238,7 @@ class RunTask(_Forward):
         if todo:
             started = time.monotonic()
             future = self._executor.submit(self._run, [items[index][0] for index in todo])
-            while not future.done():
+            while not wait([future], timeout=self.keep_alive_after_s).done:  # long batch: stay in the group
                 self.context.keep_alive()
             for index, outcome in zip(todo, future.result()):
                 outcomes[index] = outcome
