@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,6 +62,9 @@ class Models:
     test_model: bool
     default_params: Params
     memory_budget: int  # bytes one render batch may use (see render.py)
+    # LoRA adapters loaded into `pipe` (name -> path): state of the shared pipeline, so
+    # every Renderer of this profile must see it
+    adapters: dict[str, str] = field(default_factory=dict)
 
 
 def pick_device() -> torch.device:

@@ -45,7 +45,6 @@ class Renderer:
     def __init__(self, models: Models):
         self.models = models
         self.pure: OrderedDict[tuple, Image.Image] = OrderedDict()
-        self.loaded: dict[str, str] = {}  # adapter name -> path
         self.batches = 0
 
     def render(self, jobs: Sequence[RenderJob]) -> list[Image.Image]:
@@ -101,17 +100,17 @@ class Renderer:
 
     def _use_adapters(self, adapters: tuple[tuple[str, str], ...]) -> None:
         """Activate exactly these LoRA adapters (none: the base model)."""
-        pipe = self.models.pipe
+        pipe, loaded = self.models.pipe, self.models.adapters
         for name, path in adapters:
-            if self.loaded.get(name) != path:
-                if name in self.loaded:
+            if loaded.get(name) != path:
+                if name in loaded:
                     pipe.delete_adapters(name)
                 pipe.load_lora_weights(path, adapter_name=name)
-                self.loaded[name] = path
+                loaded[name] = path
         if adapters:
             pipe.enable_lora()
             pipe.set_adapters([name for name, _ in adapters])
-        elif self.loaded:
+        elif loaded:
             pipe.disable_lora()
 
 
