@@ -88,6 +88,107 @@ app.add_typer(ledger_app, name="ledger")
 # --- attribution: attribute ---------------------------------------------------
 
 
+def _parse_pairs(values: list[str], option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            fail(f"{option} must look like ARTIST_ID=VALUE, got '{value}'.")
+        pairs.append((key.strip(), rest.strip()))
+    return pairs
+
+
+@app.command("attribute")
+def attribute_command(
+    content: str = typer.Option(..., "--content", help="The content part of the prompt."),
+    style: list[str] = typer.Option(..., "--style", help="ARTIST_ID=PHRASE, once per artist."),
+    lora: list[str] = typer.Option([], "--lora", help="ARTIST_ID=PATH of a LoRA adapter for that artist's style."),
+    gallery: list[str] = typer.Option([], "--gallery", help="ARTIST_ID=DIR of the artist's reference images."),
+    image: str | None = typer.Option(None, "--image", help="The generated image (PNG); regenerated if absent."),
+    seed: int = typer.Option(0, "--seed", help="Seed the image was generated with."),
+    mode: str = typer.Option("generative", "--mode", help="generative (renders) or text (approximation)."),
+    profile: str = typer.Option("sd15", "--profile", envvar="FAIRSPLIT_PROFILE", help="Model profile: sd15 or tiny."),
+    model_id: str = typer.Option("sd-1.5", "--model-id", help="Account id of the generative model."),
+    tau: float | None = typer.Option(None, "--tau", help="Recognizability threshold on style uplift."),
+    save_images: str | None = typer.Option(None, "--save-images", help="Write the coalition renders here."),
+    timings: bool = typer.Option(False, "--timings", help="Include wall-clock timings (not deterministic)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON."),
+) -> None:
+    """Split one generated image between its model and the artists it names; records nothing."""
+    from pathlib import Path
+
+    from fairsplit.attribute import MODES, AttributionConfig, attribute
+    from fairsplit.gallery import embed_gallery
+    from fairsplit.profiles import PROFILES, ModelUnavailable, load_profile
+    from fairsplit.recognition import DEFAULT_TAU
+    from fairsplit.render import Renderer
+    from fairsplit.request import AttributionRequest, Style
+
+    if profile not in PROFILES:
+        fail(f"unknown profile '{profile}'; choose one of: {', '.join(PROFILES)}.")
+    if mode not in MODES:
+        fail(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}.")
+    styles = _parse_pairs(style, "--style")
+    ids = [a for a, _ in styles]
+    loras = dict(_parse_pairs(lora, "--lora"))
+    folders = dict(_parse_pairs(gallery, "--gallery"))
+    for artist in {**loras, **folders}:
+        if artist not in ids:
+            fail(f"artist '{artist}' has a --lora or --gallery but no --style.")
+    for artist, path in {**loras, **folders}.items():
+        if not Path(path).exists():
+            fail(f"{path} (given for artist '{artist}') does not exist.")
+    png = None
+    if image is not None:
+        if not Path(image).is_file():
+            fail(f"image file {image} does not exist.")
+        png = Path(image).read_bytes()
+    try:
+        request = AttributionRequest(
+            model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed, image_png=png
+        )
+        models = load_profile(profile)
+        galleries = {a: embed_gallery(d, models) for a, d in folders.items()}
+        config = AttributionConfig(mode=mode, tau=DEFAULT_TAU if tau is None else tau, keep_images=bool(save_images))
+        result = attribute(request, models, galleries, config, Renderer(models))
+    except (ModelUnavailable, ValueError) as exc:
+        fail(str(exc).rstrip(".") + ".")
+    if save_images:
+        folder = Path(save_images)
+        folder.mkdir(parents=True, exist_ok=True)
+        for label, picture in result.images.items():
+            picture.save(folder / f"coalition-{label}.png")
+    if as_json:
+        sys.stdout.write(result.to_json(timings=timings) + "\n")
+        return
+    _print_attribution(result, timings)
+
+
+def _print_attribution(result, timings: bool) -> None:
+    from rich.table import Table
+
+    method = result.method
+    title = f"{method.value_function} split, {method.estimator}, profile {method.profile}"
+    if method.test_model:
+        title += " (test model: shares mean nothing)"
+    if method.approximation:
+        title += " (text approximation)"
+    table = Table(title=title)
+    for column in ("account", "share", "recognised", "uplift", "gallery"):
+        table.add_column(column)
+    for p in result.players:
+        uplift = "" if p.uplift is None else f"{p.uplift:+.4f}"
+        table.add_row(
+            p.account, f"{result.shares[p.account]:.4f}", "yes" if p.recognised else "no", uplift,
+            p.gallery_source or "",
+        )
+    out.print(table)
+    if result.clamped:
+        out.print("negative Shapley values were clamped to 0 and the rest renormalised")
+    if timings:
+        out.print({k: round(v, 4) for k, v in result.timings.items()})
+
+
 # --- registry: artists, platforms ---------------------------------------------
 
 
