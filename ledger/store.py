@@ -24,7 +24,8 @@ from functools import lru_cache
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, text
+from sqlalchemy import Connection, Engine, String, any_, bindparam, func, insert, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from ledger.accounts import resolve_account, validate_account
@@ -256,10 +257,17 @@ def _dedupe(specs: Sequence[TransferSpec], ids: list[str]) -> dict[str, Transfer
 
 
 def _fetch_by_ids(connection: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Booked rows among `ids` (PostgreSQL: one `= ANY(array)` per chunk, far cheaper than IN)."""
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = ids[start : start + _LOOKUP_CHUNK]
-        for row in connection.execute(select(TRANSFERS).where(TRANSFERS.c.id.in_(chunk))):
+    postgres = connection.dialect.name == "postgresql"
+    chunk_size = 10 * _LOOKUP_CHUNK if postgres else _LOOKUP_CHUNK
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        if postgres:
+            match = TRANSFERS.c.id == any_(bindparam("ids", chunk, type_=ARRAY(String)))
+        else:
+            match = TRANSFERS.c.id.in_(chunk)
+        for row in connection.execute(select(TRANSFERS).where(match)):
             found[row.id] = dict(row._mapping)
     return found
 
@@ -303,11 +311,14 @@ def _seal(
     """Number, chain, hash and sign new rows: the hot loop of the ledger.
 
     Hashing is sequential (each row names its predecessor); signatures are independent,
-    so large batches are signed on worker threads (Ed25519 releases the GIL) and rows
-    are yielded chunk by chunk, letting PostgreSQL ingest while the rest is signed.
+    so chunks of a large batch are handed to signing threads (Ed25519 releases the GIL)
+    as soon as they are hashed, and rows are yielded chunk by chunk, letting PostgreSQL
+    ingest while the rest is still being signed.
     """
     created_at = datetime.now(UTC)
-    rows, digests = [], []
+    pending: list[tuple[list[dict[str, Any]], Any]] = []
+    rows: list[dict[str, Any]] = []
+    digests: list[bytes] = []
     for key, spec in fresh:
         seq += 1
         row = spec.body()
@@ -317,21 +328,19 @@ def _seal(
         prev_hash = row["hash"] = digest.hex()
         rows.append(row)
         digests.append(digest)
-    start = 0
-    for signatures in _sign_all(signer, digests):
-        for row, signature in zip(rows[start : start + len(signatures)], signatures, strict=True):
+        if len(rows) == _SIGN_CHUNK:
+            pending.append((rows, _signing_pool().submit(_sign_chunk, signer, digests)))
+            rows, digests = [], []
+    pending.append((rows, None))
+    for chunk, future in pending:
+        signatures = future.result() if future is not None else _sign_chunk(signer, digests)
+        for row, signature in zip(chunk, signatures, strict=True):
             row["signature"] = signature.hex()
             yield row
-        start += len(signatures)
 
 
-def _sign_all(signer: Signer, digests: list[bytes]) -> Iterator[list[bytes]]:
-    """Signatures of `digests`, in order, one chunk at a time."""
-    if len(digests) < 2 * _SIGN_CHUNK:
-        yield [signer.sign(digest) for digest in digests]
-        return
-    chunks = [digests[i : i + _SIGN_CHUNK] for i in range(0, len(digests), _SIGN_CHUNK)]
-    yield from _signing_pool().map(lambda chunk: [signer.sign(digest) for digest in chunk], chunks)
+def _sign_chunk(signer: Signer, digests: list[bytes]) -> list[bytes]:
+    return [signer.sign(digest) for digest in digests]
 
 
 @lru_cache(maxsize=1)
