@@ -19,14 +19,14 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
 
 from fairsplit.gallery import Gallery, synthesize_gallery
 from fairsplit.profiles import Models
-from fairsplit.recognition import DEFAULT_TAU, Recognition, recognise
+from fairsplit.recognition import Recognition, default_tau, recognise
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_texts
 from fairsplit.request import AttributionRequest, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
@@ -39,7 +39,7 @@ MODES = ("generative", "text")
 @dataclass(frozen=True)
 class AttributionConfig:
     mode: str = "generative"
-    tau: float = DEFAULT_TAU
+    tau: float | None = None  # None: the profile's default (recognition.PROFILE_TAU)
     shapley: ShapleyConfig = ShapleyConfig()
     max_rank: int | None = None  # zero-shot rank test, off by default
     keep_images: bool = False  # attach coalition renders to the result (CLI --save-images)
@@ -100,6 +100,8 @@ def attribute_many(
     """
     if config.mode not in MODES:
         raise ValueError(f"unknown mode '{config.mode}' (choose one of: {', '.join(MODES)})")
+    if config.tau is None:
+        config = replace(config, tau=default_tau(models.profile))
     renderer = renderer or Renderer(models)
     clock = _Clock()
     events = [_start(r, models, renderer, galleries or {}) for r in requests]

@@ -18,6 +18,15 @@ import numpy as np
 from fairsplit.values import cosine
 
 DEFAULT_TAU = 0.02
+#: Default τ per profile. The tiny random test models move gallery cosines by ~1e-4, a
+#: hundredth of what SD1.5 + CLIP ViT-L/14 do, so 0.02 would filter every artist there;
+#: τ = 0 keeps the test's meaning ("naming the artist moves the image towards their
+#: gallery at all") on a model whose scale says nothing.
+PROFILE_TAU = {"sd15": DEFAULT_TAU, "tiny": 0.0}
+
+
+def default_tau(profile: str) -> float:
+    return PROFILE_TAU.get(profile, DEFAULT_TAU)
 
 
 @dataclass(frozen=True)
