@@ -244,6 +244,7 @@ class MethodV1(_Contract):
     tau: Finite
     budget: Annotated[int, Field(strict=True, ge=1)] | None = None
     approximate: Annotated[bool, Field(strict=True)] = False
+    test_model: Annotated[bool, Field(strict=True)] = False
 
 
 class PlayerV1(_Contract):
@@ -277,6 +278,7 @@ class AttributionResultV1(_Contract):
     std_errors: dict[str, Annotated[Finite, Field(ge=0.0)]] | None = None
     reward: Reward
     event_sha256: Sha256Hex
+    event: dict[str, Any] | None = None  # the platform's event without its image, for statements and replays
     worker_key_id: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
     signature: Base64Sig | None = None
 

