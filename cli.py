@@ -10,10 +10,12 @@ and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -271,7 +273,6 @@ def attribute_command(
     from fairsplit.attribute import MODES, AttributionConfig, attribute
     from fairsplit.gallery import embed_gallery
     from fairsplit.profiles import PROFILES, ModelUnavailable, load_profile
-    from fairsplit.recognition import DEFAULT_TAU
     from fairsplit.render import Renderer
     from fairsplit.request import AttributionRequest, Style
 
@@ -300,7 +301,7 @@ def attribute_command(
         )
         models = load_profile(profile)
         galleries = {a: embed_gallery(d, models) for a, d in folders.items()}
-        config = AttributionConfig(mode=mode, tau=DEFAULT_TAU if tau is None else tau, keep_images=bool(save_images))
+        config = AttributionConfig(mode=mode, tau=tau, keep_images=bool(save_images))
         result = attribute(request, models, galleries, config, Renderer(models))
     except (ModelUnavailable, ValueError) as exc:
         fail(str(exc).rstrip(".") + ".")
@@ -342,8 +343,490 @@ def _print_attribution(result, timings: bool) -> None:
 
 # --- registry: artists, platforms ---------------------------------------------
 
+artists_app = typer.Typer(help="Register artists and the galleries of their reference works.", no_args_is_help=True)
+app.add_typer(artists_app, name="artists")
+platforms_app = typer.Typer(help="Register platforms and the keys their events are signed with.", no_args_is_help=True)
+app.add_typer(platforms_app, name="platforms")
+
+
+def ready_engine(ctx: typer.Context):
+    """The configured database, checked to be initialised (call inside user_errors)."""
+    return open_ledger(ctx).engine
+
+
+@artists_app.command("add")
+def artists_add(
+    ctx: typer.Context,
+    artist_id: str = typer.Argument(..., help="The artist's id, e.g. van-gogh (account artist:<id>)."),
+    name: str = typer.Option(..., "--name", help="The artist's name."),
+    gallery: Path = typer.Option(..., "--gallery", help="Folder of the artist's reference images."),
+    profile: str = typer.Option("sd15", "--profile", envvar="FAIRSPLIT_PROFILE", help="Model profile whose CLIP embeds the gallery."),
+) -> None:
+    """Register an artist with the CLIP embedding of their reference works."""
+    from fairsplit.gallery import embed_gallery
+    from fairsplit.profiles import ModelUnavailable, load_profile
+    from ledger.registry import add_artist
+
+    if not gallery.is_dir():
+        fail(f"gallery folder {gallery} does not exist.")
+    with user_errors():
+        engine = ready_engine(ctx)
+        try:
+            embedded = embed_gallery(gallery, load_profile(profile))
+        except (ModelUnavailable, ValueError, OSError) as exc:
+            fail(str(exc).rstrip(".") + ".")
+        added = add_artist(engine, artist_id, name, embedded.vector.tolist(), embedded.count, embedded.model_id)
+    state = "registered" if added else "already registered (unchanged)"
+    out.print(f"artist:{artist_id} {state}: {embedded.count} works embedded with {embedded.model_id}.", highlight=False)
+
+
+@artists_app.command("list")
+def artists_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The registered artists."""
+    from rich.table import Table
+
+    from ledger.registry import get_artists
+
+    with user_errors():
+        artists = get_artists(ready_engine(ctx))
+    rows = [
+        {"artist_id": a.artist_id, "account": f"artist:{a.artist_id}", "name": a.name,
+         "gallery_count": a.gallery_count, "gallery_model_id": a.gallery_model_id}
+        for a in artists.values()
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} registered artist{'s' if len(rows) != 1 else ''}")
+    for column in ("account", "name", "works", "embedded with"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["account"], r["name"], str(r["gallery_count"]), r["gallery_model_id"])
+    out.print(table)
+
+
+def write_private_key(path: Path, pem: bytes) -> None:
+    """Write a private key file with 0600 permissions; never overwrite one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fail(f"{path} already exists; choose another --key-out or register it with --public-key.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+
+
+@platforms_app.command("add")
+def platforms_add(
+    ctx: typer.Context,
+    platform_id: str = typer.Argument(..., help="The platform's id (account platform:<id>)."),
+    key_out: Path | None = typer.Option(None, "--key-out", help="Where to write the new private key (default ./ID.platform.pem)."),
+    public_key: Path | None = typer.Option(None, "--public-key", help="Register this existing Ed25519 public key (PEM) instead."),
+) -> None:
+    """Register a platform with the Ed25519 key its events must be signed with."""
+    from ledger.registry import add_platform
+    from services.signing import SignatureError, generate_private_key, load_public_key, private_key_pem, public_key_pem
+
+    with user_errors():
+        engine = ready_engine(ctx)
+        if public_key is not None:
+            if key_out is not None:
+                fail("give either --public-key or --key-out, not both.")
+            if not public_key.is_file():
+                fail(f"public key file {public_key} does not exist.")
+            try:
+                pem = public_key_pem(load_public_key(public_key)).decode()
+            except SignatureError as exc:
+                fail(str(exc))
+            add_platform(engine, platform_id, pem)
+            out.print(f"platform:{platform_id} registered with the public key in {public_key}.", highlight=False)
+            return
+        private = generate_private_key()
+        path = key_out or Path(f"./{platform_id}.platform.pem")
+        add_platform(engine, platform_id, public_key_pem(private.public_key()).decode())
+        write_private_key(path, private_key_pem(private))
+    out.print(f"platform:{platform_id} registered; its private key (keep it secret) is in {path}", highlight=False)
+
+
+@platforms_app.command("list")
+def platforms_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The registered platforms and their key fingerprints."""
+    from ledger.registry import fingerprint, platform_keys
+
+    with user_errors():
+        keys = platform_keys(ready_engine(ctx))
+    rows = [{"platform_id": p, "account": f"platform:{p}", "key_sha256": fingerprint(pem)} for p, pem in keys.items()]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        out.print(f"{r['account']}  key sha256 {r['key_sha256'][:16]}…", highlight=False)
+
 
 # --- pipeline: sign, ingest, emit, serve, up ----------------------------------
+
+serve_app = typer.Typer(help="Run a service: the attribution worker or the ledger writer.", no_args_is_help=True)
+app.add_typer(serve_app, name="serve")
+
+BOOTSTRAP = typer.Option(None, "--bootstrap", envvar="FAIRSPLIT_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers (host:port).")
+PARTITIONS = typer.Option(6, "--partitions", envvar="FAIRSPLIT_KAFKA_PARTITIONS", help="Partitions of topics this creates.")
+SESSION_TIMEOUT = typer.Option(10_000, "--session-timeout-ms", envvar="FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS", help="Consumer group session timeout.")
+METRICS_PORT = typer.Option(None, "--metrics-port", envvar="FAIRSPLIT_METRICS_PORT", help="Serve Prometheus metrics on this port.")
+ROUTES = typer.Option(None, "--routes", envvar="FAIRSPLIT_MODEL_ROUTES", help="Served models, MODEL_ID=PROFILE,… (default sd-1.5=sd15,tiny-sd=tiny).")
+TAU = typer.Option(None, "--tau", envvar="FAIRSPLIT_TAU", help="Recognizability threshold on style uplift (default per profile: sd15 0.02, tiny 0).")
+MODE = typer.Option("generative", "--mode", envvar="FAIRSPLIT_MODE", help="Value function: generative or text.")
+TOPIC_PREFIX = typer.Option("", "--topic-prefix", envvar="FAIRSPLIT_TOPIC_PREFIX", help="Prefix of topic and group names.")
+
+
+def kafka_settings(bootstrap: str | None, partitions: int, session_timeout_ms: int,
+                   metrics_port: int | None = None, prefix: str = ""):
+    from services.runners import KafkaSettings
+
+    if not bootstrap:
+        fail("no Kafka bootstrap server: pass --bootstrap or set FAIRSPLIT_KAFKA_BOOTSTRAP (or run `fairsplit up`).")
+    return KafkaSettings(bootstrap, partitions, session_timeout_ms, max(1000, session_timeout_ms // 6), metrics_port, prefix)
+
+
+def worker_parts(ctx: typer.Context, routes: str | None, tau: float | None, mode: str):
+    """Admission gate and attributor over the registry, with the worker's registered key."""
+    from fairsplit.attribute import MODES, AttributionConfig
+    from ledger.registry import add_service_key
+    from services.admission import Gate, parse_routes
+    from services.attribution_worker import WORKER_ROLE, Attributor, load_or_create_worker_key
+    from services.lookups import RegistryLookups
+    from services.signing import public_key_pem
+
+    if mode not in MODES:
+        fail(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}.")
+    try:
+        route_map = parse_routes(routes)
+    except ValueError as exc:
+        fail(str(exc))
+    engine = ready_engine(ctx)
+    key, _ = load_or_create_worker_key(ctx_of(ctx).key_dir)
+    add_service_key(engine, key.key_id, WORKER_ROLE, public_key_pem(key.public_key).decode())
+    lookups = RegistryLookups(engine, WORKER_ROLE)
+    gate = Gate(lookups.platform_key, lookups.known_artists, route_map)
+    config = AttributionConfig(mode=mode, tau=tau)
+    return gate, Attributor(lookups.galleries, key, config)
+
+
+def writer_parts(ctx: typer.Context):
+    """accept(raw result) and book(accepted result) over the signing ledger."""
+    from services.attribution_worker import WORKER_ROLE
+    from services.ledger_writer import accept_result, record_result
+    from services.lookups import RegistryLookups
+
+    ledger = open_ledger(ctx, signing=True)
+    lookups = RegistryLookups(ledger.engine, WORKER_ROLE)
+    return (lambda raw: accept_result(raw, lookups.worker_key)), (lambda accepted: record_result(ledger, accepted))
+
+
+@app.command("sign")
+def sign_command(
+    file: Path = typer.Argument(..., help="JSONL file of generation events."),
+    platform: str = typer.Option(..., "--platform", help="The platform the events are for."),
+    key: Path = typer.Option(..., "--key", help="The platform's private key (PKCS#8 PEM)."),
+    out_file: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
+) -> None:
+    """Sign events for a platform: Ed25519 over each event's canonical JSON without `signature`."""
+    from services.contracts import ContractError, load_json_object
+    from services.signing import SignatureError, load_private_key, sign_event
+
+    if not file.is_file():
+        fail(f"event file {file} does not exist.")
+    if not key.is_file():
+        fail(f"key file {key} does not exist.")
+    try:
+        private = load_private_key(key)
+    except SignatureError as exc:
+        fail(str(exc))
+    lines = []
+    for number, raw in enumerate(file.read_bytes().splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = load_json_object(raw, "generation event")
+        except ContractError as exc:
+            fail(f"line {number}: {exc}")
+        if event.setdefault("platform_id", platform) != platform:
+            fail(f"line {number}: the event is for platform {event['platform_id']!r}, not {platform!r}.")
+        lines.append(json.dumps(sign_event(event, private), ensure_ascii=False, separators=(",", ":")))
+    text = "".join(line + "\n" for line in lines)
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"{len(lines)} events signed for platform:{platform} → {out_file}", highlight=False)
+
+
+@app.command("ingest")
+def ingest_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="JSONL file of signed generation events."),
+    as_json: bool = typer.Option(False, "--json", help="Print the per-line report as JSON."),
+    routes: str | None = ROUTES,
+    tau: float | None = TAU,
+    mode: str = MODE,
+    batch_size: int = typer.Option(8, "--batch-size", help="Events attributed together."),
+) -> None:
+    """Event → attribution → ledger without a broker (backfills, replays). Rejected lines go to FILE.dlq.jsonl."""
+    from rich.progress import Progress
+
+    from ledger.events import recorded_body
+    from services.ingest import Ingest, dead_letter_line
+
+    if not file.is_file():
+        fail(f"event file {file} does not exist.")
+    with user_errors():
+        gate, attributor = worker_parts(ctx, routes, tau, mode)
+        accept, book = writer_parts(ctx)
+        engine = ready_engine(ctx)
+    pipeline = Ingest(gate.admit, attributor, lambda record: book(accept(record)),
+                      lambda event_id: recorded_body(engine, event_id), batch_size)
+    lines = file.read_bytes().splitlines(keepends=True)
+    dlq_path = file.with_name(file.name.removesuffix(".jsonl") + ".dlq.jsonl")
+    reports, letters = [], []
+    with Progress(console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"ingesting {file.name}", total=sum(1 for line in lines if line.strip()))
+        for report, raw in pipeline.run(lines):
+            reports.append(report)
+            if report.status == "rejected":
+                letters.append(dead_letter_line(report, raw, str(file)))
+            progress.advance(task)
+    reports.sort(key=lambda r: r.line)  # rejections are known before their batch-mates are attributed
+    letters.sort(key=lambda letter: json.loads(letter)["source"]["offset"])
+    if letters:
+        dlq_path.write_text("".join(letter + "\n" for letter in letters), encoding="utf-8")
+    counts = {s: sum(r.status == s for r in reports) for s in ("recorded", "duplicate", "rejected")}
+    if as_json:
+        print_json({"lines": [r.as_dict() for r in reports], "counts": counts,
+                    "dead_letters": str(dlq_path) if letters else None})
+    else:
+        for r in reports:
+            style = {"recorded": "green", "duplicate": "yellow", "rejected": "red"}[r.status]
+            reason = f": {r.reason}" if r.reason else ""
+            out.print(f"line {r.line}: [{style}]{r.status}[/] {r.event_id or ''}{reason}", highlight=False)
+        out.print(f"{counts['recorded']} recorded, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
+                  + (f"; rejected lines with reasons in {dlq_path}" if letters else ""), highlight=False)
+    raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+@app.command("emit")
+def emit_command(
+    file: Path | None = typer.Argument(None, help="JSONL file of signed events to publish."),
+    sample: int | None = typer.Option(None, "--sample", help="Publish N signed sample events instead."),
+    platform: str = typer.Option("demo-platform", "--platform", help="Platform of the sample events."),
+    key: Path | None = typer.Option(None, "--key", help="Private key to sign the sample events with."),
+    bootstrap: str | None = BOOTSTRAP,
+    partitions: int = PARTITIONS,
+    topic_prefix: str = TOPIC_PREFIX,
+) -> None:
+    """Publish events to generation.events (key = event_id), as a platform would."""
+    from services.contracts import ContractError, load_json_object
+    from services.demo import sample_events
+    from services.runners import emit
+    from services.signing import SignatureError, load_private_key
+
+    if (file is None) == (sample is None):
+        fail("give either an event FILE or --sample N.")
+    if sample is not None:
+        if key is None or not key.is_file():
+            fail("--sample needs --key, the platform's private key file (see `fairsplit platforms add`).")
+        try:
+            records = [json.dumps(e).encode() for e in sample_events(sample, load_private_key(key), platform)]
+        except SignatureError as exc:
+            fail(str(exc))
+    else:
+        if not file.is_file():
+            fail(f"event file {file} does not exist.")
+        records = [line for line in file.read_bytes().splitlines() if line.strip()]
+    keys = []
+    for record in records:
+        try:
+            event_id = load_json_object(record, "event").get("event_id")
+        except ContractError:
+            event_id = None  # published as is: the worker dead-letters it with its reason
+        keys.append(str(event_id).encode() if event_id else None)
+    sent = emit(kafka_settings(bootstrap, partitions, 10_000, prefix=topic_prefix), records, keys)
+    out.print(f"{sent} events published to generation.events", highlight=False)
+
+
+def _serve(processor) -> None:
+    from services.observability import configure_logging
+
+    configure_logging(processor.service)
+    processor.run(handle_signals=True)
+
+
+@serve_app.command("attribution")
+def serve_attribution(
+    ctx: typer.Context,
+    bootstrap: str | None = BOOTSTRAP,
+    partitions: int = PARTITIONS,
+    session_timeout_ms: int = SESSION_TIMEOUT,
+    metrics_port: int | None = METRICS_PORT,
+    topic_prefix: str = TOPIC_PREFIX,
+    routes: str | None = ROUTES,
+    tau: float | None = TAU,
+    mode: str = MODE,
+    batch_size: int = typer.Option(8, "--batch-size", envvar="FAIRSPLIT_BATCH_SIZE", help="Events attributed together."),
+) -> None:
+    """generation.events → attribution → attribution.results (one member of the worker group)."""
+    from services.runners import attribution_worker
+
+    settings = kafka_settings(bootstrap, partitions, session_timeout_ms, metrics_port, topic_prefix)
+    with user_errors():
+        gate, attributor = worker_parts(ctx, routes, tau, mode)
+    _serve(attribution_worker(settings, gate.admit, attributor, batch_size=batch_size))
+
+
+@serve_app.command("ledger")
+def serve_ledger(
+    ctx: typer.Context,
+    bootstrap: str | None = BOOTSTRAP,
+    partitions: int = PARTITIONS,
+    session_timeout_ms: int = SESSION_TIMEOUT,
+    metrics_port: int | None = METRICS_PORT,
+    topic_prefix: str = TOPIC_PREFIX,
+) -> None:
+    """attribution.results → the ledger, one transaction per event, committed after the database."""
+    from sqlalchemy.exc import OperationalError
+
+    from services.runners import ledger_writer
+
+    settings = kafka_settings(bootstrap, partitions, session_timeout_ms, metrics_port, topic_prefix)
+    with user_errors():
+        accept, book = writer_parts(ctx)
+    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,)))
+
+
+def setup_demo(ctx: typer.Context, state_dir: Path):
+    """Register the demo platform (key in the key dir) and artists with generated galleries."""
+    from fairsplit.gallery import embed_gallery
+    from fairsplit.profiles import load_profile
+    from ledger.registry import add_artist, add_platform, platform_keys
+    from services.demo import DEMO_ARTISTS, DEMO_PLATFORM, render_gallery
+    from services.signing import generate_private_key, load_private_key, private_key_pem, public_key_pem
+
+    engine = ready_engine(ctx)
+    key_path = Path(ctx_of(ctx).key_dir) / f"{DEMO_PLATFORM}.platform.pem"
+    if not key_path.exists():
+        if DEMO_PLATFORM in platform_keys(engine):
+            fail(f"{DEMO_PLATFORM} is registered but its key {key_path} is missing; use a fresh database.")
+        write_private_key(key_path, private_key_pem(generate_private_key()))
+    private = load_private_key(key_path)
+    add_platform(engine, DEMO_PLATFORM, public_key_pem(private.public_key()).decode())
+    models = load_profile("tiny")
+    for artist in DEMO_ARTISTS:
+        folder = render_gallery(models, artist, state_dir / "galleries" / artist.artist_id)
+        gallery = embed_gallery(folder, models)
+        add_artist(engine, artist.artist_id, artist.name, gallery.vector.tolist(), gallery.count, gallery.model_id)
+    return engine, private
+
+
+def wait_for_events(engine, event_ids: list[str], stack, timeout_s: float) -> int:
+    """Wait, with a progress bar, until every event id is in the ledger; returns how many are."""
+    import time
+
+    from rich.progress import Progress
+    from sqlalchemy import func, select
+
+    from ledger.events import EVENTS
+
+    deadline = time.monotonic() + timeout_s
+    landed = 0
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("attributing and recording events", total=len(event_ids))
+        while landed < len(event_ids) and time.monotonic() < deadline:
+            stack.check_alive()
+            with engine.connect() as connection:
+                landed = connection.execute(
+                    select(func.count()).select_from(EVENTS).where(EVENTS.c.event_id.in_(event_ids))
+                ).scalar()
+            progress.update(task, completed=landed)
+            time.sleep(0.3)
+    return landed
+
+
+def print_balances(ledger, accounts: list[str], as_json: bool) -> None:
+    from rich.table import Table
+
+    from ledger.money import format_amount
+
+    rows = [(a, c, m) for a in accounts for c, m in sorted(ledger.balance(a).items())]
+    if as_json:
+        print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows]})
+        return
+    table = Table(title="Balances")
+    table.add_column("account")
+    table.add_column("balance", justify="right")
+    for account, currency, micros in rows:
+        table.add_row(account, f"{format_amount(micros, currency)} {currency}")
+    out.print(table)
+
+
+@app.command("up")
+def up_command(
+    ctx: typer.Context,
+    demo: bool = typer.Option(False, "--demo", help="Register a demo platform and artists, emit signed sample events, print balances, stop."),
+    events: int = typer.Option(12, "--events", help="Sample events the demo emits."),
+    bootstrap: str | None = BOOTSTRAP,
+    tau: float | None = TAU,
+    state_dir: Path = typer.Option(Path(".fairsplit"), "--state-dir", help="Logs and demo galleries."),
+    timeout_s: float = typer.Option(300.0, "--timeout", help="How long the demo waits for its events."),
+    as_json: bool = typer.Option(False, "--json", help="Demo: print the balances as JSON."),
+) -> None:
+    """The embedded stack: a local broker (unless --bootstrap), the attribution worker and the ledger writer."""
+    import time
+
+    from ledger.db import upgrade_to_head
+    from ledger.keys import load_or_create_signer
+    from ledger.db import make_engine
+    from ledger.verify import verify_ledger
+    from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events
+    from services.runners import emit
+    from services.stack import embedded_stack
+    from services.tansu import BrokerNotFound, BrokerStartError
+
+    config = ctx_of(ctx)
+    with user_errors():
+        engine = make_engine(config.database_url)
+        upgrade_to_head(engine)
+        load_or_create_signer(config.key_dir, engine)
+        if demo:
+            engine, platform_key = setup_demo(ctx, state_dir)
+    env = {"FAIRSPLIT_DATABASE_URL": config.database_url, "FAIRSPLIT_KEY_DIR": config.key_dir,
+           "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": "6000", "FAIRSPLIT_KAFKA_PARTITIONS": "2"}
+    if tau is not None:
+        env["FAIRSPLIT_TAU"] = repr(tau)
+    try:
+        with embedded_stack(env, state_dir / "logs", bootstrap) as stack:
+            err.print(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}", highlight=False)
+            if not demo:
+                err.print("running; Ctrl-C stops the services and the broker.")
+                try:
+                    while True:
+                        stack.check_alive()
+                        time.sleep(1)
+                except KeyboardInterrupt:
+                    return
+            signed = sample_events(events, platform_key, DEMO_PLATFORM)
+            settings = kafka_settings(stack.bootstrap, 2, 6000)
+            emit(settings, [json.dumps(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
+            landed = wait_for_events(engine, [e["event_id"] for e in signed], stack, timeout_s)
+    except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
+        fail(str(exc).rstrip(".") + ".")
+    with user_errors():
+        ledger = open_ledger(ctx)
+        accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
+        print_balances(ledger, accounts, as_json)
+        report = verify_ledger(ledger.engine)
+    if not as_json:
+        out.print(f"{landed} of {len(signed)} events recorded; ledger verify: "
+                  f"{'intact' if report.ok else 'BROKEN at seq ' + str(report.bad_seq)} ({report.checked} entries).", highlight=False)
+    if landed < len(signed) or not report.ok:
+        raise typer.Exit(1)
 
 
 # --- payouts and statements ---------------------------------------------------
