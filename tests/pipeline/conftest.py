@@ -1,0 +1,160 @@
+"""Pipeline fixtures: a ledger database with a registered platform and artists, the two
+services as real subprocesses (`python -m cli serve …`), signed events."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from cli import app
+from services.demo import DEMO_ARTISTS, sample_event
+from services.signing import generate_private_key, private_key_pem, sign_event
+
+ROOT = Path(__file__).resolve().parents[2]
+PLATFORM = "acme"
+
+
+@dataclass
+class Pipeline:
+    """A migrated ledger with platform `acme` and the demo artists registered."""
+
+    database_url: str
+    key_dir: Path
+    workdir: Path
+    platform_key: object
+    engine: object = None
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def cli(self, *args: str):
+        result = CliRunner().invoke(app, ["--database-url", self.database_url, "--key-dir", str(self.key_dir), *args])
+        return result
+
+    def event(self, rng: random.Random, platform_key=None, **changes) -> dict:
+        body = {**sample_event(rng, PLATFORM), **changes}
+        return sign_event(body, platform_key or self.platform_key)
+
+    def landed(self, event_ids: list[str]) -> int:
+        from ledger.events import EVENTS
+
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.count()).select_from(EVENTS).where(EVENTS.c.event_id.in_(event_ids))
+            ).scalar()
+
+    # --- services as processes ---------------------------------------------------
+
+    def start(self, service: str, bootstrap: str, prefix: str) -> subprocess.Popen:
+        env = {
+            **os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+            "FAIRSPLIT_DATABASE_URL": self.database_url, "FAIRSPLIT_KEY_DIR": str(self.key_dir),
+            "FAIRSPLIT_KAFKA_BOOTSTRAP": bootstrap, "FAIRSPLIT_TOPIC_PREFIX": prefix,
+            "FAIRSPLIT_KAFKA_PARTITIONS": "2", "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        }
+        log = (self.workdir / f"{service}.log").open("ab")
+        process = subprocess.Popen([sys.executable, "-m", "cli", "serve", service], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        self.children[service] = process
+        return process
+
+    def kill(self, service: str) -> None:
+        process = self.children.pop(service)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.children.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.children.values():
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.children.clear()
+
+    def log(self, service: str) -> str:
+        return (self.workdir / f"{service}.log").read_text(errors="replace")
+
+    def wait_landed(self, event_ids: list[str], timeout_s: float = 180.0) -> int:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            n = self.landed(event_ids)
+            if n >= len(event_ids):
+                return n
+            for name, process in self.children.items():
+                assert process.poll() is None, f"{name} died:\n{self.log(name)[-3000:]}"
+            time.sleep(0.5)
+        return self.landed(event_ids)
+
+
+def make_pipeline(database_url: str, tmp_path: Path) -> Pipeline:
+    from fairsplit.profiles import load_profile
+    from ledger.db import make_engine
+    from services.demo import render_gallery
+
+    key = generate_private_key()
+    pem = tmp_path / "acme.pub.pem"
+    from services.signing import public_key_pem
+
+    pem.write_bytes(public_key_pem(key.public_key()))
+    pipeline = Pipeline(database_url, tmp_path / "keys", tmp_path, key)
+    assert pipeline.cli("init").exit_code == 0
+    assert pipeline.cli("platforms", "add", PLATFORM, "--public-key", str(pem)).exit_code == 0
+    models = load_profile("tiny")
+    for artist in DEMO_ARTISTS:
+        folder = render_gallery(models, artist, tmp_path / "galleries" / artist.artist_id, count=2)
+        result = pipeline.cli("artists", "add", artist.artist_id, "--name", artist.name, "--gallery", str(folder), "--profile", "tiny")
+        assert result.exit_code == 0, result.output
+    pipeline.engine = make_engine(database_url)
+    return pipeline
+
+
+@pytest.fixture
+def pipeline(postgres_url, tmp_path):
+    made = make_pipeline(postgres_url, tmp_path)
+    yield made
+    made.stop_all()
+    made.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_pipeline(sqlite_url, tmp_path):
+    made = make_pipeline(sqlite_url, tmp_path)
+    yield made
+    made.engine.dispose()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}."
+
+
+def dlq_records(bootstrap: str, topic: str, count: int, timeout_s: float = 60.0) -> list[dict]:
+    """The dead letters of `topic`, read without joining a group, once `count` arrived."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or {0}
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        consumer.seek_to_beginning()
+        records: list[dict] = []
+        deadline = time.monotonic() + timeout_s
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(json.loads(r.value) for r in batch)
+        return records
+    finally:
+        consumer.close()
