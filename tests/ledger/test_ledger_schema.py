@@ -1,0 +1,36 @@
+"""Migrations: one head, idempotent upgrades, the models match what the migration built."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import pytest
+from ledger.db import check_ready, head_revision, make_engine, sqlalchemy_url, upgrade_to_head
+from ledger.errors import NotInitialisedError
+import ledger.tables  # noqa: F401  (registers the tables)
+
+
+def test_first_revision_id():
+    assert head_revision() == "0001_ledger_core"
+
+
+def test_upgrade_is_idempotent_and_models_match(database_url):
+    assert upgrade_to_head(database_url) is None
+    assert upgrade_to_head(database_url) == "0001_ledger_core"
+    engine = make_engine(database_url)
+    check_ready(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+
+
+def test_uninitialised_database_is_reported(database_url):
+    with pytest.raises(NotInitialisedError, match="fairsplit init"):
+        check_ready(make_engine(database_url))
+
+
+def test_libpq_urls_use_psycopg():
+    assert sqlalchemy_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert sqlalchemy_url("sqlite:///x.db") == "sqlite:///x.db"
