@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from ledger.errors import LedgerError
+
 CADENCES = ("monthly", "weekly", "quarterly")
 DEFAULT_CADENCE = "monthly"
 
@@ -27,7 +29,7 @@ _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q(\d)$")
 
 
-class PeriodError(ValueError):
+class PeriodError(LedgerError, ValueError):
     """A period id or cadence that cannot be understood."""
 
 
@@ -44,7 +46,7 @@ class Period:
         return self.id
 
     def contains(self, moment: datetime) -> bool:
-        return self.start <= _utc(moment) < self.end
+        return self.start <= as_utc(moment) < self.end
 
     def next(self) -> Period:
         return period_of(self.end, self.cadence)
@@ -76,7 +78,7 @@ class Period:
         return mine >= theirs
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """The same instant in UTC; a naive datetime (as SQLite returns it) is taken as UTC."""
     if not isinstance(moment, datetime):
         raise PeriodError(f"{moment!r} is not a datetime.")
@@ -141,7 +143,7 @@ def parse_period(text: str) -> Period:
 
 def period_of(moment: datetime, cadence: str = DEFAULT_CADENCE) -> Period:
     """The period of `cadence` that contains `moment` (UTC)."""
-    moment = _utc(moment)
+    moment = as_utc(moment)
     check_cadence(cadence)
     if cadence == "monthly":
         return _month(moment.year, moment.month)
