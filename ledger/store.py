@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -175,15 +175,28 @@ class Ledger:
 
     # --- writing -------------------------------------------------------------------
 
-    def append(self, specs: Sequence[TransferSpec]) -> list[StoredTransfer]:
-        """Book `specs` atomically; returns the stored transfer for each spec, in order."""
+    def append(
+        self,
+        specs: Sequence[TransferSpec],
+        before_insert: Callable[[Connection], object] | None = None,
+    ) -> list[StoredTransfer]:
+        """Book `specs` atomically; returns the stored transfer for each spec, in order.
+
+        `before_insert(connection)` runs inside the same transaction, under the chain lock,
+        before anything is written: a caller records what the transfers pay for (the
+        event) there, so both land or neither does; whatever it raises aborts the append.
+        """
         if self.signer is None:
             raise TransferError("This ledger was opened without a signing key, so it cannot append.")
         ids = [spec.id for spec in specs]
         wanted = _dedupe(specs, ids)
-        if not wanted:
+        if not wanted and before_insert is None:
             return []
         with self._chain_lock() as connection:
+            if before_insert is not None:
+                before_insert(connection)
+            if not wanted:
+                return []
             stored = _fetch_by_ids(connection, list(wanted))
             fresh = [(key, spec) for key, spec in wanted.items() if key not in stored]
             for key, row in stored.items():

@@ -9,16 +9,22 @@ from sqlmodel import SQLModel
 import pytest
 from ledger.db import check_ready, head_revision, make_engine, sqlalchemy_url, upgrade_to_head
 from ledger.errors import NotInitialisedError
-import ledger.tables  # noqa: F401  (registers the tables)
+import ledger.events  # noqa: F401  (registers the tables)
+import ledger.registry  # noqa: F401
+import ledger.tables  # noqa: F401
+from alembic.script import ScriptDirectory
+from ledger.db import alembic_config
 
 
-def test_first_revision_id():
-    assert head_revision() == "0001_ledger_core"
+def test_revisions_form_one_chain_from_the_ledger_core():
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_heads() == [head_revision()]
+    assert script.get_base() == "0001_ledger_core"
 
 
 def test_upgrade_is_idempotent_and_models_match(database_url):
     assert upgrade_to_head(database_url) is None
-    assert upgrade_to_head(database_url) == "0001_ledger_core"
+    assert upgrade_to_head(database_url) == head_revision()
     engine = make_engine(database_url)
     check_ready(engine)
     with engine.connect() as connection:
