@@ -50,6 +50,9 @@ class Line:
     content: str | None
     share: str | None
     memo: str | None
+    transfer_id: str | None = None
+    counterparty: str | None = None
+    reverses_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -191,7 +194,8 @@ def _book(statement: Statement, row: Mapping[str, Any], amount: int, late: bool,
     statement.lines.append(Line(
         seq=row["seq"], event_id=event_id, kind=kind, occurred_at=row["occurred_at"], amount=amount,
         late=late, model_id=model, content=info.content if info else None,
-        share=_share(info, statement.account), memo=row.get("memo"),
+        share=_share(info, statement.account), memo=row.get("memo"), transfer_id=row.get("id"),
+        counterparty=row["debit_account"] if amount > 0 else row["credit_account"], reverses_id=row.get("reverses_id"),
     ))
 
 
