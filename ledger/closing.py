@@ -226,7 +226,9 @@ def _append_with(ledger: Ledger, specs: list[TransferSpec], head: int, records: 
     """Append `specs` and insert the close `records` in one chain-locked transaction."""
 
     def record(connection: Connection) -> bool:
-        if _head_seq(connection) != head:
+        already = connection.execute(select(func.count()).select_from(CLOSES).where(
+            CLOSES.c.currency == records[0]["currency"], CLOSES.c.period.in_([r["period"] for r in records]))).scalar()
+        if _head_seq(connection) != head or already:
             raise _HeadMoved()
         connection.execute(insert(CLOSES), records)
         return True

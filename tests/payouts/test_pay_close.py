@@ -136,3 +136,24 @@ def test_refusals(env):
     close(env, NOV)
     with pytest.raises(PeriodLockedError, match="closed monthly"):
         close(env, parse_period("2026-W50"))
+
+
+def test_a_close_planned_on_a_stale_head_is_planned_again(env, monkeypatch):
+    """A reward (or a rival close) that lands between planning and writing makes the close re-plan."""
+    import ledger.closing as closing
+
+    env.reward("e1", at(3), 1_000_000, HALF)
+    real_plan, calls = closing.plan_close, []
+
+    def plan_then_race(*args, **kwargs):
+        plans = real_plan(*args, **kwargs)
+        if not calls:
+            env.reward("racer", at(4), 2_000_000, HALF)  # booked after the plan was made
+        calls.append(1)
+        return plans
+
+    monkeypatch.setattr(closing, "plan_close", plan_then_race)
+    close(env, NOV)
+    assert len(calls) == 2 and env.balance("payouts:USD") == 3_000_000
+    (nov,), summary = statements_for(env.engine, NOV, "USD", ["artist:van-gogh"])
+    assert nov.credits.count == 2 and nov.closing == 0 and summary.reconciles
