@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 from ledger.statements import STATEMENT_SCHEMA, FinanceSummary, Statement, iso_time, statement_dict, summary_dict
 
 Formatter = Callable[[int], str]
+_LINES_PER_TABLE = 30
 FORMATS = ("csv", "json", "pdf")
 
 SUMMARY_COLUMNS = (
@@ -165,8 +166,9 @@ def _payee_section(statement: Statement, fmt: Formatter, styles, small, table) -
     from reportlab.lib.units import cm
     from reportlab.platypus import Paragraph, Spacer
 
-    def cell(text: str | None):
-        return Paragraph(escape(text or ""), small)
+    def cell(text: str | None, width: int) -> str:
+        text = " ".join((text or "").split())
+        return text if len(text) <= width else text[: width - 1] + "…"
 
     by_model = ", ".join(f"{model}: {fmt(tally.total)} ({tally.count})"
                          for model, tally in sorted(statement.credits_by_model.items())) or "none"
@@ -176,12 +178,16 @@ def _payee_section(statement: Statement, fmt: Formatter, styles, small, table) -
          f"{fmt(statement.reversals.total)} ({statement.reversals.count})", fmt(statement.adjustments),
          fmt(statement.payout), fmt(statement.carried_forward), fmt(statement.closing)],
     ]
-    lines = [["Event", "Time (UTC)", "Kind", "Prompt content", "Share", "Amount"]] + [
-        [cell(line.event_id), iso_time(line.occurred_at)[:19] + "Z",
-         line.kind + (" (late)" if line.late else ""), cell(line.content or line.memo), line.share or "",
-         fmt(line.amount)]
+    header = ["Event", "Time (UTC)", "Kind", "Prompt content", "Share", "Amount"]
+    lines = [
+        [cell(line.event_id, 36), iso_time(line.occurred_at)[:19] + "Z", line.kind + (" (late)" if line.late else ""),
+         cell(line.content or line.memo, 64), line.share or "", fmt(line.amount)]
         for line in statement.lines
     ]
+    widths = [5.5 * cm, 3.4 * cm, 2.6 * cm, 9 * cm, 2 * cm, 3 * cm]
+    # Small tables: reportlab splits a long table page by page, which is quadratic.
+    chunks = [table([header, *lines[i:i + _LINES_PER_TABLE]], widths=widths)
+              for i in range(0, len(lines), _LINES_PER_TABLE)] or [table([header], widths=widths)]
     return [
         Paragraph(f"Statement for {escape(statement.account)}: period {statement.period} ({statement.currency})",
                   styles["Heading2"]),
@@ -191,7 +197,7 @@ def _payee_section(statement: Statement, fmt: Formatter, styles, small, table) -
         Paragraph("Lines marked (late) belong to an earlier, already closed period and are counted here.",
                   small),
         Spacer(1, 0.2 * cm),
-        table(lines, widths=[5.5 * cm, 3.4 * cm, 2.6 * cm, 9 * cm, 2 * cm, 3 * cm]),
+        *chunks,
     ]
 
 
