@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import WHEN
+from ledger_helpers import WHEN
 from sqlalchemy.exc import IntegrityError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
