@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 
 from ledger.errors import LedgerError
@@ -95,18 +96,21 @@ def check_cadence(cadence: str) -> str:
     return cadence
 
 
+@lru_cache(maxsize=1024)
 def _month(year: int, month: int) -> Period:
     start = _at(date(year, month, 1))
     end = _at(date(year + month // 12, month % 12 + 1, 1))
     return Period("monthly", f"{year:04d}-{month:02d}", start, end)
 
 
+@lru_cache(maxsize=1024)
 def _quarter(year: int, quarter: int) -> Period:
     first = _month(year, 3 * quarter - 2)
     end = _month(year, 3 * quarter).end
     return Period("quarterly", f"{year:04d}-Q{quarter}", first.start, end)
 
 
+@lru_cache(maxsize=1024)
 def _week(year: int, week: int) -> Period:
     start = _at(date.fromisocalendar(year, week, 1))
     return Period("weekly", f"{year:04d}-W{week:02d}", start, start + timedelta(days=7))
