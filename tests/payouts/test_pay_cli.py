@@ -86,3 +86,4 @@ def test_reverse_list_and_period_views(env, cli):
     only = json.loads(cli("payouts", "list", "--period", "2026-10", "--json"))["closes"]
     assert {p["account"]: p["amount"] for p in only[0]["payouts"]} == {
         "artist:monet": "0.50", "artist:van-gogh": "2.00", MODEL: "0.50"}  # each 1.00 earned − 0.50 clawed back
+    assert "transfers verified" in cli("ledger", "verify")  # payouts and reversals are ordinary chained rows
