@@ -158,22 +158,30 @@ def ledger_verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
 def balance(
     ctx: typer.Context,
     account: str = typer.Argument(..., help="artist:<id>, model:<id>, platform:<id>, payouts:<CUR>, or a bare artist id."),
+    period: str | None = typer.Option(None, "--period", help="One period (e.g. 2026-11): opening, earned, paid, pending."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show an account's balance per currency (credits − debits)."""
+    """Show an account's balance per currency (credits − debits): pending, and paid out so far."""
     from ledger.accounts import resolve_account
+    from ledger.closing import paid_totals
     from ledger.money import format_amount
 
     with user_errors():
         name = resolve_account(account)
-        totals = open_ledger(ctx).balance(name)
+        ledger = open_ledger(ctx)
+        totals = ledger.balance(name)
+        paid = paid_totals(ledger.engine, name)
+    if period is not None:
+        show_period_balance(ledger.engine, name, list(totals), period, as_json)
+        return
     rows = [{"currency": cur, "amount": format_amount(micros, cur)} for cur, micros in totals.items()]
     if as_json:
         print_json({"account": name, "balances": rows})
         return
-    table = Table("currency", Column("balance", justify="right"), title=name)
+    table = Table("currency", Column("balance (pending)", justify="right"), Column("paid out", justify="right"),
+                  title=name)
     for row in rows:
-        table.add_row(row["currency"], row["amount"])
+        table.add_row(row["currency"], row["amount"], format_amount(paid.get(row["currency"], 0), row["currency"]))
     out.print(table if rows else f"{name} has no transfers.")
 
 
@@ -182,16 +190,23 @@ def history(
     ctx: typer.Context,
     account: str = typer.Argument(..., help="artist:<id>, model:<id>, platform:<id>, payouts:<CUR>, or a bare artist id."),
     limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many transfers, newest first."),
+    period: str | None = typer.Option(None, "--period", help="Only transfers counted in this period (e.g. 2026-11)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the transfers into and out of an account, newest first."""
+    """List the transfers into and out of an account, newest first, with their period and status."""
     from ledger.accounts import resolve_account
+    from ledger.closing import period_status, period_transfers
     from ledger.money import format_amount
 
     with user_errors():
         name = resolve_account(account)
-        transfers = open_ledger(ctx).history(name, limit=limit)
-    rows = [
+        ledger = open_ledger(ctx)
+        if period is None:
+            transfers = ledger.history(name, limit=limit)
+        else:
+            transfers = period_transfers(ledger.engine, name, parse_period_or_fail(period), limit)
+        periods = period_status(ledger.engine, transfers)
+    rows = [periods[t.seq] |
         {
             "seq": t.seq, "id": t.id, "kind": t.kind, "event_id": t.event_id,
             "amount": format_amount(t.amount if t.credit_account == name else -t.amount, t.currency),
@@ -204,10 +219,11 @@ def history(
     if as_json:
         print_json({"account": name, "transfers": rows})
         return
-    table = Table("seq", "occurred at", "kind", "event", "counterparty", Column("amount", justify="right"), "cur", title=name)
+    table = Table("seq", "occurred at", "kind", "event", "counterparty", Column("amount", justify="right"), "cur",
+                  "period", "status", title=name)
     for row in rows:
         table.add_row(str(row["seq"]), row["occurred_at"], row["kind"], row["event_id"], row["counterparty"],
-                      row["amount"], row["currency"])
+                      row["amount"], row["currency"], row["period"] + (" (late)" if row["late"] else ""), row["status"])
     out.print(table if rows else f"{name} has no transfers.")
 
 
@@ -830,6 +846,221 @@ def up_command(
 
 
 # --- payouts and statements ---------------------------------------------------
+
+payouts_app = typer.Typer(help="Close payout periods and list what they paid.", no_args_is_help=True)
+app.add_typer(payouts_app, name="payouts")
+statements_app = typer.Typer(help="Export and check signed period statements.", no_args_is_help=True)
+app.add_typer(statements_app, name="statements")
+
+CURRENCY_OPTION = typer.Option("USD", "--currency", envvar="FAIRSPLIT_CURRENCY", help="ISO 4217 currency of the period.")
+
+
+def parse_period_or_fail(text: str):
+    from ledger.periods import PeriodError, parse_period
+
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        fail(str(exc))
+
+
+def show_period_balance(engine, account: str, currencies: list[str], period: str, as_json: bool) -> None:
+    """`balance --period`: per currency, what the period opened with, earned, paid and left pending."""
+    from ledger.closing import account_period_view, timeline
+    from ledger.money import format_amount
+
+    wanted = parse_period_or_fail(period)
+    rows = []
+    with user_errors():
+        for cur in currencies:
+            view = account_period_view(engine, account, wanted, cur)
+            status = "closed" if timeline(engine, cur, wanted.cadence).is_closed(wanted) else "open"
+            rows.append({"currency": cur, "period": wanted.id, "status": status,
+                         **{key: format_amount(value, cur) for key, value in (
+                             ("opening", view.opening), ("earned", view.before_payout - view.opening),
+                             ("paid", view.payout), ("pending", view.closing))}})
+    if as_json:
+        print_json({"account": account, "period": wanted.id, "balances": rows})
+        return
+    table = Table("currency", "status", *(Column(name, justify="right") for name in ("opening", "earned", "paid", "pending")),
+                  title=f"{account} in {wanted.id}")
+    for row in rows:
+        table.add_row(row["currency"], row["status"], row["opening"], row["earned"], row["paid"], row["pending"])
+    out.print(table if rows else f"{account} has no transfers.")
+
+
+@payouts_app.command("close")
+def payouts_close(
+    ctx: typer.Context,
+    period: str = typer.Argument(..., help="Period id: 2026-11 (month), 2026-W47 (ISO week) or 2026-Q4 (quarter)."),
+    min_payout: str = typer.Option("0", "--min-payout", envvar="FAIRSPLIT_MIN_PAYOUT",
+                                   help="Smallest amount paid out; smaller balances carry forward."),
+    currency: str = CURRENCY_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Pay every artist and model its balance (rounded down to the minor unit) and lock the period."""
+    from ledger.closing import close_period
+    from ledger.money import format_amount, parse_amount
+
+    target = parse_period_or_fail(period)
+    with user_errors():
+        currency = currency.strip().upper()
+        minimum = parse_amount(min_payout, currency)
+        result = close_period(open_ledger(ctx, signing=True), target, currency, minimum)
+    fmt = lambda micros: format_amount(micros, currency)  # noqa: E731
+    report = {
+        "period": target.id, "currency": currency, "already_closed": result.already_closed,
+        "paid_total": fmt(result.paid_total),
+        "closed": [
+            {"period": plan.period.id, "through_seq": plan.through_seq, "paid_total": fmt(sum(d.paid for d in plan.paid)),
+             "decisions": [{"account": d.account, "balance": fmt(d.balance), "paid": fmt(d.paid),
+                            "carried": fmt(d.carried), "reason": d.reason} for d in plan.decisions]}
+            for plan in result.closed
+        ],
+    }
+    if as_json:
+        print_json(report)
+        return
+    if result.already_closed:
+        out.print(f"Period {target.id} is already closed for {currency}; nothing changed.", highlight=False)
+        return
+    for plan in report["closed"]:
+        table = Table("account", Column("balance", justify="right"), Column("paid", justify="right"),
+                      Column("carried forward", justify="right"), "why", title=f"{plan['period']} {currency}")
+        for d in plan["decisions"]:
+            table.add_row(d["account"], d["balance"], d["paid"], d["carried"], d["reason"])
+        out.print(table if plan["decisions"] else f"{plan['period']}: no payee had a balance.")
+    closed = ", ".join(plan["period"] for plan in report["closed"])
+    out.print(f"Closed {closed} for {currency}: paid {report['paid_total']} {currency} to payouts:{currency}.",
+              highlight=False)
+
+
+@payouts_app.command("list")
+def payouts_list(
+    ctx: typer.Context,
+    period: str | None = typer.Option(None, "--period", help="Only this period (e.g. 2026-11)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List closed periods, newest first, with the payouts each one made."""
+    from ledger.closing import list_payouts
+    from ledger.money import format_amount
+
+    wanted = parse_period_or_fail(period) if period else None
+    with user_errors():
+        records = list_payouts(open_ledger(ctx).engine, wanted)
+    rows = [
+        {"period": r["period"], "currency": r["currency"], "cadence": r["cadence"],
+         "closed_at": r["closed_at"].isoformat(), "through_seq": r["through_seq"],
+         "min_payout": format_amount(r["min_payout"], r["currency"]), "paid_count": r["paid_count"],
+         "paid_total": format_amount(r["paid_total"], r["currency"]),
+         "carried_total": format_amount(r["carried_total"], r["currency"]),
+         "payouts": [{"account": p["account"], "amount": format_amount(p["amount"], r["currency"]),
+                      "transfer_id": p["id"], "seq": p["seq"]} for p in r["payouts"]]}
+        for r in records
+    ]
+    if as_json:
+        print_json({"closes": rows})
+        return
+    if not rows:
+        out.print("No period is closed yet." if wanted is None else f"Period {wanted.id} is not closed.")
+        return
+    table = Table("period", "cur", "closed at", Column("paid", justify="right"), Column("payees paid", justify="right"),
+                  Column("carried forward", justify="right"), title="Closed periods")
+    for row in rows:
+        table.add_row(row["period"], row["currency"], row["closed_at"][:19], row["paid_total"], str(row["paid_count"]),
+                      row["carried_total"])
+    out.print(table)
+    if wanted is not None:
+        for row in rows:
+            detail = Table("account", Column("amount", justify="right"), "transfer", title=f"Payouts {row['period']}")
+            for payout in row["payouts"]:
+                detail.add_row(payout["account"], payout["amount"], payout["transfer_id"])
+            out.print(detail)
+
+
+@ledger_app.command("reverse")
+def ledger_reverse(
+    ctx: typer.Context,
+    event_id: str = typer.Argument(..., help="The event whose rewards are taken back."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept as the reversal's memo)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Reverse every reward transfer of an event (a clawback); an event is reversed once."""
+    from ledger.closing import reverse_event
+    from ledger.money import format_amount
+
+    with user_errors():
+        transfers = reverse_event(open_ledger(ctx, signing=True), event_id, reason)
+    rows = [{"seq": t.seq, "id": t.id, "reverses_id": t.reverses_id, "from": t.debit_account, "to": t.credit_account,
+             "amount": format_amount(t.amount, t.currency), "currency": t.currency} for t in transfers]
+    if as_json:
+        print_json({"event_id": event_id, "reason": reason, "reversals": rows})
+        return
+    table = Table("seq", "taken from", "returned to", Column("amount", justify="right"), "cur",
+                  title=f"Reversed {event_id}")
+    for row in rows:
+        table.add_row(str(row["seq"]), row["from"], row["to"], row["amount"], row["currency"])
+    out.print(table)
+
+
+@statements_app.command("export")
+def statements_export(
+    ctx: typer.Context,
+    period: str = typer.Argument(..., help="A closed period, e.g. 2026-11."),
+    fmt: str = typer.Option(..., "--format", help="csv, json or pdf (comma-separated for several)."),
+    out_dir: str = typer.Option(..., "--out", help="Directory to write the files and manifest.json into."),
+    account: list[str] = typer.Option(None, "--account", help="Only this payee (repeatable); default: all."),
+    currency: str = CURRENCY_OPTION,
+) -> None:
+    """Write per-payee statements and the finance summary, with a signed manifest.json."""
+    from pathlib import Path
+
+    from ledger.accounts import resolve_account
+    from ledger.closing import export_statements
+    from ledger.money import format_amount
+    from ledger.statement_files import FORMATS
+
+    formats = [part.strip().lower() for part in fmt.split(",") if part.strip()]
+    if not formats or any(part not in FORMATS for part in formats):
+        fail(f"Format {fmt!r} is not one of {', '.join(FORMATS)}.")
+    target = parse_period_or_fail(period)
+    with user_errors():
+        currency = currency.strip().upper()
+        accounts = [resolve_account(a) for a in account] if account else None
+        ledger = open_ledger(ctx, signing=True)
+        summary, manifest, files = export_statements(ledger.engine, ledger.signer, target, currency, formats,
+                                                     Path(out_dir), accounts)
+    out.print(
+        f"Exported {summary.payees} statements for {target.id} ({currency}): payouts "
+        f"{format_amount(summary.payouts.total, currency)} = ledger {format_amount(summary.ledger_payouts, currency)}; "
+        f"{len(files)} files and {manifest} signed by key {ledger.signer.key_id}.",
+        highlight=False,
+    )
+
+
+@statements_app.command("verify")
+def statements_verify(
+    ctx: typer.Context,
+    directory: str = typer.Argument(..., help="A directory written by `statements export`."),
+) -> None:
+    """Check manifest.json's signature (with the ledger's registered key) and every file's SHA-256."""
+    from ledger.closing import public_key_of
+    from ledger.manifest import read_manifest, verify_manifest
+
+    with user_errors():
+        try:
+            manifest = read_manifest(directory)
+        except ValueError as exc:
+            fail(str(exc))
+        key = public_key_of(open_ledger(ctx).engine, manifest.get("key_id", ""))
+        if key is None:
+            fail(f"Key {manifest.get('key_id')!r} that signed the manifest is not registered in this ledger.")
+        problems = verify_manifest(directory, key)
+    for problem in problems:
+        err.print(f"[bold red]bad:[/] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"Manifest intact: signature by {manifest['key_id']} verifies and {len(manifest['files'])} files match.")
 
 
 # --- verifiable ledger: checkpoints, proofs, keys ------------------------------

@@ -1,0 +1,49 @@
+"""Payout test support: a ledger environment that books attributed events like the writer does."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+
+from sqlalchemy import Engine, func, select
+
+from ledger.db import make_engine, upgrade_to_head
+from ledger.events import EventRecord, book_event
+from ledger.keys import Signer, load_or_create_signer
+from ledger.store import TRANSFERS, Ledger, reward_transfers
+
+MODEL = "model:sd-1.5"
+
+
+@dataclass
+class PayoutEnv:
+    url: str
+    engine: Engine
+    signer: Signer
+    ledger: Ledger
+    key_dir: str
+
+    def reward(self, event_id: str, when: datetime, amount: int, shares: dict[str, Fraction],
+               currency: str = "USD", content: str = "an image of a man") -> None:
+        """Book one attributed event the way the ledger writer does (event row + reward transfers)."""
+        specs = reward_transfers(event_id, "acme", shares, amount, currency, when, f"att-{event_id}")
+        attribution = {"shares": {account: str(share) for account, share in shares.items()}}
+        record = EventRecord(
+            event_id=event_id, body_sha256="0" * 64, platform_id="acme", model_id=MODEL.partition(":")[2],
+            occurred_at=when, content=content, reward_amount=amount, currency=currency,
+            attribution_id=f"att-{event_id}", attribution_json=json.dumps(attribution), event_json="{}",
+        )
+        book_event(self.ledger, record, specs)
+
+    def balance(self, account: str, currency: str = "USD") -> int:
+        return self.ledger.balance(account, currency)[currency]
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(TRANSFERS)).scalar()
+
+
+def at(day: int, month: int = 11, hour: int = 12) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)

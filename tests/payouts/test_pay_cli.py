@@ -1,0 +1,89 @@
+"""The payouts, statements and reversal commands, end to end through the CLI, on both backends."""
+
+from __future__ import annotations
+
+import csv
+import json
+from fractions import Fraction
+
+import pytest
+from pay_support import MODEL, at
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from cli import app
+from ledger.money import format_amount
+
+SHARES = {"artist:van-gogh": Fraction(2, 3), "artist:monet": Fraction(1, 6), MODEL: Fraction(1, 6)}
+
+
+@pytest.fixture
+def cli(env):
+    runner = CliRunner()
+    base = ["--database-url", env.url, "--key-dir", env.key_dir]
+
+    def invoke(*args: str, code: int = 0):
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == code, result.output
+        assert "Traceback" not in result.output
+        return result.output
+
+    return invoke
+
+
+def test_close_export_reconcile_and_verify(env, cli, tmp_path):
+    for n in range(6):
+        env.reward(f"e{n}", at(1 + n, 10), 1_234_567, SHARES, content=f"a lighthouse {n}")
+    closed = json.loads(cli("payouts", "close", "2026-10", "--min-payout", "1.50", "--json"))
+    decisions = {d["account"]: d for d in closed["closed"][0]["decisions"]}
+    assert decisions["artist:van-gogh"]["paid"] == "4.93" and decisions["artist:van-gogh"]["carried"] == "0.00827"
+    assert decisions["artist:monet"]["reason"] == decisions[MODEL]["reason"] == "below-minimum"  # 1.23 < 1.50
+    assert decisions["artist:monet"]["carried"] == "1.234566"
+    assert env.balance("payouts:USD") == 4_930_000
+    assert "already closed" in cli("payouts", "close", "2026-10")
+    assert env.balance("payouts:USD") == 4_930_000
+
+    out = tmp_path / "export"
+    said = cli("statements", "export", "2026-10", "--format", "csv,json,pdf", "--out", str(out))
+    assert "payouts 4.93 = ledger 4.93" in said
+    with (out / "statements-2026-10-USD.csv").open() as handle:
+        rows = {row["account"]: row for row in csv.DictReader(handle)}
+    assert rows["TOTAL"]["payout"] == "4.93" and rows["TOTAL"]["credits_total"] == "7.407402"
+    assert rows["TOTAL"]["closing"] == format_amount(sum(env.balance(a) for a in SHARES), "USD") == "2.477402"
+    assert rows["artist:monet"]["carried_forward"] == "1.234566"
+    document = json.loads((out / "statements-2026-10-USD.json").read_text())
+    assert document["summary"]["ledger_payouts"] == "4.93" and document["summary"]["reconciles"]
+    text = "\n".join(page.extract_text() for page in PdfReader(out / "statements-2026-10-USD.pdf").pages)
+    for needle in ("period 2026-10", "artist:van-gogh", "artist:monet", MODEL, "4.93", "2.477402", "a lighthouse 3"):
+        assert needle in text
+    assert "Manifest intact" in cli("statements", "verify", str(out))
+    (out / "statements-2026-10-USD.json").write_text(json.dumps(document).replace("4.93", "5.93"))
+    assert "has changed" in cli("statements", "verify", str(out), code=1)
+
+
+def test_reverse_list_and_period_views(env, cli):
+    env.reward("e1", at(5, 9), 3_000_000, SHARES)
+    env.reward("e2", at(6, 10), 6_000_000, SHARES)
+    cli("payouts", "close", "2026-09")
+    reversed_ = json.loads(cli("ledger", "reverse", "e1", "--reason", "withdrawn", "--json"))
+    assert len(reversed_["reversals"]) == 3 and all(r["reverses_id"] for r in reversed_["reversals"])
+    assert "already reversed" in cli("ledger", "reverse", "e1", "--reason", "again", code=2)
+    assert "no reward transfers" in cli("ledger", "reverse", "ghost", "--reason", "x", code=2)
+    assert "not a period id" in cli("payouts", "close", "Sept", code=2)
+
+    october = json.loads(cli("balance", "van-gogh", "--period", "2026-10", "--json"))["balances"][0]
+    assert october == {"currency": "USD", "period": "2026-10", "status": "open", "opening": "0.00",
+                       "earned": "2.00", "paid": "0.00", "pending": "2.00"}  # 4.00 earned − 2.00 clawed back late
+    history = json.loads(cli("history", "van-gogh", "--period", "2026-10", "--json"))["transfers"]
+    assert [(t["kind"], t["late"], t["status"]) for t in history] == [("reversal", True, "pending"),
+                                                                      ("reward", False, "pending")]
+    september = json.loads(cli("balance", "van-gogh", "--period", "2026-09", "--json"))["balances"][0]
+    assert (september["status"], september["paid"], september["pending"]) == ("closed", "2.00", "0.00")
+
+    cli("payouts", "close", "2026-10")
+    listed = json.loads(cli("payouts", "list", "--json"))["closes"]
+    assert [(c["period"], c["paid_total"]) for c in listed] == [("2026-10", "3.00"), ("2026-09", "3.00")]
+    only = json.loads(cli("payouts", "list", "--period", "2026-10", "--json"))["closes"]
+    assert {p["account"]: p["amount"] for p in only[0]["payouts"]} == {
+        "artist:monet": "0.50", "artist:van-gogh": "2.00", MODEL: "0.50"}  # each 1.00 earned − 0.50 clawed back
+    assert "transfers verified" in cli("ledger", "verify")  # payouts and reversals are ordinary chained rows
