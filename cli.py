@@ -845,6 +845,77 @@ def up_command(
         raise typer.Exit(1)
 
 
+# --- explain -------------------------------------------------------------------
+
+
+@app.command("explain")
+def explain_command(
+    ctx: typer.Context,
+    event_id: str = typer.Argument(..., help="The event to explain."),
+    out_path: Path = typer.Option(..., "--out", help="Where to write the picture (PNG)."),
+) -> None:
+    """Draw why an event was split as it was: its image, every coalition render with its value, the shares."""
+    from sqlalchemy import select
+
+    from fairsplit.attribute import AttributionConfig, attribute
+    from fairsplit.explain import Panel, draw_explanation
+    from fairsplit.gallery import Gallery
+    from fairsplit.profiles import ModelUnavailable, load_profile
+    from ledger.events import get_event
+    from ledger.money import format_amount
+    from ledger.store import TRANSFERS
+    from services.attribution_worker import WORKER_ROLE, to_request
+    from services.contracts import ContractError, parse_event
+    from services.lookups import RegistryLookups
+
+    import numpy as np
+
+    with user_errors():
+        engine = ready_engine(ctx)
+        row = get_event(engine, event_id)
+        if row is None:
+            fail(f"event {event_id} is not in the ledger.")
+        with engine.connect() as connection:
+            paid = connection.execute(
+                select(TRANSFERS.c.credit_account, TRANSFERS.c.amount, TRANSFERS.c.currency)
+                .where(TRANSFERS.c.event_id == event_id, TRANSFERS.c.kind == "reward")
+            ).all()
+        lookups = RegistryLookups(engine, WORKER_ROLE)
+    recorded = json.loads(row["attribution_json"])
+    method = recorded["method"]
+    try:
+        request = to_request(parse_event(json.loads(row["event_json"])))
+        models = load_profile(method["profile"])
+        stored = {a: Gallery(np.asarray(v, dtype=np.float32), n, m)
+                  for a, (v, n, m) in lookups.galleries([s.artist_id for s in request.styles]).items()}
+        config = AttributionConfig(mode=method["value_function"], tau=method["tau"], keep_images=True)
+        again = attribute(request, models, stored, config)
+    except (ContractError, ModelUnavailable, ValueError) as exc:
+        fail(f"cannot re-render event {event_id}: {str(exc).rstrip('.')}.")
+    label = lambda accounts: "+".join(a.split(":", 1)[1] for a in accounts)  # noqa: E731
+    values = {label(v["players"]): v["value"] for v in recorded["values"]}
+    grand = label([p["account"] for p in recorded["players"]])
+    order = sorted(again.images, key=lambda k: (k != grand, -k.count("+"), k))
+    def title(key: str) -> str:
+        name = "generated image (regenerated)" if key == grand else key
+        return name if key in values or key == grand else f"{name}\n(not scored: names a filtered artist)"
+
+    panels = [Panel(title(k), again.images[k], values.get(k)) for k in order]
+    amounts = {account: f"{format_amount(amount, currency)} {currency}" for account, amount, currency in paid}
+    notes = [f"event {event_id} · {row['content']!r} · seed {request.seed} · reward "
+             f"{format_amount(row['reward_amount'], row['currency'])} {row['currency']} · {method['estimator']} Shapley"]
+    notes += [f"{p['account']} not recognised (style uplift {p.get('uplift', 0):+.5f} < τ {method['tau']}): earns 0"
+              for p in recorded["players"] if not p["recognised"]]
+    if method.get("test_model"):
+        notes.append("tiny test model: renders and shares are not meaningful")
+    if any(abs(again.shares.get(a, 0.0) - s) > 1e-9 for a, s in recorded["shares"].items()):
+        notes.append("note: re-rendering gave different shares than recorded (non-deterministic hardware); the recorded ones were paid")
+    png = draw_explanation(f"Why event {event_id[:8]}… was split this way", panels, recorded["shares"], amounts, notes)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_bytes(png)
+    out.print(f"wrote {out_path} ({len(panels)} renders, {len(recorded['shares'])} shares)", highlight=False)
+
+
 # --- payouts and statements ---------------------------------------------------
 
 payouts_app = typer.Typer(help="Close payout periods and list what they paid.", no_args_is_help=True)

@@ -29,3 +29,18 @@ def test_up_demo_runs_offline_and_prints_balances_that_add_up(tmp_path):
     assert paid > 0 and paid == -Decimal(balances["platform:demo-platform"])
     assert (tmp_path / "fairsplit.db").exists() and (tmp_path / ".fairsplit" / "logs" / "ledger.log").exists()
     assert re.search(r"broker at 127\.0\.0\.1:\d+", result.stderr)
+
+    # `fairsplit explain` draws one of the recorded events
+    import sqlite3
+
+    event_id = sqlite3.connect(tmp_path / "fairsplit.db").execute("SELECT event_id FROM events").fetchone()[0]
+    cli = [sys.executable, str(ROOT / "cli.py"), "explain"]
+    drawn = subprocess.run([*cli, event_id, "--out", "why.png"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert drawn.returncode == 0, drawn.stderr
+    from PIL import Image
+
+    with Image.open(tmp_path / "why.png") as picture:
+        assert picture.format == "PNG" and picture.width > 600 and picture.height > 400
+    missing = subprocess.run([*cli, "no-such-event", "--out", "x.png"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert missing.returncode == 2 and "event no-such-event is not in the ledger" in missing.stderr
+    assert not (tmp_path / "x.png").exists()
