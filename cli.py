@@ -31,7 +31,7 @@ app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one greppable line
 
 DEFAULT_DATABASE_URL = "sqlite:///./fairsplit.db"
 DEFAULT_KEY_DIR = "./keys"
@@ -269,6 +269,7 @@ def _parse_pairs(values: list[str], option: str) -> list[tuple[str, str]]:
 
 @app.command("attribute")
 def attribute_command(
+    ctx: typer.Context,
     content: str = typer.Option(..., "--content", help="The content part of the prompt."),
     style: list[str] = typer.Option(..., "--style", help="ARTIST_ID=PHRASE, once per artist."),
     lora: list[str] = typer.Option([], "--lora", help="ARTIST_ID=PATH of a LoRA adapter for that artist's style."),
@@ -316,7 +317,8 @@ def attribute_command(
             model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed, image_png=png
         )
         models = load_profile(profile)
-        galleries = {a: embed_gallery(d, models) for a, d in folders.items()}
+        galleries = {**registered_galleries(ctx, ids, models.embedder.id),
+                     **{a: embed_gallery(d, models) for a, d in folders.items()}}
         config = AttributionConfig(mode=mode, tau=tau, keep_images=bool(save_images))
         result = attribute(request, models, galleries, config, Renderer(models))
     except (ModelUnavailable, ValueError) as exc:
@@ -330,6 +332,27 @@ def attribute_command(
         sys.stdout.write(result.to_json(timings=timings) + "\n")
         return
     _print_attribution(result, timings)
+
+
+def registered_galleries(ctx: typer.Context, artist_ids: list[str], embedder_id: str) -> dict:
+    """Galleries of registered artists embedded with `embedder_id`, when the project database
+    is initialised; nothing otherwise (the stateless CLI then falls back, see docs)."""
+    import numpy as np
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fairsplit.gallery import Gallery
+    from ledger.db import check_ready, make_engine
+    from ledger.errors import LedgerError
+    from ledger.registry import get_artists
+
+    try:
+        engine = make_engine(ctx_of(ctx).database_url)
+        check_ready(engine)
+        artists = get_artists(engine, artist_ids)
+    except (LedgerError, SQLAlchemyError):
+        return {}
+    return {a: Gallery(np.asarray(x.gallery, dtype=np.float32), x.gallery_count, x.gallery_model_id)
+            for a, x in artists.items() if x.gallery_model_id == embedder_id}
 
 
 def _print_attribution(result, timings: bool) -> None:
@@ -459,8 +482,12 @@ def platforms_add(
             return
         private = generate_private_key()
         path = key_out or Path(f"./{platform_id}.platform.pem")
-        add_platform(engine, platform_id, public_key_pem(private.public_key()).decode())
-        write_private_key(path, private_key_pem(private))
+        write_private_key(path, private_key_pem(private))  # first: never register a key nobody holds
+        try:
+            add_platform(engine, platform_id, public_key_pem(private.public_key()).decode())
+        except BaseException:
+            path.unlink()
+            raise
     out.print(f"platform:{platform_id} registered; its private key (keep it secret) is in {path}", highlight=False)
 
 
