@@ -179,6 +179,14 @@ def _check_path(path: object) -> list[bytes]:
     return [_check_hash(f"Proof hash {i}", item) for i, item in enumerate(path)]
 
 
+def _shift_while_even(fn: int, sn: int) -> tuple[int, int]:
+    """Right-shift both until fn is odd or 0 (the RFC's step for a left-edge sibling)."""
+    while fn and not fn & 1:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
+
+
 def verify_inclusion(entry_hash: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> None:
     """Raise ProofError unless `path` proves leaf hash `entry_hash` at `index` under `root`."""
     entry_hash = _check_hash("The leaf hash", entry_hash)
@@ -193,10 +201,7 @@ def verify_inclusion(entry_hash: bytes, index: int, size: int, path: Sequence[by
             raise ProofError("The inclusion proof is longer than the tree is deep.")
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _shift_while_even(fn, sn)
         else:
             r = node_hash(r, p)
         fn >>= 1
@@ -240,10 +245,7 @@ def verify_consistency(
             raise ProofError("The consistency proof is longer than the tree is deep.")
         if fn & 1 or fn == sn:
             fr, sr = node_hash(c, fr), node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _shift_while_even(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1
