@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Column, Table
 
 app = typer.Typer(
     name="fairsplit",
@@ -85,7 +88,256 @@ app.add_typer(ledger_app, name="ledger")
 # --- ledger: init, ledger verify, balance, history --------------------------
 
 
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn ledger and database errors into one sentence and exit code 2, no traceback."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from ledger.errors import LedgerError
+
+    try:
+        yield
+    except LedgerError as exc:
+        fail(str(exc))
+    except ArgumentError:
+        fail("The database URL is not valid; use sqlite:///path.db or postgresql://user@host/db.")
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
+        fail(f"Cannot use the database: {reason}.")
+
+
+def open_ledger(ctx: typer.Context, signing: bool = False):
+    """The ledger of the configured database, checked to be initialised (call inside user_errors)."""
+    from ledger.db import check_ready, make_engine
+    from ledger.keys import load_signer
+    from ledger.store import Ledger
+
+    config = ctx_of(ctx)
+    engine = make_engine(config.database_url)
+    check_ready(engine)
+    return Ledger(engine, load_signer(config.key_dir, engine) if signing else None)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create or upgrade the ledger schema and create the signing key if there is none."""
+    from ledger.db import head_revision, make_engine, upgrade_to_head
+    from ledger.keys import load_or_create_signer
+
+    config = ctx_of(ctx)
+    with user_errors():
+        engine = make_engine(config.database_url)
+        before = upgrade_to_head(engine)
+        signer, created = load_or_create_signer(config.key_dir, engine)
+    head = head_revision()
+    schema = f"schema already at {head}" if before == head else f"schema upgraded from {before or 'nothing'} to {head}"
+    key = f"signing key {signer.key_id} {'created and registered' if created else 'in use'} ({config.key_dir})"
+    out.print(f"Ledger ready: {schema}; {key}.", highlight=False)
+
+
+@ledger_app.command("verify")
+def ledger_verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Recompute every hash, link and signature; exit 1 naming the first bad row."""
+    from ledger.verify import verify_ledger
+
+    with user_errors():
+        report = verify_ledger(open_ledger(ctx).engine)
+    if as_json:
+        print_json(report.as_dict())
+    elif report.ok:
+        out.print(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
+    else:
+        err.print(f"[bold red]Ledger broken at seq {report.bad_seq}:[/] {report.problem}.", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def balance(
+    ctx: typer.Context,
+    account: str = typer.Argument(..., help="artist:<id>, model:<id>, platform:<id>, payouts:<CUR>, or a bare artist id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show an account's balance per currency (credits − debits)."""
+    from ledger.accounts import resolve_account
+    from ledger.money import format_amount
+
+    with user_errors():
+        name = resolve_account(account)
+        totals = open_ledger(ctx).balance(name)
+    rows = [{"currency": cur, "amount": format_amount(micros, cur)} for cur, micros in totals.items()]
+    if as_json:
+        print_json({"account": name, "balances": rows})
+        return
+    table = Table("currency", Column("balance", justify="right"), title=name)
+    for row in rows:
+        table.add_row(row["currency"], row["amount"])
+    out.print(table if rows else f"{name} has no transfers.")
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    account: str = typer.Argument(..., help="artist:<id>, model:<id>, platform:<id>, payouts:<CUR>, or a bare artist id."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many transfers, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the transfers into and out of an account, newest first."""
+    from ledger.accounts import resolve_account
+    from ledger.money import format_amount
+
+    with user_errors():
+        name = resolve_account(account)
+        transfers = open_ledger(ctx).history(name, limit=limit)
+    rows = [
+        {
+            "seq": t.seq, "id": t.id, "kind": t.kind, "event_id": t.event_id,
+            "amount": format_amount(t.amount if t.credit_account == name else -t.amount, t.currency),
+            "currency": t.currency,
+            "counterparty": t.debit_account if t.credit_account == name else t.credit_account,
+            "occurred_at": t.occurred_at.isoformat(), "memo": t.memo, "reverses_id": t.reverses_id,
+        }
+        for t in transfers
+    ]
+    if as_json:
+        print_json({"account": name, "transfers": rows})
+        return
+    table = Table("seq", "occurred at", "kind", "event", "counterparty", Column("amount", justify="right"), "cur", title=name)
+    for row in rows:
+        table.add_row(str(row["seq"]), row["occurred_at"], row["kind"], row["event_id"], row["counterparty"],
+                      row["amount"], row["currency"])
+    out.print(table if rows else f"{name} has no transfers.")
+
+
+@ledger_app.command("demo")
+def ledger_demo(
+    ctx: typer.Context,
+    events: int = typer.Option(3, "--events", min=1, max=100_000, help="How many sample rewards to book."),
+) -> None:
+    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5); safe to repeat."""
+    from datetime import UTC, datetime
+    from fractions import Fraction
+
+    from ledger.money import parse_amount
+    from ledger.store import reward_transfers
+
+    shares = {"artist:van-gogh": Fraction(0.5), "artist:monet": Fraction(0.2), "model:sd-1.5": Fraction(0.3)}
+    with user_errors():
+        ledger = open_ledger(ctx, signing=True)
+        head_before, _ = ledger.head()
+        specs = [
+            spec
+            for n in range(events)
+            for spec in reward_transfers(f"demo-{n}", "platform:demo", shares, parse_amount("0.004", "USD"), "USD",
+                                         datetime(2026, 11, 24, 12, tzinfo=UTC), attribution_id=f"demo-att-{n}")
+        ]
+        booked = ledger.append(specs)
+    new = sum(1 for transfer in booked if transfer.seq > head_before)
+    out.print(f"Booked {new} new demo transfers for {events} events ({len(booked) - new} were already booked).")
+
+
 # --- attribution: attribute ---------------------------------------------------
+
+
+def _parse_pairs(values: list[str], option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            fail(f"{option} must look like ARTIST_ID=VALUE, got '{value}'.")
+        pairs.append((key.strip(), rest.strip()))
+    return pairs
+
+
+@app.command("attribute")
+def attribute_command(
+    content: str = typer.Option(..., "--content", help="The content part of the prompt."),
+    style: list[str] = typer.Option(..., "--style", help="ARTIST_ID=PHRASE, once per artist."),
+    lora: list[str] = typer.Option([], "--lora", help="ARTIST_ID=PATH of a LoRA adapter for that artist's style."),
+    gallery: list[str] = typer.Option([], "--gallery", help="ARTIST_ID=DIR of the artist's reference images."),
+    image: str | None = typer.Option(None, "--image", help="The generated image (PNG); regenerated if absent."),
+    seed: int = typer.Option(0, "--seed", help="Seed the image was generated with."),
+    mode: str = typer.Option("generative", "--mode", help="generative (renders) or text (approximation)."),
+    profile: str = typer.Option("sd15", "--profile", envvar="FAIRSPLIT_PROFILE", help="Model profile: sd15 or tiny."),
+    model_id: str = typer.Option("sd-1.5", "--model-id", help="Account id of the generative model."),
+    tau: float | None = typer.Option(None, "--tau", help="Recognizability threshold on style uplift."),
+    save_images: str | None = typer.Option(None, "--save-images", help="Write the coalition renders here."),
+    timings: bool = typer.Option(False, "--timings", help="Include wall-clock timings (not deterministic)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON."),
+) -> None:
+    """Split one generated image between its model and the artists it names; records nothing."""
+    from pathlib import Path
+
+    from fairsplit.attribute import MODES, AttributionConfig, attribute
+    from fairsplit.gallery import embed_gallery
+    from fairsplit.profiles import PROFILES, ModelUnavailable, load_profile
+    from fairsplit.recognition import DEFAULT_TAU
+    from fairsplit.render import Renderer
+    from fairsplit.request import AttributionRequest, Style
+
+    if profile not in PROFILES:
+        fail(f"unknown profile '{profile}'; choose one of: {', '.join(PROFILES)}.")
+    if mode not in MODES:
+        fail(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}.")
+    styles = _parse_pairs(style, "--style")
+    ids = [a for a, _ in styles]
+    loras = dict(_parse_pairs(lora, "--lora"))
+    folders = dict(_parse_pairs(gallery, "--gallery"))
+    for artist in {**loras, **folders}:
+        if artist not in ids:
+            fail(f"artist '{artist}' has a --lora or --gallery but no --style.")
+    for artist, path in {**loras, **folders}.items():
+        if not Path(path).exists():
+            fail(f"{path} (given for artist '{artist}') does not exist.")
+    png = None
+    if image is not None:
+        if not Path(image).is_file():
+            fail(f"image file {image} does not exist.")
+        png = Path(image).read_bytes()
+    try:
+        request = AttributionRequest(
+            model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed, image_png=png
+        )
+        models = load_profile(profile)
+        galleries = {a: embed_gallery(d, models) for a, d in folders.items()}
+        config = AttributionConfig(mode=mode, tau=DEFAULT_TAU if tau is None else tau, keep_images=bool(save_images))
+        result = attribute(request, models, galleries, config, Renderer(models))
+    except (ModelUnavailable, ValueError) as exc:
+        fail(str(exc).rstrip(".") + ".")
+    if save_images:
+        folder = Path(save_images)
+        folder.mkdir(parents=True, exist_ok=True)
+        for label, picture in result.images.items():
+            picture.save(folder / f"coalition-{label}.png")
+    if as_json:
+        sys.stdout.write(result.to_json(timings=timings) + "\n")
+        return
+    _print_attribution(result, timings)
+
+
+def _print_attribution(result, timings: bool) -> None:
+    from rich.table import Table
+
+    method = result.method
+    title = f"{method.value_function} split, {method.estimator}, profile {method.profile}"
+    if method.test_model:
+        title += " (test model: shares mean nothing)"
+    if method.approximation:
+        title += " (text approximation)"
+    table = Table(title=title)
+    for column in ("account", "share", "recognised", "uplift", "gallery"):
+        table.add_column(column)
+    for p in result.players:
+        uplift = "" if p.uplift is None else f"{p.uplift:+.4f}"
+        table.add_row(
+            p.account, f"{result.shares[p.account]:.4f}", "yes" if p.recognised else "no", uplift,
+            p.gallery_source or "",
+        )
+    out.print(table)
+    if result.clamped:
+        out.print("negative Shapley values were clamped to 0 and the rest renormalised")
+    if timings:
+        out.print({k: round(v, 4) for k, v in result.timings.items()})
 
 
 # --- registry: artists, platforms ---------------------------------------------

@@ -1,0 +1,291 @@
+"""Attribution of generated images, read top to bottom like a diffusion pipeline:
+
+    players → coalitions → renders → embeddings → recognition filter → values → Shapley → result
+
+`attribute_many` runs several events together so that their renders share pipeline
+batches (what the GPU worker calls); `attribute` is the one-event case.
+
+Rendering happens in (at most) two rounds per call, each one batch across all events:
+1. the grand coalition (unless the event carries its image), every `N∖a` (needed by
+   the recognizability test) and, when the game is small enough to be exact, every
+   other coalition with the model as well, on the bet that all artists are recognised;
+2. whatever the game over the recognised players still needs (nothing in the exact
+   case, since its coalitions are a subset of round 1's).
+Embeddings are kept per event by coalition, so no coalition is rendered twice.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from fairsplit.gallery import Gallery, synthesize_gallery
+from fairsplit.profiles import Models
+from fairsplit.recognition import DEFAULT_TAU, Recognition, recognise
+from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_texts
+from fairsplit.request import AttributionRequest, Params
+from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
+from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
+from fairsplit.values import MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine
+
+MODES = ("generative", "text")
+
+
+@dataclass(frozen=True)
+class AttributionConfig:
+    mode: str = "generative"
+    tau: float = DEFAULT_TAU
+    shapley: ShapleyConfig = ShapleyConfig()
+    max_rank: int | None = None  # zero-shot rank test, off by default
+    keep_images: bool = False  # attach coalition renders to the result (CLI --save-images)
+
+
+@dataclass
+class _Event:
+    """The working state of one event between the steps."""
+
+    request: AttributionRequest
+    params: Params
+    galleries: list[Gallery]
+    embeddings: dict[int, np.ndarray] = field(default_factory=dict)  # model coalitions
+    images: dict[int, Image.Image] = field(default_factory=dict)
+    anchor: np.ndarray | None = None
+    recognitions: list[Recognition] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)  # player indices in the game (0 = model)
+    plan: ShapleyPlan | None = None
+
+    @property
+    def n_artists(self) -> int:
+        return len(self.request.styles)
+
+    @property
+    def everyone(self) -> int:
+        return (1 << (self.n_artists + 1)) - 1
+
+    def original_mask(self, game_mask: int) -> int:
+        """A coalition of the game over `kept` as a coalition over all players."""
+        return sum(1 << p for i, p in enumerate(self.kept) if game_mask >> i & 1)
+
+
+def attribute(
+    request: AttributionRequest,
+    models: Models,
+    galleries: Mapping[str, Gallery] | None = None,
+    config: AttributionConfig = AttributionConfig(),
+    renderer: Renderer | None = None,
+    registry: Mapping[str, np.ndarray] | None = None,
+) -> AttributionResult:
+    """Split one generated image between its model and the artists it names."""
+    return attribute_many([request], models, galleries, config, renderer, registry)[0]
+
+
+def attribute_many(
+    requests: Sequence[AttributionRequest],
+    models: Models,
+    galleries: Mapping[str, Gallery] | None = None,
+    config: AttributionConfig = AttributionConfig(),
+    renderer: Renderer | None = None,
+    registry: Mapping[str, np.ndarray] | None = None,
+) -> list[AttributionResult]:
+    """Attribute several events, sharing render batches between them.
+
+    `galleries` maps artist ids to stored galleries; an artist without one gets a
+    synthesized gallery (labelled as such). `registry` (artist id → gallery vector)
+    enables the zero-shot rank test with `config.max_rank`.
+    """
+    if config.mode not in MODES:
+        raise ValueError(f"unknown mode '{config.mode}' (choose one of: {', '.join(MODES)})")
+    renderer = renderer or Renderer(models)
+    clock = _Clock()
+    events = [_start(r, models, renderer, galleries or {}) for r in requests]
+    clock.lap("galleries")
+    _evaluate(events, models, renderer, config, [_first_round(e, config) for e in events])
+    clock.lap("render_round_1")
+    for event in events:
+        _recognise(event, models, config, registry)
+        event.plan = ShapleyPlan(len(event.kept), config.shapley)
+    _evaluate(events, models, renderer, config, [_second_round(e) for e in events])
+    clock.lap("render_round_2")
+    results = [_finish(e, models, config) for e in events]
+    clock.lap("shapley")
+    for result in results:
+        result.timings = clock.per_event(len(events))
+    return results
+
+
+# --- steps ---------------------------------------------------------------------------
+
+
+def _start(request: AttributionRequest, models: Models, renderer: Renderer, stored: Mapping[str, Gallery]) -> _Event:
+    """Players and their galleries (stored, or synthesized for unregistered artists)."""
+    params = request.params or models.default_params
+    galleries = []
+    for style in request.styles:
+        gallery = stored.get(style.artist_id) or synthesize_gallery(style, renderer, params)
+        if gallery.model_id != models.embedder.id:
+            raise ValueError(
+                f"gallery of '{style.artist_id}' was embedded with {gallery.model_id}, not {models.embedder.id}"
+            )
+        galleries.append(gallery)
+    return _Event(request, params, galleries)
+
+
+def _first_round(event: _Event, config: AttributionConfig) -> list[int]:
+    """Model coalitions to evaluate before recognition: N, every N∖a, and the whole
+    game when it will be exact anyway."""
+    n_players = event.n_artists + 1
+    if n_players <= config.shapley.max_exact_players:
+        return [m for m in range(1, event.everyone + 1) if m & MODEL_BIT]
+    return [event.everyone] + [event.everyone & ~(1 << (j + 1)) for j in range(event.n_artists)]
+
+
+def _second_round(event: _Event) -> list[int]:
+    """Model coalitions the game over the recognised players still needs."""
+    masks = (event.original_mask(m) for m in event.plan.coalitions)
+    return [m for m in masks if m & MODEL_BIT and m not in event.embeddings]
+
+
+def _evaluate(events: list[_Event], models: Models, renderer: Renderer, config: AttributionConfig, masks) -> None:
+    """Embed the given model coalitions of every event: one render batch for all events
+    (generative), or their prompts' text embeddings (text)."""
+    todo = [(e, m) for e, ms in zip(events, masks) for m in dict.fromkeys(ms) if m not in e.embeddings]
+    given = [(e, m) for e, m in todo if m == e.everyone and e.request.image_png and config.mode == "generative"]
+    for e, m in given:
+        e.embeddings[m] = embed_images(models, [Image.open(io.BytesIO(e.request.image_png))])[0]
+    todo = [pair for pair in todo if pair not in given]
+    if not todo:
+        return
+    if config.mode == "text":
+        vectors = embed_texts(models, [_prompt(e, m) for e, m in todo])
+    else:
+        images = renderer.render([_job(e, m) for e, m in todo])
+        vectors = embed_images(models, images)
+        if config.keep_images:
+            for (e, m), image in zip(todo, images):
+                e.images[m] = image
+    for (e, m), vector in zip(todo, vectors):
+        e.embeddings[m] = vector
+
+
+def _prompt(event: _Event, mask: int) -> str:
+    styles = event.request.styles
+    return coalition_prompt(event.request.content, [styles[j].phrase for j in artist_bits(mask, len(styles))])
+
+
+def _job(event: _Event, mask: int) -> RenderJob:
+    styles = [event.request.styles[j] for j in artist_bits(mask, event.n_artists)]
+    adapters = tuple(sorted((adapter_name(s.artist_id), s.lora) for s in styles if s.lora))
+    return RenderJob(_prompt(event, mask), event.request.seed, event.params, adapters)
+
+
+def _recognise(event: _Event, models: Models, config: AttributionConfig, registry) -> None:
+    """The uplift test per artist; the recognised ones stay in the game."""
+    event.anchor = _anchor(event, models, config)
+    event.recognitions = [
+        recognise(
+            style.artist_id,
+            event.anchor,
+            event.embeddings[event.everyone & ~(1 << (j + 1))],
+            event.galleries[j].vector,
+            config.tau,
+            registry,
+            config.max_rank,
+        )
+        for j, style in enumerate(event.request.styles)
+    ]
+    event.kept = [0] + [j + 1 for j, r in enumerate(event.recognitions) if r.recognised]
+
+
+def _anchor(event: _Event, models: Models, config: AttributionConfig) -> np.ndarray:
+    """E(I_N): the event's image (embedded) or its regeneration; in text mode without
+    an image, the full prompt's text embedding."""
+    if config.mode == "text" and event.request.image_png:
+        return embed_images(models, [Image.open(io.BytesIO(event.request.image_png))])[0]
+    return event.embeddings[event.everyone]
+
+
+def _finish(event: _Event, models: Models, config: AttributionConfig) -> AttributionResult:
+    """Values → Shapley → clamped shares → the result object."""
+    game_masks = event.plan.coalitions
+    originals = [event.original_mask(m) for m in game_masks]
+    values = coalition_values(
+        originals,
+        event.original_mask((1 << len(event.kept)) - 1),
+        event.anchor,
+        event.embeddings,
+        [g.vector for g in event.galleries],
+        _text_rescale(event, models) if config.mode == "text" else None,
+    )
+    estimate = event.plan.estimate({g: values[o] for g, o in zip(game_masks, originals)})
+    shares = to_shares(estimate.values)
+    players = _players(event)
+    accounts = [p.account for p in players]
+    share_of = dict.fromkeys(accounts, 0.0)
+    share_of.update({accounts[p]: s for p, s in zip(event.kept, shares.values)})
+    return AttributionResult(
+        event_id=event.request.event_id,
+        model_id=event.request.model_id,
+        players=players,
+        coalitions=[
+            CoalitionValue(tuple(accounts[p] for p in range(len(accounts)) if o >> p & 1), values[o])
+            for o in sorted(set(originals))
+        ],
+        shares=share_of,
+        clamped=shares.clamped,
+        method=Method(
+            value_function=config.mode,
+            approximation=config.mode == "text",
+            estimator=estimate.estimator,
+            budget=estimate.budget,
+            tau=config.tau,
+            profile=models.profile,
+            test_model=models.test_model,
+            generator=models.generator,
+            embedder=models.embedder,
+            grand_image="event" if event.request.image_png else "regenerated",
+        ),
+        stderr=(
+            {accounts[p]: s for p, s in zip(event.kept, estimate.stderr)} if estimate.stderr is not None else None
+        ),
+        images={_label(accounts, m): im for m, im in sorted(event.images.items())},
+    )
+
+
+def _text_rescale(event: _Event, models: Models) -> tuple[float, float]:
+    """Text mode: the raw cosines of prompts to the anchor are mapped so that the empty
+    prompt scores 0 and the full prompt 1, the same span as rendered coalitions have."""
+    empty = embed_texts(models, [""])[0]
+    return cosine(event.anchor, empty), cosine(event.anchor, event.embeddings[event.everyone])
+
+
+def _players(event: _Event) -> list[Player]:
+    model = Player(event.request.model_id, f"model:{event.request.model_id}", "model")
+    return [model] + [
+        Player(r.artist_id, f"artist:{r.artist_id}", "artist", r.recognised, r.uplift, r.rank, g.source)
+        for r, g in zip(event.recognitions, event.galleries)
+    ]
+
+
+def _label(accounts: list[str], mask: int) -> str:
+    return "+".join(a.split(":", 1)[1] for p, a in enumerate(accounts) if mask >> p & 1)
+
+
+class _Clock:
+    """Wall-clock time per step; reported only on request (`to_json(timings=True)`)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self.last
+        self.last = now
+
+    def per_event(self, n: int) -> dict[str, float]:
+        return {**{k: v / n for k, v in self.laps.items()}, "total_per_event": (self.last - self.start) / n}

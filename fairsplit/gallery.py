@@ -1,0 +1,64 @@
+"""Artist galleries: the normalised mean CLIP embedding of an artist's reference works.
+
+An artist alone (a coalition without the model) is represented by their gallery. The
+caller stores galleries (the registry); the stateless CLI either embeds a folder given
+with `--gallery ID=DIR` or, failing that, synthesises one (see `synthesize_gallery`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fairsplit.profiles import Models
+from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images
+from fairsplit.request import Params, Style
+from fairsplit.values import unit_mean
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+SYNTHETIC_SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True, eq=False)
+class Gallery:
+    """Unit-norm mean embedding of `count` works, in the space of embedder `model_id`.
+
+    `source` is "gallery" for real reference works, "synthesized" for the fallback.
+    """
+
+    vector: np.ndarray
+    count: int
+    model_id: str
+    source: str = "gallery"
+
+
+def embed_gallery(works: str | Path | Sequence[Image.Image], models: Models) -> Gallery:
+    """Embed a folder of images (or the images themselves) into a gallery."""
+    if isinstance(works, (str, Path)):
+        folder = Path(works)
+        if not folder.is_dir():
+            raise ValueError(f"gallery folder {folder} does not exist")
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        works = [Image.open(p) for p in paths]
+    if not works:
+        raise ValueError("a gallery needs at least one image")
+    return Gallery(unit_mean(embed_images(models, works)), len(works), models.embedder.id)
+
+
+def synthesize_gallery(style: Style, renderer: Renderer, params: Params) -> Gallery:
+    """Fallback for an unregistered artist: render the style alone (its phrase and LoRA,
+    no content) with a few fixed seeds and embed the renders.
+
+    This is the model's idea of the artist, not the artist's work: good enough for a
+    stateless demo, labelled `synthesized` in every result, never what a payout should
+    rest on.
+    """
+    adapters = ((adapter_name(style.artist_id), style.lora),) if style.lora else ()
+    jobs = [RenderJob(style.phrase, seed, params, adapters) for seed in SYNTHETIC_SEEDS]
+    images = renderer.render(jobs)
+    models = renderer.models
+    return Gallery(unit_mean(embed_images(models, images)), len(images), models.embedder.id, "synthesized")

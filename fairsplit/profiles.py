@@ -1,0 +1,305 @@
+"""Model profiles: which generator renders coalitions and which CLIP embeds them.
+
+- `sd15` (production): Stable Diffusion v1.5 (diffusers) + CLIP ViT-L/14 (transformers),
+  ids or local paths from `FAIRSPLIT_GENERATOR_MODEL` / `FAIRSPLIT_CLIP_MODEL`, revisions
+  from `FAIRSPLIT_GENERATOR_REVISION` / `FAIRSPLIT_CLIP_REVISION`; half precision and SDPA
+  attention on GPU.
+- `tiny`: a seeded, randomly initialised Stable Diffusion and CLIP a few hundred kB in
+  size, built once into `FAIRSPLIT_MODEL_CACHE` and loaded through the same
+  `from_pretrained` code as the real models. Its outputs mean nothing; it exists so that
+  tests and offline demos exercise the real code path. Results say `test_model: true`.
+
+The device is `FAIRSPLIT_DEVICE` or the best available (cuda, mps, cpu).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from fairsplit.request import Params
+
+PROFILES = ("sd15", "tiny")
+DEFAULT_GENERATOR = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+DEFAULT_CLIP = "openai/clip-vit-large-patch14"
+TINY_VERSION = "1"
+TINY_SEED = 0
+TINY_SIZE = 32
+
+
+class ModelUnavailable(RuntimeError):
+    """A model could not be loaded; the message says how to provide it."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What produced a number: model id (or path) and revision."""
+
+    id: str
+    revision: str
+
+
+@dataclass
+class Models:
+    """A loaded profile: generator pipeline, CLIP embedder and their provenance."""
+
+    profile: str
+    pipe: object  # diffusers StableDiffusionPipeline
+    clip: object  # transformers CLIPModel
+    tokenizer: object
+    image_processor: object
+    generator: ModelRef
+    embedder: ModelRef
+    device: torch.device
+    dtype: torch.dtype
+    test_model: bool
+    default_params: Params
+    memory_budget: int  # bytes one render batch may use (see render.py)
+    # LoRA adapters loaded into `pipe` (name -> path): state of the shared pipeline, so
+    # every Renderer of this profile must see it
+    adapters: dict[str, str] = field(default_factory=dict)
+
+
+def pick_device() -> torch.device:
+    wanted = os.environ.get("FAIRSPLIT_DEVICE")
+    if wanted:
+        return torch.device(wanted)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def half_dtype(device: torch.device) -> torch.dtype:
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float16 if device.type == "mps" else torch.float32
+
+
+def memory_budget(device: torch.device) -> int:
+    """Half of the free accelerator memory, or 2 GiB on CPU."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free // 2
+    return 2 << 30
+
+
+def model_cache_dir() -> Path:
+    return Path(os.environ.get("FAIRSPLIT_MODEL_CACHE", Path.home() / ".cache" / "fairsplit" / "models"))
+
+
+@lru_cache(maxsize=4)
+def load_profile(name: str) -> Models:
+    """Load a profile once per process (models are large; callers share them)."""
+    _quiet()
+    if name == "tiny":
+        return _load_tiny()
+    if name == "sd15":
+        return _load_sd15()
+    raise ValueError(f"unknown profile '{name}' (choose one of: {', '.join(PROFILES)})")
+
+
+def _quiet() -> None:
+    """Loading bars and library chatter are noise on a CLI's stderr."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+def _load_sd15() -> Models:
+    from diffusers import StableDiffusionPipeline
+    from transformers import CLIPModel, CLIPTokenizer
+
+    device = pick_device()
+    dtype = half_dtype(device)
+    gen = ModelRef(
+        os.environ.get("FAIRSPLIT_GENERATOR_MODEL", DEFAULT_GENERATOR),
+        os.environ.get("FAIRSPLIT_GENERATOR_REVISION", "main"),
+    )
+    emb = ModelRef(
+        os.environ.get("FAIRSPLIT_CLIP_MODEL", DEFAULT_CLIP),
+        os.environ.get("FAIRSPLIT_CLIP_REVISION", "main"),
+    )
+    try:
+        pipe = StableDiffusionPipeline.from_pretrained(
+            gen.id, revision=gen.revision, torch_dtype=dtype, safety_checker=None, requires_safety_checker=False
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(_missing(gen, "FAIRSPLIT_GENERATOR_MODEL", exc)) from None
+    try:
+        clip = CLIPModel.from_pretrained(emb.id, revision=emb.revision, torch_dtype=dtype, attn_implementation="sdpa")
+        tokenizer = CLIPTokenizer.from_pretrained(emb.id, revision=emb.revision)
+        processor = _image_processor_class().from_pretrained(emb.id, revision=emb.revision)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(_missing(emb, "FAIRSPLIT_CLIP_MODEL", exc)) from None
+    return _finish("sd15", pipe, clip, tokenizer, processor, gen, emb, device, dtype, False, Params())
+
+
+def _missing(ref: ModelRef, env: str, exc: Exception) -> str:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"model '{ref.id}' (revision {ref.revision}) could not be loaded ({reason}); download it "
+        f"(`hf download {ref.id}`) or set {env} to a local directory that holds it, "
+        "or use --profile tiny for an offline test run"
+    )
+
+
+def _image_processor_class():
+    import transformers
+
+    return getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
+
+
+def _finish(profile, pipe, clip, tokenizer, processor, gen, emb, device, dtype, test_model, params) -> Models:
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    clip = clip.to(device).eval()
+    return Models(
+        profile, pipe, clip, tokenizer, processor, gen, emb, device, dtype, test_model, params, memory_budget(device)
+    )
+
+
+# --- tiny: seeded random models, built once, loaded like real ones ------------------
+
+
+def _load_tiny() -> Models:
+    from diffusers import StableDiffusionPipeline
+    from transformers import CLIPModel, CLIPTokenizer
+
+    root = ensure_tiny_models()
+    device = pick_device()
+    revision = f"random-seed{TINY_SEED}-v{TINY_VERSION}"
+    pipe = StableDiffusionPipeline.from_pretrained(root / "sd", safety_checker=None, requires_safety_checker=False)
+    clip = CLIPModel.from_pretrained(root / "clip")
+    tokenizer = CLIPTokenizer.from_pretrained(root / "clip")
+    processor = _image_processor_class().from_pretrained(root / "clip")
+    return _finish(
+        "tiny",
+        pipe,
+        clip,
+        tokenizer,
+        processor,
+        ModelRef("fairsplit/tiny-random-sd (test model)", revision),
+        ModelRef("fairsplit/tiny-random-clip (test model)", revision),
+        device,
+        torch.float32,
+        True,
+        Params(steps=4, guidance=5.0, width=TINY_SIZE, height=TINY_SIZE),
+    )
+
+
+def ensure_tiny_models() -> Path:
+    """Build the tiny models into the cache unless there; atomic for concurrent callers.
+
+    Built in a private temporary folder, then renamed into place: a process either sees
+    no folder or a complete one; a loser of the race discards its copy.
+    """
+    root = model_cache_dir() / f"tiny-v{TINY_VERSION}"
+    if (root / "READY").exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=root.parent))
+    try:
+        _build_tiny(tmp)
+        (tmp / "READY").write_text("ok\n")
+        try:
+            os.rename(tmp, root)
+        except OSError:
+            if not (root / "READY").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def _byte_vocab(folder: Path) -> Path:
+    """A byte-level BPE vocabulary with no merges: every byte is a token."""
+    # GPT-2/CLIP byte-level alphabet: printable bytes stand for themselves, the others
+    # are shifted past 255 so that every byte has a visible character.
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    shifted = [b for b in range(256) if b not in printable]
+    chars = [chr(b) for b in printable] + [chr(256 + k) for k in range(len(shifted))]
+    vocab = {c: i for i, c in enumerate(chars + [c + "</w>" for c in chars])}
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return folder
+
+
+def _build_tiny(folder: Path) -> None:
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig
+
+    vocab = _byte_vocab(folder / "vocab")
+    tokenizer = CLIPTokenizer(str(vocab / "vocab.json"), str(vocab / "merges.txt"), model_max_length=77)
+    text = dict(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, max_position_embeddings=77, projection_dim=32,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(TINY_SEED)
+    unet = UNet2DConditionModel(
+        sample_size=TINY_SIZE // 2, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=(32, 64), down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32, attention_head_dim=8,
+    )
+    torch.manual_seed(TINY_SEED + 1)
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, block_out_channels=(32, 64), latent_channels=4, sample_size=TINY_SIZE,
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+    )
+    torch.manual_seed(TINY_SEED + 2)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**text))
+    scheduler = DDIMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+    pipe.save_pretrained(folder / "sd", safe_serialization=True)
+    torch.manual_seed(TINY_SEED + 3)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                  image_size=TINY_SIZE, patch_size=8, projection_dim=32)
+    clip = CLIPModel(CLIPConfig(text_config=text, vision_config=CLIPVisionConfig(**vision).to_dict(), projection_dim=32))
+    clip.save_pretrained(folder / "clip", safe_serialization=True)
+    tokenizer.save_pretrained(folder / "clip")
+    size = {"shortest_edge": TINY_SIZE}
+    _image_processor_class()(size=size, crop_size={"height": TINY_SIZE, "width": TINY_SIZE}).save_pretrained(folder / "clip")
+    shutil.rmtree(vocab)
+
+
+def make_tiny_lora(folder: Path, seed: int = 7, scale: float = 0.5) -> Path:
+    """Save a random LoRA adapter for the tiny UNet (for tests and demos of LoRA styles).
+
+    peft initialises LoRA's B matrices to zero (a no-op adapter), so they are drawn at
+    random here to make the adapter visibly change renders.
+    """
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    unet = UNet2DConditionModel.from_pretrained(ensure_tiny_models() / "sd" / "unet")
+    unet.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in unet.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=gen) * scale)
+    StableDiffusionPipeline.save_lora_weights(folder, unet_lora_layers=get_peft_model_state_dict(unet))
+    return folder

@@ -1,0 +1,48 @@
+"""What one attribution is asked about: an event's prompt parts, seed and parameters.
+
+The Kafka worker builds an `AttributionRequest` from a `fairsplit.generation.v1` event
+(DESIGN.md §3); the CLI builds one from its options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Params:
+    """Generation parameters; every coalition of an event is rendered with the same ones."""
+
+    steps: int = 25
+    guidance: float = 7.5
+    width: int = 512
+    height: int = 512
+
+
+@dataclass(frozen=True)
+class Style:
+    """One artist's part of a prompt: a phrase, a LoRA adapter (path or id), or both."""
+
+    artist_id: str
+    phrase: str = ""
+    lora: str | None = None
+
+
+@dataclass(frozen=True)
+class AttributionRequest:
+    """One generated image to split. `params=None` takes the profile's defaults."""
+
+    model_id: str
+    content: str
+    styles: tuple[Style, ...]
+    seed: int = 0
+    params: Params | None = None
+    image_png: bytes | None = None
+    event_id: str | None = None
+
+    def __post_init__(self) -> None:
+        ids = [s.artist_id for s in self.styles]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each artist may appear only once in a request")
+        if any(not s.phrase and not s.lora for s in self.styles):
+            raise ValueError("a style needs a phrase, a LoRA adapter or both")

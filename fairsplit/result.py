@@ -1,0 +1,70 @@
+"""The outcome of one attribution: who played, what each coalition was worth, the shares.
+
+`to_json()` is deterministic for the same input (sorted keys, no wall-clock data unless
+asked for), so the same event always yields byte-identical JSON. Shares are Python
+floats summing to 1 within 1e-12; the ledger splits money from them exactly with
+`Fraction(share)`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from fairsplit.profiles import ModelRef
+
+
+@dataclass(frozen=True)
+class Player:
+    id: str
+    account: str  # "model:<id>" or "artist:<id>"
+    kind: str  # "model" or "artist"
+    recognised: bool = True
+    uplift: float | None = None
+    rank: int | None = None
+    gallery_source: str | None = None  # "gallery" or "synthesized"
+
+
+@dataclass(frozen=True)
+class CoalitionValue:
+    members: tuple[str, ...]  # accounts
+    value: float
+
+
+@dataclass(frozen=True)
+class Method:
+    value_function: str  # "generative" or "text"
+    approximation: bool  # true for the text mode
+    estimator: str
+    budget: int | None
+    tau: float
+    profile: str
+    test_model: bool
+    generator: ModelRef
+    embedder: ModelRef
+    grand_image: str  # "event" (the event's image) or "regenerated"
+    v_grand: str = "v(N') = 1 over the recognised players"
+
+
+@dataclass
+class AttributionResult:
+    event_id: str | None
+    model_id: str
+    players: list[Player]
+    coalitions: list[CoalitionValue]
+    shares: dict[str, float]
+    clamped: bool
+    method: Method
+    stderr: dict[str, float] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    images: dict[str, object] = field(default_factory=dict, repr=False)  # label -> PIL image
+
+    def to_dict(self, timings: bool = False) -> dict:
+        data = asdict(self)
+        data.pop("images")
+        if not timings:
+            data.pop("timings")
+        return data
+
+    def to_json(self, timings: bool = False) -> str:
+        return json.dumps(self.to_dict(timings), sort_keys=True, indent=2)

@@ -1,0 +1,66 @@
+"""Coalition values from embeddings (DESIGN.md §1). Pure numpy.
+
+Coalitions are bitmasks over the players: bit 0 is the model M, bit j the j-th artist.
+- S ∋ M: the embedding of the coalition's render (generative) or of its prompt (text).
+- S ⊆ A: the normalised mean of the artists' galleries.
+- v(S) = max(0, cos(anchor, e_S)), v(∅) = 0, v(N) = 1, where the anchor is E(I_N).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+MODEL_BIT = 1
+DECIMALS = 9  # values are quantised: CLIP cosines carry no meaning past this
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def unit_mean(vectors: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    mean = np.mean(np.asarray(vectors, dtype=np.float64), axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def coalition_prompt(content: str, phrases: Sequence[str]) -> str:
+    """`content` followed by the style phrases, as in "an image of a man, by Van Gogh"."""
+    return ", ".join([content, *(p for p in phrases if p)])
+
+
+def artist_bits(mask: int, n_artists: int) -> list[int]:
+    """Indices (0-based, into the artists) of the artists in `mask`."""
+    return [j for j in range(n_artists) if mask >> (j + 1) & 1]
+
+
+def coalition_values(
+    coalitions: Sequence[int],
+    grand: int,
+    anchor: np.ndarray,
+    model_embeddings: Mapping[int, np.ndarray],
+    galleries: Sequence[np.ndarray],
+    model_rescale: tuple[float, float] | None = None,
+) -> dict[int, float]:
+    """v(S) for each coalition of the game whose grand coalition is `grand`.
+
+    `model_rescale = (r0, r1)` maps the raw cosine r of a model coalition to
+    (r − r0) / (r1 − r0) (text mode: r0 from the empty prompt, r1 from the full one).
+    """
+    values: dict[int, float] = {}
+    for mask in coalitions:
+        if mask == 0:
+            value = 0.0
+        elif mask == grand:
+            value = 1.0
+        elif mask & MODEL_BIT:
+            value = cosine(anchor, model_embeddings[mask])
+            if model_rescale:
+                r0, r1 = model_rescale
+                value = (value - r0) / (r1 - r0)
+        else:
+            gallery = unit_mean([galleries[j] for j in artist_bits(mask, len(galleries))])
+            value = cosine(anchor, gallery)
+        values[mask] = round(max(0.0, value), DECIMALS)
+    return values

@@ -1,0 +1,116 @@
+"""Money as integers: micro-units (10^-6 of a currency unit), never floats.
+
+- `parse_amount("0.004", "USD") == 4000`: decimal strings in, integers out. More
+  precision than 10^-6, a negative, non-finite or malformed amount, or an unknown
+  currency raises `MoneyError`.
+- `format_amount(4000, "USD") == "0.004"`: integers in, decimal strings out, shown with
+  at least the currency's minor-unit digits (`"1.00"` USD, `"1"` JPY).
+- `split_largest_remainder(total, weights)`: exact parts that add up to `total`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Mapping
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import TypeVar
+
+from ledger.errors import MoneyError
+
+MICROS_PER_UNIT = 1_000_000
+MICRO_DIGITS = 6
+
+#: ISO 4217 code -> number of minor-unit digits.
+CURRENCIES: dict[str, int] = {
+    "AED": 2, "ARS": 2, "AUD": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2,
+    "CLP": 0, "CNY": 2, "COP": 2, "CZK": 2, "DKK": 2, "EGP": 2, "EUR": 2, "GBP": 2,
+    "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2, "ISK": 0, "JOD": 3, "JPY": 0,
+    "KES": 2, "KRW": 0, "KWD": 3, "MXN": 2, "MYR": 2, "NGN": 2, "NOK": 2, "NZD": 2,
+    "OMR": 3, "PHP": 2, "PKR": 2, "PLN": 2, "RON": 2, "SAR": 2, "SEK": 2, "SGD": 2,
+    "THB": 2, "TND": 3, "TRY": 2, "TWD": 2, "UAH": 2, "USD": 2, "VND": 0, "ZAR": 2,
+}
+
+_DECIMAL = re.compile(r"^\+?(\d+)(?:\.(\d*))?$|^\+?\.(\d+)$")
+
+K = TypeVar("K", bound=Hashable)
+
+
+def check_currency(currency: str) -> str:
+    """Return `currency` if it is a known ISO 4217 code (upper case), else raise."""
+    if not isinstance(currency, str) or currency not in CURRENCIES:
+        raise MoneyError(f"Unknown currency {currency!r}: expected an ISO 4217 code such as 'USD'.")
+    return currency
+
+
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point of the currency's smallest coin (USD 2, JPY 0)."""
+    return CURRENCIES[check_currency(currency)]
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Parse a non-negative decimal string into micro-units of `currency`."""
+    check_currency(currency)
+    if not isinstance(text, str):
+        raise MoneyError(f"Amount {text!r} must be a decimal string such as '0.004', not {type(text).__name__}.")
+    cleaned = text.strip()
+    if cleaned.startswith("-"):
+        raise MoneyError(f"Amount {text!r} is negative; amounts are never below zero.")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = None
+    if value is not None and not value.is_finite():
+        raise MoneyError(f"Amount {text!r} is not a finite number.")
+    if value is None or not _DECIMAL.match(cleaned):
+        raise MoneyError(f"Amount {text!r} is not a plain decimal number such as '12.50'.")
+    micros = value.scaleb(MICRO_DIGITS)
+    if micros != micros.to_integral_value():
+        raise MoneyError(f"Amount {text!r} has more than {MICRO_DIGITS} decimal places (finer than a micro-unit).")
+    return int(micros)
+
+
+def format_amount(micros: int, currency: str) -> str:
+    """Show micro-units as a decimal string with at least the currency's minor digits."""
+    digits = minor_units(currency)
+    if isinstance(micros, bool) or not isinstance(micros, int):
+        raise MoneyError(f"Amount {micros!r} must be an integer number of micro-units.")
+    sign = "-" if micros < 0 else ""
+    units, fraction = divmod(abs(micros), MICROS_PER_UNIT)
+    decimals = f"{fraction:06d}".rstrip("0")
+    if len(decimals) < digits:
+        decimals = decimals.ljust(digits, "0")
+    return f"{sign}{units}.{decimals}" if decimals else f"{sign}{units}"
+
+
+def split_largest_remainder(total: int, weights: Mapping[K, int | Fraction]) -> dict[K, int]:
+    """Split `total` in proportion to `weights`; the parts add up exactly to `total`.
+
+    Each key first gets the floor of its exact quota `total * w / sum(w)`; the units
+    left over go one each to the largest fractional remainders. Ties go to the key that
+    comes first in the mapping's iteration order, so the result is reproducible.
+    Weights are ints or Fractions (convert a float share with `Fraction(share)`).
+    """
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise MoneyError(f"Total {total!r} must be a non-negative integer number of micro-units.")
+    exact: dict[K, Fraction] = {}
+    for key, weight in weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | Fraction):
+            raise MoneyError(f"Weight {weight!r} for {key!r} must be an int or a Fraction, never a float.")
+        if weight < 0:
+            raise MoneyError(f"Weight {weight!r} for {key!r} is negative.")
+        exact[key] = Fraction(weight)
+    weight_sum = sum(exact.values(), Fraction(0))
+    if weight_sum == 0:
+        raise MoneyError("Weights must not all be zero (nothing to split by).")
+    parts: dict[K, int] = {}
+    remainders: list[tuple[Fraction, int, K]] = []
+    for position, (key, weight) in enumerate(exact.items()):
+        quota = total * weight / weight_sum
+        parts[key] = quota.numerator // quota.denominator
+        remainders.append((quota - parts[key], position, key))
+    leftover = total - sum(parts.values())
+    remainders.sort(key=lambda item: (-item[0], item[1]))
+    for _, _, key in remainders[:leftover]:
+        parts[key] += 1
+    return parts

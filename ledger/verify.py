@@ -1,0 +1,152 @@
+"""Verify the whole chain: every seq, link, hash and signature, streaming.
+
+Rows are read in seq order, a page at a time (keyset pagination, so millions of rows
+never sit in memory). For each row, in this order:
+1. `seq` is the previous seq + 1 (the first row is 1)           -> "gap in seq"
+2. `prev_hash` equals the previous row's `hash` (64 zeros first) -> "broken link"
+3. the recomputed hash of its canonical encoding equals `hash`   -> "hash mismatch"
+4. `key_id` names a key in `signing_keys` whose id matches it    -> "unknown key"
+5. `signature` is a valid Ed25519 signature of the hash bytes   -> "bad signature"
+The report names the FIRST bad seq and what is wrong with it. Signatures of a page are
+checked on worker threads (Ed25519 verification releases the GIL).
+
+What this cannot see: rows removed from the END of the chain (a later checkpoint
+migration publishes signed heads for that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from hashlib import sha256
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine, select
+
+from ledger.encoding import ENCODING_VERSION, encode_row
+from ledger.keys import key_id_of, public_key_from_hex, signature_valid
+from ledger.tables import GENESIS_HASH, SigningKey, Transfer
+
+PAGE = 5000
+_CHUNK = 500
+TRANSFERS = Transfer.__table__
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    checked: int  # rows found good before the first problem (all rows when ok)
+    head_seq: int  # seq of the last good row
+    head_hash: str
+    bad_seq: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Chain:
+    expected_seq: int = 1
+    prev_hash: str = GENESIS_HASH
+
+
+def verify_ledger(engine: Engine, page: int = PAGE) -> VerifyReport:
+    """Check every row of `transfers`; see the module docstring for what is checked."""
+    keys = _load_keys(engine)
+    chain = _Chain()
+    for rows in _pages(engine, page):
+        start_seq, start_hash = chain.expected_seq - 1, chain.prev_hash
+        good, failure = _check_page(rows, chain, keys)
+        bad_signature = _first_bad_signature(rows[:good], keys)
+        if bad_signature is not None:
+            good = bad_signature
+            failure = (rows[good]["seq"], "bad signature: not a valid signature of the row's hash by its key")
+        if failure is not None:
+            head_seq, head_hash = (rows[good - 1]["seq"], rows[good - 1]["hash"]) if good else (start_seq, start_hash)
+            return VerifyReport(False, head_seq, head_seq, head_hash, *failure)
+    return VerifyReport(True, chain.expected_seq - 1, chain.expected_seq - 1, chain.prev_hash)
+
+
+def _load_keys(engine: Engine) -> dict[str, Ed25519PublicKey | str]:
+    """key_id -> public key, or -> a sentence saying why the registered key is unusable."""
+    keys: dict[str, Ed25519PublicKey | str] = {}
+    with engine.connect() as connection:
+        for key_id, public_hex in connection.execute(select(SigningKey.key_id, SigningKey.public_key)):
+            try:
+                public_key = public_key_from_hex(public_hex)
+            except ValueError:
+                keys[key_id] = f"signing key {key_id} in signing_keys is not a valid Ed25519 public key"
+                continue
+            if key_id_of(public_key) != key_id:
+                keys[key_id] = f"signing key {key_id} in signing_keys holds a public key with another id"
+            else:
+                keys[key_id] = public_key
+    return keys
+
+
+def _pages(engine: Engine, page: int) -> Iterator[list[dict]]:
+    after = 0
+    with engine.connect() as connection:
+        while True:
+            query = select(TRANSFERS).where(TRANSFERS.c.seq > after).order_by(TRANSFERS.c.seq).limit(page)
+            rows = [dict(row._mapping) for row in connection.execute(query)]
+            if not rows:
+                return
+            yield rows
+            after = rows[-1]["seq"]
+
+
+def _check_page(rows: list[dict], chain: _Chain, keys: dict) -> tuple[int, tuple[int, str] | None]:
+    """Checks 1-4 in order; returns (rows that passed, (seq, problem) of the first that did not)."""
+    for index, row in enumerate(rows):
+        problem = _row_problem(row, chain, keys)
+        if problem is not None:
+            return index, (row["seq"], problem)
+        chain.expected_seq += 1
+        chain.prev_hash = row["hash"]
+    return len(rows), None
+
+
+def _row_problem(row: dict, chain: _Chain, keys: dict) -> str | None:
+    seq = row["seq"]
+    if seq != chain.expected_seq:
+        return f"gap in seq: expected {chain.expected_seq}, found {seq}"
+    if row["prev_hash"] != chain.prev_hash:
+        return f"broken link: prev_hash is not the hash of seq {seq - 1}"
+    if row["version"] != ENCODING_VERSION:
+        return f"unknown encoding version {row['version']}"
+    if sha256(encode_row(row)).hexdigest() != row["hash"]:
+        return "hash mismatch: the row's contents do not match its stored hash"
+    key = keys.get(row["key_id"])
+    if key is None:
+        return f"unknown key: {row['key_id']} is not in signing_keys"
+    if isinstance(key, str):
+        return key
+    return None
+
+
+def _first_bad_signature(rows: list[dict], keys: dict) -> int | None:
+    """Index of the first row whose signature does not verify, or None."""
+    starts = range(0, len(rows), _CHUNK)
+    results = _verify_pool().map(lambda start: _first_bad_in(rows, start, keys), starts)
+    return next((bad for bad in results if bad is not None), None)
+
+
+def _first_bad_in(rows: list[dict], start: int, keys: dict) -> int | None:
+    for index in range(start, min(start + _CHUNK, len(rows))):
+        row = rows[index]
+        try:
+            signature, digest = bytes.fromhex(row["signature"]), bytes.fromhex(row["hash"])
+        except ValueError:
+            return index
+        if not signature_valid(keys[row["key_id"]], signature, digest):
+            return index
+    return None
+
+
+@lru_cache(maxsize=1)
+def _verify_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="ledger-verify")

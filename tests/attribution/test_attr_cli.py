@@ -1,0 +1,67 @@
+"""`fairsplit attribute --profile tiny` end to end, in subprocesses, offline, fresh cache."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTISTS = ["van-gogh=by Van Gogh", "monet=by Monet", "hokusai=by Hokusai"]
+
+
+def run(args: list[str], cache: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "FAIRSPLIT_MODEL_CACHE": str(cache), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "attribute", "--profile", "tiny", *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+
+
+def styles(k: int) -> list[str]:
+    return [a for s in ARTISTS[:k] for a in ("--style", s)]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_same_input_same_json_from_a_fresh_cache(tmp_path, k):
+    args = ["--content", "an image of a man", *styles(k), "--seed", "5", "--tau", "-1", "--json"]
+    first = run(args, tmp_path / "cache")  # builds the tiny models
+    assert first.returncode == 0, first.stderr
+    second = run(args, tmp_path / "cache")
+    assert second.stdout == first.stdout
+    result = json.loads(first.stdout)
+    assert set(result["shares"]) == {"model:sd-1.5"} | {f"artist:{a.split('=')[0]}" for a in ARTISTS[:k]}
+    assert abs(math.fsum(result["shares"].values()) - 1) < 1e-12
+    assert result["method"]["test_model"] is True and "timings" not in result
+
+
+def test_save_images_writes_every_coalition_render(tmp_path):
+    out = tmp_path / "renders"
+    done = run(["--content", "a harbour", *styles(2), "--save-images", str(out)], tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 4  # 2^2 coalitions with the model, the grand one regenerated
+    for f in files:
+        with Image.open(f) as im:
+            assert im.format == "PNG" and im.size == (32, 32)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--content", "x", "--style", "no-equals-sign"], "--style must look like"),
+        (["--content", "x", "--style", "a=b", "--image", "/nonexistent.png"], "does not exist"),
+        (["--content", "x", "--style", "a=b", "--profile", "huge"], "unknown profile"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_non_zero(tmp_path, args, message):
+    done = run(args, tmp_path / "cache")
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,108 @@
+"""The attribution pipeline on the tiny random models (real diffusers/transformers code)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+from fairsplit.attribute import AttributionConfig, attribute, attribute_many
+from fairsplit.gallery import embed_gallery, synthesize_gallery
+from fairsplit.profiles import make_tiny_lora
+from fairsplit.render import RenderJob, Renderer, embed_images
+from fairsplit.request import AttributionRequest, Style
+from fairsplit.shapley import ShapleyConfig
+
+KEEP_ALL = AttributionConfig(tau=-1.0)
+STYLES = (Style("van-gogh", "by Van Gogh"), Style("monet", "by Monet"), Style("hokusai", "by Hokusai"))
+
+
+def request(k: int, **kw) -> AttributionRequest:
+    return AttributionRequest("sd-1.5", "an image of a man", STYLES[:k], seed=3, **kw)
+
+
+def test_one_artist_matches_the_closed_form(tiny):
+    result = attribute(request(1), tiny, config=KEEP_ALL)
+    v = {c.members: c.value for c in result.coalitions}
+    v_m, v_a = v[("model:sd-1.5",)], v[("artist:van-gogh",)]
+    phi_a = 0.5 * (v_a + 1 - v_m)
+    phi_m = 0.5 * (v_m + 1 - v_a)
+    assert math.isclose(result.shares["artist:van-gogh"], phi_a / (phi_a + phi_m), abs_tol=1e-12)
+    assert abs(math.fsum(result.shares.values()) - 1) < 1e-12
+    assert result.method.test_model and result.method.generator.revision
+
+
+def test_no_coalition_is_rendered_twice_and_events_share_batches(tiny):
+    renderer = Renderer(tiny)
+    rendered: list[RenderJob] = []
+    original = renderer._generate
+    renderer._generate = lambda jobs, params: rendered.extend(jobs) or original(jobs, params)
+    galleries = {}  # none stored: every gallery is synthesized
+    results = attribute_many([request(3), request(2)], tiny, galleries, KEEP_ALL, renderer)
+    assert len(rendered) == len(set(rendered))
+    # 3 synthesized galleries x 3 seeds, then 2^3 coalitions with the model (event 2's are a subset)
+    assert len(rendered) == 9 + 8
+    assert {p.gallery_source for r in results for p in r.players[1:]} == {"synthesized"}
+
+
+def test_event_image_is_the_grand_coalition_and_deterministic(tiny):
+    first = attribute(request(2), tiny, config=AttributionConfig(tau=-1.0, keep_images=True))
+    image = first.images["sd-1.5+van-gogh+monet"]
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    given = attribute(request(2, image_png=png.getvalue()), tiny, config=KEEP_ALL)
+    assert given.method.grand_image == "event"
+    assert given.to_json() == attribute(request(2, image_png=png.getvalue()), tiny, config=KEEP_ALL).to_json()
+    assert "timings" not in given.to_json()
+
+
+def test_sampling_estimator_above_the_exact_limit(tiny):
+    config = AttributionConfig(tau=-1.0, shapley=ShapleyConfig(max_exact_players=2, budget=12, seed=1))
+    result = attribute(request(3), tiny, config=config)
+    assert result.method.estimator == "kernel-stratified-paired"
+    assert set(result.stderr) == set(result.shares)
+    assert abs(math.fsum(result.shares.values()) - 1) < 1e-12
+
+
+def test_text_mode_is_labelled_an_approximation(tiny):
+    result = attribute(request(2), tiny, config=AttributionConfig(mode="text", tau=-1.0))
+    assert result.method.approximation and result.method.value_function == "text"
+    assert abs(math.fsum(result.shares.values()) - 1) < 1e-12
+
+
+def test_gallery_from_images(tiny):
+    images = Renderer(tiny).render([RenderJob("by Monet", s, tiny.default_params) for s in range(2)])
+    gallery = embed_gallery(images, tiny)
+    assert gallery.count == 2 and gallery.model_id == tiny.embedder.id
+    assert np.isclose(np.linalg.norm(gallery.vector), 1.0)
+
+
+def test_lora_changes_only_the_coalitions_of_its_artist(tiny, tmp_path):
+    lora = str(make_tiny_lora(tmp_path / "lora"))
+    renderer = Renderer(tiny)
+    styled = request(2)
+    styled = AttributionRequest(
+        styled.model_id, styled.content, (Style("van-gogh", "by Van Gogh", lora), STYLES[1]), seed=3
+    )
+    config = AttributionConfig(tau=-1.0, keep_images=True)
+    with_lora = attribute(styled, tiny, config=config, renderer=renderer).images
+    plain = attribute(request(2), tiny, config=config, renderer=Renderer(tiny)).images
+
+    def emb(img):
+        return embed_images(tiny, [img])[0]
+
+    for label in with_lora:
+        same = np.allclose(np.asarray(with_lora[label]), np.asarray(plain[label]))
+        assert same == ("van-gogh" not in label), label
+    assert not np.allclose(emb(with_lora["sd-1.5+van-gogh"]), emb(plain["sd-1.5+van-gogh"]))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_per_event_time_is_well_under_a_second(tiny, k):
+    renderer = Renderer(tiny)
+    stored = {s.artist_id: synthesize_gallery(s, renderer, tiny.default_params) for s in STYLES[:k]}
+    result = attribute(request(k), tiny, stored, KEEP_ALL, renderer)
+    print(f"tiny profile, {k} artist(s), stored galleries: {result.timings['total_per_event']:.3f} s/event")
+    assert result.timings["total_per_event"] < 1.0

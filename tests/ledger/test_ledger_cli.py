@@ -1,0 +1,95 @@
+"""The ledger CLI: init, ledger verify, balance, history, for people and for programs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger.db import head_revision
+from typer.testing import CliRunner
+
+from cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(database_url, tmp_path):
+    runner = CliRunner()
+    base = ["--database-url", database_url, "--key-dir", str(tmp_path / "keys")]
+
+    def invoke(*args: str):
+        return runner.invoke(app, [*base, *args])
+
+    return invoke
+
+
+def test_init_is_idempotent_and_says_what_it_did(cli):
+    head = head_revision()
+    first = cli("init")
+    assert first.exit_code == 0 and f"upgraded from nothing to {head}" in first.output
+    assert "created and registered" in first.output
+    second = cli("init")
+    assert second.exit_code == 0 and f"already at {head}" in second.output and "in use" in second.output
+
+
+def test_balance_history_and_verify(cli):
+    cli("init")
+    assert "Booked 9 new" in cli("ledger", "demo").output
+    assert "0 new" in cli("ledger", "demo").output
+    shown = json.loads(cli("balance", "van-gogh", "--json").output)
+    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.006"}]}
+    assert "0.006" in cli("balance", "artist:van-gogh").output
+    history = json.loads(cli("history", "platform:demo", "--json", "--limit", "2").output)
+    assert [t["seq"] for t in history["transfers"]] == [9, 8]
+    assert history["transfers"][0]["amount"] == "-0.0012" and history["transfers"][0]["counterparty"] == "model:sd-1.5"
+    verified = cli("ledger", "verify", "--json")
+    assert verified.exit_code == 0 and json.loads(verified.output)["checked"] == 9
+    assert "9 transfers verified" in cli("ledger", "verify").output
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [(["balance", "Van Gogh"], "invalid id"), (["history", "bank:x"], "unknown kind")],
+)
+def test_user_mistakes_are_one_sentence(cli, args, fragment):
+    cli("init")
+    result = cli(*args)
+    assert result.exit_code == 2 and fragment in result.output and "Traceback" not in result.output
+
+
+def test_uninitialised_database_is_a_clear_error(cli):
+    result = cli("balance", "van-gogh")
+    assert result.exit_code == 2 and "fairsplit init" in result.output
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["--database-url", "postgresql://nobody@127.0.0.1:1/x", "balance", "x"])
+    assert result.exit_code == 2 and "Cannot reach the database" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_verify_as_a_real_process_fails_on_tampering(env, tmp_path):
+    """End to end in a subprocess: exit 0 when intact, exit 1 naming the altered row."""
+    from ledger.store import TransferSpec
+    from conftest import WHEN
+
+    env.ledger.append([TransferSpec(f"e{i}", "platform:acme", "artist:a", 10 + i, "USD", "reward", WHEN) for i in range(4)])
+    command = [sys.executable, str(ROOT / "cli.py"), "--database-url", env.url, "--key-dir", env.key_dir, "ledger", "verify"]
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    intact = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60)
+    assert intact.returncode == 0, intact.stderr
+    assert "4 transfers verified" in intact.stdout
+    env.drop_trigger("transfers_no_update", "transfers")
+    env.sql("UPDATE transfers SET credit_account = 'artist:mallory' WHERE seq = 3")
+    broken = subprocess.run([*command, "--json"], capture_output=True, text=True, env=environ, timeout=60)
+    assert broken.returncode == 1
+    report = json.loads(broken.stdout)
+    assert report["bad_seq"] == 3 and "hash mismatch" in report["problem"]
+    human = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60)
+    assert human.returncode == 1 and "seq 3" in human.stderr and "Traceback" not in human.stderr

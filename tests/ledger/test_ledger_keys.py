@@ -1,0 +1,38 @@
+"""Signing keys: 0600 files in a 0700 directory, ids from public keys, registered once."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from ledger.errors import SigningKeyError
+from ledger.keys import KEY_SUFFIX, active_key_ids, key_id_of, load_or_create_signer, load_signer
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_key_files_are_private_and_reused(env, tmp_path):
+    key_dir = tmp_path / "keys"
+    (key_file,) = key_dir.glob(f"*{KEY_SUFFIX}")
+    assert mode(key_dir) == 0o700 and mode(key_file) == 0o600
+    assert key_file.name == f"{env.signer.key_id}{KEY_SUFFIX}"
+    assert key_id_of(env.signer.private_key.public_key()) == env.signer.key_id
+    again, created = load_or_create_signer(key_dir, env.engine)
+    assert not created and again.key_id == env.signer.key_id
+    assert active_key_ids(env.engine) == [env.signer.key_id]
+    assert load_signer(key_dir, env.engine).key_id == env.signer.key_id
+
+
+def test_readable_key_file_is_refused(env, tmp_path):
+    (key_file,) = (tmp_path / "keys").glob(f"*{KEY_SUFFIX}")
+    key_file.chmod(0o644)
+    with pytest.raises(SigningKeyError, match="must be 600"):
+        load_signer(tmp_path / "keys", env.engine)
+
+
+def test_missing_key_dir_is_reported(env, tmp_path):
+    with pytest.raises(SigningKeyError, match="fairsplit init"):
+        load_signer(tmp_path / "elsewhere", env.engine)

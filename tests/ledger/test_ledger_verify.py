@@ -1,0 +1,99 @@
+"""Verification finds the first bad row: altered, unlinked, or signed by a foreign key."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import WHEN
+from sqlalchemy.exc import IntegrityError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.encoding import row_hash
+from ledger.keys import Signer, register_key
+from ledger.store import Ledger, TransferSpec
+from ledger.verify import verify_ledger
+
+
+def fill(env, events=5):
+    specs = [TransferSpec(f"ev-{i}", "platform:acme", "artist:van-gogh", 1000 + i, "USD", "reward", WHEN)
+             for i in range(events)]
+    return env.ledger.append(specs)
+
+
+def test_intact_ledger_verifies(env):
+    assert verify_ledger(env.engine).ok and verify_ledger(env.engine).checked == 0
+    booked = fill(env)
+    report = verify_ledger(env.engine, page=2)  # several pages
+    assert report.ok and report.checked == 5 and report.head_hash == booked[-1].hash
+
+
+def test_altered_amount_is_named(env):
+    fill(env)
+    env.drop_trigger("transfers_no_update", "transfers")
+    env.sql("UPDATE transfers SET amount = 999999 WHERE seq = 3")
+    report = verify_ledger(env.engine, page=2)
+    assert not report.ok and report.bad_seq == 3 and "hash mismatch" in report.problem
+    assert report.head_seq == 2
+
+
+def test_rehashed_row_fails_its_signature(env):
+    booked = fill(env)
+    forged = replace(booked[1], amount=1)
+    env.drop_trigger("transfers_no_update", "transfers")
+    env.sql("UPDATE transfers SET amount = 1, hash = :h WHERE seq = 2", h=row_hash(forged.as_dict()))
+    report = verify_ledger(env.engine)
+    assert report.bad_seq == 2 and "bad signature" in report.problem
+
+
+def test_deleted_row_breaks_the_chain(env):
+    fill(env)
+    env.drop_trigger("transfers_no_delete", "transfers")
+    env.sql("DELETE FROM transfers WHERE seq = 4")
+    report = verify_ledger(env.engine)
+    assert report.bad_seq == 5 and "gap in seq" in report.problem
+
+
+def test_foreign_key_signature_is_caught(env):
+    fill(env, 2)
+    foreign = Signer.from_private_key(Ed25519PrivateKey.generate())
+    # A foreign key claiming the ledger's key id: the signature cannot verify.
+    impostor = Ledger(env.engine, Signer(env.signer.key_id, foreign.private_key))
+    impostor.append([TransferSpec("ev-x", "platform:acme", "artist:mallory", 10**9, "USD", "reward", WHEN)])
+    report = verify_ledger(env.engine)
+    assert report.bad_seq == 3 and "bad signature" in report.problem
+
+
+def test_rotated_key_verifies_and_unregistered_key_is_refused(env):
+    fill(env, 2)
+    successor = Signer.from_private_key(Ed25519PrivateKey.generate())
+    register_key(env.engine, successor)
+    env.sql("UPDATE signing_keys SET retired_at = CURRENT_TIMESTAMP WHERE key_id = :k", k=env.signer.key_id)
+    Ledger(env.engine, successor).append(
+        [TransferSpec("ev-x", "platform:acme", "artist:a", 5, "USD", "reward", WHEN)])
+    report = verify_ledger(env.engine)
+    assert report.ok and report.checked == 3  # rows of the retired key still verify
+    stranger = Signer.from_private_key(Ed25519PrivateKey.generate())
+    with pytest.raises(IntegrityError):  # the database refuses rows by an unregistered key
+        Ledger(env.engine, stranger).append(
+            [TransferSpec("ev-y", "platform:acme", "artist:a", 5, "USD", "reward", WHEN)])
+    assert verify_ledger(env.engine).checked == 3
+
+
+def test_swapped_key_id_is_caught(env):
+    fill(env, 2)
+    other = Signer.from_private_key(Ed25519PrivateKey.generate())
+    register_key(env.engine, other)
+    env.drop_trigger("transfers_no_update", "transfers")
+    env.sql("UPDATE transfers SET key_id = :k WHERE seq = 2", k=other.key_id)
+    report = verify_ledger(env.engine)
+    assert report.bad_seq == 2 and "hash mismatch" in report.problem  # key_id is part of the hash
+
+
+@pytest.mark.parametrize("column", ["prev_hash"])
+def test_relinked_row_is_a_broken_link(env, column):
+    fill(env, 3)
+    env.drop_trigger("transfers_no_update", "transfers")
+    env.sql(f"UPDATE transfers SET {column} = :h WHERE seq = 2", h="ab" * 32)
+    report = verify_ledger(env.engine)
+    assert report.bad_seq == 2 and "broken link" in report.problem
