@@ -133,6 +133,11 @@ def _heads(ranges: list[tuple[int, int]], fetch: NodeFetcher) -> list[bytes]:
     return [_fold([found[node] for node in nodes]) for nodes in per_range]
 
 
+def nodes_for_inclusion(index: int, size: int) -> list[Node]:
+    """The stored nodes `inclusion_proof(index, size, …)` reads: to fetch many proofs' nodes in bulk."""
+    return [node for start, end in _inclusion_ranges(index, size) for node in _range_nodes(start, end)]
+
+
 def tree_head(size: int, fetch: NodeFetcher) -> bytes:
     """MTH(D[0:size]) from stored complete nodes."""
     _check_size("tree size", size)
