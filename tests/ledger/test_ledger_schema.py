@@ -12,6 +12,7 @@ from ledger.errors import NotInitialisedError
 import ledger.events  # noqa: F401  (registers the tables)
 import ledger.registry  # noqa: F401
 import ledger.tables  # noqa: F401
+import ledger.transparency  # noqa: F401
 from alembic.script import ScriptDirectory
 from ledger.db import alembic_config
 
