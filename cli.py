@@ -157,6 +157,8 @@ def balance(
     ctx: typer.Context,
     account: str = typer.Argument(..., help="artist:<id>, model:<id>, platform:<id>, payouts:<CUR>, or a bare artist id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    proof: str | None = typer.Option(None, "--proof", help="Also write a balance bundle (entries + proofs + checkpoint) to this file."),
+    since: int | None = typer.Option(None, "--since", min=0, help="With --proof: add a consistency proof from this tree size."),
 ) -> None:
     """Show an account's balance per currency (credits − debits)."""
     from ledger.accounts import resolve_account
@@ -165,6 +167,8 @@ def balance(
     with user_errors():
         name = resolve_account(account)
         totals = open_ledger(ctx).balance(name)
+        if proof is not None:
+            write_balance_bundle(ctx, name, proof, since)
     rows = [{"currency": cur, "amount": format_amount(micros, cur)} for cur, micros in totals.items()]
     if as_json:
         print_json({"account": name, "balances": rows})
@@ -350,6 +354,176 @@ def _print_attribution(result, timings: bool) -> None:
 
 
 # --- verifiable ledger: checkpoints, proofs, keys ------------------------------
+
+keys_app = typer.Typer(help="The ledger's signing keys: publish, rotate.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _signer_if_available(ctx: typer.Context, engine):
+    """The active signing key from the key directory, or None when it is not there."""
+    from ledger.errors import SigningKeyError
+    from ledger.keys import load_signer
+
+    try:
+        return load_signer(ctx_of(ctx).key_dir, engine)
+    except SigningKeyError:
+        return None
+
+
+def _write_text(text: str, path: str | None) -> None:
+    """Write to `path`, or to stdout when it is None or -."""
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        fail(f"Cannot write {path}: {exc.strerror}.")
+
+
+def _write_document(document: dict, path: str | None) -> None:
+    _write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", path)
+
+
+def write_balance_bundle(ctx: typer.Context, account: str, path: str, since: int | None) -> None:
+    """`balance --proof`: the bundle as of a checkpoint covering the head (signed now if needed)."""
+    from ledger.transparency import balance_bundle
+
+    engine = open_ledger(ctx).engine
+    document = balance_bundle(engine, account, _signer_if_available(ctx, engine), since)
+    _write_document(document, path)
+    err.print(f"Wrote a bundle of {len(document['entries'])} proven entries of {account} to {path}.", highlight=False)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(
+    ctx: typer.Context,
+    origin: str | None = typer.Option(None, "--origin", envvar="FAIRSPLIT_LEDGER_ORIGIN",
+                                      help="The log's name in its first checkpoint (default fairsplit/ledger)."),
+    out_file: str | None = typer.Option(None, "--out", help="Also write the signed checkpoint note to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Extend the Merkle tree to the head and sign a checkpoint of it (append-only)."""
+    from ledger.transparency import create_checkpoint
+
+    with user_errors():
+        ledger = open_ledger(ctx, signing=True)
+        stored = create_checkpoint(ledger.engine, ledger.signer, origin)
+    if out_file is not None:
+        _write_text(stored.note, out_file)
+    checkpoint = stored.checkpoint
+    if as_json:
+        print_json({"origin": checkpoint.origin, "tree_size": checkpoint.size, "root_hash": checkpoint.root_hash.hex(),
+                    "key_id": stored.key_id, "issued_at": checkpoint.issued_at, "note": stored.note})
+    else:
+        out.print(f"Checkpoint of {checkpoint.origin} at tree size {checkpoint.size}, root {checkpoint.root_hash.hex()[:16]}…, "
+                  f"signed by key {stored.key_id}.", highlight=False)
+
+
+@ledger_app.command("prove")
+def ledger_prove(
+    ctx: typer.Context,
+    entry: str = typer.Argument(..., help="The transfer's seq or id."),
+    out_file: str = typer.Option(..., "--out", help="Where to write the proof (JSON); - for stdout."),
+    since: int | None = typer.Option(None, "--since", min=0, help="Add a consistency proof from this tree size."),
+) -> None:
+    """Write an inclusion proof of one transfer with the signed checkpoint it is proven under."""
+    from ledger.transparency import prove_inclusion
+
+    with user_errors():
+        engine = open_ledger(ctx).engine
+        document = prove_inclusion(engine, entry, _signer_if_available(ctx, engine), since)
+    _write_document(document, out_file)
+    if out_file != "-":
+        err.print(f"Wrote the inclusion proof of seq {document['entry']['seq']} to {out_file}.", highlight=False)
+
+
+@ledger_app.command("consistency")
+def ledger_consistency(
+    ctx: typer.Context,
+    old_size: int = typer.Argument(..., min=0, help="Tree size of the older stored checkpoint."),
+    new_size: int = typer.Argument(..., min=0, help="Tree size of the newer stored checkpoint."),
+    out_file: str | None = typer.Option(None, "--out", help="Where to write the proof (JSON); stdout by default."),
+) -> None:
+    """Write a consistency proof between two stored checkpoints."""
+    from ledger.transparency import prove_consistency
+
+    with user_errors():
+        document = prove_consistency(open_ledger(ctx).engine, old_size, new_size)
+    _write_document(document, out_file)
+
+
+@app.command("verify-proof")
+def verify_proof(
+    proof_file: str = typer.Argument(..., help="A proof, balance bundle or consistency proof (JSON)."),
+    public_key: str = typer.Option(..., "--public-key", help="The ledger's public keys file (`fairsplit keys public`)."),
+    previous: str | None = typer.Option(None, "--previous-checkpoint",
+                                        help="A checkpoint (or earlier proof) you kept: the log must have only grown since."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Verify a proof offline (no database, no network): exit 0 valid, 1 invalid with the reason."""
+    from ledger.keyring import KeyringError, parse_keyring
+    from ledger.proofs import VerificationError, verify_document
+
+    def read(path: str) -> bytes:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            fail(f"Cannot read {path}: {exc.strerror}.")
+
+    try:
+        keyring = parse_keyring(read(public_key))
+    except KeyringError as exc:
+        fail(f"{public_key}: {exc}")
+    data, kept = read(proof_file), None if previous is None else read(previous)
+    try:
+        verified = verify_document(data, keyring, kept)
+    except VerificationError as exc:
+        reason = str(exc)
+    except Exception as exc:  # noqa: BLE001 - never a traceback, never "valid" by accident
+        reason = f"The document could not be checked ({type(exc).__name__})."
+    else:
+        reason = None
+    if as_json:
+        print_json({"valid": reason is None, "reason": reason} if reason else {
+            "valid": True, "format": verified.format, "tree_size": verified.checkpoint.size,
+            "root_hash": verified.checkpoint.root_hash.hex(), "checks": verified.lines,
+            "account": verified.account, "balances": verified.balances})
+    elif reason is None:
+        out.print("[bold green]valid[/]: " + "; ".join(verified.lines) + ".", highlight=False, soft_wrap=True)
+    else:
+        err.print(f"[bold red]invalid:[/] {reason}", highlight=False, soft_wrap=True)
+    if reason is not None:
+        raise typer.Exit(1)
+
+
+@keys_app.command("public")
+def keys_public(
+    ctx: typer.Context,
+    out_file: str | None = typer.Option(None, "--out", help="Write the PEM file here instead of stdout."),
+) -> None:
+    """The ledger's public keys (current and retired, with ids and validity): the file artists verify with."""
+    from ledger.transparency import public_keyring
+
+    with user_errors():
+        text = public_keyring(open_ledger(ctx).engine).render()
+    _write_text(text, out_file)
+    if out_file is not None:
+        err.print(f"Wrote the ledger's public keys to {out_file}.", highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate(ctx: typer.Context) -> None:
+    """Create a new signing key and retire the current one; old public keys stay for verification."""
+    from ledger.transparency import rotate_key
+
+    with user_errors():
+        engine = open_ledger(ctx).engine
+        signer, retired = rotate_key(engine, ctx_of(ctx).key_dir)
+    out.print(f"Signing key {signer.key_id} is now in use; retired {', '.join(retired) or 'none'}. "
+              "Publish the new public keys file (`fairsplit keys public`).", highlight=False)
 
 
 if __name__ == "__main__":
