@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, exact_shapley  # noqa: E402
+from _common import record  # noqa: E402
 
 BUDGETS = (64, 128, 256)
 
@@ -113,29 +114,19 @@ def main() -> None:
                     cells.append(f"{err:16.5f}")
             print(f"{game_name:12} {n:>2} {exact_ms:9.2f} " + " ".join(cells), flush=True)
     if not args.no_record:
-        record(args, key)
+        record_summary(key)
 
 
-def record(args: argparse.Namespace, key: dict[str, float]) -> None:
-    path = Path(__file__).with_name("RESULTS.md")
-    if not path.exists():
-        path.write_text(
-            "# Shapley estimator benchmark\n\nMean absolute error at n = 10 (budgets 64/128/256),"
-            " fairsplit vs shapiq KernelSHAP (paired) vs shapiq permutation sampling.\n\n"
-            "| date | machine | command | game | fairsplit | kernelshap-paired | permutation |\n"
-            "|---|---|---|---|---|---|---|\n"
-        )
-    command = "python bench/shapley.py" + (" --quick" if args.quick else "")
-    machine = f"{platform.machine()} {platform.processor() or platform.system()}".strip()
-    rows = []
+def record_summary(key: dict[str, float]) -> None:
+    """One RESULTS.md row: mean absolute error at n = 10, budgets 64/128/256, per estimator."""
+    parts = []
     for game in ("clip-like", "interaction"):
         cols = [
-            "/".join(f"{key.get(f'{game} n=10 b={b} {name}', float('nan')):.4f}" for b in BUDGETS)
+            f"{name} " + "/".join(f"{key.get(f'{game} n=10 b={b} {name}', float('nan')):.4f}" for b in BUDGETS)
             for name in ESTIMATORS
         ]
-        rows.append(f"| {datetime.date.today()} | {machine} | `{command}` | {game} | " + " | ".join(cols) + " |\n")
-    with path.open("a") as f:
-        f.writelines(rows)
+        parts.append(f"{game}: " + ", ".join(cols))
+    record("shapley MAE n=10 budgets 64/128/256", "; ".join(parts))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, text
@@ -11,8 +10,6 @@ from sqlalchemy import Engine, text
 from ledger.db import make_engine, upgrade_to_head
 from ledger.keys import Signer, load_or_create_signer
 from ledger.store import Ledger
-
-WHEN = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 @dataclass

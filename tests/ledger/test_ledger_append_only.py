@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import WHEN
+from ledger_helpers import WHEN
 from sqlalchemy.exc import DBAPIError
 
 from ledger.store import reward_transfers

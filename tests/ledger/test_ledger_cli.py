@@ -77,7 +77,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
 def test_verify_as_a_real_process_fails_on_tampering(env, tmp_path):
     """End to end in a subprocess: exit 0 when intact, exit 1 naming the altered row."""
     from ledger.store import TransferSpec
-    from conftest import WHEN
+    from ledger_helpers import WHEN
 
     env.ledger.append([TransferSpec(f"e{i}", "platform:acme", "artist:a", 10 + i, "USD", "reward", WHEN) for i in range(4)])
     command = [sys.executable, str(ROOT / "cli.py"), "--database-url", env.url, "--key-dir", env.key_dir, "ledger", "verify"]

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.errors import ConflictError, MoneyError
 from ledger.events import EVENTS, EventRecord, book_event, get_event
 from ledger.store import TRANSFERS, reward_transfers
-from tests.ledger.conftest import WHEN
+from tests.ledger.ledger_helpers import WHEN
 
 EVENT_ID = "9b1c3f3e-8f1a-4c55-9d61-3f0d1f0e2a11"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import pytest
 from ledger.db import check_ready, head_revision, make_engine, sqlalchemy_url, upgrade_to_head
 from ledger.errors import NotInitialisedError
 import ledger.events  # noqa: F401  (registers the tables)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fractions import Fraction
 
 import pytest
-from conftest import WHEN
+from ledger_helpers import WHEN
 from sqlalchemy import func, select
 
 from ledger.errors import AccountError, ConflictError, MoneyError, TransferError

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from conftest import WHEN
+from ledger_helpers import WHEN
 from sqlalchemy.exc import IntegrityError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

@@ -1,0 +1,96 @@
+"""Shared benchmark plumbing: scratch databases, sample transfers, the results file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import uuid
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ledger.db import make_engine, upgrade_to_head  # noqa: E402
+from ledger.keys import load_or_create_signer  # noqa: E402
+from ledger.store import Ledger, TransferSpec  # noqa: E402
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+DEFAULT_PG = os.environ.get("FAIRSPLIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+WHEN = datetime(2026, 11, 24, 12, tzinfo=UTC)
+
+
+def arguments(description: str, n: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--postgres-url", default=DEFAULT_PG, help="admin URL; a scratch database is created next to it")
+    parser.add_argument("--n", type=int, default=n, help="entries to write / verify per backend")
+    parser.add_argument("--batch", type=int, default=5000, help="transfers per append call")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per figure; the best is reported (shared machines are noisy)")
+    parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
+    return parser.parse_args()
+
+
+@contextmanager
+def scratch_databases(postgres_url: str) -> Iterator[list[tuple[str, str]]]:
+    """[(backend, url)] of a fresh SQLite file and a fresh PostgreSQL database, dropped afterwards."""
+    name = f"fs_bench_{uuid.uuid4().hex[:12]}"
+    admin = psycopg.connect(postgres_url, autocommit=True, connect_timeout=5)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield [("sqlite", f"sqlite:///{tmp}/bench.db"), ("postgresql", f"{postgres_url.rsplit('/', 1)[0]}/{name}")]
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def open_ledger(url: str, key_dir: str) -> Ledger:
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    signer, _ = load_or_create_signer(key_dir, engine)
+    return Ledger(engine, signer)
+
+
+def sample_specs(n: int, prefix: str = "bench") -> list[TransferSpec]:
+    """`n` reward transfers shaped like production ones (3 payees per event)."""
+    payees = ("artist:van-gogh", "artist:monet", "model:sd-1.5")
+    return [
+        TransferSpec(f"{prefix}-{uuid.UUID(int=i // 3)}", "platform:acme", payees[i % 3], 1333 + i % 3, "USD",
+                     "reward", WHEN, attribution_id=f"att-{i // 3}")
+        for i in range(n)
+    ]
+
+
+def rate(n: int, work: Callable[[], object]) -> float:
+    """Entries per second of one run of `work` over `n` entries."""
+    start = time.perf_counter()
+    work()
+    return n / (time.perf_counter() - start)
+
+
+def report(title: str, figures: dict[str, float], args: argparse.Namespace) -> None:
+    """Print the figures and, unless --no-record, append them to bench/RESULTS.md."""
+    width = max(map(len, figures))
+    print(title)
+    for name, value in figures.items():
+        print(f"  {name:<{width}}  {value:>10,.0f} entries/s")
+    if not args.no_record:
+        record(title, ", ".join(f"{name} {value:,.0f}/s" for name, value in figures.items()))
+
+
+def record(title: str, shown: str) -> None:
+    """Append one row to bench/RESULTS.md: date, machine, command, figures (as text)."""
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n\n| date | machine | command | figures |\n| --- | --- | --- | --- |\n")
+    machine = f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+    command = "python " + shlex.join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]])
+    with RESULTS.open("a") as handle:
+        handle.write(f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | {machine} | `{command}` | {title}: {shown} |\n")

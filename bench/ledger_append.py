@@ -1,0 +1,70 @@
+"""Signed ledger appends per second on SQLite and PostgreSQL, next to raw inserts.
+
+The reference is measured in the same run on the same database: equally sized rows
+(already sealed, so no hashing or signing) inserted into a plain table without indexes,
+constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COPY.
+
+    python bench/ledger_append.py [--n 20000] [--batch 5000] [--postgres-url URL]
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from _common import arguments, open_ledger, rate, report, sample_specs, scratch_databases
+from sqlalchemy import Column, MetaData, Table, insert, select
+
+from ledger.tables import TRANSFER_COLUMNS, Transfer
+
+
+def plain_table(engine) -> Table:
+    """A copy of `transfers`' columns with nothing else: the raw-insert reference."""
+    metadata = MetaData()
+    table = Table("bench_plain", metadata, *(Column(c.name, c.type) for c in Transfer.__table__.columns))
+    metadata.create_all(engine)
+    return table
+
+
+def bench_backend(backend: str, url: str, n: int, batch: int, repeat: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as key_dir:
+        ledger = open_ledger(url, key_dir)
+        ledger.append(sample_specs(batch, prefix="warm-up"))
+        rounds = [sample_specs(n, prefix=f"round-{r}") for r in range(repeat)]
+        signed = max(rate(n, lambda s=s: [ledger.append(s[i : i + batch]) for i in range(0, n, batch)]) for s in rounds)
+        with ledger.engine.connect() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(select(Transfer.__table__).limit(n))]
+        table = plain_table(ledger.engine)
+
+        def batched_insert() -> None:
+            for i in range(0, n, batch):
+                with ledger.engine.begin() as connection:
+                    connection.execute(insert(table), rows[i : i + batch])
+
+        def copy() -> None:
+            for i in range(0, n, batch):
+                with ledger.engine.begin() as connection, connection.connection.driver_connection.cursor() as cursor:
+                    with cursor.copy(f"COPY bench_plain ({', '.join(TRANSFER_COLUMNS)}) FROM STDIN") as out:
+                        for row in rows[i : i + batch]:
+                            out.write_row([row[c] for c in TRANSFER_COLUMNS])
+
+        figures = {
+            f"{backend} signed append": signed,
+            f"{backend} raw batched INSERT": max(rate(n, batched_insert) for _ in range(repeat)),
+        }
+        if backend == "postgresql":
+            figures[f"{backend} raw COPY"] = max(rate(n, copy) for _ in range(repeat))
+        ledger.engine.dispose()
+        return figures
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0], n=20_000)
+    figures: dict[str, float] = {}
+    with scratch_databases(args.postgres_url) as databases:
+        for backend, url in databases:
+            figures.update(bench_backend(backend, url, args.n, args.batch, args.repeat))
+    report(f"append n={args.n} batch={args.batch} best of {args.repeat}", figures, args)
+
+
+if __name__ == "__main__":
+    main()
