@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, ForeignKey, LargeBinary, SmallInteger, String, Text
-from sqlalchemy import func, insert, or_, select, text, tuple_, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlmodel import Field, SQLModel
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -117,15 +117,28 @@ def _tree_lock(engine: Engine) -> Iterator[Connection]:
 
 
 def node_fetcher(connection: Connection) -> NodeFetcher:
-    """Fetch stored complete nodes, a few hundred per query."""
+    """Fetch stored complete nodes, a few hundred per query.
+
+    The condition is `(level = L AND idx IN (…)) OR …`, one branch per level, so both
+    backends answer it with primary-key lookups (SQLite scans the whole table for a
+    row-value `(level, idx) IN (…)`).
+    """
 
     def fetch(wanted: Sequence[Node]) -> dict[Node, bytes]:
         found: dict[Node, bytes] = {}
-        wanted = list(wanted)
+        wanted = sorted(set(wanted))
         for start in range(0, len(wanted), _FETCH_CHUNK):
-            chunk = wanted[start : start + _FETCH_CHUNK]
-            query = select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(tuple_(NODES.c.level, NODES.c.idx).in_(chunk))
-            found.update(((level, idx), bytes(digest)) for level, idx, digest in connection.execute(query))
+            by_level: dict[int, list[int]] = {}
+            for level, idx in wanted[start : start + _FETCH_CHUNK]:
+                by_level.setdefault(level, []).append(idx)
+            # Integers only (coerced), written inline: building SQLAlchemy expressions per
+            # node cost more than the lookups themselves.
+            condition = " OR ".join(
+                f"(level = {int(level)} AND idx IN ({', '.join(str(int(i)) for i in idxs)}))"
+                for level, idxs in by_level.items()
+            )
+            rows = connection.execute(text(f"SELECT level, idx, hash FROM merkle_nodes WHERE {condition}"))
+            found.update(((level, idx), bytes(digest)) for level, idx, digest in rows)
         return found
 
     return fetch
@@ -296,14 +309,21 @@ def prove_inclusion(
 ) -> dict[str, Any]:
     """An inclusion-proof document for a transfer (by seq or id) under the newest checkpoint."""
     with engine.connect() as connection:
-        seq = _find_transfer(connection, entry)["seq"]
-    checkpoint = _covering(engine, signer, seq)
+        row, checkpoint = _find_transfer(connection, entry), _latest(connection)
+        if checkpoint is None or checkpoint.size < row["seq"]:
+            checkpoint = None
+        else:
+            return _inclusion_document(connection, row, checkpoint, since)
+    checkpoint = _covering(engine, signer, row["seq"])
     with engine.connect() as connection:
-        row = _find_transfer(connection, seq)
-        path = inclusion_proof(seq - 1, checkpoint.size, node_fetcher(connection))
-        document = {"format": INCLUSION_FORMAT, **inclusion_part(row, path), "checkpoint": checkpoint.note}
-        if since is not None:
-            document["consistency"] = _consistency_since(connection, since, checkpoint)
+        return _inclusion_document(connection, row, checkpoint, since)
+
+
+def _inclusion_document(connection: Connection, row: Any, checkpoint: StoredCheckpoint, since: int | None) -> dict[str, Any]:
+    path = inclusion_proof(row["seq"] - 1, checkpoint.size, node_fetcher(connection))
+    document = {"format": INCLUSION_FORMAT, **inclusion_part(row, path), "checkpoint": checkpoint.note}
+    if since is not None:
+        document["consistency"] = _consistency_since(connection, since, checkpoint)
     return document
 
 
