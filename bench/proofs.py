@@ -19,7 +19,7 @@ import random
 import sys
 import tempfile
 
-from _common import arguments, open_ledger, rate, report, sample_specs, scratch_databases
+from _common import arguments, filled_ledger, rate, report, scratch_databases
 
 from ledger.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from ledger.proofs import verify_document
@@ -52,10 +52,7 @@ def main() -> None:
     figures.update(offline_figures(args.n, proofs))
     with scratch_databases(args.postgres_url) as databases, tempfile.TemporaryDirectory() as key_dir:
         for backend, url in databases:
-            ledger = open_ledger(url, key_dir)
-            specs = sample_specs(args.n)
-            for i in range(0, args.n, args.batch):
-                ledger.append(specs[i : i + args.batch])
+            ledger = filled_ledger(url, key_dir, args.n, args.batch)
             figures[f"{backend} stored tree build"] = rate(args.n, lambda: extend_tree(ledger.engine))
             create_checkpoint(ledger.engine, ledger.signer)
             seqs = random.Random(3).sample(range(1, args.n + 1), min(proofs, args.n))
