@@ -5,12 +5,12 @@ Three documents, each a JSON object whose `format` names it and its version:
 `fairsplit.inclusion-proof/v1` — one ledger entry is in the log:
     {"format", "entry": {every column of the transfer}, "leaf_index": seq - 1,
      "inclusion_path": [base64 hash, …], "checkpoint": "<signed checkpoint note>",
-     "consistency": {"old_size", "consistency_path"}   (optional, see below)}
+     "consistency": {"old_size", "old_root", "consistency_path"}   (optional, see below)}
 `fairsplit.balance-bundle/v1` — an account's balance and every entry behind it:
     {"format", "account", "balances": {currency: micro-units}, "display": {currency: "1.50"},
      "entries": [{"entry", "leaf_index", "inclusion_path"}, …], "checkpoint", "consistency"?}
 `fairsplit.consistency-proof/v1` — the log of `old_checkpoint` is a prefix of `checkpoint`:
-    {"format", "old_checkpoint", "checkpoint", "consistency": {"old_size", "consistency_path"}}
+    {"format", "old_checkpoint", "checkpoint", "consistency": {"old_size", "old_root", "consistency_path"}}
 
 Verification (`verify_document`) needs only the document, the ledger's public keys file
 (`ledger.keyring`) and, optionally, a checkpoint the verifier kept from before. No
@@ -18,8 +18,10 @@ database, no network. For each entry it recomputes the canonical row encoding
 (`ledger.encoding`), checks the row's hash and its Ed25519 signature by the key that was
 valid at the row's `created_at`, then the RFC 6962 inclusion of SHA-256(0x00 ‖ encoding)
 at index seq - 1 under the signed checkpoint. A bundle's balance is recomputed from its
-entries. With a kept checkpoint, the document must show the log only grew since: same
-size and root, or a consistency proof from the kept size (`consistency`).
+entries. A `consistency` part names an older tree head (size, root) and proves, RFC 9162
+§2.1.4, that it is a prefix of the checkpoint's tree; it is always checked. With a kept
+checkpoint, the document must show the log only grew since: the kept checkpoint is the
+document's, or the older head its consistency part starts from.
 
 What no proof here can show: that a bundle lists *every* entry of the account. Entries
 are proven to be in the log, and the balance is exactly theirs, but an omitted entry is
@@ -32,7 +34,6 @@ any input, and nothing is reported valid unless every check passed.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint, parse_time
+from ledger.checkpoint import Checkpoint, CheckpointError, b64decode_strict, open_checkpoint, parse_time
 from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp
 from ledger.errors import MoneyError
 from ledger.keyring import Keyring, KeyringError, public_key_id
@@ -62,6 +63,14 @@ ENTRY_FIELDS = {
     "prev_hash": _HEX, "hash": _HEX, "key_id": _TEXT, "signature": _HEX,
 }
 _MAX_INT = 2**63 - 1
+#: The fields each document may have: anything else is refused, so nothing unchecked rides along.
+DOCUMENT_FIELDS = {
+    INCLUSION_FORMAT: {"format", "entry", "leaf_index", "inclusion_path", "checkpoint", "consistency"},
+    BUNDLE_FORMAT: {"format", "account", "balances", "display", "entries", "checkpoint", "consistency"},
+    CONSISTENCY_FORMAT: {"format", "old_checkpoint", "checkpoint", "consistency"},
+}
+_PART_FIELDS = {"entry", "leaf_index", "inclusion_path"}
+_CONSISTENCY_FIELDS = {"old_size", "old_root", "consistency_path"}
 
 
 class VerificationError(ValueError):
@@ -87,8 +96,8 @@ def inclusion_part(row: Mapping[str, Any], path: list[bytes]) -> dict[str, Any]:
     return {"entry": entry_json(row), "leaf_index": row["seq"] - 1, "inclusion_path": [b64(h) for h in path]}
 
 
-def consistency_part(old_size: int, path: list[bytes]) -> dict[str, Any]:
-    return {"old_size": old_size, "consistency_path": [b64(h) for h in path]}
+def consistency_part(old_size: int, old_root: bytes, path: list[bytes]) -> dict[str, Any]:
+    return {"old_size": old_size, "old_root": b64(old_root), "consistency_path": [b64(h) for h in path]}
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -135,6 +144,12 @@ def _get(obj: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:
     return value
 
 
+def _only(obj: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise VerificationError(f"{where} has an unknown field {unknown[0]!r}.")
+
+
 def _get_int(obj: Any, name: str, where: str) -> int:
     value = _get(obj, name, int, where)
     if not 0 <= value <= _MAX_INT:
@@ -147,12 +162,12 @@ def _hashes(items: Any, where: str) -> list[bytes]:
         raise VerificationError(f"{where} must be a list of at most 64 base64 hashes.")
     out = []
     for item in items:
+        if not isinstance(item, str):
+            raise VerificationError(f"{where} holds something that is not a base64 hash.")
         try:
-            if not isinstance(item, str):
-                raise ValueError
-            digest = base64.b64decode(item.encode("ascii"), validate=True)
-        except (ValueError, binascii.Error, UnicodeEncodeError):
-            raise VerificationError(f"{where} holds something that is not a base64 hash.") from None
+            digest = b64decode_strict(item, f"{where} hash")
+        except CheckpointError as exc:
+            raise VerificationError(str(exc)) from None
         if len(digest) != 32:
             raise VerificationError(f"{where} holds a hash that is not 32 bytes.")
         out.append(digest)
@@ -230,9 +245,16 @@ def open_signed_checkpoint(note: Any, keyring: Keyring, what: str = "The checkpo
     return checkpoint
 
 
-def verify_entry(part: Any, checkpoint: Checkpoint, keyring: Keyring, where: str) -> dict[str, Any]:
-    """Check one {"entry", "leaf_index", "inclusion_path"}; returns the entry's row."""
+def verify_entry(
+    part: Any, checkpoint: Checkpoint, keyring: Keyring, where: str, fields: set[str] | None = _PART_FIELDS
+) -> dict[str, Any]:
+    """Check one {"entry", "leaf_index", "inclusion_path"}; returns the entry's row.
+
+    `fields`: the keys `part` may have (None when the caller checked them already).
+    """
     row = _entry_row(_get(part, "entry", dict, where), f"{where} entry")
+    if fields is not None:
+        _only(part, fields, where)
     where = f"{where} (seq {row['seq']})"
     if _get_int(part, "leaf_index", where) != row["seq"] - 1:
         raise VerificationError(f"{where}: leaf_index must be seq - 1.")
@@ -255,20 +277,28 @@ def verify_entry(part: Any, checkpoint: Checkpoint, keyring: Keyring, where: str
     return row
 
 
-def _verify_consistency_part(part: Any, old: Checkpoint, new: Checkpoint) -> None:
+def _verified_consistency(part: Any, new: Checkpoint) -> tuple[int, bytes]:
+    """Check a {"old_size", "old_root", "consistency_path"} part against `new`; returns (old_size, old_root).
+
+    The part names the older tree head it starts from, so it is checked in full even
+    without a kept checkpoint; a kept one must then equal that head.
+    """
     where = "The consistency proof"
-    if _get_int(part, "old_size", where) != old.size:
-        raise VerificationError(
-            f"{where} starts at tree size {part['old_size']}, but the earlier checkpoint is of size {old.size}."
-        )
+    if not isinstance(part, dict):
+        raise VerificationError(f"{where} must be an object.")
+    _only(part, _CONSISTENCY_FIELDS, where)
+    old_size = _get_int(part, "old_size", where)
+    old_root = _hashes([_get(part, "old_root", str, where)], f"{where} old_root")[0]
     path = _hashes(_get(part, "consistency_path", list, where), f"{where} path")
     try:
-        verify_consistency(old.size, new.size, old.root_hash, new.root_hash, path)
+        verify_consistency(old_size, new.size, old_root, new.root_hash, path)
     except ProofError as exc:
         raise VerificationError(f"{where}: {exc}") from None
+    return old_size, old_root
 
 
-def _check_grew_from(kept: Checkpoint, current: Checkpoint, document: dict[str, Any]) -> str:
+def _check_grew_from(kept: Checkpoint, current: Checkpoint, since: tuple[int, bytes] | None) -> str:
+    """The kept checkpoint is `current`, or the proven older head `since` it grew from."""
     if kept.origin != current.origin:
         raise VerificationError(f"The kept checkpoint is from log {kept.origin!r}, not {current.origin!r}.")
     if kept.size > current.size:
@@ -280,12 +310,15 @@ def _check_grew_from(kept: Checkpoint, current: Checkpoint, document: dict[str, 
         if kept.root_hash != current.root_hash:
             raise VerificationError(f"Two different root hashes for tree size {kept.size}: the log was rewritten.")
         return f"same tree as the kept checkpoint (size {kept.size})"
-    if "consistency" not in document:
+    if since is None or since[0] != kept.size:
         raise VerificationError(
             f"The document has no consistency proof from the kept checkpoint (size {kept.size}); "
             f"ask for one with --since {kept.size}."
         )
-    _verify_consistency_part(document["consistency"], kept, current)
+    if since[1] != kept.root_hash:
+        raise VerificationError(
+            f"The log's first {kept.size} entries differ from the kept checkpoint's: the log was rewritten."
+        )
     return f"the log only grew since the kept checkpoint (size {kept.size} -> {current.size})"
 
 
@@ -311,8 +344,18 @@ def _verify_bundle(document: dict[str, Any], checkpoint: Checkpoint, keyring: Ke
         raise VerificationError(
             f"The bundle claims balances {_show(claimed)}, but its proven entries add up to {_show(totals)}."
         )
+    if "display" in document and document["display"] != display_balances(totals):
+        raise VerificationError("The bundle's displayed balances do not match its proven entries.")
     result.account, result.balances = account, dict(sorted(totals.items()))
     result.lines.append(f"{len(parts)} entries of {account} are in the log; balance {_show(totals) or '0'}")
+
+
+def display_balances(balances: Mapping[str, int]) -> dict[str, str]:
+    """{currency: decimal string}, as `balance --proof` writes it."""
+    try:
+        return {currency: format_amount(micros, currency) for currency, micros in sorted(balances.items())}
+    except MoneyError as exc:
+        raise VerificationError(f"The bundle has an amount in an unknown currency: {exc}") from None
 
 
 def _show(balances: Mapping[str, int]) -> str:
@@ -329,12 +372,13 @@ def verify_document(data: bytes | str, keyring: Keyring, kept: bytes | str | Non
     """Verify a proof, bundle or consistency document offline; VerificationError if invalid."""
     document = load_json(data)
     fmt = document.get("format")
-    if fmt not in (INCLUSION_FORMAT, BUNDLE_FORMAT, CONSISTENCY_FORMAT):
+    if not isinstance(fmt, str) or fmt not in DOCUMENT_FIELDS:
         raise VerificationError(f"Unknown document format {fmt!r}; expected one of fairsplit's proof formats.")
+    _only(document, DOCUMENT_FIELDS[fmt], "The document")
     checkpoint = open_signed_checkpoint(document.get("checkpoint"), keyring)
     result = Verified(fmt, checkpoint, [f"checkpoint of {checkpoint.origin} at tree size {checkpoint.size} is signed by the ledger"])
     if fmt == INCLUSION_FORMAT:
-        row = verify_entry(document, checkpoint, keyring, "The proof")
+        row = verify_entry(document, checkpoint, keyring, "The proof", fields=None)
         result.lines.append(f"entry seq {row['seq']} (transfer {row['id']}) is in the log")
     elif fmt == BUNDLE_FORMAT:
         _verify_bundle(document, checkpoint, keyring, result)
@@ -342,19 +386,16 @@ def verify_document(data: bytes | str, keyring: Keyring, kept: bytes | str | Non
         old = open_signed_checkpoint(document.get("old_checkpoint"), keyring, "The old checkpoint")
         if old.origin != checkpoint.origin:
             raise VerificationError("The two checkpoints are from different logs.")
-        _verify_consistency_part(_get(document, "consistency", dict, "The document"), old, checkpoint)
-        result.lines.append(f"the log of size {old.size} is a prefix of the log of size {checkpoint.size}")
-        if kept is not None:
-            kept_checkpoint = _kept_checkpoint(kept, keyring)
-            if kept_checkpoint.size != old.size:
-                result.lines.append(_check_grew_from(kept_checkpoint, checkpoint, {}))
-            elif kept_checkpoint.root_hash != old.root_hash:
-                raise VerificationError(f"The kept checkpoint and the proof disagree on tree size {old.size}: the log was rewritten.")
-            else:
-                result.lines.append(f"it starts at the kept checkpoint (size {old.size})")
-        return result
+        if "consistency" not in document:
+            raise VerificationError("The document lacks 'consistency'.")
+    since = None
+    if "consistency" in document:
+        since = _verified_consistency(document["consistency"], checkpoint)
+        result.lines.append(f"the log of size {since[0]} is a prefix of the log of size {checkpoint.size}")
+    if fmt == CONSISTENCY_FORMAT and since != (old.size, old.root_hash):
+        raise VerificationError("The consistency proof does not start at the old checkpoint's tree head.")
     if kept is not None:
-        result.lines.append(_check_grew_from(_kept_checkpoint(kept, keyring), checkpoint, document))
+        result.lines.append(_check_grew_from(_kept_checkpoint(kept, keyring), checkpoint, since))
     return result
 
 

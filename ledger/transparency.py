@@ -52,8 +52,14 @@ from ledger.merkle import (
     tree_head,
     verify_consistency,
 )
-from ledger.money import format_amount
-from ledger.proofs import BUNDLE_FORMAT, CONSISTENCY_FORMAT, INCLUSION_FORMAT, consistency_part, inclusion_part
+from ledger.proofs import (
+    BUNDLE_FORMAT,
+    CONSISTENCY_FORMAT,
+    INCLUSION_FORMAT,
+    consistency_part,
+    display_balances,
+    inclusion_part,
+)
 from ledger.tables import SigningKey, Transfer
 
 DEFAULT_ORIGIN = "fairsplit/ledger"
@@ -292,7 +298,8 @@ def _covering(engine: Engine, signer: Signer | None, size: int) -> StoredCheckpo
 def _consistency_since(connection: Connection, since: int, checkpoint: StoredCheckpoint) -> dict[str, Any]:
     if not 0 <= since <= checkpoint.size:
         raise TransparencyError(f"--since {since} must be between 0 and the checkpoint's tree size {checkpoint.size}.")
-    return consistency_part(since, consistency_proof(since, checkpoint.size, node_fetcher(connection)))
+    fetch = node_fetcher(connection)
+    return consistency_part(since, tree_head(since, fetch), consistency_proof(since, checkpoint.size, fetch))
 
 
 def _find_transfer(connection: Connection, entry: str | int) -> Any:
@@ -370,7 +377,7 @@ def balance_bundle(
         entries.append(inclusion_part(row, inclusion_proof(row["seq"] - 1, size, fetch_known)))
     document = {
         "format": BUNDLE_FORMAT, "account": account, "balances": dict(sorted(balances.items())),
-        "display": {cur: format_amount(micros, cur) for cur, micros in sorted(balances.items())},
+        "display": display_balances(balances),
         "entries": entries, "checkpoint": checkpoint.note,
     }
     if consistency is not None:
