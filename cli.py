@@ -138,17 +138,25 @@ def init(ctx: typer.Context) -> None:
 @ledger_app.command("verify")
 def ledger_verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Recompute every hash, link and signature; exit 1 naming the first bad row."""
+    from ledger.transparency import verify_checkpoints
     from ledger.verify import verify_ledger
 
     with user_errors():
-        report = verify_ledger(open_ledger(ctx).engine)
+        engine = open_ledger(ctx).engine
+        report = verify_ledger(engine)
+        checkpoints = verify_checkpoints(engine) if report.ok else None
     if as_json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict()})
     elif report.ok:
         out.print(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
     else:
         err.print(f"[bold red]Ledger broken at seq {report.bad_seq}:[/] {report.problem}.", highlight=False)
-    if not report.ok:
+    if checkpoints is not None and not as_json:
+        if checkpoints.ok:
+            out.print(f"Checkpoints intact: {checkpoints.checkpoints} signed tree heads match the transfers.")
+        else:
+            err.print(f"[bold red]Checkpoints broken:[/] {checkpoints.problem}.", highlight=False)
+    if not report.ok or not checkpoints.ok:
         raise typer.Exit(1)
 
 

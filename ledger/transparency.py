@@ -34,7 +34,7 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, Foreign
 from sqlalchemy import func, insert, or_, select, text, update
 from sqlmodel import Field, SQLModel
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, open_checkpoint, sign_checkpoint
 from ledger.db import WRITE_OPTION, is_sqlite
 from ledger.encoding import encode_row, utc
 from ledger.errors import LedgerError
@@ -158,23 +158,23 @@ def _tree_size(connection: Connection) -> int:
 def _extend(connection: Connection) -> int:
     """Add every transfer not yet in the tree (invariants 1 and 2); returns the tree size."""
     frontier = Frontier.load(_tree_size(connection), node_fetcher(connection))
-    while True:
-        query = select(TRANSFERS).where(TRANSFERS.c.seq > frontier.size).order_by(TRANSFERS.c.seq).limit(PAGE)
-        rows = connection.execute(query).mappings().all()
-        if not rows:
-            return frontier.size
-        leaves = []
-        for row in rows:
-            if row["seq"] != frontier.size + len(leaves) + 1:
-                raise TransparencyError(f"The ledger has a gap before seq {row['seq']}; run `fairsplit ledger verify`.")
-            encoding = encode_row(row)
-            if sha256(encoding).hexdigest() != row["hash"]:
-                raise TransparencyError(
-                    f"Transfer seq {row['seq']} no longer matches its hash, so it is not added to the Merkle tree; "
-                    "run `fairsplit ledger verify`."
-                )
-            leaves.append(leaf_hash(encoding))
+    leaves: list[bytes] = []
+    for row in _all_transfers(connection, after=frontier.size):
+        if row["seq"] != frontier.size + len(leaves) + 1:
+            raise TransparencyError(f"The ledger has a gap before seq {row['seq']}; run `fairsplit ledger verify`.")
+        encoding = encode_row(row)
+        if sha256(encoding).hexdigest() != row["hash"]:
+            raise TransparencyError(
+                f"Transfer seq {row['seq']} no longer matches its hash, so it is not added to the Merkle tree; "
+                "run `fairsplit ledger verify`."
+            )
+        leaves.append(leaf_hash(encoding))
+        if len(leaves) == PAGE:
+            _insert_nodes(connection, frontier.append(leaves))
+            leaves = []
+    if leaves:
         _insert_nodes(connection, frontier.append(leaves))
+    return frontier.size
 
 
 def _insert_nodes(connection: Connection, nodes: list[tuple[int, int, bytes]]) -> None:
@@ -290,6 +290,83 @@ def _covering(engine: Engine, signer: Signer | None, size: int) -> StoredCheckpo
     if signer is None:
         raise TransparencyError(f"No checkpoint covers {size} entries yet; run `fairsplit ledger checkpoint`.")
     return create_checkpoint(engine, signer)
+
+
+@dataclass(frozen=True)
+class CheckpointReport:
+    ok: bool
+    checkpoints: int  # stored checkpoints checked
+    tree_size: int  # entries in the stored tree
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checkpoints": self.checkpoints, "tree_size": self.tree_size, "problem": self.problem}
+
+
+def verify_checkpoints(engine: Engine) -> CheckpointReport:
+    """Recompute the tree from the transfers and check it against every stored checkpoint.
+
+    Catches what the hash chain alone cannot: entries removed from the end (a checkpoint
+    is larger than the ledger), a rewritten history (a root differs at a checkpoint's
+    size), a checkpoint whose note does not verify with its key (valid at its time), and a
+    stored tree that differs from the entries (what artists' proofs would be made from).
+    """
+    with engine.connect() as connection:
+        pending = [_stored(row) for row in connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size))]
+        count, keys = len(pending), {row.key_id: row for row in connection.execute(select(SigningKey))}
+        tree_size = _tree_size(connection)
+        stored_root = tree_head(tree_size, node_fetcher(connection))
+        frontier = Frontier()
+
+        def problem_here() -> str | None:
+            root = frontier.root()
+            while pending and pending[0].size == frontier.size:
+                problem = _checkpoint_problem(pending.pop(0), root, keys)
+                if problem:
+                    return problem
+            if frontier.size == tree_size and root != stored_root:
+                return f"the stored Merkle tree of {tree_size} entries does not match the transfers"
+            return None
+
+        problem = problem_here()
+        for row in _all_transfers(connection):
+            if problem:
+                break
+            frontier.append([leaf_hash(encode_row(row))])
+            problem = problem_here()
+    if problem is None and pending:
+        problem = f"checkpoint {pending[0].size} was signed, but the ledger has only {frontier.size} entries: entries were removed"
+    return CheckpointReport(problem is None, count - len(pending), tree_size, problem)
+
+
+def _all_transfers(connection: Connection, after: int = 0) -> Iterator[Any]:
+    """Transfers with seq > `after`, in seq order, a page at a time."""
+    while True:
+        query = select(TRANSFERS).where(TRANSFERS.c.seq > after).order_by(TRANSFERS.c.seq).limit(PAGE)
+        rows = connection.execute(query).mappings().all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1]["seq"]
+
+
+def _checkpoint_problem(stored: StoredCheckpoint, root: bytes, keys: dict[str, Any]) -> str | None:
+    checkpoint = stored.checkpoint
+    if root != checkpoint.root_hash:
+        return f"the first {checkpoint.size} entries no longer have the root hash of checkpoint {checkpoint.size}: history was rewritten"
+    key = keys.get(stored.key_id)
+    if key is None:
+        return f"checkpoint {checkpoint.size} names unknown key {stored.key_id}"
+    info = PublicKeyInfo(key.key_id, public_key_from_hex(key.public_key), utc(key.created_at),
+                         None if key.retired_at is None else utc(key.retired_at))
+    try:
+        opened, _ = open_checkpoint(stored.note, [NoteKey(checkpoint.origin, info.public_key)])
+    except CheckpointError as exc:
+        return f"checkpoint {checkpoint.size}: {exc}"
+    if opened != checkpoint:
+        return f"checkpoint {checkpoint.size}'s note says something else than its row"
+    problem = info.problem_at(checkpoint.issued_at)
+    return None if problem is None else f"checkpoint {checkpoint.size}: {problem}"
 
 
 # --- proofs --------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ never sit in memory). For each row, in this order:
 The report names the FIRST bad seq and what is wrong with it. Signatures of a page are
 checked on worker threads (Ed25519 verification releases the GIL).
 
-What this cannot see: rows removed from the END of the chain (a later checkpoint
-migration publishes signed heads for that).
+What this cannot see: rows removed from the END of the chain, or a whole chain rebuilt
+and re-signed; `ledger.transparency.verify_checkpoints` (also run by `fairsplit ledger
+verify`) checks the rows against the signed checkpoints for that.
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ def test_prove_consistency_and_a_kept_checkpoint(cli, tmp_path):
     assert result.returncode == 0 and "only grew" in result.stdout, result.stderr
     result = offline_verify(tmp_path, step, keys, kept)
     assert result.returncode == 0 and "only grew since the kept checkpoint (size 9 -> 21)" in result.stdout, result.stderr
+    assert "Checkpoints intact: 2 signed tree heads" in words(cli("ledger", "verify").output)
     assert "no checkpoint of tree size 10" in words(cli("ledger", "consistency", "10", "21", code=2).output.lower())
     assert "no transfer" in words(cli("ledger", "prove", "99", "--out", str(proof), code=2).output.lower())
 

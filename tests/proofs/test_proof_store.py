@@ -24,7 +24,9 @@ from ledger.transparency import (
     prove_consistency,
     prove_inclusion,
     public_keyring,
+    verify_checkpoints,
 )
+from ledger.verify import verify_ledger
 from tests.proofs.conftest import make_env
 
 
@@ -138,3 +140,28 @@ def test_bundle_balance_matches_the_ledger_and_its_entries_verify(env):
     edited["balances"]["USD"] += 1
     with pytest.raises(VerificationError, match="altered"):
         verify_document(json.dumps(edited), public_keyring(env.engine))
+
+
+def test_ledger_verify_sees_removed_entries_through_the_checkpoints(env):
+    env.book(5)
+    create_checkpoint(env.engine, env.signer)
+    env.book(3, start=5)
+    create_checkpoint(env.engine, env.signer)
+    report = verify_checkpoints(env.engine)
+    assert report.ok and report.checkpoints == 2 and report.tree_size == 8
+    env.drop_trigger("transfers_no_delete", "transfers")
+    env.sql("DELETE FROM transfers WHERE seq > 6")
+    assert verify_ledger(env.engine).ok  # the chain alone cannot see a shortened end …
+    report = verify_checkpoints(env.engine)  # … the signed checkpoint of 8 entries can
+    assert not report.ok and "checkpoint 8 was signed" in report.problem and report.checkpoints == 1
+
+
+def test_ledger_verify_sees_a_rebuilt_history_through_the_checkpoints(env):
+    env.book(4)
+    create_checkpoint(env.engine, env.signer)
+    env.drop_trigger("transfers_no_delete", "transfers")
+    env.sql("DELETE FROM transfers")
+    env.book(4, amount=5000)  # a consistent, freshly signed chain with other amounts
+    assert verify_ledger(env.engine).ok
+    report = verify_checkpoints(env.engine)
+    assert not report.ok and "rewritten" in report.problem
