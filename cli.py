@@ -140,17 +140,25 @@ def init(ctx: typer.Context) -> None:
 @ledger_app.command("verify")
 def ledger_verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Recompute every hash, link and signature; exit 1 naming the first bad row."""
+    from ledger.transparency import verify_checkpoints
     from ledger.verify import verify_ledger
 
     with user_errors():
-        report = verify_ledger(open_ledger(ctx).engine)
+        engine = open_ledger(ctx).engine
+        report = verify_ledger(engine)
+        checkpoints = verify_checkpoints(engine) if report.ok else None
     if as_json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict()})
     elif report.ok:
         out.print(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
     else:
         err.print(f"[bold red]Ledger broken at seq {report.bad_seq}:[/] {report.problem}.", highlight=False)
-    if not report.ok:
+    if checkpoints is not None and not as_json:
+        if checkpoints.ok:
+            out.print(f"Checkpoints intact: {checkpoints.checkpoints} signed tree heads match the transfers.")
+        else:
+            err.print(f"[bold red]Checkpoints broken:[/] {checkpoints.problem}.", highlight=False)
+    if not report.ok or not checkpoints.ok:
         raise typer.Exit(1)
 
 
@@ -160,6 +168,8 @@ def balance(
     account: str = typer.Argument(..., help="artist:<id>, model:<id>, platform:<id>, payouts:<CUR>, or a bare artist id."),
     period: str | None = typer.Option(None, "--period", help="One period (e.g. 2026-11): opening, earned, paid, pending."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    proof: str | None = typer.Option(None, "--proof", help="Also write a balance bundle (entries + proofs + checkpoint) to this file."),
+    since: int | None = typer.Option(None, "--since", min=0, help="With --proof: add a consistency proof from this tree size."),
 ) -> None:
     """Show an account's balance per currency (credits − debits): pending, and paid out so far."""
     from ledger.accounts import resolve_account
@@ -171,6 +181,8 @@ def balance(
         ledger = open_ledger(ctx)
         totals = ledger.balance(name)
         paid = paid_totals(ledger.engine, name)
+        if proof is not None:
+            write_balance_bundle(ctx, name, proof, since)
     if period is not None:
         show_period_balance(ledger.engine, name, list(totals), period, as_json)
         return
@@ -555,14 +567,14 @@ def worker_parts(ctx: typer.Context, routes: str | None, tau: float | None, mode
 
 
 def writer_parts(ctx: typer.Context):
-    """accept(raw result) and book(accepted result) over the signing ledger."""
+    """accept(raw result), book(accepted result) and the signing ledger they write to."""
     from services.attribution_worker import WORKER_ROLE
     from services.ledger_writer import accept_result, record_result
     from services.lookups import RegistryLookups
 
     ledger = open_ledger(ctx, signing=True)
     lookups = RegistryLookups(ledger.engine, WORKER_ROLE)
-    return (lambda raw: accept_result(raw, lookups.worker_key)), (lambda accepted: record_result(ledger, accepted))
+    return (lambda raw: accept_result(raw, lookups.worker_key)), (lambda accepted: record_result(ledger, accepted)), ledger
 
 
 @app.command("sign")
@@ -623,7 +635,7 @@ def ingest_command(
         fail(f"event file {file} does not exist.")
     with user_errors():
         gate, attributor = worker_parts(ctx, routes, tau, mode)
-        accept, book = writer_parts(ctx)
+        accept, book, _ = writer_parts(ctx)
         engine = ready_engine(ctx)
     pipeline = Ingest(gate.admit, attributor, lambda record: book(accept(record)),
                       lambda event_id: recorded_body(engine, event_id), batch_size)
@@ -732,16 +744,26 @@ def serve_ledger(
     session_timeout_ms: int = SESSION_TIMEOUT,
     metrics_port: int | None = METRICS_PORT,
     topic_prefix: str = TOPIC_PREFIX,
+    checkpoint_entries: int = typer.Option(1000, "--checkpoint-entries", envvar="FAIRSPLIT_CHECKPOINT_ENTRIES",
+                                           help="Sign a checkpoint after this many new entries…"),
+    checkpoint_seconds: float = typer.Option(60.0, "--checkpoint-seconds", envvar="FAIRSPLIT_CHECKPOINT_SECONDS",
+                                             help="…or this many seconds since the last one, whichever comes first."),
 ) -> None:
     """attribution.results → the ledger, one transaction per event, committed after the database."""
     from sqlalchemy.exc import OperationalError
+
+    from ledger.transparency import maybe_checkpoint
 
     from services.runners import ledger_writer
 
     settings = kafka_settings(bootstrap, partitions, session_timeout_ms, metrics_port, topic_prefix)
     with user_errors():
-        accept, book = writer_parts(ctx)
-    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,)))
+        accept, book, ledger = writer_parts(ctx)
+
+    def checkpoint() -> None:
+        maybe_checkpoint(ledger.engine, ledger.signer, checkpoint_entries, checkpoint_seconds)
+
+    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,), after_batch=checkpoint))
 
 
 def setup_demo(ctx: typer.Context, state_dir: Path):
@@ -999,15 +1021,19 @@ def payouts_close(
     """Pay every artist and model its balance (rounded down to the minor unit) and lock the period."""
     from ledger.closing import close_period
     from ledger.money import format_amount, parse_amount
+    from ledger.transparency import create_checkpoint
 
     target = parse_period_or_fail(period)
     with user_errors():
         currency = currency.strip().upper()
         minimum = parse_amount(min_payout, currency)
-        result = close_period(open_ledger(ctx, signing=True), target, currency, minimum)
+        ledger = open_ledger(ctx, signing=True)
+        result = close_period(ledger, target, currency, minimum)
+        checkpoint = create_checkpoint(ledger.engine, ledger.signer)  # every close is a signed tree head
     fmt = lambda micros: format_amount(micros, currency)  # noqa: E731
     report = {
         "period": target.id, "currency": currency, "already_closed": result.already_closed,
+        "checkpoint": {"tree_size": checkpoint.size},
         "paid_total": fmt(result.paid_total),
         "closed": [
             {"period": plan.period.id, "through_seq": plan.through_seq, "paid_total": fmt(sum(d.paid for d in plan.paid)),
@@ -1162,6 +1188,176 @@ def statements_verify(
 
 
 # --- verifiable ledger: checkpoints, proofs, keys ------------------------------
+
+keys_app = typer.Typer(help="The ledger's signing keys: publish, rotate.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _signer_if_available(ctx: typer.Context, engine):
+    """The active signing key from the key directory, or None when it is not there."""
+    from ledger.errors import SigningKeyError
+    from ledger.keys import load_signer
+
+    try:
+        return load_signer(ctx_of(ctx).key_dir, engine)
+    except SigningKeyError:
+        return None
+
+
+def _write_text(text: str, path: str | None) -> None:
+    """Write to `path`, or to stdout when it is None or -."""
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        fail(f"Cannot write {path}: {exc.strerror}.")
+
+
+def _write_document(document: dict, path: str | None) -> None:
+    _write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", path)
+
+
+def write_balance_bundle(ctx: typer.Context, account: str, path: str, since: int | None) -> None:
+    """`balance --proof`: the bundle as of a checkpoint covering the head (signed now if needed)."""
+    from ledger.transparency import balance_bundle
+
+    engine = open_ledger(ctx).engine
+    document = balance_bundle(engine, account, _signer_if_available(ctx, engine), since)
+    _write_document(document, path)
+    err.print(f"Wrote a bundle of {len(document['entries'])} proven entries of {account} to {path}.", highlight=False)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(
+    ctx: typer.Context,
+    origin: str | None = typer.Option(None, "--origin", envvar="FAIRSPLIT_LEDGER_ORIGIN",
+                                      help="The log's name in its first checkpoint (default fairsplit/ledger)."),
+    out_file: str | None = typer.Option(None, "--out", help="Also write the signed checkpoint note to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Extend the Merkle tree to the head and sign a checkpoint of it (append-only)."""
+    from ledger.transparency import create_checkpoint
+
+    with user_errors():
+        ledger = open_ledger(ctx, signing=True)
+        stored = create_checkpoint(ledger.engine, ledger.signer, origin)
+    if out_file is not None:
+        _write_text(stored.note, out_file)
+    checkpoint = stored.checkpoint
+    if as_json:
+        print_json({"origin": checkpoint.origin, "tree_size": checkpoint.size, "root_hash": checkpoint.root_hash.hex(),
+                    "key_id": stored.key_id, "issued_at": checkpoint.issued_at, "note": stored.note})
+    else:
+        out.print(f"Checkpoint of {checkpoint.origin} at tree size {checkpoint.size}, root {checkpoint.root_hash.hex()[:16]}…, "
+                  f"signed by key {stored.key_id}.", highlight=False)
+
+
+@ledger_app.command("prove")
+def ledger_prove(
+    ctx: typer.Context,
+    entry: str = typer.Argument(..., help="The transfer's seq or id."),
+    out_file: str = typer.Option(..., "--out", help="Where to write the proof (JSON); - for stdout."),
+    since: int | None = typer.Option(None, "--since", min=0, help="Add a consistency proof from this tree size."),
+) -> None:
+    """Write an inclusion proof of one transfer with the signed checkpoint it is proven under."""
+    from ledger.transparency import prove_inclusion
+
+    with user_errors():
+        engine = open_ledger(ctx).engine
+        document = prove_inclusion(engine, entry, _signer_if_available(ctx, engine), since)
+    _write_document(document, out_file)
+    if out_file != "-":
+        err.print(f"Wrote the inclusion proof of seq {document['entry']['seq']} to {out_file}.", highlight=False)
+
+
+@ledger_app.command("consistency")
+def ledger_consistency(
+    ctx: typer.Context,
+    old_size: int = typer.Argument(..., min=0, help="Tree size of the older stored checkpoint."),
+    new_size: int = typer.Argument(..., min=0, help="Tree size of the newer stored checkpoint."),
+    out_file: str | None = typer.Option(None, "--out", help="Where to write the proof (JSON); stdout by default."),
+) -> None:
+    """Write a consistency proof between two stored checkpoints."""
+    from ledger.transparency import prove_consistency
+
+    with user_errors():
+        document = prove_consistency(open_ledger(ctx).engine, old_size, new_size)
+    _write_document(document, out_file)
+
+
+@app.command("verify-proof")
+def verify_proof(
+    proof_file: str = typer.Argument(..., help="A proof, balance bundle or consistency proof (JSON)."),
+    public_key: str = typer.Option(..., "--public-key", help="The ledger's public keys file (`fairsplit keys public`)."),
+    previous: str | None = typer.Option(None, "--previous-checkpoint",
+                                        help="A checkpoint (or earlier proof) you kept: the log must have only grown since."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Verify a proof offline (no database, no network): exit 0 valid, 1 invalid with the reason."""
+    from ledger.keyring import KeyringError, parse_keyring
+    from ledger.proofs import VerificationError, verify_document
+
+    def read(path: str) -> bytes:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            fail(f"Cannot read {path}: {exc.strerror}.")
+
+    try:
+        keyring = parse_keyring(read(public_key))
+    except KeyringError as exc:
+        fail(f"{public_key}: {exc}")
+    data, kept = read(proof_file), None if previous is None else read(previous)
+    try:
+        verified = verify_document(data, keyring, kept)
+    except VerificationError as exc:
+        reason = str(exc)
+    except Exception as exc:  # noqa: BLE001 - never a traceback, never "valid" by accident
+        reason = f"The document could not be checked ({type(exc).__name__})."
+    else:
+        reason = None
+    if as_json:
+        print_json({"valid": reason is None, "reason": reason} if reason else {
+            "valid": True, "format": verified.format, "tree_size": verified.checkpoint.size,
+            "root_hash": verified.checkpoint.root_hash.hex(), "checks": verified.lines,
+            "account": verified.account, "balances": verified.balances})
+    elif reason is None:
+        out.print("[bold green]valid[/]: " + "; ".join(verified.lines) + ".", highlight=False, soft_wrap=True)
+    else:
+        err.print(f"[bold red]invalid:[/] {reason}", highlight=False, soft_wrap=True)
+    if reason is not None:
+        raise typer.Exit(1)
+
+
+@keys_app.command("public")
+def keys_public(
+    ctx: typer.Context,
+    out_file: str | None = typer.Option(None, "--out", help="Write the PEM file here instead of stdout."),
+) -> None:
+    """The ledger's public keys (current and retired, with ids and validity): the file artists verify with."""
+    from ledger.transparency import public_keyring
+
+    with user_errors():
+        text = public_keyring(open_ledger(ctx).engine).render()
+    _write_text(text, out_file)
+    if out_file is not None:
+        err.print(f"Wrote the ledger's public keys to {out_file}.", highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate(ctx: typer.Context) -> None:
+    """Create a new signing key and retire the current one; old public keys stay for verification."""
+    from ledger.transparency import rotate_key
+
+    with user_errors():
+        engine = open_ledger(ctx).engine
+        signer, retired = rotate_key(engine, ctx_of(ctx).key_dir)
+    out.print(f"Signing key {signer.key_id} is now in use; retired {', '.join(retired) or 'none'}. "
+              "Publish the new public keys file (`fairsplit keys public`).", highlight=False)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,15 @@ def open_ledger(url: str, key_dir: str) -> Ledger:
     return Ledger(engine, signer)
 
 
+def filled_ledger(url: str, key_dir: str, n: int, batch: int) -> Ledger:
+    """A fresh ledger at `url` holding `n` sample transfers, appended `batch` at a time."""
+    ledger = open_ledger(url, key_dir)
+    specs = sample_specs(n)
+    for i in range(0, n, batch):
+        ledger.append(specs[i : i + batch])
+    return ledger
+
+
 def sample_specs(n: int, prefix: str = "bench") -> list[TransferSpec]:
     """`n` reward transfers shaped like production ones (3 payees per event)."""
     payees = ("artist:van-gogh", "artist:monet", "model:sd-1.5")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 
-from _common import arguments, open_ledger, rate, report, sample_specs, scratch_databases
+from _common import arguments, filled_ledger, rate, report, scratch_databases
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.verify import verify_ledger
@@ -30,10 +30,7 @@ def main() -> None:
     figures: dict[str, float] = {"raw Ed25519 verify (1 thread)": max(raw_verify_rate(args.n) for _ in range(args.repeat))}
     with scratch_databases(args.postgres_url) as databases, tempfile.TemporaryDirectory() as key_dir:
         for backend, url in databases:
-            ledger = open_ledger(url, key_dir)
-            specs = sample_specs(args.n)
-            for i in range(0, args.n, args.batch):
-                ledger.append(specs[i : i + args.batch])
+            ledger = filled_ledger(url, key_dir, args.n, args.batch)
             reports = []
 
             def run() -> None:

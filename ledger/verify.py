@@ -7,17 +7,20 @@ never sit in memory). For each row, in this order:
 3. the recomputed hash of its canonical encoding equals `hash`   -> "hash mismatch"
 4. `key_id` names a key in `signing_keys` whose id matches it    -> "unknown key"
 5. `signature` is a valid Ed25519 signature of the hash bytes   -> "bad signature"
+6. the key was in use when the row was written: created_at of the key <= the row's
+   created_at < retired_at of the key                             -> "key not valid"
 The report names the FIRST bad seq and what is wrong with it. Signatures of a page are
 checked on worker threads (Ed25519 verification releases the GIL).
 
-What this cannot see: rows removed from the END of the chain (a later checkpoint
-migration publishes signed heads for that).
+What this cannot see: rows removed from the END of the chain, or a whole chain rebuilt
+and re-signed; `ledger.transparency.verify_checkpoints` (also run by `fairsplit ledger
+verify`) checks the rows against the signed checkpoints for that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from hashlib import sha256
@@ -25,7 +28,7 @@ from hashlib import sha256
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, select
 
-from ledger.encoding import ENCODING_VERSION, encode_row
+from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp, utc
 from ledger.keys import key_id_of, public_key_from_hex, signature_valid
 from ledger.tables import GENESIS_HASH, SigningKey, Transfer
 
@@ -51,12 +54,13 @@ class VerifyReport:
 class _Chain:
     expected_seq: int = 1
     prev_hash: str = GENESIS_HASH
+    key_windows: dict = field(default_factory=dict)  # key_id -> (created_at, retired_at or None)
 
 
 def verify_ledger(engine: Engine, page: int = PAGE) -> VerifyReport:
     """Check every row of `transfers`; see the module docstring for what is checked."""
     keys = _load_keys(engine)
-    chain = _Chain()
+    chain = _Chain(key_windows=_key_windows(engine))
     for rows in _pages(engine, page):
         start_seq, start_hash = chain.expected_seq - 1, chain.prev_hash
         good, failure = _check_page(rows, chain, keys)
@@ -85,6 +89,12 @@ def _load_keys(engine: Engine) -> dict[str, Ed25519PublicKey | str]:
             else:
                 keys[key_id] = public_key
     return keys
+
+
+def _key_windows(engine: Engine) -> dict:
+    with engine.connect() as connection:
+        rows = connection.execute(select(SigningKey.key_id, SigningKey.created_at, SigningKey.retired_at))
+        return {key_id: (utc(created), retired and utc(retired)) for key_id, created, retired in rows}
 
 
 def _pages(engine: Engine, page: int) -> Iterator[list[dict]]:
@@ -125,6 +135,16 @@ def _row_problem(row: dict, chain: _Chain, keys: dict) -> str | None:
         return f"unknown key: {row['key_id']} is not in signing_keys"
     if isinstance(key, str):
         return key
+    return _key_window_problem(row, chain.key_windows[row["key_id"]])
+
+
+def _key_window_problem(row: dict, window: tuple) -> str | None:
+    written, (created, retired) = utc(row["created_at"]), window
+    if written < created:
+        return f"key not valid: written at {format_timestamp(written)}, before key {row['key_id']} was created"
+    if retired is not None and written >= retired:
+        return (f"key not valid: written at {format_timestamp(written)} with key {row['key_id']}, "
+                f"retired at {format_timestamp(retired)}")
     return None
 
 

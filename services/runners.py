@@ -12,6 +12,7 @@ of SQL or models: the logic arrives as callables, wired in `cli.py`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ from services.stream import (
     sink_steps,
     transform_steps,
 )
+
+log = logging.getLogger("fairsplit.runners")
 
 EVENTS_TOPIC = "generation.events"
 RESULTS_TOPIC = "attribution.results"
@@ -107,13 +110,16 @@ def ledger_writer(
     book: Callable[[Any], str],
     *,
     transient: tuple[type[BaseException], ...] = (),
+    after_batch: Callable[[], None] | None = None,
     batch_size: int = 64,
     batch_wait_s: float = 0.2,
     retry: RetryPolicy = RetryPolicy(attempts=8, backoff_s=0.5, max_backoff_s=30.0),
 ) -> StreamProcessor:
     """attribution.results → the ledger. `accept` raises on a bad result (dead-lettered);
     `book` writes one accepted result in one transaction. Exceptions of a `transient` type
-    (database unreachable) are retried with backoff; any other is the message's failure."""
+    (database unreachable) are retried with backoff; any other is the message's failure.
+    `after_batch()` runs once the batch is booked (the writer signs checkpoints there); its
+    failure is logged, never the messages' failure."""
     ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
     producer = make_producer(settings.bootstrap, client_id="fairsplit-ledger")
 
@@ -127,6 +133,11 @@ def ledger_writer(
                 raise TransientError(str(exc)) from exc
             except Exception as exc:  # noqa: BLE001 - a conflict or a refused result: dead-letter it
                 outcomes.append(Failure.of(exc))
+        if after_batch is not None:
+            try:
+                after_batch()
+            except Exception:  # noqa: BLE001 - the bookings stand; the next batch tries again
+                log.exception("after-batch step failed")
         return outcomes
 
     return StreamProcessor(

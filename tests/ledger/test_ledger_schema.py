@@ -13,6 +13,7 @@ import ledger.closing  # noqa: F401  (registers the tables)
 import ledger.events  # noqa: F401
 import ledger.registry  # noqa: F401
 import ledger.tables  # noqa: F401
+import ledger.transparency  # noqa: F401
 from alembic.script import ScriptDirectory
 from ledger.db import alembic_config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from ledger_helpers import WHEN
@@ -68,7 +69,7 @@ def test_rotated_key_verifies_and_unregistered_key_is_refused(env):
     fill(env, 2)
     successor = Signer.from_private_key(Ed25519PrivateKey.generate())
     register_key(env.engine, successor)
-    env.sql("UPDATE signing_keys SET retired_at = CURRENT_TIMESTAMP WHERE key_id = :k", k=env.signer.key_id)
+    env.sql("UPDATE signing_keys SET retired_at = :t WHERE key_id = :k", t=datetime.now(UTC), k=env.signer.key_id)
     Ledger(env.engine, successor).append(
         [TransferSpec("ev-x", "platform:acme", "artist:a", 5, "USD", "reward", WHEN)])
     report = verify_ledger(env.engine)

@@ -1,0 +1,493 @@
+"""The verifiable ledger in the database: the stored Merkle tree, checkpoints, proofs, keys.
+
+Invariants (each checked in one place, named in brackets):
+1. Leaves: leaf i (0-based) is SHA-256(0x00 ‖ canonical encoding of the transfer with
+   seq i + 1) — `ledger.encoding`, the same bytes the row's `hash` is over. The tree only
+   takes rows whose encoding still matches their stored hash, in seq order without gaps
+   [`_extend`].
+2. Nodes: `merkle_nodes` holds every complete subtree (level, idx) of the tree over the
+   first `tree size` transfers, written once, never changed (append-only by trigger).
+   Extending the tree reads O(log n) frontier nodes and writes ~2 nodes per new leaf;
+   a proof reads O(log n) nodes [`_extend`, `node_fetcher`].
+3. Checkpoints: `checkpoints` holds signed tree heads, one per tree size, append-only.
+   A new checkpoint is signed only after proving (RFC 9162 consistency) that the previous
+   one is a prefix of it, by an active (unretired) registered key [`create_checkpoint`].
+4. Keys: rotating registers the new key before retiring the old, so exactly one key is
+   active after it; retired keys stay in `signing_keys` and in the public keys file
+   [`rotate_key`, `public_keyring`].
+
+Writers (the ledger writer, payout close) call `maybe_checkpoint` every N entries / T
+seconds, or `create_checkpoint` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, ForeignKey, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import func, insert, or_, select, text, update
+from sqlmodel import Field, SQLModel
+
+from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, open_checkpoint, sign_checkpoint
+from ledger.db import WRITE_OPTION, is_sqlite
+from ledger.encoding import encode_row, utc
+from ledger.errors import LedgerError
+from ledger.keyring import Keyring, PublicKeyInfo
+from ledger.keys import Signer, public_key_from_hex, register_key, write_new_key
+from ledger.merkle import (
+    Frontier,
+    Node,
+    NodeFetcher,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    nodes_for_inclusion,
+    tree_head,
+    verify_consistency,
+)
+from ledger.proofs import (
+    BUNDLE_FORMAT,
+    CONSISTENCY_FORMAT,
+    INCLUSION_FORMAT,
+    consistency_part,
+    display_balances,
+    inclusion_part,
+)
+from ledger.tables import SigningKey, Transfer
+
+DEFAULT_ORIGIN = "fairsplit/ledger"
+#: PostgreSQL advisory lock serialising tree extension and checkpoints ("fsmerkle").
+TREE_LOCK_KEY = 0x66736D65_726B6C65
+PAGE = 5000
+_FETCH_CHUNK = 400
+TRANSFERS = Transfer.__table__
+
+
+class TransparencyError(LedgerError):
+    """A checkpoint or proof that cannot be made; the message says why and what to do."""
+
+
+class MerkleNode(SQLModel, table=True):
+    __tablename__ = "merkle_nodes"
+
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class CheckpointRecord(SQLModel, table=True):
+    __tablename__ = "checkpoints"
+
+    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    origin: str = Field(sa_column=Column(String(200), nullable=False))
+    root_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    key_id: str = Field(sa_column=Column(String(16), ForeignKey("signing_keys.key_id"), nullable=False))
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+NODES = MerkleNode.__table__
+CHECKPOINTS = CheckpointRecord.__table__
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    checkpoint: Checkpoint
+    key_id: str
+    note: str
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+
+# --- the tree ----------------------------------------------------------------------------
+
+
+@contextmanager
+def _tree_lock(engine: Engine) -> Iterator[Connection]:
+    if is_sqlite(engine):
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+            yield connection
+        return
+    with engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TREE_LOCK_KEY})
+        yield connection
+
+
+def node_fetcher(connection: Connection) -> NodeFetcher:
+    """Fetch stored complete nodes, a few hundred per query.
+
+    The condition is `(level = L AND idx IN (…)) OR …`, one branch per level, so both
+    backends answer it with primary-key lookups (SQLite scans the whole table for a
+    row-value `(level, idx) IN (…)`).
+    """
+
+    def fetch(wanted: Sequence[Node]) -> dict[Node, bytes]:
+        found: dict[Node, bytes] = {}
+        wanted = sorted(set(wanted))
+        for start in range(0, len(wanted), _FETCH_CHUNK):
+            by_level: dict[int, list[int]] = {}
+            for level, idx in wanted[start : start + _FETCH_CHUNK]:
+                by_level.setdefault(level, []).append(idx)
+            # Integers only (coerced), written inline: building SQLAlchemy expressions per
+            # node cost more than the lookups themselves.
+            condition = " OR ".join(
+                f"(level = {int(level)} AND idx IN ({', '.join(str(int(i)) for i in idxs)}))"
+                for level, idxs in by_level.items()
+            )
+            rows = connection.execute(text(f"SELECT level, idx, hash FROM merkle_nodes WHERE {condition}"))
+            found.update(((level, idx), bytes(digest)) for level, idx, digest in rows)
+        return found
+
+    return fetch
+
+
+def _tree_size(connection: Connection) -> int:
+    last = connection.execute(select(func.max(NODES.c.idx)).where(NODES.c.level == 0)).scalar()
+    return 0 if last is None else int(last) + 1
+
+
+def _extend(connection: Connection) -> int:
+    """Add every transfer not yet in the tree (invariants 1 and 2); returns the tree size."""
+    frontier = Frontier.load(_tree_size(connection), node_fetcher(connection))
+    leaves: list[bytes] = []
+    for row in _all_transfers(connection, after=frontier.size):
+        if row["seq"] != frontier.size + len(leaves) + 1:
+            raise TransparencyError(f"The ledger has a gap before seq {row['seq']}; run `fairsplit ledger verify`.")
+        encoding = encode_row(row)
+        if sha256(encoding).hexdigest() != row["hash"]:
+            raise TransparencyError(
+                f"Transfer seq {row['seq']} no longer matches its hash, so it is not added to the Merkle tree; "
+                "run `fairsplit ledger verify`."
+            )
+        leaves.append(leaf_hash(encoding))
+        if len(leaves) == PAGE:
+            _insert_nodes(connection, frontier.append(leaves))
+            leaves = []
+    if leaves:
+        _insert_nodes(connection, frontier.append(leaves))
+    return frontier.size
+
+
+def _insert_nodes(connection: Connection, nodes: list[tuple[int, int, bytes]]) -> None:
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(NODES), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
+        return
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy("COPY merkle_nodes (level, idx, hash) FROM STDIN") as copy:
+        for node in nodes:
+            copy.write_row(node)
+
+
+def extend_tree(engine: Engine) -> int:
+    """Bring the stored tree up to the ledger's head; returns the tree size."""
+    with _tree_lock(engine) as connection:
+        return _extend(connection)
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def _stored(row: Any) -> StoredCheckpoint:
+    checkpoint = Checkpoint(row.origin, int(row.tree_size), bytes.fromhex(row.root_hash), utc(row.issued_at))
+    return StoredCheckpoint(checkpoint, row.key_id, row.note)
+
+
+def _latest(connection: Connection) -> StoredCheckpoint | None:
+    row = connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size.desc()).limit(1)).first()
+    return None if row is None else _stored(row)
+
+
+def latest_checkpoint(engine: Engine) -> StoredCheckpoint | None:
+    with engine.connect() as connection:
+        return _latest(connection)
+
+
+def get_checkpoint(engine: Engine, size: int) -> StoredCheckpoint:
+    with engine.connect() as connection:
+        row = connection.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.tree_size == size)).first()
+    if row is None:
+        raise TransparencyError(f"No checkpoint of tree size {size} is stored; `fairsplit ledger checkpoint` makes one.")
+    return _stored(row)
+
+
+def create_checkpoint(
+    engine: Engine, signer: Signer, origin: str | None = None, now: datetime | None = None
+) -> StoredCheckpoint:
+    """Extend the tree to the head and sign a checkpoint of it (invariant 3).
+
+    Returns the stored checkpoint of that size if there already is one.
+    """
+    with _tree_lock(engine) as connection:
+        size = _extend(connection)
+        latest = _latest(connection)
+        if latest is not None and latest.size == size:
+            return latest
+        origin = origin or (latest.checkpoint.origin if latest else DEFAULT_ORIGIN)
+        if latest is not None and origin != latest.checkpoint.origin:
+            raise TransparencyError(f"This ledger's checkpoints are for origin {latest.checkpoint.origin!r}, not {origin!r}.")
+        _check_active(connection, signer)
+        fetch = node_fetcher(connection)
+        root = tree_head(size, fetch)
+        if latest is not None:
+            try:
+                old = latest.checkpoint
+                verify_consistency(old.size, size, old.root_hash, root, consistency_proof(old.size, size, fetch))
+            except ProofError as exc:
+                raise TransparencyError(f"Refusing to sign: the tree is not consistent with checkpoint {old.size}: {exc}") from exc
+        checkpoint = Checkpoint(origin, size, root, (now or datetime.now(UTC)).astimezone(UTC))
+        note = sign_checkpoint(checkpoint, signer.private_key)
+        connection.execute(insert(CHECKPOINTS).values(
+            tree_size=size, origin=origin, root_hash=root.hex(), key_id=signer.key_id,
+            issued_at=checkpoint.issued_at, note=note,
+        ))
+    return StoredCheckpoint(checkpoint, signer.key_id, note)
+
+
+def _check_active(connection: Connection, signer: Signer) -> None:
+    row = connection.execute(select(SigningKey).where(SigningKey.key_id == signer.key_id)).first()
+    if row is None or row.public_key != signer.public_hex:
+        raise TransparencyError(f"Signing key {signer.key_id} is not registered in this ledger.")
+    if row.retired_at is not None:
+        raise TransparencyError(f"Signing key {signer.key_id} is retired; sign with the current key.")
+
+
+def maybe_checkpoint(
+    engine: Engine, signer: Signer, every_entries: int = 1000, every_seconds: float = 60.0,
+    origin: str | None = None, now: datetime | None = None,
+) -> StoredCheckpoint | None:
+    """Sign a checkpoint if `every_entries` entries or `every_seconds` passed since the last one.
+
+    For the ledger writer to call after each append, and payout close unconditionally
+    (`create_checkpoint`). Returns the new checkpoint, or None when none was due.
+    """
+    now = now or datetime.now(UTC)
+    with engine.connect() as connection:
+        head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
+        latest = _latest(connection)
+    if latest is not None:
+        if head <= latest.size:
+            return None
+        waited = (now - latest.checkpoint.issued_at).total_seconds()
+        if head - latest.size < every_entries and waited < every_seconds:
+            return None
+    return create_checkpoint(engine, signer, origin, now)
+
+
+def _covering(engine: Engine, signer: Signer | None, size: int) -> StoredCheckpoint:
+    """The newest checkpoint of at least `size` entries, signing one if needed and possible."""
+    latest = latest_checkpoint(engine)
+    if latest is not None and latest.size >= size:
+        return latest
+    if signer is None:
+        raise TransparencyError(f"No checkpoint covers {size} entries yet; run `fairsplit ledger checkpoint`.")
+    return create_checkpoint(engine, signer)
+
+
+@dataclass(frozen=True)
+class CheckpointReport:
+    ok: bool
+    checkpoints: int  # stored checkpoints checked
+    tree_size: int  # entries in the stored tree
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checkpoints": self.checkpoints, "tree_size": self.tree_size, "problem": self.problem}
+
+
+def verify_checkpoints(engine: Engine) -> CheckpointReport:
+    """Recompute the tree from the transfers and check it against every stored checkpoint.
+
+    Catches what the hash chain alone cannot: entries removed from the end (a checkpoint
+    is larger than the ledger), a rewritten history (a root differs at a checkpoint's
+    size), a checkpoint whose note does not verify with its key (valid at its time), and a
+    stored tree that differs from the entries (what artists' proofs would be made from).
+    """
+    with engine.connect() as connection:
+        pending = [_stored(row) for row in connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size))]
+        count, keys = len(pending), {row.key_id: row for row in connection.execute(select(SigningKey))}
+        tree_size = _tree_size(connection)
+        stored_root = tree_head(tree_size, node_fetcher(connection))
+        frontier = Frontier()
+
+        def problem_here() -> str | None:
+            root = frontier.root()
+            while pending and pending[0].size == frontier.size:
+                problem = _checkpoint_problem(pending.pop(0), root, keys)
+                if problem:
+                    return problem
+            if frontier.size == tree_size and root != stored_root:
+                return f"the stored Merkle tree of {tree_size} entries does not match the transfers"
+            return None
+
+        problem = problem_here()
+        for row in _all_transfers(connection):
+            if problem:
+                break
+            frontier.append([leaf_hash(encode_row(row))])
+            problem = problem_here()
+    if problem is None and pending:
+        problem = f"checkpoint {pending[0].size} was signed, but the ledger has only {frontier.size} entries: entries were removed"
+    return CheckpointReport(problem is None, count - len(pending), tree_size, problem)
+
+
+def _all_transfers(connection: Connection, after: int = 0) -> Iterator[Any]:
+    """Transfers with seq > `after`, in seq order, a page at a time."""
+    while True:
+        query = select(TRANSFERS).where(TRANSFERS.c.seq > after).order_by(TRANSFERS.c.seq).limit(PAGE)
+        rows = connection.execute(query).mappings().all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1]["seq"]
+
+
+def _checkpoint_problem(stored: StoredCheckpoint, root: bytes, keys: dict[str, Any]) -> str | None:
+    checkpoint = stored.checkpoint
+    if root != checkpoint.root_hash:
+        return f"the first {checkpoint.size} entries no longer have the root hash of checkpoint {checkpoint.size}: history was rewritten"
+    key = keys.get(stored.key_id)
+    if key is None:
+        return f"checkpoint {checkpoint.size} names unknown key {stored.key_id}"
+    info = PublicKeyInfo(key.key_id, public_key_from_hex(key.public_key), utc(key.created_at),
+                         None if key.retired_at is None else utc(key.retired_at))
+    try:
+        opened, _ = open_checkpoint(stored.note, [NoteKey(checkpoint.origin, info.public_key)])
+    except CheckpointError as exc:
+        return f"checkpoint {checkpoint.size}: {exc}"
+    if opened != checkpoint:
+        return f"checkpoint {checkpoint.size}'s note says something else than its row"
+    problem = info.problem_at(checkpoint.issued_at)
+    return None if problem is None else f"checkpoint {checkpoint.size}: {problem}"
+
+
+# --- proofs --------------------------------------------------------------------------------
+
+
+def _consistency_since(connection: Connection, since: int, checkpoint: StoredCheckpoint) -> dict[str, Any]:
+    if not 0 <= since <= checkpoint.size:
+        raise TransparencyError(f"--since {since} must be between 0 and the checkpoint's tree size {checkpoint.size}.")
+    fetch = node_fetcher(connection)
+    return consistency_part(since, tree_head(since, fetch), consistency_proof(since, checkpoint.size, fetch))
+
+
+def _find_transfer(connection: Connection, entry: str | int) -> Any:
+    column = TRANSFERS.c.seq if isinstance(entry, int) or str(entry).isdigit() else TRANSFERS.c.id
+    value = int(entry) if column is TRANSFERS.c.seq else str(entry)
+    row = connection.execute(select(TRANSFERS).where(column == value)).mappings().first()
+    if row is None:
+        raise TransparencyError(f"No transfer with {'seq' if column is TRANSFERS.c.seq else 'id'} {value} is booked.")
+    return row
+
+
+def prove_inclusion(
+    engine: Engine, entry: str | int, signer: Signer | None = None, since: int | None = None
+) -> dict[str, Any]:
+    """An inclusion-proof document for a transfer (by seq or id) under the newest checkpoint."""
+    with engine.connect() as connection:
+        row, checkpoint = _find_transfer(connection, entry), _latest(connection)
+        if checkpoint is None or checkpoint.size < row["seq"]:
+            checkpoint = None
+        else:
+            return _inclusion_document(connection, row, checkpoint, since)
+    checkpoint = _covering(engine, signer, row["seq"])
+    with engine.connect() as connection:
+        return _inclusion_document(connection, row, checkpoint, since)
+
+
+def _inclusion_document(connection: Connection, row: Any, checkpoint: StoredCheckpoint, since: int | None) -> dict[str, Any]:
+    path = inclusion_proof(row["seq"] - 1, checkpoint.size, node_fetcher(connection))
+    document = {"format": INCLUSION_FORMAT, **inclusion_part(row, path), "checkpoint": checkpoint.note}
+    if since is not None:
+        document["consistency"] = _consistency_since(connection, since, checkpoint)
+    return document
+
+
+def prove_consistency(engine: Engine, old_size: int, new_size: int) -> dict[str, Any]:
+    """A consistency-proof document between two stored checkpoints."""
+    if old_size > new_size:
+        raise TransparencyError(f"The old size {old_size} is larger than the new size {new_size}.")
+    old, new = get_checkpoint(engine, old_size), get_checkpoint(engine, new_size)
+    with engine.connect() as connection:
+        part = _consistency_since(connection, old_size, new)
+    return {"format": CONSISTENCY_FORMAT, "old_checkpoint": old.note, "checkpoint": new.note, "consistency": part}
+
+
+def balance_bundle(
+    engine: Engine, account: str, signer: Signer | None = None, since: int | None = None
+) -> dict[str, Any]:
+    """A balance bundle: every entry of `account` up to a checkpoint, each with its proof.
+
+    With a signer, the checkpoint covers the ledger's head (one is signed if needed), so
+    the balance is the current one; without, it is the balance as of the newest checkpoint.
+    """
+    with engine.connect() as connection:
+        head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
+    checkpoint = _covering(engine, signer, head) if signer is not None else latest_checkpoint(engine)
+    if checkpoint is None:
+        raise TransparencyError("The ledger has no checkpoint yet; run `fairsplit ledger checkpoint`.")
+    size = checkpoint.size
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(TRANSFERS)
+            .where(or_(TRANSFERS.c.credit_account == account, TRANSFERS.c.debit_account == account))
+            .where(TRANSFERS.c.seq <= size)
+            .order_by(TRANSFERS.c.seq)
+        ).mappings().all()
+        wanted = sorted({node for row in rows for node in nodes_for_inclusion(row["seq"] - 1, size)})
+        nodes = node_fetcher(connection)(wanted)
+        consistency = None if since is None else _consistency_since(connection, since, checkpoint)
+    fetch_known = lambda wanted_nodes: {n: nodes[n] for n in wanted_nodes if n in nodes}  # noqa: E731
+    balances: dict[str, int] = {}
+    entries = []
+    for row in rows:
+        sign = 1 if row["credit_account"] == account else -1
+        balances[row["currency"]] = balances.get(row["currency"], 0) + sign * row["amount"]
+        entries.append(inclusion_part(row, inclusion_proof(row["seq"] - 1, size, fetch_known)))
+    document = {
+        "format": BUNDLE_FORMAT, "account": account, "balances": dict(sorted(balances.items())),
+        "display": display_balances(balances),
+        "entries": entries, "checkpoint": checkpoint.note,
+    }
+    if consistency is not None:
+        document["consistency"] = consistency
+    return document
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def rotate_key(engine: Engine, key_dir: str | Path, now: datetime | None = None) -> tuple[Signer, list[str]]:
+    """Create and register a new signing key, then retire every other active key (invariant 4)."""
+    signer = write_new_key(key_dir)
+    register_key(engine, signer)
+    with engine.begin() as connection:
+        retired = list(connection.execute(
+            select(SigningKey.key_id).where(SigningKey.retired_at.is_(None), SigningKey.key_id != signer.key_id)
+        ).scalars())
+        if retired:
+            connection.execute(
+                update(SigningKey).where(SigningKey.key_id.in_(retired)).values(retired_at=now or datetime.now(UTC))
+            )
+    return signer, retired
+
+
+def public_keyring(engine: Engine) -> Keyring:
+    """Every registered key, current and retired, with its validity: the file artists are given."""
+    with engine.connect() as connection:
+        latest = _latest(connection)
+        rows = connection.execute(select(SigningKey).order_by(SigningKey.created_at, SigningKey.key_id)).all()
+    infos = tuple(
+        PublicKeyInfo(row.key_id, public_key_from_hex(row.public_key), utc(row.created_at),
+                      None if row.retired_at is None else utc(row.retired_at))
+        for row in rows
+    )
+    return Keyring(latest.checkpoint.origin if latest else DEFAULT_ORIGIN, infos)

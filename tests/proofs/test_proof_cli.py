@@ -1,0 +1,117 @@
+"""The verifiable-ledger CLI: checkpoint, prove, consistency, balance --proof, keys, verify-proof.
+
+The verifier runs as a fresh process in an empty directory holding only the document and
+the public keys file, with the database URL pointing nowhere: it must need neither.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(database_url, tmp_path):
+    runner = CliRunner()
+    base = ["--database-url", database_url, "--key-dir", str(tmp_path / "keys")]
+
+    def invoke(*args: str, code: int = 0):
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == code, result.output
+        return result
+
+    invoke("init")
+    return invoke
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def offline_verify(tmp_path: Path, document: Path, keys: Path, *extra: Path) -> subprocess.CompletedProcess:
+    """`fairsplit verify-proof` in a fresh process, in a directory with only the given files."""
+    alone = tmp_path / f"artist-{len(list(tmp_path.glob('artist-*')))}"
+    alone.mkdir()
+    names = []
+    for path in (document, keys, *extra):
+        (alone / path.name).write_bytes(path.read_bytes())
+        names.append(path.name)
+    command = [sys.executable, str(ROOT / "cli.py"), "verify-proof", names[0], "--public-key", names[1]]
+    if extra:
+        command += ["--previous-checkpoint", names[2]]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT),
+                   "FAIRSPLIT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nowhere", "FAIRSPLIT_KEY_DIR": "/nonexistent"}
+    return subprocess.run(command, cwd=alone, env=environment, capture_output=True, text=True, timeout=60)
+
+
+def test_balance_bundle_verifies_offline_and_fails_after_an_amount_is_edited(cli, tmp_path):
+    cli("ledger", "demo", "--events", "12")
+    bundle, keys = tmp_path / "bundle.json", tmp_path / "ledger-keys.pem"
+    cli("keys", "public", "--out", str(keys))
+    shown = json.loads(cli("balance", "van-gogh", "--json", "--proof", str(bundle)).stdout)
+    document = json.loads(bundle.read_text())
+    assert len(document["entries"]) == 12 and shown["balances"][0]["amount"] == document["display"]["USD"]
+
+    good = offline_verify(tmp_path, bundle, keys)
+    assert good.returncode == 0, good.stderr
+    assert "12 entries of artist:van-gogh" in good.stdout and document["display"]["USD"] in good.stdout
+
+    document["entries"][5]["entry"]["amount"] += 1
+    document["balances"]["USD"] += 1
+    bundle.write_text(json.dumps(document))
+    bad = offline_verify(tmp_path, bundle, keys)
+    assert bad.returncode == 1 and "invalid" in bad.stderr and "altered" in bad.stderr
+
+
+def test_prove_consistency_and_a_kept_checkpoint(cli, tmp_path):
+    cli("ledger", "demo", "--events", "3")
+    kept = tmp_path / "kept.checkpoint"
+    cli("ledger", "checkpoint", "--out", str(kept))
+    cli("ledger", "demo", "--events", "7")
+    assert "tree size 21" in cli("ledger", "checkpoint").output
+    keys, proof, step = tmp_path / "keys.pem", tmp_path / "proof.json", tmp_path / "step.json"
+    cli("keys", "public", "--out", str(keys))
+    cli("ledger", "prove", "4", "--out", str(proof), "--since", "9")
+    cli("ledger", "consistency", "9", "21", "--out", str(step))
+    assert json.loads(step.read_text())["format"] == "fairsplit.consistency-proof/v1"
+
+    result = offline_verify(tmp_path, proof, keys, kept)
+    assert result.returncode == 0 and "only grew" in result.stdout, result.stderr
+    result = offline_verify(tmp_path, step, keys, kept)
+    assert result.returncode == 0 and "only grew since the kept checkpoint (size 9 -> 21)" in result.stdout, result.stderr
+    assert "Checkpoints intact: 2 signed tree heads" in words(cli("ledger", "verify").output)
+    assert "no checkpoint of tree size 10" in words(cli("ledger", "consistency", "10", "21", code=2).output.lower())
+    assert "no transfer" in words(cli("ledger", "prove", "99", "--out", str(proof), code=2).output.lower())
+
+
+def test_keys_rotate_and_public_keys_file(cli, tmp_path):
+    cli("ledger", "demo", "--events", "2")
+    before = cli("keys", "public").stdout
+    assert before.count("BEGIN PUBLIC KEY") == 1 and "retired_at: -" in before
+    assert "now in use" in cli("keys", "rotate").output
+    cli("ledger", "demo", "--events", "4")
+    after = cli("keys", "public").stdout
+    assert after.count("BEGIN PUBLIC KEY") == 2 and after.count("retired_at: -") == 1
+    assert "12 transfers verified" in " ".join(cli("ledger", "verify").output.split())
+
+
+def test_verify_proof_reports_bad_files_without_tracebacks(cli, tmp_path):
+    keys = tmp_path / "keys.pem"
+    cli("keys", "public", "--out", str(keys))
+    for name, content in [("garbage.json", b"\x00\xff{"), ("deep.json", b"[" * 100_000), ("other.json", b'{"format": "x"}')]:
+        (tmp_path / name).write_bytes(content)
+        result = cli("verify-proof", str(tmp_path / name), "--public-key", str(keys), code=1)
+        assert "invalid" in result.output and "Traceback" not in result.output
+    assert "Cannot read" in words(cli("verify-proof", str(tmp_path / "missing.json"), "--public-key", str(keys), code=2).output)
+    (tmp_path / "bad.pem").write_text("not a key")
+    assert "no PEM" in words(cli("verify-proof", str(tmp_path / "other.json"), "--public-key", str(tmp_path / "bad.pem"), code=2).output)
