@@ -44,7 +44,10 @@ def canonical_json(record: dict[str, Any]) -> bytes:
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
         raise SignatureError(f"the record cannot be canonicalised: {exc}.") from None
-    return text.encode("utf-8")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") has no UTF-8 form
+        raise SignatureError("the record cannot be canonicalised: it holds text that is not valid Unicode.") from None
 
 
 def body_sha256(record: dict[str, Any]) -> str:
