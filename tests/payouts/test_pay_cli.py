@@ -35,6 +35,7 @@ def test_close_export_reconcile_and_verify(env, cli, tmp_path):
     for n in range(6):
         env.reward(f"e{n}", at(1 + n, 10), 1_234_567, SHARES, content=f"a lighthouse {n}")
     closed = json.loads(cli("payouts", "close", "2026-10", "--min-payout", "1.50", "--json"))
+    assert closed["checkpoint"]["tree_size"] > 0  # every close signs a tree head covering its payouts
     decisions = {d["account"]: d for d in closed["closed"][0]["decisions"]}
     assert decisions["artist:van-gogh"]["paid"] == "4.93" and decisions["artist:van-gogh"]["carried"] == "0.00827"
     assert decisions["artist:monet"]["reason"] == decisions[MODEL]["reason"] == "below-minimum"  # 1.23 < 1.50

@@ -94,4 +94,6 @@ def test_valid_events_are_paid_exactly_once_and_bad_ones_are_dead_lettered(pipel
     assert pipeline.cli("balance", "platform:" + PLATFORM, "--json").output != before  # only the sentinels added
 
     verify = pipeline.cli("ledger", "verify", "--json")
-    assert verify.exit_code == 0 and json.loads(verify.output)["ok"] is True
+    report = json.loads(verify.output)
+    assert verify.exit_code == 0 and report["ok"] is True
+    assert report["checkpoints"]["ok"] and report["checkpoints"]["checkpoints"] >= 1  # signed by the writer
