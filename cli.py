@@ -528,14 +528,15 @@ def worker_parts(ctx: typer.Context, routes: str | None, tau: float | None, mode
 
 
 def writer_parts(ctx: typer.Context):
-    """accept(raw result) and book(accepted result) over the signing ledger."""
+    """accept(raw result), book(accepted result) and book_many(accepted results) over the signing ledger."""
     from services.attribution_worker import WORKER_ROLE
-    from services.ledger_writer import accept_result, record_result
+    from services.ledger_writer import accept_result, record_result, record_results
     from services.lookups import RegistryLookups
 
     ledger = open_ledger(ctx, signing=True)
     lookups = RegistryLookups(ledger.engine, WORKER_ROLE)
-    return (lambda raw: accept_result(raw, lookups.worker_key)), (lambda accepted: record_result(ledger, accepted))
+    return ((lambda raw: accept_result(raw, lookups.worker_key)), (lambda accepted: record_result(ledger, accepted)),
+            (lambda batch: record_results(ledger, batch)))
 
 
 @app.command("sign")
@@ -596,7 +597,7 @@ def ingest_command(
         fail(f"event file {file} does not exist.")
     with user_errors():
         gate, attributor = worker_parts(ctx, routes, tau, mode)
-        accept, book = writer_parts(ctx)
+        accept, book, _ = writer_parts(ctx)
         engine = ready_engine(ctx)
     pipeline = Ingest(gate.admit, attributor, lambda record: book(accept(record)),
                       lambda event_id: recorded_body(engine, event_id), batch_size)
@@ -706,15 +707,15 @@ def serve_ledger(
     metrics_port: int | None = METRICS_PORT,
     topic_prefix: str = TOPIC_PREFIX,
 ) -> None:
-    """attribution.results → the ledger, one transaction per event, committed after the database."""
+    """attribution.results → the ledger, a batch of events per transaction (each all-or-nothing), committed after the database."""
     from sqlalchemy.exc import OperationalError
 
     from services.runners import ledger_writer
 
     settings = kafka_settings(bootstrap, partitions, session_timeout_ms, metrics_port, topic_prefix)
     with user_errors():
-        accept, book = writer_parts(ctx)
-    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,)))
+        accept, book, book_many = writer_parts(ctx)
+    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,), book_many=book_many))
 
 
 def setup_demo(ctx: typer.Context, state_dir: Path):

@@ -149,20 +149,21 @@ def raw_consume_rate(bootstrap: str, n: int, size: int) -> float:
 class Services:
     """Both services as subprocesses on one topic prefix; stopped with SIGTERM."""
 
-    def __init__(self, mode: str, database_url: str, workdir: Path, bootstrap: str, session_timeout_ms: int):
+    def __init__(self, mode: str, database_url: str, workdir: Path, bootstrap: str, session_timeout_ms: int,
+                 root: Path = ROOT):
         self.prefix = f"b{uuid.uuid4().hex[:8]}."
         env = {
             **os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": str(ROOT), "FAIRSPLIT_DATABASE_URL": database_url, "FAIRSPLIT_KEY_DIR": str(workdir / "keys"),
+            "PYTHONPATH": str(root), "FAIRSPLIT_DATABASE_URL": database_url, "FAIRSPLIT_KEY_DIR": str(workdir / "keys"),
             "FAIRSPLIT_KAFKA_BOOTSTRAP": bootstrap, "FAIRSPLIT_TOPIC_PREFIX": self.prefix,
             "FAIRSPLIT_KAFKA_PARTITIONS": str(PARTITIONS), "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": str(session_timeout_ms),
             "FAIRSPLIT_MODE": "text" if mode == "text" else "generative",
         }
         worker = ([sys.executable, str(Path(__file__).resolve()), "--serve-precomputed-worker"] if mode == "precomputed"
                   else [sys.executable, "-m", "cli", "serve", "attribution"])
-        self.logs = {name: workdir / f"{mode}-{name}.log" for name in ("worker", "writer")}
+        self.logs = {name: workdir / f"{mode}-{uuid.uuid4().hex[:4]}-{name}.log" for name in ("worker", "writer")}
         self.processes = {
-            name: subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.logs[name].open("wb"), stderr=subprocess.STDOUT)
+            name: subprocess.Popen(command, cwd=root, env=env, stdout=self.logs[name].open("wb"), stderr=subprocess.STDOUT)
             for name, command in (("worker", worker), ("writer", [sys.executable, "-m", "cli", "serve", "ledger"]))
         }
 
@@ -220,9 +221,10 @@ def wait_booked(engine, services: Services, event_ids: list[str], timeout_s: flo
         time.sleep(0.2)
 
 
-def run_mode(mode: str, n: int, key, engine, database_url: str, workdir: Path, bootstrap: str, args) -> dict[str, float]:
-    rng = random.Random(f"{mode}-{n}")
-    services = Services(mode, database_url, workdir, bootstrap, args.session_timeout_ms)
+def run_mode(mode: str, n: int, key, engine, database_url: str, workdir: Path, bootstrap: str, args,
+             root: Path = ROOT) -> dict[str, float]:
+    rng = random.Random(f"{mode}-{n}-{root}")
+    services = Services(mode, database_url, workdir, bootstrap, args.session_timeout_ms, root)
     try:
         topic = services.prefix + "generation.events"
         warm = events(rng, key, 8, every_artist_set=True)
@@ -250,6 +252,8 @@ def main() -> None:
     parser.add_argument("--modes", default="precomputed,text,generative")
     parser.add_argument("--session-timeout-ms", type=int, default=6000, help="Tansu's group join waits half of it")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="give up on a mode after this long")
+    parser.add_argument("--baseline-root", type=Path, help="also run the precomputed mode with the services of this "
+                        "checkout (e.g. main), as a same-run reference for a change")
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
     parser.add_argument("--serve-precomputed-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -261,6 +265,7 @@ def main() -> None:
     from services.tansu import TansuBroker
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    runs = [(mode, ROOT) for mode in modes] + ([("precomputed", args.baseline_root.resolve())] if args.baseline_root else [])
     figures: dict[str, dict[str, float]] = {}
     with scratch_databases(args.postgres_url) as databases, tempfile.TemporaryDirectory() as tmp:
         database_url = dict(databases)["postgresql"]
@@ -271,11 +276,12 @@ def main() -> None:
             size = len(json.dumps(events(random.Random(0), key, 1)[0]))
             raw = raw_consume_rate(broker.bootstrap, args.raw_n, size)
             print(f"raw kafka-python consume ({args.raw_n} records of {size} B): {raw:,.0f} records/s")
-            for mode in modes:
+            for mode, root in runs:
                 n = args.n_model if mode == "generative" else args.n
-                figures[mode] = run_mode(mode, n, key, engine, database_url, workdir, broker.bootstrap, args)
-                f = figures[mode]
-                print(f"{mode:>12}: {f['events/s']:8,.1f} events/s ({100 * f['events/s'] / raw:.2f}% of raw consume), "
+                name = mode if root == ROOT else f"{mode} with {root}"
+                figures[name] = run_mode(mode, n, key, engine, database_url, workdir, broker.bootstrap, args, root)
+                f = figures[name]
+                print(f"{name:>12}: {f['events/s']:8,.1f} events/s ({100 * f['events/s'] / raw:.2f}% of raw consume), "
                       f"latency p50 {f['p50 s']:.3f} s p99 {f['p99 s']:.3f} s, n={n}")
         engine.dispose()
     shown = "; ".join(f"{mode} {f['events/s']:,.1f} events/s ({100 * f['events/s'] / raw:.2f}% of raw) "
