@@ -567,14 +567,15 @@ def worker_parts(ctx: typer.Context, routes: str | None, tau: float | None, mode
 
 
 def writer_parts(ctx: typer.Context):
-    """accept(raw result), book(accepted result) and the signing ledger they write to."""
+    """accept(raw result), book(accepted result), book_many(accepted results) and the signing ledger."""
     from services.attribution_worker import WORKER_ROLE
-    from services.ledger_writer import accept_result, record_result
+    from services.ledger_writer import accept_result, record_result, record_results
     from services.lookups import RegistryLookups
 
     ledger = open_ledger(ctx, signing=True)
     lookups = RegistryLookups(ledger.engine, WORKER_ROLE)
-    return (lambda raw: accept_result(raw, lookups.worker_key)), (lambda accepted: record_result(ledger, accepted)), ledger
+    return ((lambda raw: accept_result(raw, lookups.worker_key)), (lambda accepted: record_result(ledger, accepted)),
+            (lambda batch: record_results(ledger, batch)), ledger)
 
 
 @app.command("sign")
@@ -635,7 +636,7 @@ def ingest_command(
         fail(f"event file {file} does not exist.")
     with user_errors():
         gate, attributor = worker_parts(ctx, routes, tau, mode)
-        accept, book, _ = writer_parts(ctx)
+        accept, book, _, _ = writer_parts(ctx)
         engine = ready_engine(ctx)
     pipeline = Ingest(gate.admit, attributor, lambda record: book(accept(record)),
                       lambda event_id: recorded_body(engine, event_id), batch_size)
@@ -749,7 +750,7 @@ def serve_ledger(
     checkpoint_seconds: float = typer.Option(60.0, "--checkpoint-seconds", envvar="FAIRSPLIT_CHECKPOINT_SECONDS",
                                              help="…or this many seconds since the last one, whichever comes first."),
 ) -> None:
-    """attribution.results → the ledger, one transaction per event, committed after the database."""
+    """attribution.results → the ledger, a batch of events per transaction (each all-or-nothing), committed after the database."""
     from sqlalchemy.exc import OperationalError
 
     from ledger.transparency import maybe_checkpoint
@@ -758,12 +759,13 @@ def serve_ledger(
 
     settings = kafka_settings(bootstrap, partitions, session_timeout_ms, metrics_port, topic_prefix)
     with user_errors():
-        accept, book, ledger = writer_parts(ctx)
+        accept, book, book_many, ledger = writer_parts(ctx)
 
     def checkpoint() -> None:
         maybe_checkpoint(ledger.engine, ledger.signer, checkpoint_entries, checkpoint_seconds)
 
-    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,), after_batch=checkpoint))
+    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,), book_many=book_many,
+                         after_batch=checkpoint))
 
 
 def setup_demo(ctx: typer.Context, state_dir: Path):

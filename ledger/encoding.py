@@ -22,6 +22,7 @@ import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 ENCODING_VERSION = 1
@@ -34,8 +35,7 @@ FIELDS_V1 = (
     "amount", "currency", "occurred_at", "created_at", "reverses_id", "memo", "key_id",
     "prev_hash",
 )
-_TIMESTAMPS = frozenset({"occurred_at", "created_at"})
-_INTEGERS = frozenset({"seq", "amount"})
+_FIELD_VALUES = itemgetter(*FIELDS_V1)
 _LENGTH = struct.Struct(">I").pack
 _TAG_FIELD = _LENGTH(len(TAG_V1)) + TAG_V1.encode()
 
@@ -58,17 +58,21 @@ def encode_row(row: Mapping[str, Any]) -> bytes:
     version = row.get("version", ENCODING_VERSION)
     if version != ENCODING_VERSION:
         raise ValueError(f"Unknown transfer encoding version {version!r}.")
+    (seq, id_, event_id, attribution_id, kind, debit, credit, amount, currency, occurred_at,
+     created_at, reverses_id, memo, key_id, prev_hash) = _FIELD_VALUES(row)
+    values = (
+        None if seq is None else str(int(seq)), id_, event_id, attribution_id, kind, debit, credit,
+        None if amount is None else str(int(amount)), currency,
+        None if occurred_at is None else format_timestamp(occurred_at),
+        None if created_at is None else format_timestamp(created_at),
+        reverses_id, memo, key_id, prev_hash,
+    )
     parts = [_TAG_FIELD]
     append = parts.append
-    for name in FIELDS_V1:
-        value = row[name]
+    for value in values:
         if value is None:
             append(NULL_LENGTH)
             continue
-        if name in _TIMESTAMPS:
-            value = format_timestamp(value)
-        elif name in _INTEGERS:
-            value = str(int(value))
         data = value.encode()
         append(_LENGTH(len(data)))
         append(data)

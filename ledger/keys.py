@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +28,14 @@ from ledger.tables import SigningKey
 ALGORITHM = "ed25519"
 KEY_SUFFIX = ".ed25519.pem"
 _RAW = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+_RAW_PRIVATE = (serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+try:  # libsodium signs ~1.7x faster than OpenSSL here and releases the GIL; Ed25519 is
+    # deterministic (RFC 8032), so both produce the same 64 bytes for the same key and message.
+    from nacl.bindings import crypto_sign as _sodium_sign
+    from nacl.bindings import crypto_sign_seed_keypair as _sodium_keypair
+except ImportError:  # pragma: no cover - PyNaCl is optional (extra "fast")
+    _sodium_sign = _sodium_keypair = None
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
@@ -52,6 +60,12 @@ class Signer:
 
     key_id: str
     private_key: Ed25519PrivateKey
+    _sodium_key: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if _sodium_keypair is not None:
+            _, secret = _sodium_keypair(self.private_key.private_bytes(*_RAW_PRIVATE))
+            object.__setattr__(self, "_sodium_key", secret)
 
     @classmethod
     def from_private_key(cls, private_key: Ed25519PrivateKey) -> Signer:
@@ -62,6 +76,8 @@ class Signer:
         return self.private_key.public_key().public_bytes(*_RAW).hex()
 
     def sign(self, message: bytes) -> bytes:
+        if self._sodium_key is not None:
+            return _sodium_sign(message, self._sodium_key)[:64]
         return self.private_key.sign(message)
 
 

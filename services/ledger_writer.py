@@ -3,7 +3,8 @@
 No Kafka here: the stream runner decodes and batches; this module checks a result
 (contract, worker signature), splits its reward by largest remainder from the exact
 rationals of its float shares, and books the event record and its transfers in one
-database transaction. Redelivery is harmless: a recorded event books nothing more.
+database transaction. Redelivery is harmless: a recorded event books nothing more. `record_results` books a
+batch of results in one transaction (each event still all-or-nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.events import EventRecord, Outcome, book_event
+from ledger.events import EventRecord, Outcome, book_event, book_events
 from ledger.store import Ledger, TransferSpec, reward_transfers
 from services.contracts import AttributionResultV1, ContractError, load_json_object, parse_result
 from services.signing import SignatureError, verify_event
@@ -84,3 +85,19 @@ def record_result(ledger: Ledger, accepted: AcceptedResult) -> Outcome:
     """Book one accepted result: "recorded", or "duplicate" when its event already is."""
     record, transfers = booking(accepted)
     return book_event(ledger, record, transfers)
+
+
+def record_results(ledger: Ledger, batch: list[AcceptedResult]) -> list[Outcome | Exception]:
+    """`record_result` for each of `batch`, in one transaction when none is refused;
+    per result, its outcome or the exception that refused it (see `book_events`)."""
+    outcomes: list[Outcome | Exception | None] = [None] * len(batch)
+    items, where = [], []
+    for index, accepted in enumerate(batch):
+        try:
+            items.append(booking(accepted))
+            where.append(index)
+        except ValueError as exc:
+            outcomes[index] = exc
+    for index, outcome in zip(where, book_events(ledger, items)):
+        outcomes[index] = outcome
+    return outcomes  # type: ignore[return-value]

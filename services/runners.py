@@ -110,20 +110,33 @@ def ledger_writer(
     book: Callable[[Any], str],
     *,
     transient: tuple[type[BaseException], ...] = (),
+    book_many: Callable[[list[Any]], Sequence[Any]] | None = None,
     after_batch: Callable[[], None] | None = None,
     batch_size: int = 64,
     batch_wait_s: float = 0.2,
     retry: RetryPolicy = RetryPolicy(attempts=8, backoff_s=0.5, max_backoff_s=30.0),
 ) -> StreamProcessor:
     """attribution.results → the ledger. `accept` raises on a bad result (dead-lettered);
-    `book` writes one accepted result in one transaction. Exceptions of a `transient` type
-    (database unreachable) are retried with backoff; any other is the message's failure.
+    `book` writes one accepted result in one transaction. `book_many`, if given, books a
+    whole batch (one transaction, each event still all-or-nothing) and returns per result
+    its outcome or the exception that refused it; if it raises something else, the batch
+    is booked one by one with `book`. Exceptions of a `transient` type (database
+    unreachable) are retried with backoff; any other is the message's failure.
     `after_batch()` runs once the batch is booked (the writer signs checkpoints there); its
     failure is logged, never the messages' failure."""
     ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
     producer = make_producer(settings.bootstrap, client_id="fairsplit-ledger")
 
-    def effect(messages: list[Message]) -> list[Outcome]:
+    def book_batch(messages: list[Message]) -> list[Outcome]:
+        if book_many is not None and len(messages) > 1:
+            try:
+                booked = book_many([message.payload for message in messages])
+            except transient as exc:
+                raise TransientError(str(exc)) from exc
+            except Exception:  # noqa: BLE001 - unexpected: book one by one to pin it on a message
+                booked = None
+            if booked is not None:
+                return [Failure.of(b) if isinstance(b, BaseException) else Done() for b in booked]
         outcomes: list[Outcome] = []
         for message in messages:
             try:
@@ -133,6 +146,10 @@ def ledger_writer(
                 raise TransientError(str(exc)) from exc
             except Exception as exc:  # noqa: BLE001 - a conflict or a refused result: dead-letter it
                 outcomes.append(Failure.of(exc))
+        return outcomes
+
+    def effect(messages: list[Message]) -> list[Outcome]:
+        outcomes = book_batch(messages)
         if after_batch is not None:
             try:
                 after_batch()

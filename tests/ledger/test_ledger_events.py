@@ -69,3 +69,29 @@ def test_the_event_record_is_append_only(env, statement):
     book_event(env.ledger, _record(), _transfers())
     with pytest.raises(DBAPIError, match="append-only"):
         env.sql(statement)
+
+
+def _item(event_id: str, body_sha256: str = "a" * 64, amount: int = 4000):
+    record = replace(_record(body_sha256), event_id=event_id, reward_amount=amount)
+    return record, reward_transfers(event_id, "acme", {"model:tiny-sd": 1, "artist:van-gogh": 3}, amount, "USD", WHEN, "attr-1")
+
+
+def test_a_batch_is_booked_together_with_duplicates_paying_nothing_more(env):
+    from ledger.events import book_events
+
+    book_event(env.ledger, *_item("e-0"))
+    items = [_item("e-1"), _item("e-0"), _item("e-2"), _item("e-1")]
+    assert book_events(env.ledger, items) == ["recorded", "duplicate", "recorded", "duplicate"]
+    assert _count(env, EVENTS) == 3 and _count(env, TRANSFERS) == 6
+    assert env.ledger.balance("artist:van-gogh") == {"USD": 9000}
+
+
+def test_a_refused_event_in_a_batch_books_alone_and_never_drags_the_others(env):
+    from ledger.events import book_events
+
+    book_event(env.ledger, *_item("e-0"))
+    bad_money = (replace(_item("e-3")[0]), [replace(t, amount=0) for t in _item("e-3")[1]])
+    outcomes = book_events(env.ledger, [_item("e-1"), _item("e-0", "b" * 64), bad_money, _item("e-2")])
+    assert outcomes[0] == "recorded" and outcomes[3] == "recorded"
+    assert isinstance(outcomes[1], ConflictError) and isinstance(outcomes[2], MoneyError)
+    assert _count(env, EVENTS) == 3 and _count(env, TRANSFERS) == 6

@@ -36,3 +36,16 @@ def test_readable_key_file_is_refused(env, tmp_path):
 def test_missing_key_dir_is_reported(env, tmp_path):
     with pytest.raises(SigningKeyError, match="fairsplit init"):
         load_signer(tmp_path / "elsewhere", env.engine)
+
+
+def test_signer_signature_is_the_plain_ed25519_one_whichever_library_signs():
+    """Signer.sign may go through libsodium (fast path); the bytes must be OpenSSL's."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.keys import Signer
+
+    private = Ed25519PrivateKey.generate()
+    signer = Signer.from_private_key(private)
+    for message in (b"", b"\x00" * 32, bytes(range(32)), b"fairsplit" * 10):
+        assert signer.sign(message) == private.sign(message)
+        private.public_key().verify(signer.sign(message), message)

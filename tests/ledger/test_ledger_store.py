@@ -115,3 +115,14 @@ def test_large_batch_is_signed_in_parallel_and_chains(env):
     assert all(b.prev_hash == a.hash for a, b in zip(booked, booked[1:]))
     assert env.ledger.head() == (1500, booked[-1].hash)
     assert sum(env.ledger.balance(f"artist:a{k}")["USD"] for k in range(7)) == sum(range(1, 1501))
+
+
+def test_transfer_id_is_uuid5_of_event_payee_kind():
+    import uuid
+
+    from ledger.store import TRANSFER_NAMESPACE, transfer_id
+
+    for event_id in ("e-1", "évènement-ü", "x" * 200, str(uuid.uuid4())):
+        for payee, kind in (("artist:van-gogh", "reward"), ("platform:acme", "reversal")):
+            expected = str(uuid.uuid5(TRANSFER_NAMESPACE, f"{event_id}|{payee}|{kind}"))
+            assert transfer_id(event_id, payee, kind) == expected
