@@ -726,7 +726,7 @@ def serve_attribution(
     routes: str | None = ROUTES,
     tau: float | None = TAU,
     mode: str = MODE,
-    batch_size: int = typer.Option(8, "--batch-size", envvar="FAIRSPLIT_BATCH_SIZE", help="Events attributed together."),
+    batch_size: int = typer.Option(32, "--batch-size", envvar="FAIRSPLIT_BATCH_SIZE", help="Events attributed together (renders are chunked by memory)."),
 ) -> None:
     """generation.events → attribution → attribution.results (one member of the worker group)."""
     from services.runners import attribution_worker

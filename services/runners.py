@@ -80,7 +80,7 @@ def attribution_worker(
     admit: Callable[[bytes], Any],
     attribute: Callable[[list[Any]], Sequence[dict[str, Any]]],
     *,
-    batch_size: int = 8,
+    batch_size: int = 32,
     batch_wait_s: float = 0.5,
     retry: RetryPolicy = RetryPolicy(),
 ) -> StreamProcessor:

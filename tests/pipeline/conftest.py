@@ -61,6 +61,7 @@ class Pipeline:
             "FAIRSPLIT_DATABASE_URL": self.database_url, "FAIRSPLIT_KEY_DIR": str(self.key_dir),
             "FAIRSPLIT_KAFKA_BOOTSTRAP": bootstrap, "FAIRSPLIT_TOPIC_PREFIX": prefix,
             "FAIRSPLIT_KAFKA_PARTITIONS": "2", "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "FAIRSPLIT_BATCH_SIZE": "4",  # several batches per test, so a kill can land between them
         }
         log = (self.workdir / f"{service}.log").open("ab")
         process = subprocess.Popen([sys.executable, "-m", "cli", "serve", service], cwd=ROOT, env=env,
