@@ -414,7 +414,7 @@ def artists_add(
     profile: str = typer.Option("sd15", "--profile", envvar="FAIRSPLIT_PROFILE", help="Model profile whose CLIP embeds the gallery."),
 ) -> None:
     """Register an artist with the CLIP embedding of their reference works."""
-    from fairsplit.gallery import embed_gallery
+    from fairsplit.gallery import embed_gallery, gallery_thumbnails
     from fairsplit.profiles import ModelUnavailable, load_profile
     from ledger.registry import add_artist
 
@@ -426,7 +426,8 @@ def artists_add(
             embedded = embed_gallery(gallery, load_profile(profile))
         except (ModelUnavailable, ValueError, OSError) as exc:
             fail(str(exc).rstrip(".") + ".")
-        added = add_artist(engine, artist_id, name, embedded.vector.tolist(), embedded.count, embedded.model_id)
+        added = add_artist(engine, artist_id, name, embedded.vector.tolist(), embedded.count, embedded.model_id,
+                           gallery_thumbnails(gallery))
     state = "registered" if added else "already registered (unchanged)"
     out.print(f"artist:{artist_id} {state}: {embedded.count} works embedded with {embedded.model_id}.", highlight=False)
 
@@ -770,7 +771,7 @@ def serve_ledger(
 
 def setup_demo(ctx: typer.Context, state_dir: Path):
     """Register the demo platform (key in the key dir) and artists with generated galleries."""
-    from fairsplit.gallery import embed_gallery
+    from fairsplit.gallery import embed_gallery, gallery_thumbnails
     from fairsplit.profiles import load_profile
     from ledger.registry import add_artist, add_platform, platform_keys
     from services.demo import DEMO_ARTISTS, DEMO_PLATFORM, render_gallery
@@ -788,7 +789,8 @@ def setup_demo(ctx: typer.Context, state_dir: Path):
     for artist in DEMO_ARTISTS:
         folder = render_gallery(models, artist, state_dir / "galleries" / artist.artist_id)
         gallery = embed_gallery(folder, models)
-        add_artist(engine, artist.artist_id, artist.name, gallery.vector.tolist(), gallery.count, gallery.model_id)
+        add_artist(engine, artist.artist_id, artist.name, gallery.vector.tolist(), gallery.count, gallery.model_id,
+                   gallery_thumbnails(folder))
     return engine, private
 
 
@@ -912,8 +914,13 @@ def explain_command(
     from fairsplit.explain import Panel, draw_explanation
     from fairsplit.gallery import Gallery
     from fairsplit.profiles import ModelUnavailable, load_profile
+    import io
+
+    from PIL import Image
+
     from ledger.events import get_event
     from ledger.money import format_amount
+    from ledger.registry import artist_thumbnails
     from ledger.store import TRANSFERS
     from services.attribution_worker import WORKER_ROLE, to_request
     from services.contracts import ContractError, parse_event
@@ -952,6 +959,12 @@ def explain_command(
         return name if key in values or key == grand else f"{name}\n(not scored: names a filtered artist)"
 
     panels = [Panel(title(k), again.images[k], values.get(k)) for k in order]
+    renders = len(panels)
+    for style in request.styles:  # the artists' own works, where the registry stores thumbnails
+        with user_errors():
+            works = artist_thumbnails(engine, style.artist_id)
+        panels += [Panel(f"artist:{style.artist_id} work {i + 1}", Image.open(io.BytesIO(png)))
+                   for i, png in enumerate(works[:2])]
     amounts = {account: f"{format_amount(amount, currency)} {currency}" for account, amount, currency in paid}
     notes = [f"event {event_id} · {row['content']!r} · seed {request.seed} · reward "
              f"{format_amount(row['reward_amount'], row['currency'])} {row['currency']} · {method['estimator']} Shapley"]
@@ -959,12 +972,15 @@ def explain_command(
               for p in recorded["players"] if not p["recognised"]]
     if method.get("test_model"):
         notes.append("tiny test model: renders and shares are not meaningful")
-    if any(abs(again.shares.get(a, 0.0) - s) > 1e-9 for a, s in recorded["shares"].items()):
-        notes.append("note: re-rendering gave different shares than recorded (non-deterministic hardware); the recorded ones were paid")
+    drift = max(abs(again.shares.get(a, 0.0) - s) for a, s in recorded["shares"].items())
+    if drift > 1e-6:  # the worker rendered this event inside a batch: floating-point batch effects
+        notes.append(f"re-rendered alone, the shares differ from the worker's batched render by up to {drift:.2g}; "
+                     "the recorded shares are the ones paid")
     png = draw_explanation(f"Why event {event_id[:8]}… was split this way", panels, recorded["shares"], amounts, notes)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(png)
-    out.print(f"wrote {out_path} ({len(panels)} renders, {len(recorded['shares'])} shares)", highlight=False)
+    out.print(f"wrote {out_path} ({renders} renders, {len(panels) - renders} gallery works, "
+              f"{len(recorded['shares'])} shares)", highlight=False)
 
 
 # --- payouts and statements ---------------------------------------------------

@@ -39,7 +39,7 @@ def draw_explanation(
     columns = max(1, min(len(panels), 4))
     rows = -(-len(panels) // columns)
     figure = plt.figure(figsize=(3.2 * columns, 3.3 * rows + 3.2 + 0.3 * len(notes)), dpi=110)
-    grid = figure.add_gridspec(rows + 1, columns, height_ratios=[3.0] * rows + [2.6])
+    grid = figure.add_gridspec(rows + 1, columns, height_ratios=[3.0] * rows + [2.6], hspace=0.45)
     for index, panel in enumerate(panels):
         axis = figure.add_subplot(grid[index // columns, index % columns])
         axis.imshow(panel.image.convert("RGB"), interpolation="nearest")
@@ -59,7 +59,7 @@ def draw_explanation(
     figure.suptitle(title, fontsize=11)
     if notes:
         figure.text(0.01, 0.005, "\n".join(notes), fontsize=8, va="bottom", color="#555555")
-    figure.tight_layout(rect=(0, 0.02 + 0.02 * len(notes), 1, 0.95))
+    figure.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.1 + 0.025 * len(notes))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)

@@ -49,6 +49,22 @@ def embed_gallery(works: str | Path | Sequence[Image.Image], models: Models) -> 
     return Gallery(unit_mean(embed_images(models, works)), len(works), models.embedder.id)
 
 
+def gallery_thumbnails(folder: str | Path, count: int = 4, size: int = 96) -> list[bytes]:
+    """Small PNGs of the first `count` works of a gallery folder, for pictures of a split."""
+    import io
+
+    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
+    thumbnails = []
+    for path in paths:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            image.thumbnail((size, size))
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            thumbnails.append(buffer.getvalue())
+    return thumbnails
+
+
 def synthesize_gallery(style: Style, renderer: Renderer, params: Params) -> Gallery:
     """Fallback for an unregistered artist: render the style alone (its phrase and LoRA,
     no content) with a few fixed seeds and embed the renders.

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import array
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Text, insert, select
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
@@ -38,6 +39,14 @@ class ArtistRow(SQLModel, table=True):
     gallery_count: int = Field(sa_column=Column(Integer, nullable=False))
     gallery_model_id: str = Field(sa_column=Column(String(300), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ArtistWorkRow(SQLModel, table=True):
+    __tablename__ = "artist_works"
+
+    artist_id: str = Field(sa_column=Column(String(64), ForeignKey("artists.artist_id"), primary_key=True))
+    idx: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    thumbnail_png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class PlatformRow(SQLModel, table=True):
@@ -88,9 +97,10 @@ def _unpack(blob: bytes) -> tuple[float, ...]:
     return tuple(array.array("f", blob))
 
 
-def _insert_once(engine: Engine, table, key_column, key: str, values: dict, same) -> bool:
+def _insert_once(engine: Engine, table, key_column, key: str, values: dict, same, also=None) -> bool:
     """Insert `values` unless `key` exists; True when inserted. `same(row)` decides whether
-    an existing row is the same registration (no-op) or a conflict."""
+    an existing row is the same registration (no-op) or a conflict; `also(connection)`
+    writes what belongs to a new registration, in the same transaction."""
     with engine.begin() as connection:
         row = connection.execute(select(table).where(key_column == key)).mappings().first()
         if row is not None:
@@ -98,6 +108,8 @@ def _insert_once(engine: Engine, table, key_column, key: str, values: dict, same
                 raise RegistryError(f"{key!r} is already registered with different content.")
             return False
         connection.execute(insert(table).values(**values))
+        if also is not None:
+            also(connection)
     return True
 
 
@@ -111,8 +123,10 @@ def add_artist(
     gallery: tuple[float, ...] | list[float],
     gallery_count: int,
     gallery_model_id: str,
+    thumbnails: Sequence[bytes] = (),
 ) -> bool:
-    """Register an artist with the embedding of their reference works; True if new."""
+    """Register an artist with the embedding of their reference works (and small PNG
+    thumbnails of a few of them, for pictures); True if new."""
     _check_id("Artist", artist_id)
     if not name.strip():
         raise RegistryError("An artist needs a non-empty name.")
@@ -123,10 +137,20 @@ def add_artist(
         artist_id=artist_id, name=name, gallery=blob, gallery_dim=len(gallery),
         gallery_count=gallery_count, gallery_model_id=gallery_model_id, created_at=datetime.now(UTC),
     )
+    works = [{"artist_id": artist_id, "idx": i, "thumbnail_png": png} for i, png in enumerate(thumbnails)]
     return _insert_once(
         engine, ArtistRow.__table__, ArtistRow.__table__.c.artist_id, artist_id, values,
         lambda row: (row["name"], bytes(row["gallery"]), row["gallery_model_id"]) == (name, blob, gallery_model_id),
+        (lambda connection: connection.execute(insert(ArtistWorkRow.__table__), works)) if works else None,
     )
+
+
+def artist_thumbnails(engine: Engine, artist_id: str) -> list[bytes]:
+    """The stored thumbnails of an artist's works (PNG bytes), in order."""
+    table = ArtistWorkRow.__table__
+    with engine.connect() as connection:
+        rows = connection.execute(select(table.c.thumbnail_png).where(table.c.artist_id == artist_id).order_by(table.c.idx))
+        return [bytes(png) for png in rows.scalars()]
 
 
 def _artist(row) -> Artist:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from ledger.registry import RegistryError, add_artist, add_platform, get_artists, platform_keys
+from ledger.registry import RegistryError, add_artist, add_platform, artist_thumbnails, get_artists, platform_keys
 
 PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----"
 
@@ -40,3 +40,13 @@ def test_platform_keys_cannot_be_swapped_behind_the_registry(env):
     add_platform(env.engine, "acme", PEM)
     with pytest.raises(DBAPIError, match="append-only"):
         env.sql("UPDATE platforms SET public_key_pem = 'x'")
+
+
+def test_thumbnails_are_stored_with_a_new_registration_only(env):
+    assert add_artist(env.engine, "klimt", "Gustav Klimt", [1.0, 0.0], 2, "clip-x", [b"png-1", b"png-2"])
+    assert artist_thumbnails(env.engine, "klimt") == [b"png-1", b"png-2"]
+    assert not add_artist(env.engine, "klimt", "Gustav Klimt", [1.0, 0.0], 2, "clip-x", [b"other"])
+    assert artist_thumbnails(env.engine, "klimt") == [b"png-1", b"png-2"]
+    assert artist_thumbnails(env.engine, "nobody") == []
+    with pytest.raises(DBAPIError, match="append-only"):
+        env.sql("DELETE FROM artist_works")

@@ -37,6 +37,8 @@ def test_up_demo_runs_offline_and_prints_balances_that_add_up(tmp_path):
     cli = [sys.executable, str(ROOT / "cli.py"), "explain"]
     drawn = subprocess.run([*cli, event_id, "--out", "why.png"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert drawn.returncode == 0, drawn.stderr
+    works = re.search(r"(\d+) gallery works", drawn.stdout)
+    assert works and int(works.group(1)) > 0, drawn.stdout  # the demo artists' works are shown
     from PIL import Image
 
     with Image.open(tmp_path / "why.png") as picture:
