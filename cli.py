@@ -534,6 +534,17 @@ MODE = typer.Option("generative", "--mode", envvar="FAIRSPLIT_MODE", help="Value
 TOPIC_PREFIX = typer.Option("", "--topic-prefix", envvar="FAIRSPLIT_TOPIC_PREFIX", help="Prefix of topic and group names.")
 
 
+@contextmanager
+def broker_errors(bootstrap: str | None) -> Iterator[None]:
+    """Turn Kafka client errors (unreachable broker, timeouts) into one sentence and exit 2."""
+    from kafka.errors import KafkaError
+
+    try:
+        yield
+    except KafkaError as exc:
+        fail(f"cannot use the Kafka broker at {bootstrap}: {str(exc).split(': ', 1)[-1].rstrip('.')}.")
+
+
 def kafka_settings(bootstrap: str | None, partitions: int, session_timeout_ms: int,
                    metrics_port: int | None = None, prefix: str = ""):
     from services.runners import KafkaSettings
@@ -705,7 +716,8 @@ def emit_command(
         except ContractError:
             event_id = None  # published as is: the worker dead-letters it with its reason
         keys.append(str(event_id).encode() if event_id else None)
-    sent = emit(kafka_settings(bootstrap, partitions, 10_000, prefix=topic_prefix), records, keys)
+    with broker_errors(bootstrap):
+        sent = emit(kafka_settings(bootstrap, partitions, 10_000, prefix=topic_prefix), records, keys)
     out.print(f"{sent} events published to generation.events", highlight=False)
 
 
@@ -735,7 +747,9 @@ def serve_attribution(
     settings = kafka_settings(bootstrap, partitions, session_timeout_ms, metrics_port, topic_prefix)
     with user_errors():
         gate, attributor = worker_parts(ctx, routes, tau, mode)
-    _serve(attribution_worker(settings, gate.admit, attributor, batch_size=batch_size))
+    with broker_errors(settings.bootstrap):
+        processor = attribution_worker(settings, gate.admit, attributor, batch_size=batch_size)
+    _serve(processor)
 
 
 @serve_app.command("ledger")
@@ -765,8 +779,10 @@ def serve_ledger(
     def checkpoint() -> None:
         maybe_checkpoint(ledger.engine, ledger.signer, checkpoint_entries, checkpoint_seconds)
 
-    _serve(ledger_writer(settings, accept, book, transient=(OperationalError,), book_many=book_many,
-                         after_batch=checkpoint))
+    with broker_errors(settings.bootstrap):
+        processor = ledger_writer(settings, accept, book, transient=(OperationalError,), book_many=book_many,
+                                  after_batch=checkpoint)
+    _serve(processor)
 
 
 def setup_demo(ctx: typer.Context, state_dir: Path):
@@ -882,7 +898,8 @@ def up_command(
                     return
             signed = sample_events(events, platform_key, DEMO_PLATFORM)
             settings = kafka_settings(stack.bootstrap, 2, 6000)
-            emit(settings, [json.dumps(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
+            with broker_errors(stack.bootstrap):
+                emit(settings, [json.dumps(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
             landed = wait_for_events(engine, [e["event_id"] for e in signed], stack, timeout_s)
     except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
         fail(str(exc).rstrip(".") + ".")

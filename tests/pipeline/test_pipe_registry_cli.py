@@ -39,3 +39,15 @@ def test_attribute_uses_registered_galleries_and_synthesizes_the_rest(sqlite_pip
     assert result.exit_code == 0, result.output
     sources = {p["id"]: p["gallery_source"] for p in json.loads(result.output)["players"] if p["kind"] == "artist"}
     assert sources == {"van-gogh": "gallery", "banksy": "synthesized"}
+
+
+def test_an_unreachable_broker_is_one_sentence_not_a_traceback(sqlite_pipeline, tmp_path):
+    from services.signing import private_key_pem
+    from services.tansu import free_port
+
+    key = tmp_path / "acme.pem"
+    key.write_bytes(private_key_pem(sqlite_pipeline.platform_key))
+    bootstrap = f"127.0.0.1:{free_port()}"  # nothing listens there
+    result = sqlite_pipeline.cli("emit", "--sample", "1", "--platform", "acme", "--key", str(key), "--bootstrap", bootstrap)
+    assert result.exit_code == 2
+    assert f"cannot use the Kafka broker at {bootstrap}" in result.output and "Traceback" not in result.output
