@@ -648,10 +648,9 @@ def ingest_command(
         fail(f"event file {file} does not exist.")
     with user_errors():
         gate, attributor = worker_parts(ctx, routes, tau, mode)
-        accept, book, _, _ = writer_parts(ctx)
-        engine = ready_engine(ctx)
+        accept, book, _, ledger = writer_parts(ctx)
     pipeline = Ingest(gate.admit, attributor, lambda record: book(accept(record)),
-                      lambda event_id: recorded_body(engine, event_id), batch_size)
+                      lambda event_id: recorded_body(ledger.engine, event_id), batch_size)
     lines = file.read_bytes().splitlines(keepends=True)
     dlq_path = file.with_name(file.name.removesuffix(".jsonl") + ".dlq.jsonl")
     reports, letters = [], []
@@ -865,9 +864,8 @@ def up_command(
     """The embedded stack: a local broker (unless --bootstrap), the attribution worker and the ledger writer."""
     import time
 
-    from ledger.db import upgrade_to_head
+    from ledger.db import make_engine, upgrade_to_head
     from ledger.keys import load_or_create_signer
-    from ledger.db import make_engine
     from ledger.verify import verify_ledger
     from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events
     from services.runners import emit

@@ -67,10 +67,6 @@ class EventRecord:
 Outcome = Literal["recorded", "duplicate"]
 
 
-def _existing(connection: Connection, event_id: str) -> Any:
-    return connection.execute(select(EVENTS.c.body_sha256).where(EVENTS.c.event_id == event_id)).scalar()
-
-
 class _AlreadyRecorded(Exception):
     """Raised inside the append transaction to leave it without writing anything."""
 
@@ -84,7 +80,7 @@ def book_event(ledger: Ledger, record: EventRecord, transfers: Sequence[Transfer
     """
 
     def record_row(connection: Connection) -> None:
-        known = _existing(connection, record.event_id)
+        known = _known(connection, [record.event_id]).get(record.event_id)
         if known is not None:
             if known != record.body_sha256:
                 raise ConflictError(
@@ -169,4 +165,4 @@ def get_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
 def recorded_body(engine: Engine, event_id: str) -> str | None:
     """The body hash an event id was recorded with, or None."""
     with engine.connect() as connection:
-        return _existing(connection, event_id)
+        return _known(connection, [event_id]).get(event_id)

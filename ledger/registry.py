@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import array
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,8 +78,6 @@ class Artist:
 
 
 def _check_id(kind: str, value: str) -> str:
-    import re
-
     if not isinstance(value, str) or not re.match(ID_PATTERN, value):
         raise RegistryError(
             f"{kind} id {value!r} must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit."

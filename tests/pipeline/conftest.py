@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from services.demo import DEMO_ARTISTS, sample_event
-from services.signing import generate_private_key, private_key_pem, sign_event
+from services.signing import generate_private_key, public_key_pem, sign_event
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = "acme"
@@ -107,8 +107,6 @@ def make_pipeline(database_url: str, tmp_path: Path) -> Pipeline:
 
     key = generate_private_key()
     pem = tmp_path / "acme.pub.pem"
-    from services.signing import public_key_pem
-
     pem.write_bytes(public_key_pem(key.public_key()))
     pipeline = Pipeline(database_url, tmp_path / "keys", tmp_path, key)
     assert pipeline.cli("init").exit_code == 0
