@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
+
+from commands.common import (Context, broker_errors, ctx_of, err, fail, open_ledger, out, print_json, ready_engine,
+                             user_errors)
 
 app = typer.Typer(
     name="fairsplit",
@@ -30,34 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # an error stays one greppable line
-
 DEFAULT_DATABASE_URL = "sqlite:///./fairsplit.db"
 DEFAULT_KEY_DIR = "./keys"
-
-
-@dataclass
-class Context:
-    """Configuration shared by every command, resolved once in the root callback."""
-
-    database_url: str
-    key_dir: str
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Report a user-facing error as one sentence and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def print_json(data: Any) -> None:
-    """Machine output: one JSON document on stdout, nothing else."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def ctx_of(ctx: typer.Context) -> Context:
-    return ctx.find_root().obj
 
 
 @app.callback()
@@ -88,36 +60,6 @@ app.add_typer(ledger_app, name="ledger")
 
 
 # --- ledger: init, ledger verify, balance, history --------------------------
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn ledger and database errors into one sentence and exit code 2, no traceback."""
-    from sqlalchemy.exc import ArgumentError, OperationalError
-
-    from ledger.errors import LedgerError
-
-    try:
-        yield
-    except LedgerError as exc:
-        fail(str(exc))
-    except ArgumentError:
-        fail("The database URL is not valid; use sqlite:///path.db or postgresql://user@host/db.")
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
-        fail(f"Cannot use the database: {reason}.")
-
-
-def open_ledger(ctx: typer.Context, signing: bool = False):
-    """The ledger of the configured database, checked to be initialised (call inside user_errors)."""
-    from ledger.db import check_ready, make_engine
-    from ledger.keys import load_signer
-    from ledger.store import Ledger
-
-    config = ctx_of(ctx)
-    engine = make_engine(config.database_url)
-    check_ready(engine)
-    return Ledger(engine, load_signer(config.key_dir, engine) if signing else None)
 
 
 @app.command()
@@ -400,11 +342,6 @@ platforms_app = typer.Typer(help="Register platforms and the keys their events a
 app.add_typer(platforms_app, name="platforms")
 
 
-def ready_engine(ctx: typer.Context):
-    """The configured database, checked to be initialised (call inside user_errors)."""
-    return open_ledger(ctx).engine
-
-
 @artists_app.command("add")
 def artists_add(
     ctx: typer.Context,
@@ -532,17 +469,6 @@ ROUTES = typer.Option(None, "--routes", envvar="FAIRSPLIT_MODEL_ROUTES", help="S
 TAU = typer.Option(None, "--tau", envvar="FAIRSPLIT_TAU", help="Recognizability threshold on style uplift (default per profile: sd15 0.02, tiny 0).")
 MODE = typer.Option("generative", "--mode", envvar="FAIRSPLIT_MODE", help="Value function: generative or text.")
 TOPIC_PREFIX = typer.Option("", "--topic-prefix", envvar="FAIRSPLIT_TOPIC_PREFIX", help="Prefix of topic and group names.")
-
-
-@contextmanager
-def broker_errors(bootstrap: str | None) -> Iterator[None]:
-    """Turn Kafka client errors (unreachable broker, timeouts) into one sentence and exit 2."""
-    from kafka.errors import KafkaError
-
-    try:
-        yield
-    except KafkaError as exc:
-        fail(f"cannot use the Kafka broker at {bootstrap}: {str(exc).split(': ', 1)[-1].rstrip('.')}.")
 
 
 def kafka_settings(bootstrap: str | None, partitions: int, session_timeout_ms: int,
