@@ -140,6 +140,8 @@ def _start(request: AttributionRequest, models: Models, renderer: Renderer, stor
 def _first_round(event: _Event, config: AttributionConfig) -> list[int]:
     """Model coalitions to evaluate before recognition: N, every N∖a, and the whole
     game when it will be exact anyway."""
+    if event.n_artists == 0:  # the model alone: v(N) = 1 is its whole share, nothing to render
+        return []
     n_players = event.n_artists + 1
     if n_players <= config.shapley.max_exact_players:
         return [m for m in range(1, event.everyone + 1) if m & MODEL_BIT]
@@ -147,9 +149,11 @@ def _first_round(event: _Event, config: AttributionConfig) -> list[int]:
 
 
 def _second_round(event: _Event) -> list[int]:
-    """Model coalitions the game over the recognised players still needs."""
+    """Model coalitions the game over the recognised players still needs (not its grand
+    coalition: v(N') = 1 by definition, so it needs no render)."""
+    grand = event.original_mask((1 << len(event.kept)) - 1)
     masks = (event.original_mask(m) for m in event.plan.coalitions)
-    return [m for m in masks if m & MODEL_BIT and m not in event.embeddings]
+    return [m for m in masks if m & MODEL_BIT and m != grand and m not in event.embeddings]
 
 
 def _evaluate(events: list[_Event], models: Models, renderer: Renderer, config: AttributionConfig, masks) -> None:
@@ -187,6 +191,9 @@ def _job(event: _Event, mask: int) -> RenderJob:
 
 def _recognise(event: _Event, models: Models, config: AttributionConfig, registry) -> None:
     """The uplift test per artist; the recognised ones stay in the game."""
+    if event.n_artists == 0:
+        event.kept = [0]
+        return
     event.anchor = _anchor(event, models, config)
     event.recognitions = [
         recognise(
@@ -221,7 +228,7 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
         event.anchor,
         event.embeddings,
         [g.vector for g in event.galleries],
-        _text_rescale(event, models) if config.mode == "text" else None,
+        _text_rescale(event, models) if config.mode == "text" and event.n_artists else None,
     )
     estimate = event.plan.estimate({g: values[o] for g, o in zip(game_masks, originals)})
     shares = to_shares(estimate.values)

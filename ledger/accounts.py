@@ -1,39 +1,43 @@
 """Account names: `artist:<id>`, `model:<id>`, `platform:<id>`, `payouts:<CUR>`.
 
-Accounts are not rows: an account exists once a transfer names it. An id is lower-case
-letters, digits, `.`, `_` and `-` (1 to 128 characters, starting with a letter or digit);
-a payouts account is named by its ISO 4217 currency. A bare id means an artist:
+Accounts are not rows: an account exists once a transfer names it. An id is a
+`ledger.ids.SLUG` (lower-case letters, digits, `.`, `_` and `-`, 1 to 64 characters,
+starting with a letter or digit); a payouts account is named by its ISO 4217 currency. A bare id means an artist:
 `resolve_account("van-gogh") == "artist:van-gogh"`.
 """
 
 from __future__ import annotations
 
-import re
-
 from ledger.errors import AccountError, MoneyError
+from ledger.ids import is_slug
 from ledger.money import check_currency
 
 ACCOUNT_KINDS = ("artist", "model", "platform", "payouts")
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
 
 def validate_account(name: str) -> str:
     """Return `name` if it is a well-formed `kind:id` account, else raise AccountError."""
     if not isinstance(name, str) or ":" not in name:
-        raise AccountError(f"Account {name!r} must be written kind:id, e.g. 'artist:van-gogh'.")
+        raise AccountError(f"Account {_shown(name)} must be written kind:id, e.g. 'artist:van-gogh'.")
     kind, _, ident = name.partition(":")
     if kind not in ACCOUNT_KINDS:
-        raise AccountError(f"Account {name!r} has unknown kind {kind!r}; use one of {', '.join(ACCOUNT_KINDS)}.")
+        raise AccountError(f"Account {_shown(name)} has unknown kind {kind!r}; use one of {', '.join(ACCOUNT_KINDS)}.")
     if kind == "payouts":
         try:
             check_currency(ident)
         except MoneyError:
-            raise AccountError(f"Account {name!r} must name an ISO 4217 currency, e.g. 'payouts:USD'.") from None
-    elif not _ID.match(ident):
+            raise AccountError(f"Account {_shown(name)} must name an ISO 4217 currency, e.g. 'payouts:USD'.") from None
+    elif not is_slug(ident):
         raise AccountError(
-            f"Account {name!r} has an invalid id: use lower-case letters, digits, '.', '_' and '-'."
+            f"Account {_shown(name)} has an invalid id: use lower-case letters, digits, '.', '_' and '-'."
         )
     return name
+
+
+def _shown(value: object) -> str:
+    """A bounded repr for messages (a hostile 10 MB account name is not echoed back)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "…'"
 
 
 def resolve_account(text: str) -> str:

@@ -16,12 +16,13 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
 from ledger.errors import DatabaseUnavailableError, NotInitialisedError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 WRITE_OPTION = "ledger_write"
+_SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -94,6 +95,18 @@ def _current_revision(connection) -> str | None:
 
 def _first_line(exc: DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0].rstrip(".") if exc.orig else str(exc)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error worth retrying: the server is unreachable or the connection broke
+    (not a constraint, a conflict or bad SQL)."""
+    if isinstance(exc, InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):  # SQLite also reports "integer overflow" this way
+        return any(word in str(exc.orig).lower() for word in _SQLITE_TRANSIENT)
+    return True
 
 
 def check_ready(engine: Engine) -> None:

@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from ledger.errors import ConflictError, LedgerError
+from ledger.ids import is_event_id
+from ledger.invariants import invariant
 from ledger.store import Ledger, TransferSpec
 
 
@@ -49,7 +51,11 @@ EVENTS = EventRow.__table__
 
 @dataclass(frozen=True)
 class EventRecord:
-    """What is kept of one attributed event (the caller serialises the JSON parts)."""
+    """What is kept of one attributed event (the caller serialises the JSON parts).
+
+    Invariant (checked on construction): `event_id` is canonical (`ledger.ids.EVENT_ID`),
+    so the primary key cannot hold one event twice under two spellings.
+    """
 
     event_id: str
     body_sha256: str
@@ -62,6 +68,9 @@ class EventRecord:
     attribution_id: str
     attribution_json: str
     event_json: str
+
+    def __post_init__(self) -> None:
+        invariant(is_event_id(self.event_id), f"event id {self.event_id!r} is not a lower-case UUID")
 
 
 Outcome = Literal["recorded", "duplicate"]

@@ -15,13 +15,12 @@ A PEM file with explanatory lines (RFC 7468 allows text outside the PEM blocks):
 One block per key, current and retired. A key signed entries and checkpoints made in
 [created_at, retired_at); `retired_at: -` means it is still in use. A plain PEM public key
 without any `#` lines is accepted too and is then valid at any time. `key_id` is the first
-16 hex digits of SHA-256 over the raw public key (as `ledger.keys.key_id_of`), checked on
+16 hex digits of SHA-256 over the raw public key (`ledger.crypto.key_id`), checked on
 load. This module needs no database: the offline verifier imports it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,18 +28,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.checkpoint import CheckpointError, NoteKey, format_time, parse_time
-
-_RAW = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+from ledger.crypto import key_id as public_key_id
 _BEGIN, _END = "-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----"
 MAX_KEYRING_BYTES = 1 << 20
 
 
 class KeyringError(ValueError):
     """A public keys file that cannot be read, or a key not valid for what it signed."""
-
-
-def public_key_id(public_key: Ed25519PublicKey) -> str:
-    return hashlib.sha256(public_key.public_bytes(*_RAW)).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,23 @@
 """Money as integers: micro-units (10^-6 of a currency unit), never floats.
 
-- `parse_amount("0.004", "USD") == 4000`: decimal strings in, integers out. More
-  precision than 10^-6, a negative, non-finite or malformed amount, or an unknown
-  currency raises `MoneyError`.
+- `parse_amount("0.004", "USD") == 4000`: canonical decimal strings in (ASCII digits
+  only, no sign, no spaces, no exponent, at most 6 decimals, at most `maximum`), integers
+  out. Anything else, or an unknown currency, raises `MoneyError`.
 - `format_amount(4000, "USD") == "0.004"`: integers in, decimal strings out, shown with
   at least the currency's minor-unit digits (`"1.00"` USD, `"1"` JPY).
 - `split_largest_remainder(total, weights)`: exact parts that add up to `total`.
+- `checked_total(amounts)`: a sum that must still fit the ledger's 64-bit columns.
+
+Limits: one event's reward is at most `MAX_EVENT_REWARD` (1,000,000 currency units);
+every stored amount and every sum the ledger forms (balances, payouts, statement totals)
+must fit a signed 64-bit integer of micro-units (`MAX_MICROS`, about 9.2 trillion units);
+a sum past it is refused with a sentence, never wrapped or stored.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Hashable, Iterable, Mapping
 from fractions import Fraction
 from typing import TypeVar
 
@@ -31,7 +36,12 @@ CURRENCIES: dict[str, int] = {
     "THB": 2, "TND": 3, "TRY": 2, "TWD": 2, "UAH": 2, "USD": 2, "VND": 0, "ZAR": 2,
 }
 
-_DECIMAL = re.compile(r"^\+?(\d+)(?:\.(\d*))?$|^\+?\.(\d+)$")
+MAX_MICROS = 2**63 - 1  # the ledger's amount columns are signed 64-bit integers
+MAX_EVENT_REWARD = 1_000_000 * MICROS_PER_UNIT  # one event's reward, in micro-units
+_AMOUNT_TEXT_MAX = 40
+# ASCII digits only (Python's \d also takes other scripts' digits) and a full match
+# (`$` would let a trailing newline through).
+_DECIMAL = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]{1,%d}))?" % MICRO_DIGITS)
 
 K = TypeVar("K", bound=Hashable)
 
@@ -48,26 +58,36 @@ def minor_units(currency: str) -> int:
     return CURRENCIES[check_currency(currency)]
 
 
-def parse_amount(text: str, currency: str) -> int:
-    """Parse a non-negative decimal string into micro-units of `currency`."""
+def parse_amount(text: str, currency: str, maximum: int = MAX_MICROS) -> int:
+    """Parse a canonical non-negative decimal string into micro-units of `currency`."""
     check_currency(currency)
     if not isinstance(text, str):
         raise MoneyError(f"Amount {text!r} must be a decimal string such as '0.004', not {type(text).__name__}.")
-    cleaned = text.strip()
-    if cleaned.startswith("-"):
-        raise MoneyError(f"Amount {text!r} is negative; amounts are never below zero.")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        value = None
-    if value is not None and not value.is_finite():
-        raise MoneyError(f"Amount {text!r} is not a finite number.")
-    if value is None or not _DECIMAL.match(cleaned):
-        raise MoneyError(f"Amount {text!r} is not a plain decimal number such as '12.50'.")
-    micros = value.scaleb(MICRO_DIGITS)
-    if micros != micros.to_integral_value():
-        raise MoneyError(f"Amount {text!r} has more than {MICRO_DIGITS} decimal places (finer than a micro-unit).")
-    return int(micros)
+    shown = text if len(text) <= _AMOUNT_TEXT_MAX else text[:_AMOUNT_TEXT_MAX] + "…"
+    if text.startswith("-"):
+        raise MoneyError(f"Amount {shown!r} is negative; amounts are never below zero.")
+    match = _DECIMAL.fullmatch(text) if len(text) <= _AMOUNT_TEXT_MAX else None
+    if match is None:
+        if re.fullmatch(r"[0-9]+\.[0-9]{%d,}" % (MICRO_DIGITS + 1), text):
+            raise MoneyError(f"Amount {shown!r} has more than {MICRO_DIGITS} decimal places (finer than a micro-unit).")
+        raise MoneyError(
+            f"Amount {shown!r} is not a plain decimal number such as '12.50' "
+            "(ASCII digits, an optional point and at most 6 decimals, nothing else)."
+        )
+    units, decimals = match.group(1), match.group(2) or ""
+    micros = int(units) * MICROS_PER_UNIT + int(decimals.ljust(MICRO_DIGITS, "0") or 0)
+    if micros > maximum:
+        raise MoneyError(f"Amount {shown!r} is more than the largest allowed here, {format_amount(maximum, currency)}.")
+    return micros
+
+
+def checked_total(amounts: Iterable[int], what: str = "A total") -> int:
+    """The sum of `amounts`, refused with a sentence if it leaves the 64-bit range the ledger stores."""
+    total = sum(amounts)
+    if not -MAX_MICROS <= total <= MAX_MICROS:
+        raise MoneyError(f"{what} would exceed the largest amount the ledger can hold "
+                         f"({MAX_MICROS // MICROS_PER_UNIT:,} units); nothing was changed.")
+    return total
 
 
 def format_amount(micros: int, currency: str) -> str:

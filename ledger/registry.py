@@ -1,29 +1,39 @@
 """Who may take part: registered artists (with their gallery embeddings), platforms (with
-the public key their events must be signed with) and service keys (attribution workers
+the public keys their events must be signed with) and service keys (attribution workers
 whose signed results the ledger writer accepts).
 
 Registries are reference data, not money: they are written by operators through the CLI
 and read by the services. An id is registered once; registering it again with the same
 content is a no-op, with different content an error (a key or gallery is never silently
 swapped under recorded money).
+
+Key lifecycle (nothing is ever trusted implicitly):
+- a platform's keys are `platform_keys` rows; `rotate_platform_key` adds the new key and
+  revokes the others in one transaction, `revoke_platform_keys` revokes without a
+  replacement (the platform's events are refused until it has a key again);
+- a service key is trusted only once an operator enrols it (`enroll_service_key`), and
+  never again once revoked (`revoke_service_key`);
+- a revocation is a `key_revocations` row: from `revoked_at` on, nothing signed by that
+  key is accepted; what was booked before stays, and stays verifiable.
 """
 
 from __future__ import annotations
 
 import array
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text, insert, select
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from ledger.errors import LedgerError
+from ledger.crypto import key_id, load_public_key
+from ledger.encoding import utc
+from ledger.errors import LedgerError, SigningKeyError
+from ledger.ids import is_slug
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
 
 class RegistryError(LedgerError, ValueError):
@@ -59,6 +69,25 @@ class PlatformRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class PlatformKeyRow(SQLModel, table=True):
+    __tablename__ = "platform_keys"
+    __table_args__ = (Index("ix_platform_keys_platform", "platform_id"),)
+
+    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
+    platform_id: str = Field(sa_column=Column(String(64), ForeignKey("platforms.platform_id"), nullable=False))
+    public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class KeyRevocationRow(SQLModel, table=True):
+    __tablename__ = "key_revocations"
+
+    owner: str = Field(sa_column=Column(String(16), primary_key=True))  # "platform" | "service"
+    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
+    revoked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class ServiceKeyRow(SQLModel, table=True):
     __tablename__ = "service_keys"
 
@@ -78,7 +107,7 @@ class Artist:
 
 
 def _check_id(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not re.match(ID_PATTERN, value):
+    if not is_slug(value):
         raise RegistryError(
             f"{kind} id {value!r} must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit."
         )
@@ -169,37 +198,193 @@ def get_artists(engine: Engine, artist_ids: list[str] | None = None) -> dict[str
 # --- platforms and service keys --------------------------------------------------------
 
 
+SERVICE_ROLES = ("attribution-worker",)
+
+
+@dataclass(frozen=True)
+class RegisteredKey:
+    """A platform or service public key and its state."""
+
+    key_id: str
+    owner: str  # "platform" | "service"
+    holder: str  # the platform id, or the service role
+    public_key_pem: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
 def fingerprint(public_key_pem: str) -> str:
     return hashlib.sha256(public_key_pem.strip().encode()).hexdigest()
+
+
+def _pem_and_id(public_key_pem: str) -> tuple[str, str]:
+    """The stored form of a PEM public key and its key id; refuses what is not Ed25519."""
+    try:
+        public = load_public_key(public_key_pem.encode())
+    except SigningKeyError as exc:
+        raise RegistryError(str(exc)) from None
+    return public_key_pem.strip() + "\n", key_id(public)
+
+
+def _revoked(connection, owner: str) -> dict[str, tuple[datetime, str]]:
+    table = KeyRevocationRow.__table__
+    rows = connection.execute(select(table.c.key_id, table.c.revoked_at, table.c.reason).where(table.c.owner == owner))
+    return {k: (utc(at), reason) for k, at, reason in rows}
+
+
+def _revoke(connection, owner: str, key_ids: Sequence[str], reason: str, now: datetime) -> None:
+    if key_ids:
+        connection.execute(insert(KeyRevocationRow.__table__), [
+            {"owner": owner, "key_id": k, "revoked_at": now, "reason": reason} for k in key_ids])
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason or "\x00" in reason or len(reason) > 500:
+        raise RegistryError("A revocation needs a reason of 1-500 characters (--reason).")
+    return reason
 
 
 def add_platform(engine: Engine, platform_id: str, public_key_pem: str) -> bool:
     """Register a platform with the Ed25519 public key its events are signed with."""
     _check_id("Platform", platform_id)
-    pem = public_key_pem.strip() + "\n"
-    values = dict(platform_id=platform_id, public_key_pem=pem, fingerprint=fingerprint(pem), created_at=datetime.now(UTC))
+    pem, platform_key_id = _pem_and_id(public_key_pem)
+    now = datetime.now(UTC)
+    values = dict(platform_id=platform_id, public_key_pem=pem, fingerprint=fingerprint(pem), created_at=now)
     table = PlatformRow.__table__
-    return _insert_once(engine, table, table.c.platform_id, platform_id, values, lambda row: row["public_key_pem"] == pem)
+    first_key = {"key_id": platform_key_id, "platform_id": platform_id, "public_key_pem": pem, "created_at": now}
+
+    def record_key(connection) -> None:
+        keys = PlatformKeyRow.__table__
+        if connection.execute(select(keys.c.platform_id).where(keys.c.key_id == platform_key_id)).first() is not None:
+            raise RegistryError(f"Key {platform_key_id} is already registered; each platform needs its own key.")
+        connection.execute(insert(keys).values(**first_key))
+
+    return _insert_once(engine, table, table.c.platform_id, platform_id, values,
+                        lambda row: row["public_key_pem"] == pem, record_key)
 
 
-def platform_keys(engine: Engine) -> dict[str, str]:
-    """platform_id → public key PEM, for every registered platform."""
+def platform_ids(engine: Engine) -> list[str]:
     table = PlatformRow.__table__
     with engine.connect() as connection:
-        return dict(connection.execute(select(table.c.platform_id, table.c.public_key_pem)).all())
+        return list(connection.execute(select(table.c.platform_id).order_by(table.c.platform_id)).scalars())
 
 
-def add_service_key(engine: Engine, key_id: str, role: str, public_key_pem: str) -> bool:
-    """Register the public key of a service (e.g. an attribution worker) whose output is trusted."""
-    pem = public_key_pem.strip() + "\n"
-    values = dict(key_id=key_id, role=role, public_key_pem=pem, created_at=datetime.now(UTC))
+def platform_key_history(engine: Engine, platform_id: str | None = None) -> list[RegisteredKey]:
+    """Every key of every (or one) platform, oldest first, with its revocation if any."""
+    table = PlatformKeyRow.__table__
+    query = select(table).order_by(table.c.platform_id, table.c.created_at, table.c.key_id)
+    if platform_id is not None:
+        query = query.where(table.c.platform_id == platform_id)
+    with engine.connect() as connection:
+        revoked = _revoked(connection, "platform")
+        rows = connection.execute(query).mappings().all()
+    return [RegisteredKey(row["key_id"], "platform", row["platform_id"], row["public_key_pem"], utc(row["created_at"]),
+                          *revoked.get(row["key_id"], (None, None))) for row in rows]
+
+
+def active_platform_keys(engine: Engine) -> dict[str, list[str]]:
+    """platform_id → the PEM public keys its events may be signed with now (usually one;
+    none when every key of the platform is revoked), for every registered platform."""
+    keys: dict[str, list[str]] = {}
+    for key in platform_key_history(engine):
+        keys.setdefault(key.holder, [])
+        if key.active:
+            keys[key.holder].append(key.public_key_pem)
+    return keys
+
+
+def rotate_platform_key(engine: Engine, platform_id: str, public_key_pem: str) -> tuple[str, list[str]]:
+    """Add a new key for the platform and revoke its other keys, atomically.
+
+    Returns (the new key id, the key ids revoked). Events signed with a revoked key are
+    refused from now on; those booked before keep their record.
+    """
+    _check_id("Platform", platform_id)
+    pem, new_id = _pem_and_id(public_key_pem)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        if connection.execute(select(PlatformRow.__table__.c.platform_id)
+                              .where(PlatformRow.__table__.c.platform_id == platform_id)).first() is None:
+            raise RegistryError(f"Platform {platform_id!r} is not registered.")
+        table = PlatformKeyRow.__table__
+        if connection.execute(select(table.c.key_id).where(table.c.key_id == new_id)).first() is not None:
+            raise RegistryError(f"Key {new_id} was registered before; a rotation needs a new key.")
+        revoked = _revoked(connection, "platform")
+        current = [k for k in connection.execute(select(table.c.key_id).where(table.c.platform_id == platform_id))
+                   .scalars() if k not in revoked]
+        connection.execute(insert(table).values(key_id=new_id, platform_id=platform_id, public_key_pem=pem, created_at=now))
+        _revoke(connection, "platform", current, f"rotated to {new_id}", now)
+    return new_id, current
+
+
+def revoke_platform_keys(engine: Engine, platform_id: str, reason: str, only: str | None = None) -> list[str]:
+    """Revoke the platform's active keys (or the one `only` names); returns the ids revoked."""
+    reason = _check_reason(reason)
+    table = PlatformKeyRow.__table__
+    with engine.begin() as connection:
+        revoked = _revoked(connection, "platform")
+        keys = list(connection.execute(select(table.c.key_id).where(table.c.platform_id == platform_id)).scalars())
+        if not keys:
+            raise RegistryError(f"Platform {platform_id!r} is not registered.")
+        if only is not None and only not in keys:
+            raise RegistryError(f"Key {only!r} is not a key of platform {platform_id!r}.")
+        targets = [k for k in keys if k not in revoked and (only is None or k == only)]
+        if not targets:
+            raise RegistryError(f"Platform {platform_id!r} has no active key to revoke.")
+        _revoke(connection, "platform", targets, reason, datetime.now(UTC))
+    return targets
+
+
+def enroll_service_key(engine: Engine, role: str, public_key_pem: str) -> tuple[str, bool]:
+    """Trust a service's public key (an operator's explicit act); (key id, newly enrolled)."""
+    if role not in SERVICE_ROLES:
+        raise RegistryError(f"Unknown service role {role!r}; roles: {', '.join(SERVICE_ROLES)}.")
+    pem, service_key_id = _pem_and_id(public_key_pem)
     table = ServiceKeyRow.__table__
-    return _insert_once(engine, table, table.c.key_id, key_id, values, lambda row: row["public_key_pem"] == pem)
+    with engine.begin() as connection:
+        if service_key_id in _revoked(connection, "service"):
+            raise RegistryError(f"Key {service_key_id} was revoked; enrol a new key instead.")
+        row = connection.execute(select(table).where(table.c.key_id == service_key_id)).mappings().first()
+        if row is not None:
+            if row["role"] != role:
+                raise RegistryError(f"Key {service_key_id} is already enrolled as {row['role']}.")
+            return service_key_id, False
+        connection.execute(insert(table).values(key_id=service_key_id, role=role, public_key_pem=pem,
+                                                created_at=datetime.now(UTC)))
+    return service_key_id, True
+
+
+def revoke_service_key(engine: Engine, service_key_id: str, reason: str) -> RegisteredKey:
+    """Stop trusting an enrolled service key from now on."""
+    reason = _check_reason(reason)
+    table = ServiceKeyRow.__table__
+    with engine.begin() as connection:
+        row = connection.execute(select(table).where(table.c.key_id == service_key_id)).mappings().first()
+        if row is None:
+            raise RegistryError(f"Key {service_key_id!r} is not an enrolled service key (see `fairsplit keys list`).")
+        if service_key_id in _revoked(connection, "service"):
+            raise RegistryError(f"Key {service_key_id} is already revoked.")
+        now = datetime.now(UTC)
+        _revoke(connection, "service", [service_key_id], reason, now)
+    return RegisteredKey(service_key_id, "service", row["role"], row["public_key_pem"], utc(row["created_at"]), now, reason)
+
+
+def service_key_history(engine: Engine) -> list[RegisteredKey]:
+    """Every enrolled service key, oldest first, with its revocation if any."""
+    table = ServiceKeyRow.__table__
+    with engine.connect() as connection:
+        revoked = _revoked(connection, "service")
+        rows = connection.execute(select(table).order_by(table.c.created_at, table.c.key_id)).mappings().all()
+    return [RegisteredKey(row["key_id"], "service", row["role"], row["public_key_pem"], utc(row["created_at"]),
+                          *revoked.get(row["key_id"], (None, None))) for row in rows]
 
 
 def service_keys(engine: Engine, role: str) -> dict[str, str]:
-    """key_id → public key PEM for every registered key of `role`."""
-    table = ServiceKeyRow.__table__
-    with engine.connect() as connection:
-        rows = connection.execute(select(table.c.key_id, table.c.public_key_pem).where(table.c.role == role))
-        return dict(rows.all())
+    """key_id → public key PEM for every enrolled, unrevoked key of `role`."""
+    return {key.key_id: key.public_key_pem for key in service_key_history(engine) if key.holder == role and key.active}

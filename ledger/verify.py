@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, select
 
 from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp, utc
-from ledger.keys import key_id_of, public_key_from_hex, signature_valid
+from ledger.crypto import key_id as key_id_of
+from ledger.keys import public_key_from_hex, signature_valid
 from ledger.tables import GENESIS_HASH, SigningKey, Transfer
 
 PAGE = 5000

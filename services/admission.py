@@ -1,20 +1,24 @@
 """Admission: the checks every generation event passes before any GPU time is spent on it.
 
 raw bytes → JSON object → `fairsplit.generation.v1` contract → registered platform →
-platform signature → served model → registered artists. Each refusal is a `Rejected`
-with one sentence saying what is wrong; the caller dead-letters it and goes on.
-Nobody can mint rewards by writing to the topic: an event that is not signed by its
-platform's registered key never reaches attribution.
+signature by one of the platform's active (unrevoked) keys → event time inside the
+ledger's window (`ledger.eventtime`) → served model → registered artists. Each refusal is
+a `Rejected` with one sentence saying what is wrong; the caller dead-letters it and goes
+on. Nobody can mint rewards by writing to the topic: an event that is not signed by its
+platform's active key never reaches attribution (and the ledger writer checks the
+platform's signature again before booking).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.eventtime import EventTimeWindow
 from services.contracts import ContractError, GenerationEventV1, load_json_object, parse_event
 from services.signing import SignatureError, body_sha256, verify_event
 
@@ -40,17 +44,37 @@ class Admitted:
     profile: str
 
 
+def verify_platform_signature(body: dict[str, Any], event: GenerationEventV1,
+                              keys: Sequence[Ed25519PublicKey] | None) -> None:
+    """Raise `Rejected` unless `body` is signed by one of the platform's active keys."""
+    if keys is None:
+        raise Rejected(f"platform {event.platform_id!r} is not registered.", "unknown_platform")
+    if not keys:
+        raise Rejected(f"platform {event.platform_id!r} has no active key (its keys are revoked).", "signature")
+    problem = "no key"
+    for key in keys:
+        try:
+            verify_event(body, key)
+            return
+        except SignatureError as exc:
+            problem = str(exc)
+    raise Rejected(f"event {event.event_id} is not signed by an active key of platform {event.platform_id}: {problem}",
+                   "signature")
+
+
 @dataclass
 class Gate:
     """The admission checks, over lookups the caller provides (the registry, in practice).
 
-    `platform_key(id)` and `known_artists(ids)` are called per event, so the caller decides
-    how fresh they are (the services re-read the registry on a miss).
+    `platform_keys(id)` (None: unregistered) and `known_artists(ids)` are called per
+    event, so the caller decides how fresh they are (the services cache for seconds).
     """
 
-    platform_key: Callable[[str], Ed25519PublicKey | None]
+    platform_keys: Callable[[str], Sequence[Ed25519PublicKey] | None]
     known_artists: Callable[[list[str]], set[str]]
     routes: Mapping[str, str]
+    window: EventTimeWindow = field(default_factory=EventTimeWindow)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def admit(self, raw: bytes | str | dict[str, Any]) -> Admitted:
         try:
@@ -58,13 +82,10 @@ class Gate:
             event = parse_event(body)
         except ContractError as exc:
             raise Rejected(str(exc), "contract") from None
-        key = self.platform_key(event.platform_id)
-        if key is None:
-            raise Rejected(f"platform {event.platform_id!r} is not registered.", "unknown_platform")
-        try:
-            verify_event(body, key)
-        except SignatureError as exc:
-            raise Rejected(f"event {event.event_id} is not signed by platform {event.platform_id}: {exc}", "signature") from None
+        verify_platform_signature(body, event, self.platform_keys(event.platform_id))
+        late = self.window.problem(event.occurred_at, self.clock())
+        if late:
+            raise Rejected(f"event {event.event_id}: {late}", "time")
         profile = self.routes.get(event.model.id)
         if profile is None:
             served = ", ".join(sorted(self.routes)) or "none"

@@ -5,22 +5,21 @@ and the registry arrives as lookups. Events of one batch are attributed together
 model profile, so their coalition renders share pipeline batches on the GPU.
 
 A result is signed by the worker's own Ed25519 key (canonical JSON, like platform
-events); the ledger writer books only results signed by a registered worker key. The
-attribution id is derived from the event id and body, so re-attributing a redelivered
-event yields the same id.
+events) and carries the platform's signed event as received, so the ledger writer books
+only results signed by an enrolled worker key *and* backed by the platform's signature.
+The worker's key is created and enrolled by an operator (`fairsplit keys enroll
+attribution-worker`), never by the worker itself. The attribution id is derived from the
+event id and body, so re-attributing a redelivered event yields the same id.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fairsplit.attribute import AttributionConfig, attribute_many
@@ -30,15 +29,15 @@ from fairsplit.render import Renderer
 from fairsplit.request import AttributionRequest, Params, Style
 from fairsplit.result import AttributionResult
 from services.admission import Admitted
-from services.contracts import GenerationEventV1, parse_result
-from services.signing import generate_private_key, key_id, load_private_key, private_key_pem, sign_event
+from services.contracts import GenerationEventV1, attribution_id, parse_result
+from ledger.crypto import key_id, read_private_key
+from services.signing import sign_event
 
-ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
 WORKER_KEY_FILE = "attribution-worker.pem"
 WORKER_ROLE = "attribution-worker"
 
-#: artist ids → (gallery vector, count, embedder id), from the registry.
-GalleryLookup = Callable[[list[str]], Mapping[str, tuple[Sequence[float], int, str]]]
+#: artist ids → their stored galleries, from the registry.
+GalleryLookup = Callable[[list[str]], Mapping[str, Gallery]]
 
 
 @dataclass(frozen=True)
@@ -51,19 +50,14 @@ class WorkerKey:
         return self.private_key.public_key()
 
 
-def load_or_create_worker_key(key_dir: str | Path) -> tuple[WorkerKey, bool]:
-    """The worker's signing key from `key_dir` (created with 0600 permissions if absent)."""
-    folder = Path(key_dir)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / WORKER_KEY_FILE
-    created = not path.exists()
-    if created:
-        private = generate_private_key()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(private_key_pem(private))
-    private = load_private_key(path)
-    return WorkerKey(private, key_id(private.public_key())), created
+def worker_key_path(key_dir: str | Path) -> Path:
+    return Path(key_dir) / WORKER_KEY_FILE
+
+
+def load_worker_key(key_dir: str | Path) -> WorkerKey:
+    """The worker's signing key from `key_dir` (0600, refused otherwise); never created here."""
+    private = read_private_key(worker_key_path(key_dir))
+    return WorkerKey(private, key_id(private.public_key()))
 
 
 def to_request(event: GenerationEventV1) -> AttributionRequest:
@@ -79,10 +73,6 @@ def to_request(event: GenerationEventV1) -> AttributionRequest:
         image_png=event.image.png_bytes if event.image else None,
         event_id=event.event_id,
     )
-
-
-def attribution_id(event_id: str, body_sha256: str) -> str:
-    return str(uuid.uuid5(ATTRIBUTION_NAMESPACE, f"{event_id}|{body_sha256}"))
 
 
 def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey) -> dict[str, Any]:
@@ -120,7 +110,7 @@ def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey)
         "std_errors": result.stderr,
         "reward": {"amount": event.reward.amount, "currency": event.reward.currency},
         "event_sha256": admitted.body_sha256,
-        "event": {k: v for k, v in admitted.body.items() if k not in ("image", "signature")},
+        "event": admitted.body,  # as signed by the platform: the writer checks that signature again
         "worker_key_id": key.key_id,
     }
     record = {k: v for k, v in record.items() if v is not None}
@@ -152,10 +142,7 @@ class Attributor:
             events = [batch[i] for i in indices]
             models = self.load(profile)
             wanted = sorted({s.artist_id for a in events for s in a.event.styles})
-            stored = {
-                artist: Gallery(np.asarray(vector, dtype=np.float32), count, model_id)
-                for artist, (vector, count, model_id) in self.galleries(wanted).items()
-            }
+            stored = self.galleries(wanted)
             renderer = self.renderers.setdefault(profile, Renderer(models))
             results = attribute_many([to_request(a.event) for a in events], models, stored, self.config, renderer)
             for i, admitted, result in zip(indices, events, results):

@@ -4,10 +4,14 @@ Rules shared by every model (see docs/pipeline.md):
 - extra fields are rejected, every schema carries its exact version string and unknown
   versions are rejected rather than guessed;
 - times are RFC 3339 strings with a timezone (`Z` or `±hh:mm`);
-- money is a decimal *string* (`"0.004"`), positive, at most 6 decimals, with an ISO
-  4217-shaped currency code (three upper-case letters; the ledger checks it is known);
-- sizes are bounded: prompt and content length, number of styles (1..16), decoded image
-  bytes (8 MiB), generation parameters.
+- money is a canonical decimal *string* (`"0.004"`: ASCII digits, at most 6 decimals, no
+  sign or spaces), positive and at most `ledger.money.MAX_EVENT_REWARD` (1,000,000 units),
+  in a currency the ledger knows (ISO 4217);
+- ids are canonical: an event id is a lower-case UUID (anything else is refused, never
+  normalised, so one event has one spelling and cannot be paid twice);
+- text never holds NUL (PostgreSQL cannot store it, SQLite would);
+- sizes are bounded: prompt and content length, number of styles (0..16; none means the
+  model earns the whole reward), decoded image bytes (8 MiB), generation parameters.
 
 `parse_event(raw)` is the one entry point for bytes from Kafka or a JSONL file; it raises
 `ContractError` with one sentence naming the first problem.
@@ -20,10 +24,13 @@ import binascii
 import json
 import math
 import re
-from datetime import datetime
-from decimal import Decimal
+import uuid
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
+from ledger.errors import MoneyError
+from ledger.ids import EVENT_ID, SLUG
+from ledger.money import MAX_EVENT_REWARD, parse_amount
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,7 +45,7 @@ from pydantic import (
 
 __all__ = [
     "GENERATION_SCHEMA", "ATTRIBUTION_SCHEMA", "DEAD_LETTER_SCHEMA", "MAX_IMAGE_BYTES",
-    "ContractError", "Reward", "ModelRef", "Lora", "Style", "Params", "Image",
+    "ContractError", "Reward", "ModelRef", "EventModel", "Lora", "Style", "Params", "Image",
     "GenerationEventV1", "MethodV1", "PlayerV1", "CoalitionValueV1", "AttributionResultV1",
     "SourceV1", "DeadLetterV1", "parse_event", "parse_result", "parse_dead_letter", "describe_error",
 ]
@@ -63,10 +70,8 @@ class ContractError(ValueError):
 
 # --- field types -----------------------------------------------------------------------
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
-_AMOUNT = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,6})?$")
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-_B64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 def _rfc3339(value: Any) -> Any:
@@ -74,7 +79,7 @@ def _rfc3339(value: Any) -> Any:
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("time must carry a timezone (RFC 3339)")
         return value
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise ValueError("time must be an RFC 3339 string with a timezone, e.g. 2026-11-24T12:00:00Z")
     if value.endswith(("z", "Z")):
         value = value[:-1] + "+00:00"
@@ -83,9 +88,20 @@ def _rfc3339(value: Any) -> Any:
         digits = re.match(r"\d+", rest).group(0)
         value = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"time is not a valid date/time ({exc})") from None
+    try:
+        moment.astimezone(timezone.utc)  # 0001-01-01T00:00:00+01:00 has no UTC instant
+    except (OverflowError, ValueError):
+        raise ValueError("time is out of range") from None
+    return moment
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
 
 
 def _finite(value: float) -> float:
@@ -95,11 +111,11 @@ def _finite(value: float) -> float:
 
 
 Time = Annotated[datetime, BeforeValidator(_rfc3339)]
-Text = Annotated[str, Field(strict=True)]
-Slug = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+Text = Annotated[str, Field(strict=True), AfterValidator(_no_nul)]
+Slug = Annotated[str, StringConstraints(strict=True, pattern=f"^{SLUG}$")]
 ModelId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
 Revision = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
-Uuid = Annotated[str, StringConstraints(strict=True, pattern=_UUID)]
+Uuid = Annotated[str, StringConstraints(strict=True, pattern=f"^{EVENT_ID}$")]
 Base64Sig = Annotated[str, StringConstraints(strict=True, min_length=4, max_length=200, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
 Sha256Hex = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9a-f]{64}$")]
 Finite = Annotated[float, Field(strict=True), AfterValidator(_finite)]
@@ -119,34 +135,39 @@ class _Contract(BaseModel):
 
 
 class Reward(_Contract):
-    """`{"amount": "0.004", "currency": "USD"}`: a positive decimal string, ≤ 6 decimals."""
+    """`{"amount": "0.004", "currency": "USD"}`: a positive canonical decimal string, at most
+    6 decimals and `MAX_EVENT_REWARD`, in a currency the ledger knows."""
 
     amount: Text
     currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")]
 
-    @field_validator("amount")
-    @classmethod
-    def _amount(cls, value: str) -> str:
-        if value.lstrip().startswith("-"):
+    @model_validator(mode="after")
+    def _amount(self) -> "Reward":
+        try:
+            micros = parse_amount(self.amount, self.currency, MAX_EVENT_REWARD)
+        except MoneyError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
+        if micros == 0:
             raise ValueError("amount must be positive")
-        if not _AMOUNT.match(value):
-            raise ValueError("amount must be a decimal string with at most 6 decimals, e.g. \"0.004\"")
-        if Decimal(value) <= 0:
-            raise ValueError("amount must be positive")
-        return value
-
-    @property
-    def decimal(self) -> Decimal:
-        return Decimal(self.amount)
+        return self
 
     @property
     def micros(self) -> int:
         """The amount in micro-units (10^-6 of the currency unit), exact."""
-        return int(Decimal(self.amount).scaleb(6))
+        return parse_amount(self.amount, self.currency, MAX_EVENT_REWARD)
 
 
 class ModelRef(_Contract):
+    """Where a model comes from: a hub id or path, and its revision."""
+
     id: ModelId
+    revision: Revision
+
+
+class EventModel(_Contract):
+    """The model that generated an event's image, as paid: its id is an account id (a slug)."""
+
+    id: Slug
     revision: Revision
 
 
@@ -162,7 +183,7 @@ class Style(_Contract):
     """One artist's contribution to the prompt: a phrase, an adapter, or both."""
 
     artist_id: Slug
-    phrase: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_PHRASE_CHARS)] | None = None
+    phrase: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_PHRASE_CHARS)] | None = None
     lora: Lora | None = None
 
     @model_validator(mode="after")
@@ -211,10 +232,10 @@ class GenerationEventV1(_Contract):
     event_id: Uuid
     platform_id: Slug
     occurred_at: Time
-    model: ModelRef
-    content: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_CONTENT_CHARS)]
-    styles: Annotated[list[Style], Field(min_length=1, max_length=MAX_STYLES)]
-    prompt: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_PROMPT_CHARS)]
+    model: EventModel
+    content: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_CONTENT_CHARS)]
+    styles: Annotated[list[Style], Field(min_length=0, max_length=MAX_STYLES)]
+    prompt: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS)]
     seed: Annotated[int, Field(strict=True, ge=0, le=SEED_MAX)]
     params: Params
     image: Image | None = None
@@ -248,8 +269,8 @@ class MethodV1(_Contract):
 
 
 class PlayerV1(_Contract):
-    id: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=160)]
-    account: Annotated[str, StringConstraints(strict=True, pattern=r"^(model|artist):[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
+    id: Annotated[Text, StringConstraints(min_length=1, max_length=160)]
+    account: Annotated[str, StringConstraints(strict=True, pattern=f"^(model|artist):{SLUG}$")]
     kind: Literal["model", "artist"]
     recognised: Annotated[bool, Field(strict=True)]
     uplift: Finite | None = None
@@ -268,8 +289,8 @@ class AttributionResultV1(_Contract):
     attribution_id: Uuid
     platform_id: Slug
     occurred_at: Time
-    model: ModelRef
-    content: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_CONTENT_CHARS)]
+    model: EventModel
+    content: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_CONTENT_CHARS)]
     method: MethodV1
     players: Annotated[list[PlayerV1], Field(min_length=1, max_length=MAX_STYLES + 1)]
     values: Annotated[list[CoalitionValueV1], Field(max_length=2 ** (MAX_STYLES + 1))]
@@ -309,7 +330,7 @@ class DeadLetterV1(_Contract):
     schema_: Literal["fairsplit.deadletter.v1"] = Field(DEAD_LETTER_SCHEMA, alias="schema")
     original_base64: Text
     key_base64: Text | None = None
-    reason: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=2000)]
+    reason: Annotated[Text, StringConstraints(min_length=1, max_length=2000)]
     error_class: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
     source: SourceV1
     failed_at: Time
@@ -319,13 +340,23 @@ class DeadLetterV1(_Contract):
     @field_validator("original_base64", "key_base64")
     @classmethod
     def _base64(cls, value: str | None) -> str | None:
-        if value is not None and not _B64.match(value):
+        if value is not None and not _B64.fullmatch(value):
             raise ValueError("must be base64")
         return value
 
     @property
     def original(self) -> bytes:
         return base64.b64decode(self.original_base64)
+
+
+#: uuid5 namespace of attribution ids (fixed forever).
+ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
+
+
+def attribution_id(event_id: str, body_sha256: str) -> str:
+    """The id of an event's attribution: uuid5 of its id and body hash, so re-attributing a
+    redelivered event yields the same id."""
+    return str(uuid.uuid5(ATTRIBUTION_NAMESPACE, f"{event_id}|{body_sha256}"))
 
 
 # --- parsing ---------------------------------------------------------------------------

@@ -1,27 +1,41 @@
 """Ledger writer logic: a signed attribution result → the event's transfers, booked once.
 
-No Kafka here: the stream runner decodes and batches; this module checks a result
-(contract, worker signature), splits its reward by largest remainder from the exact
-rationals of its float shares, and books the event record and its transfers in one
-database transaction. Redelivery is harmless: a recorded event books nothing more. `record_results` books a
-batch of results in one transaction (each event still all-or-nothing).
+No Kafka here: the stream runner decodes and batches; this module checks a result, splits
+its reward by largest remainder from the exact rationals of its float shares, and books
+the event record and its transfers in one database transaction. Redelivery is harmless:
+a recorded event books nothing more. `record_results` books a batch of results in one
+transaction (each event still all-or-nothing).
+
+A result is booked only if all of these hold (`accept_result`), so neither a stolen
+worker key nor a stolen platform key alone can mint money:
+1. it satisfies the `fairsplit.attribution.v1` contract;
+2. it is signed by an enrolled, unrevoked attribution-worker key;
+3. the platform event it carries satisfies `fairsplit.generation.v1` and is signed by one
+   of the platform's active keys;
+4. what the result says of the event (id, platform, time, model, content, reward, body
+   hash, attribution id) is what the event says, and its players are exactly the model
+   and the artists the event names;
+5. the event's time is inside the ledger's window (`ledger.eventtime`), by this clock.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.eventtime import EventTimeWindow
 from ledger.events import EventRecord, Outcome, book_event, book_events
 from ledger.store import Ledger, TransferSpec, reward_transfers
-from services.contracts import AttributionResultV1, ContractError, load_json_object, parse_result
-from services.signing import SignatureError, verify_event
+from services.admission import Rejected, verify_platform_signature
+from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, attribution_id, load_json_object,
+                                parse_event, parse_result)
+from services.signing import SignatureError, body_sha256, verify_event
 
 
 class Refused(ValueError):
@@ -34,21 +48,65 @@ class AcceptedResult:
     body: dict[str, Any]
 
 
-def accept_result(raw: bytes | str | dict[str, Any], worker_key: Callable[[str], Ed25519PublicKey | None]) -> AcceptedResult:
-    """Validate a result and check it is signed by a registered attribution worker."""
+@dataclass
+class ResultChecks:
+    """What `accept_result` looks up: worker keys, platform keys, the window and the clock."""
+
+    worker_key: Callable[[str], Ed25519PublicKey | None]
+    platform_keys: Callable[[str], Sequence[Ed25519PublicKey] | None]
+    window: EventTimeWindow = field(default_factory=EventTimeWindow)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def accept_result(raw: bytes | str | dict[str, Any], checks: ResultChecks) -> AcceptedResult:
+    """Check a result as the module docstring says; `Refused` (one sentence) otherwise."""
     try:
         body = raw if isinstance(raw, dict) else load_json_object(raw, "attribution result")
         result = parse_result(body)
     except ContractError as exc:
         raise Refused(str(exc)) from None
-    key = worker_key(result.worker_key_id)
+    key = checks.worker_key(result.worker_key_id)
     if key is None:
-        raise Refused(f"result for event {result.event_id} is signed by unknown worker key {result.worker_key_id!r}.")
+        raise Refused(f"result for event {result.event_id} is signed by worker key {result.worker_key_id!r}, "
+                      "which is not enrolled (or is revoked).")
     try:
         verify_event(body, key)
     except SignatureError as exc:
         raise Refused(f"result for event {result.event_id} is not signed by worker {result.worker_key_id}: {exc}") from None
+    if result.event is None:
+        raise Refused(f"result for event {result.event_id} does not carry the platform's signed event.")
+    try:
+        event = parse_event(result.event)
+        verify_platform_signature(result.event, event, checks.platform_keys(event.platform_id))
+    except ContractError as exc:
+        raise Refused(f"result for event {result.event_id} carries an {exc}") from None
+    except Rejected as exc:
+        raise Refused(f"result for event {result.event_id}: {exc}") from None
+    mismatch = _mismatch(result, event, body_sha256(result.event))
+    if mismatch:
+        raise Refused(f"result for event {result.event_id} does not match the platform's event: {mismatch}.")
+    late = checks.window.problem(event.occurred_at, checks.clock())
+    if late:
+        raise Refused(f"result for event {result.event_id}: {late}")
     return AcceptedResult(result, body)
+
+
+def _mismatch(result: AttributionResultV1, event: GenerationEventV1, event_sha256: str) -> str | None:
+    """The first thing the result says of its event that the event does not (None: all agree)."""
+    players = {player.account for player in result.players}
+    named = {f"model:{event.model.id}"} | {f"artist:{style.artist_id}" for style in event.styles}
+    checks = (
+        ("event_id", result.event_id == event.event_id),
+        ("event_sha256", result.event_sha256 == event_sha256),
+        ("attribution_id", result.attribution_id == attribution_id(event.event_id, event_sha256)),
+        ("platform_id", result.platform_id == event.platform_id),
+        ("occurred_at", result.occurred_at == event.occurred_at),
+        ("model", result.model == event.model),
+        ("content", result.content == event.content),
+        ("reward", result.reward == event.reward),
+        ("players", players == named),
+    )
+    return next((name for name, same in checks if not same), None)
 
 
 def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec]]:
@@ -71,10 +129,16 @@ def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec]]:
         reward_amount=amount,
         currency=result.reward.currency,
         attribution_id=result.attribution_id,
-        attribution_json=_compact(accepted.body),
-        event_json=_compact(result.event or {}),
+        attribution_json=_compact(_without_image(accepted.body)),
+        event_json=_compact({k: v for k, v in (result.event or {}).items() if k not in ("image", "signature")}),
     )
     return record, transfers
+
+
+def _without_image(body: dict[str, Any]) -> dict[str, Any]:
+    """The result as stored: the event's image (up to 8 MiB) is not kept in the ledger."""
+    event = body.get("event") or {}
+    return {**body, "event": {k: v for k, v in event.items() if k != "image"}} if "image" in event else body
 
 
 def _compact(data: dict[str, Any]) -> str:

@@ -1,8 +1,11 @@
 """Registry lookups for the services: platform keys, artists, galleries, worker keys.
 
-Reads go to the registry tables (`ledger.registry`) and are cached; a miss re-reads the
-registry (at most once per `refresh_s`), so a platform or artist registered while the
-services run is seen without a restart, and an unknown id costs no query storm.
+Reads go to the registry tables (`ledger.registry`) and are cached for at most `ttl_s`
+seconds, so a revoked key stops being trusted within that time and a platform or artist
+registered while the services run is seen without a restart; a miss re-reads at most once
+per `miss_refresh_s`, so an unknown id costs no query storm. A database that cannot be
+reached is a `TransientError`: the stream retries the batch with backoff instead of
+dead-lettering good records.
 """
 
 from __future__ import annotations
@@ -14,40 +17,66 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
-from ledger.registry import get_artists, platform_keys, service_keys
-from services.signing import load_public_key
+import numpy as np
+
+from fairsplit.gallery import Gallery
+from ledger.crypto import load_public_key
+from ledger.db import is_transient
+from ledger.registry import Artist, active_platform_keys, get_artists, service_keys
+from services.stream import TransientError
+
+
+def stored_gallery(artist: Artist) -> Gallery:
+    """The attribution core's view of a registered artist's gallery."""
+    return Gallery(np.asarray(artist.gallery, dtype=np.float32), artist.gallery_count, artist.gallery_model_id)
 
 
 @dataclass
 class _Cached:
-    """A dict re-loaded by `load()` when a key is missing and `refresh_s` has passed."""
+    """A dict re-loaded by `load()` when older than `ttl_s`, or on a miss after `miss_refresh_s`."""
 
     load: Callable[[], Mapping]
-    refresh_s: float
+    ttl_s: float
+    miss_refresh_s: float
     data: Mapping = field(default_factory=dict)
     loaded_at: float = float("-inf")
 
     def get_many(self, keys: Sequence[str]) -> dict:
-        if any(k not in self.data for k in keys) and time.monotonic() - self.loaded_at >= self.refresh_s:
-            self.data = self.load()
+        age = time.monotonic() - self.loaded_at
+        if age >= self.ttl_s or (age >= self.miss_refresh_s and any(k not in self.data for k in keys)):
+            try:
+                self.data = self.load()
+            except Exception as exc:
+                if is_transient(exc):
+                    raise TransientError(f"the registry cannot be read: {type(exc).__name__}") from exc
+                raise
             self.loaded_at = time.monotonic()
         return {k: self.data[k] for k in keys if k in self.data}
 
 
 class RegistryLookups:
-    def __init__(self, engine: Engine, worker_role: str, refresh_s: float = 1.0) -> None:
-        self._platforms = _Cached(lambda: {k: load_public_key(v.encode()) for k, v in platform_keys(engine).items()}, refresh_s)
-        self._artists = _Cached(lambda: get_artists(engine), refresh_s)
-        self._workers = _Cached(lambda: {k: load_public_key(v.encode()) for k, v in service_keys(engine, worker_role).items()}, refresh_s)
+    def __init__(self, engine: Engine, worker_role: str, ttl_s: float = 5.0, miss_refresh_s: float = 1.0) -> None:
+        def platforms() -> dict[str, list[Ed25519PublicKey]]:
+            return {p: [load_public_key(pem.encode()) for pem in pems] for p, pems in active_platform_keys(engine).items()}
 
-    def platform_key(self, platform_id: str) -> Ed25519PublicKey | None:
+        def workers() -> dict[str, Ed25519PublicKey]:
+            return {k: load_public_key(pem.encode()) for k, pem in service_keys(engine, worker_role).items()}
+
+        self._platforms = _Cached(platforms, ttl_s, miss_refresh_s)
+        self._artists = _Cached(lambda: get_artists(engine), ttl_s, miss_refresh_s)
+        self._workers = _Cached(workers, ttl_s, miss_refresh_s)
+
+    def platform_keys(self, platform_id: str) -> list[Ed25519PublicKey] | None:
+        """The platform's active keys ([] when all are revoked); None when it is not registered."""
         return self._platforms.get_many([platform_id]).get(platform_id)
 
     def known_artists(self, artist_ids: list[str]) -> set[str]:
         return set(self._artists.get_many(artist_ids))
 
-    def galleries(self, artist_ids: list[str]) -> dict[str, tuple[tuple[float, ...], int, str]]:
-        return {a: (x.gallery, x.gallery_count, x.gallery_model_id) for a, x in self._artists.get_many(artist_ids).items()}
+    def galleries(self, artist_ids: list[str]) -> dict[str, Gallery]:
+        """Stored galleries of the registered artists among `artist_ids`."""
+        return {a: stored_gallery(x) for a, x in self._artists.get_many(artist_ids).items()}
 
     def worker_key(self, key_id: str) -> Ed25519PublicKey | None:
+        """An enrolled, unrevoked worker key; None otherwise."""
         return self._workers.get_many([key_id]).get(key_id)

@@ -34,6 +34,15 @@ def test_one_artist_matches_the_closed_form(tiny):
     assert result.method.test_model and result.method.generator.revision
 
 
+@pytest.mark.parametrize("mode", ["generative", "text"])
+def test_a_prompt_naming_no_artist_pays_the_model_everything_without_rendering(tiny, mode):
+    renderer = Renderer(tiny)
+    result = attribute(request(0), tiny, config=AttributionConfig(mode=mode), renderer=renderer)
+    assert result.shares == {"model:sd-1.5": 1.0}
+    assert [p.account for p in result.players] == ["model:sd-1.5"]
+    assert renderer.batches == 0
+
+
 def test_no_coalition_is_rendered_twice_and_events_share_batches(tiny):
     renderer = Renderer(tiny)
     rendered: list[RenderJob] = []

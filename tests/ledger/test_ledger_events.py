@@ -72,8 +72,17 @@ def test_the_event_record_is_append_only(env, statement):
 
 
 def _item(event_id: str, body_sha256: str = "a" * 64, amount: int = 4000):
+    event_id = f"00000000-0000-4000-8000-{int(event_id[2:]):012d}"  # e-3 → a canonical id
     record = replace(_record(body_sha256), event_id=event_id, reward_amount=amount)
     return record, reward_transfers(event_id, "acme", {"model:tiny-sd": 1, "artist:van-gogh": 3}, amount, "USD", WHEN, "attr-1")
+
+
+@pytest.mark.parametrize("spelling", [EVENT_ID.upper(), "demo-1", EVENT_ID + "\n", ""])
+def test_an_event_id_that_is_not_a_lower_case_uuid_cannot_be_recorded(spelling):
+    from ledger.invariants import InvariantError
+
+    with pytest.raises(InvariantError, match="lower-case UUID"):
+        replace(_record(), event_id=spelling)
 
 
 def test_a_batch_is_booked_together_with_duplicates_paying_nothing_more(env):

@@ -7,7 +7,8 @@ import stat
 import pytest
 
 from ledger.errors import SigningKeyError
-from ledger.keys import KEY_SUFFIX, active_key_ids, key_id_of, load_or_create_signer, load_signer
+from ledger.crypto import key_id as key_id_of
+from ledger.keys import KEY_SUFFIX, active_key_ids, load_or_create_signer, load_signer
 
 
 def mode(path) -> int:
@@ -34,8 +35,17 @@ def test_readable_key_file_is_refused(env, tmp_path):
 
 
 def test_missing_key_dir_is_reported(env, tmp_path):
-    with pytest.raises(SigningKeyError, match="fairsplit init"):
+    with pytest.raises(SigningKeyError, match=f"signs with key {env.signer.key_id}.*--key-dir"):
         load_signer(tmp_path / "elsewhere", env.engine)
+
+
+def test_a_fresh_key_dir_never_adds_a_second_ledger_key(env, tmp_path):
+    """A ledger that signs already gains no key implicitly: whoever runs init with another
+    folder is told where the key is, and nothing is registered."""
+    with pytest.raises(SigningKeyError, match=f"signs with key {env.signer.key_id}"):
+        load_or_create_signer(tmp_path / "evil", env.engine)
+    assert active_key_ids(env.engine) == [env.signer.key_id]
+    assert not any((tmp_path / "evil").glob("*")) if (tmp_path / "evil").exists() else True
 
 
 def test_signer_signature_is_the_plain_ed25519_one_whichever_library_signs():

@@ -14,7 +14,7 @@ from ledger.money import CURRENCIES, MoneyError, format_amount, parse_amount, sp
 @pytest.mark.parametrize(
     ("text", "currency", "micros"),
     [("0.004", "USD", 4000), ("12.50", "EUR", 12_500_000), ("1", "JPY", 1_000_000),
-     ("0.000001", "GBP", 1), ("0", "USD", 0), (" 3.1 ", "CHF", 3_100_000), ("+2", "USD", 2_000_000)],
+     ("0.000001", "GBP", 1), ("0", "USD", 0), ("3.1", "CHF", 3_100_000), ("1000000", "USD", 10**12)],
 )
 def test_parse_amount_gives_exact_micro_units(text, currency, micros):
     assert parse_amount(text, currency) == micros
@@ -23,14 +23,35 @@ def test_parse_amount_gives_exact_micro_units(text, currency, micros):
 @pytest.mark.parametrize(
     ("text", "currency", "fragment"),
     [("0.0000001", "USD", "more than 6 decimal places"), ("-1", "USD", "negative"),
-     ("NaN", "USD", "not a finite"), ("Infinity", "USD", "not a finite"), ("1e3", "USD", "plain decimal"),
+     ("NaN", "USD", "plain decimal"), ("Infinity", "USD", "plain decimal"), ("1e3", "USD", "plain decimal"),
      ("abc", "USD", "plain decimal"), ("", "USD", "plain decimal"), ("1", "XYZ", "Unknown currency"),
-     ("1", "usd", "Unknown currency")],
+     ("1", "usd", "Unknown currency"),
+     # canonical form only: no spaces, no sign, no other scripts' digits, no trailing newline
+     (" 3.1 ", "CHF", "plain decimal"), ("+2", "USD", "plain decimal"), ("1\u0660", "USD", "plain decimal"),
+     ("\u0661", "USD", "plain decimal"), ("1.00\n", "USD", "plain decimal"), ("01", "USD", "plain decimal"),
+     (".5", "USD", "plain decimal"), ("1.", "USD", "plain decimal"), ("1" * 30, "USD", "largest allowed"),
+     ("9" * 60, "USD", "plain decimal")],
 )
 def test_parse_amount_rejects_with_one_clear_sentence(text, currency, fragment):
     with pytest.raises(MoneyError, match=fragment) as caught:
         parse_amount(text, currency)
     assert str(caught.value).count(". ") == 0 and str(caught.value).endswith(".")
+
+
+def test_parse_amount_refuses_more_than_its_maximum():
+    from ledger.money import MAX_EVENT_REWARD
+
+    assert parse_amount("1000000", "USD", MAX_EVENT_REWARD) == MAX_EVENT_REWARD
+    with pytest.raises(MoneyError, match="largest allowed here, 1000000.00"):
+        parse_amount("1000000.000001", "USD", MAX_EVENT_REWARD)
+
+
+def test_checked_total_refuses_a_sum_past_the_64_bit_columns():
+    from ledger.money import MAX_MICROS, checked_total
+
+    assert checked_total([MAX_MICROS - 1, 1]) == MAX_MICROS
+    with pytest.raises(MoneyError, match="largest amount the ledger can hold"):
+        checked_total([MAX_MICROS, 1], "The balance")
 
 
 def test_parse_amount_rejects_floats():

@@ -5,7 +5,24 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from ledger.registry import RegistryError, add_artist, add_platform, artist_thumbnails, get_artists, platform_keys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.crypto import key_id, public_key_pem
+from ledger.registry import (
+    RegistryError,
+    active_platform_keys,
+    add_artist,
+    add_platform,
+    artist_thumbnails,
+    enroll_service_key,
+    get_artists,
+    platform_key_history,
+    revoke_platform_keys,
+    revoke_service_key,
+    rotate_platform_key,
+    service_key_history,
+    service_keys,
+)
 
 PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----"
 
@@ -27,7 +44,7 @@ def test_registering_again_is_a_no_op_but_different_content_is_refused(env):
     assert not add_platform(env.engine, "acme", PEM + "\n")
     with pytest.raises(RegistryError, match="already registered"):
         add_platform(env.engine, "acme", PEM.replace("Gb9", "Hb9"))
-    assert platform_keys(env.engine) == {"acme": PEM + "\n"}
+    assert active_platform_keys(env.engine) == {"acme": [PEM + "\n"]}
 
 
 @pytest.mark.parametrize("bad", ["", "Van Gogh", "-x", "a" * 65, "x/y"])
@@ -50,3 +67,59 @@ def test_thumbnails_are_stored_with_a_new_registration_only(env):
     assert artist_thumbnails(env.engine, "nobody") == []
     with pytest.raises(DBAPIError, match="append-only"):
         env.sql("DELETE FROM artist_works")
+
+
+def _pem() -> tuple[str, str]:
+    public = Ed25519PrivateKey.generate().public_key()
+    return public_key_pem(public).decode(), key_id(public)
+
+
+def test_a_rotation_adds_the_new_key_and_revokes_the_old_one_keeping_history(env):
+    first, first_id = _pem()
+    second, second_id = _pem()
+    add_platform(env.engine, "acme", first)
+    assert rotate_platform_key(env.engine, "acme", second) == (second_id, [first_id])
+    assert active_platform_keys(env.engine) == {"acme": [second.strip() + "\n"]}
+    history = platform_key_history(env.engine, "acme")
+    assert [(k.key_id, k.active) for k in history] == [(first_id, False), (second_id, True)]
+    assert history[0].reason == f"rotated to {second_id}"
+    with pytest.raises(RegistryError, match="registered before"):
+        rotate_platform_key(env.engine, "acme", first)
+    with pytest.raises(RegistryError, match="not registered"):
+        rotate_platform_key(env.engine, "nobody", _pem()[0])
+
+
+def test_a_revoked_platform_has_no_active_key_until_it_rotates(env):
+    first, first_id = _pem()
+    add_platform(env.engine, "acme", first)
+    assert revoke_platform_keys(env.engine, "acme", "leaked") == [first_id]
+    assert active_platform_keys(env.engine) == {"acme": []}
+    with pytest.raises(RegistryError, match="no active key"):
+        revoke_platform_keys(env.engine, "acme", "again")
+    with pytest.raises(RegistryError, match="reason"):
+        revoke_platform_keys(env.engine, "acme", " ")
+    with pytest.raises(DBAPIError, match="append-only"):
+        env.sql("DELETE FROM key_revocations")
+
+
+def test_service_keys_are_trusted_only_once_enrolled_and_never_after_revocation(env):
+    pem, worker_id = _pem()
+    assert service_keys(env.engine, "attribution-worker") == {}
+    assert enroll_service_key(env.engine, "attribution-worker", pem) == (worker_id, True)
+    assert enroll_service_key(env.engine, "attribution-worker", pem) == (worker_id, False)
+    assert list(service_keys(env.engine, "attribution-worker")) == [worker_id]
+    revoked = revoke_service_key(env.engine, worker_id, "host decommissioned")
+    assert revoked.revoked_at is not None and revoked.reason == "host decommissioned"
+    assert service_keys(env.engine, "attribution-worker") == {}
+    assert [k.active for k in service_key_history(env.engine)] == [False]
+    with pytest.raises(RegistryError, match="was revoked"):
+        enroll_service_key(env.engine, "attribution-worker", pem)
+    with pytest.raises(RegistryError, match="not an enrolled"):
+        revoke_service_key(env.engine, "0000000000000000", "x")
+    with pytest.raises(RegistryError, match="Unknown service role"):
+        enroll_service_key(env.engine, "root", _pem()[0])
+
+
+def test_a_platform_key_that_is_not_ed25519_is_refused(env):
+    with pytest.raises(RegistryError, match="not a PEM public key"):
+        add_platform(env.engine, "acme", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")

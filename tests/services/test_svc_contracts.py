@@ -64,11 +64,23 @@ def test_optional_image_and_lora_parse(design_event):
         ("schema", _DELETE, "unknown no schema"),
         ("surprise", 1, "surprise: unexpected field"),
         ("params.sampler", "ddim", "params.sampler: unexpected field"),
-        ("reward.amount", "-0.004", "amount must be positive"),
+        ("reward.amount", "-0.004", "is negative"),
         ("reward.amount", "0", "amount must be positive"),
         ("reward.amount", 0.004, "reward.amount: Input should be a valid string"),
-        ("reward.amount", "0.0000001", "at most 6 decimals"),
-        ("reward.amount", "1e-3", "at most 6 decimals"),
+        ("reward.amount", "0.0000001", "more than 6 decimal places"),
+        ("reward.amount", "1e-3", "not a plain decimal"),
+        ("reward.amount", "1\u0660", "not a plain decimal"),  # an Arabic-Indic zero is not a zero here
+        ("reward.amount", "1.00\n", "not a plain decimal"),
+        ("reward.amount", " 1.00", "not a plain decimal"),
+        ("reward.amount", "1000000.000001", "largest allowed here, 1000000.00"),
+        ("reward.amount", "999999999999.999999", "largest allowed"),
+        ("reward.currency", "XYZ", "Unknown currency"),
+        ("occurred_at", "0001-01-01T00:00:00+01:00", "out of range"),
+        ("occurred_at", "2026-11-24T12:00:00Z\n", "RFC 3339"),
+        ("occurred_at", "2026-11-24T12:00:00\u0660Z", "RFC 3339"),
+        ("event_id", "C28753F8-0000-4000-8000-000000000000", "event_id"),
+        ("content", "a\u0000b", "NUL"),
+        ("styles.0.phrase", "by \u0000", "NUL"),
         ("reward.currency", "usd", "reward.currency"),
         ("occurred_at", "2026-11-24T12:00:00", "with a timezone"),
         ("occurred_at", "2026-13-24T12:00:00Z", "not a valid date/time"),
@@ -80,7 +92,6 @@ def test_optional_image_and_lora_parse(design_event):
         ("params.steps", 201, "params.steps"),
         ("params.width", 513, "multiple of 8"),
         ("params.guidance", True, "params.guidance"),
-        ("styles", [], "styles"),
         ("styles", [{"artist_id": f"a{i}", "phrase": "x"} for i in range(17)], "at most 16"),
         ("styles", [{"artist_id": "a", "phrase": "x"}, {"artist_id": "a", "phrase": "y"}], "only one style"),
         ("styles.0.artist_id", "Van Gogh!", "styles.0.artist_id"),
@@ -199,3 +210,9 @@ def test_dead_letter_round_trips():
                           failed_at="2026-11-24T12:00:00+01:00", service="test")
     again = parse_dead_letter(letter.to_json_bytes())
     assert again.original == b"{" and again.source.offset == 3
+
+
+def test_an_event_naming_no_artist_is_valid(design_event):
+    """A generation whose prompt names no artist: the model earns the whole reward."""
+    event = parse_event(_mutated(design_event, "styles", []))
+    assert event.styles == []
