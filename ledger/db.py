@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -18,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
-from ledger.errors import DatabaseUnavailableError, NotInitialisedError
+from ledger.errors import DatabaseUnavailableError, MoneyError, NotInitialisedError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 WRITE_OPTION = "ledger_write"
@@ -95,6 +97,17 @@ def _current_revision(connection) -> str | None:
 
 def _first_line(exc: DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0].rstrip(".") if exc.orig else str(exc)
+
+
+@contextmanager
+def refuse_overflow(what: str) -> Iterator[None]:
+    """SQLite stops a SUM past 64 bits with "integer overflow": say it as a money error."""
+    try:
+        yield
+    except OperationalError as exc:
+        if "overflow" in str(exc.orig).lower():
+            raise MoneyError(f"{what} would exceed the largest amount the ledger can hold; nothing was changed.") from None
+        raise
 
 
 def is_transient(exc: BaseException) -> bool:

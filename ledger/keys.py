@@ -19,7 +19,7 @@ from sqlalchemy import Engine, insert, select
 
 from ledger.crypto import key_id, public_key_from_raw, public_key_raw, read_private_key, write_private_key
 from ledger.errors import SigningKeyError
-from ledger.tables import SigningKey
+from ledger.schema import SigningKey
 
 ALGORITHM = "ed25519"
 KEY_SUFFIX = ".ed25519.pem"
@@ -151,3 +151,10 @@ def load_signer(key_dir: str | Path, engine: Engine) -> Signer:
         f"This ledger signs with key {active[0]}, whose file {active[0]}{KEY_SUFFIX} is not in {key_dir}; "
         "point --key-dir (FAIRSPLIT_KEY_DIR) at the folder that holds it."
     )
+
+
+def public_key_of(engine: Engine, key_id: str):
+    """The registered public key `key_id` (for checking manifests), or None."""
+    with engine.connect() as connection:
+        raw = connection.execute(select(SigningKey.public_key).where(SigningKey.key_id == key_id)).scalar()
+    return None if raw is None else public_key_from_hex(raw)

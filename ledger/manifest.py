@@ -6,16 +6,19 @@ Format (schema `fairsplit.manifest.v1`):
      "files": [{"name": "statements-2026-11-USD.csv", "bytes": 1234, "sha256": "<hex>"}, ...],
      "key_id": "<16 hex>", "signature": "<Ed25519, hex>"}
 
-The signature is Ed25519 over the canonical bytes of the manifest without its
-`signature` field: JSON with sorted keys, separators `,` and `:`, ASCII only. `key_id`
-names the ledger key that signed it (registered in `signing_keys`), so anyone with the
-ledger's public keys can check both the manifest and every file it lists.
+The signature is Ed25519 over the manifest's canonical JSON without its `signature`
+field (`ledger.crypto.canonical_json`; a manifest's content is ASCII, so these are the
+bytes manifests were always signed over). `key_id` names the ledger key that signed it,
+so anyone with the ledger's public keys file can check, offline, the manifest and every
+file it lists — and that the folder holds nothing else: a file the manifest does not
+list is a problem too (it may be a stale or planted statement).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,19 +27,19 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.crypto import canonical_json
+from ledger.strictjson import StrictJsonError, parse_object
+
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA = "fairsplit.manifest.v1"
+MAX_MANIFEST_BYTES = 16 << 20
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 
 
 class SignsBytes(Protocol):
     key_id: str
 
     def sign(self, message: bytes) -> bytes: ...
-
-
-def canonical_bytes(document: Mapping[str, Any]) -> bytes:
-    body = {key: value for key, value in document.items() if key != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def file_entry(path: Path) -> dict[str, Any]:
@@ -54,38 +57,53 @@ def write_manifest(directory: Path, files: Iterable[Path], signer: SignsBytes,
         "files": [file_entry(Path(path)) for path in sorted(files, key=lambda p: Path(p).name)],
         "key_id": signer.key_id,
     }
-    document["signature"] = signer.sign(canonical_bytes(document)).hex()
+    document["signature"] = signer.sign(canonical_json(document)).hex()
     path = Path(directory) / MANIFEST_NAME
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of an export folder, parsed strictly; `ValueError` with one sentence."""
     path = Path(directory) / MANIFEST_NAME
     try:
-        document = json.loads(path.read_text())
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_MANIFEST_BYTES + 1)
     except FileNotFoundError:
         raise ValueError(f"There is no {MANIFEST_NAME} in {directory}.") from None
-    except json.JSONDecodeError:
-        raise ValueError(f"{path} is not valid JSON.") from None
-    if not isinstance(document, dict) or document.get("schema") != MANIFEST_SCHEMA:
+    except OSError as exc:
+        raise ValueError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        document = parse_object(data, str(path), MAX_MANIFEST_BYTES)
+    except StrictJsonError as exc:
+        raise ValueError(str(exc)) from None
+    files = document.get("files")
+    if document.get("schema") != MANIFEST_SCHEMA or not isinstance(files, list) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("name"), str) and _FILE_NAME.fullmatch(entry["name"])
+        and isinstance(entry.get("sha256"), str) for entry in files
+    ) or not isinstance(document.get("key_id"), str) or not isinstance(document.get("signature"), str):
         raise ValueError(f"{path} is not a {MANIFEST_SCHEMA} manifest.")
     return document
 
 
 def verify_manifest(directory: Path, public_key: Ed25519PublicKey) -> list[str]:
-    """Problems found (empty when the signature and every listed file check out)."""
+    """Problems found (empty when the signature, every listed file, and the absence of
+    unlisted files all check out)."""
     directory = Path(directory)
     document = read_manifest(directory)
     problems = []
     try:
-        public_key.verify(bytes.fromhex(document.get("signature", "")), canonical_bytes(document))
+        public_key.verify(bytes.fromhex(document["signature"]), canonical_json(document))
     except (InvalidSignature, ValueError):
-        problems.append(f"The manifest signature does not verify with key {document.get('key_id')}.")
-    for entry in document.get("files", []):
+        problems.append(f"The manifest signature does not verify with key {document['key_id']}.")
+    listed = {entry["name"] for entry in document["files"]}
+    for entry in document["files"]:
         path = directory / entry["name"]
         if not path.is_file():
             problems.append(f"{entry['name']} is listed but missing.")
         elif file_entry(path)["sha256"] != entry["sha256"]:
             problems.append(f"{entry['name']} has changed: its SHA-256 no longer matches the manifest.")
+    for path in sorted(directory.iterdir()):
+        if path.name != MANIFEST_NAME and path.name not in listed:
+            problems.append(f"{path.name} is in the folder but not in the signed manifest.")
     return problems

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ledger.money import MICRO_DIGITS, check_currency, minor_units
+from ledger.money import MICRO_DIGITS, check_currency, checked_total, minor_units
 from ledger.periods import Period, period_of
 
 PAYEE_KINDS = ("artist", "model")
@@ -113,6 +113,10 @@ class Timeline:
     def last_closed(self) -> Period | None:
         return self.closes[-1].period if self.closes else None
 
+    @property
+    def first_closed(self) -> Period | None:
+        return self.closes[0].period if self.closes else None
+
     def closed_before(self, seq: int) -> Period | None:
         """The newest period that was already closed when the transfer `seq` was appended."""
         index = bisect.bisect_left(self._seqs, seq)
@@ -127,7 +131,9 @@ class Timeline:
         return closed.next(), True
 
     def is_closed(self, period: Period) -> bool:
-        return self.last_closed is not None and period <= self.last_closed
+        """Closed: between the first and the last close (periods before the ledger's first
+        entry were never closed, and no close may name them)."""
+        return self.last_closed is not None and self.first_closed <= period <= self.last_closed
 
 
 def balances_through(
@@ -145,4 +151,6 @@ def balances_through(
         for account, sign in ((row["credit_account"], 1), (row["debit_account"], -1)):
             if is_payee(account):
                 totals[account] = totals.get(account, 0) + sign * row["amount"]
+    for account, total in totals.items():
+        checked_total([total], f"The balance of {account}")
     return totals

@@ -146,15 +146,18 @@ def parse_period(text: str) -> Period:
 
 
 def period_of(moment: datetime, cadence: str = DEFAULT_CADENCE) -> Period:
-    """The period of `cadence` that contains `moment` (UTC)."""
+    """The period of `cadence` that contains `moment` (UTC); PeriodError past year 9999."""
     moment = as_utc(moment)
     check_cadence(cadence)
-    if cadence == "monthly":
-        return _month(moment.year, moment.month)
-    if cadence == "quarterly":
-        return _quarter(moment.year, (moment.month - 1) // 3 + 1)
-    year, week, _ = moment.date().isocalendar()
-    return _week(year, week)
+    try:
+        if cadence == "monthly":
+            return _month(moment.year, moment.month)
+        if cadence == "quarterly":
+            return _quarter(moment.year, (moment.month - 1) // 3 + 1)
+        year, week, _ = moment.date().isocalendar()
+        return _week(year, week)
+    except (ValueError, OverflowError):  # the period ends after 9999-12-31
+        raise PeriodError(f"The period of {moment.date().isoformat()} ends after year 9999, out of range.") from None
 
 
 def periods_between(first: Period, last: Period) -> list[Period]:

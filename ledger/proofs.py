@@ -34,7 +34,6 @@ any input, and nothing is reported valid unless every check passed.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -48,6 +47,7 @@ from ledger.errors import MoneyError
 from ledger.keyring import Keyring, KeyringError, public_key_id
 from ledger.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from ledger.money import format_amount
+from ledger.strictjson import StrictJsonError, parse_object
 
 INCLUSION_FORMAT = "fairsplit.inclusion-proof/v1"
 BUNDLE_FORMAT = "fairsplit.balance-bundle/v1"
@@ -103,36 +103,12 @@ def consistency_part(old_size: int, old_root: bytes, path: list[bytes]) -> dict[
 # --- reading ---------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> None:
-    raise VerificationError(f"The document contains {name}, which is not valid JSON here.")
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise VerificationError("The document has an object with a repeated key.")
-    return result
-
-
 def load_json(data: bytes | str, what: str = "The document") -> dict[str, Any]:
-    """Parse a JSON object strictly (no NaN, no repeated keys, bounded size and depth)."""
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise VerificationError(f"{what} is larger than {MAX_DOCUMENT_BYTES >> 20} MiB.")
+    """Parse a JSON object strictly (`ledger.strictjson`: no NaN, no repeated keys, bounded)."""
     try:
-        if isinstance(data, bytes):
-            data = data.decode("utf-8")
-        document = json.loads(data, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
-    except VerificationError:
-        raise
-    except UnicodeDecodeError:
-        raise VerificationError(f"{what} is not UTF-8 text.") from None
-    except RecursionError:
-        raise VerificationError(f"{what} is nested too deeply.") from None
-    except ValueError as exc:  # JSONDecodeError, and integers with too many digits
-        raise VerificationError(f"{what} is not valid JSON: {str(exc).splitlines()[0]}.") from None
-    if not isinstance(document, dict):
-        raise VerificationError(f"{what} must be a JSON object.")
-    return document
+        return parse_object(data, what, MAX_DOCUMENT_BYTES)
+    except StrictJsonError as exc:
+        raise VerificationError(str(exc)) from None
 
 
 def _get(obj: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:

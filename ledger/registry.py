@@ -25,76 +25,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel
 
 from ledger.crypto import key_id, load_public_key
 from ledger.encoding import utc
 from ledger.errors import LedgerError, SigningKeyError
+from ledger.schema import (ArtistRow, ArtistWorkRow, KeyRevocationRow, PlatformKeyRow, PlatformRow,
+                           ServiceKeyRow)
 from ledger.ids import is_slug
 
 
 
 class RegistryError(LedgerError, ValueError):
     """An id is unknown, malformed, or already registered with different content."""
-
-
-class ArtistRow(SQLModel, table=True):
-    __tablename__ = "artists"
-
-    artist_id: str = Field(sa_column=Column(String(64), primary_key=True))
-    name: str = Field(sa_column=Column(String(200), nullable=False))
-    gallery: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32 little-endian
-    gallery_dim: int = Field(sa_column=Column(Integer, nullable=False))
-    gallery_count: int = Field(sa_column=Column(Integer, nullable=False))
-    gallery_model_id: str = Field(sa_column=Column(String(300), nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-class ArtistWorkRow(SQLModel, table=True):
-    __tablename__ = "artist_works"
-
-    artist_id: str = Field(sa_column=Column(String(64), ForeignKey("artists.artist_id"), primary_key=True))
-    idx: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    thumbnail_png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-
-
-class PlatformRow(SQLModel, table=True):
-    __tablename__ = "platforms"
-
-    platform_id: str = Field(sa_column=Column(String(64), primary_key=True))
-    public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
-    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-class PlatformKeyRow(SQLModel, table=True):
-    __tablename__ = "platform_keys"
-    __table_args__ = (Index("ix_platform_keys_platform", "platform_id"),)
-
-    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
-    platform_id: str = Field(sa_column=Column(String(64), ForeignKey("platforms.platform_id"), nullable=False))
-    public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-class KeyRevocationRow(SQLModel, table=True):
-    __tablename__ = "key_revocations"
-
-    owner: str = Field(sa_column=Column(String(16), primary_key=True))  # "platform" | "service"
-    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
-    revoked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class ServiceKeyRow(SQLModel, table=True):
-    __tablename__ = "service_keys"
-
-    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
-    role: str = Field(sa_column=Column(String(32), nullable=False))
-    public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 @dataclass(frozen=True)
@@ -156,8 +100,8 @@ def add_artist(
     """Register an artist with the embedding of their reference works (and small PNG
     thumbnails of a few of them, for pictures); True if new."""
     _check_id("Artist", artist_id)
-    if not name.strip():
-        raise RegistryError("An artist needs a non-empty name.")
+    if not name.strip() or "\x00" in name or len(name) > 200:
+        raise RegistryError("An artist needs a name of 1-200 characters (no NUL).")
     if gallery_count < 1 or not gallery:
         raise RegistryError(f"Artist {artist_id!r} needs a gallery of at least one image.")
     blob = _pack(gallery)
@@ -198,7 +142,8 @@ def get_artists(engine: Engine, artist_ids: list[str] | None = None) -> dict[str
 # --- platforms and service keys --------------------------------------------------------
 
 
-SERVICE_ROLES = ("attribution-worker",)
+WORKER_ROLE = "attribution-worker"  # signs attribution results the ledger writer books
+SERVICE_ROLES = (WORKER_ROLE,)
 
 
 @dataclass(frozen=True)

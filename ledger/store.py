@@ -29,12 +29,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from ledger.accounts import resolve_account, validate_account
-from ledger.db import WRITE_OPTION, is_sqlite
+from ledger.db import WRITE_OPTION, is_sqlite, refuse_overflow
 from ledger.encoding import ENCODING_VERSION, encode_row, utc
 from ledger.errors import ConflictError, MoneyError, TransferError
 from ledger.keys import Signer
-from ledger.money import check_currency, split_largest_remainder
-from ledger.tables import GENESIS_HASH, TRANSFER_COLUMNS, TRANSFER_KINDS, Transfer
+from ledger.money import MAX_MICROS, check_currency, checked_total, split_largest_remainder
+from ledger.schema import GENESIS_HASH, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
 
 #: uuid5 namespace of transfer ids (fixed forever: ids are derived, never stored elsewhere).
 TRANSFER_NAMESPACE = uuid.UUID("6f1b9c1e-3a53-5d0e-9a51-2f0a1e5c7b10")
@@ -44,7 +44,6 @@ _LOOKUP_CHUNK = 500
 _SIGN_CHUNK = 256
 _BODY = ("event_id", "attribution_id", "kind", "debit_account", "credit_account", "amount",
          "currency", "occurred_at", "reverses_id", "memo")
-TRANSFERS = Transfer.__table__
 
 
 _NAMESPACE_BYTES = TRANSFER_NAMESPACE.bytes
@@ -99,12 +98,15 @@ class TransferSpec:
 
 def check_spec(spec: TransferSpec) -> None:
     """Raise TransferError/MoneyError/AccountError unless `spec` may be booked."""
-    if not isinstance(spec.event_id, str) or not 0 < len(spec.event_id) <= 200:
-        raise TransferError(f"Event id {spec.event_id!r} must be a non-empty string of at most 200 characters.")
+    if not isinstance(spec.event_id, str) or not 0 < len(spec.event_id) <= 200 or "\x00" in spec.event_id:
+        raise TransferError("An event id must be 1-200 characters of text without NUL.")
+    for name, value in (("memo", spec.memo), ("attribution id", spec.attribution_id)):
+        if value is not None and (not isinstance(value, str) or "\x00" in value or len(value) > 2000):
+            raise TransferError(f"A transfer's {name} must be text of at most 2000 characters without NUL.")
     if isinstance(spec.amount, bool) or not isinstance(spec.amount, int):
         raise MoneyError(f"Amount {spec.amount!r} must be an integer number of micro-units, never a float.")
-    if spec.amount <= 0:
-        raise MoneyError(f"Amount {spec.amount} must be more than zero micro-units.")
+    if not 0 < spec.amount <= MAX_MICROS:
+        raise MoneyError(f"Amount {spec.amount} must be more than zero and fit the ledger's 64-bit amounts.")
     check_currency(spec.currency)
     _known_account(spec.debit)
     _known_account(spec.credit)
@@ -160,7 +162,7 @@ def reward_transfers(
 class StoredTransfer:
     """A booked transfer: every column of `transfers` (times in UTC), as a plain record.
 
-    Returned instead of the `ledger.tables.Transfer` model because building an ORM
+    Returned instead of the `ledger.schema.Transfer` model because building an ORM
     instance per row would cost more than hashing and signing it.
     """
 
@@ -244,13 +246,13 @@ class Ledger:
         """Credits − debits of `account`, in micro-units, per currency (only `currency` if given)."""
         validate_account(account)
         totals: dict[str, int] = {} if currency is None else {check_currency(currency): 0}
-        with self.engine.connect() as connection:
+        with self.engine.connect() as connection, refuse_overflow(f"The balance of {account}"):
             for column, sign in ((TRANSFERS.c.credit_account, 1), (TRANSFERS.c.debit_account, -1)):
                 query = select(TRANSFERS.c.currency, func.sum(TRANSFERS.c.amount)).where(column == account)
                 if currency is not None:
                     query = query.where(TRANSFERS.c.currency == currency)
                 for cur, total in connection.execute(query.group_by(TRANSFERS.c.currency)):
-                    totals[cur] = totals.get(cur, 0) + sign * int(total)
+                    totals[cur] = checked_total([totals.get(cur, 0), sign * int(total)], f"The balance of {account}")
         return dict(sorted(totals.items()))
 
     def history(self, account: str, limit: int = 50, offset: int = 0) -> list[StoredTransfer]:

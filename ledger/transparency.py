@@ -30,9 +30,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Engine, ForeignKey, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import Connection, Engine
 from sqlalchemy import func, insert, or_, select, text, update
-from sqlmodel import Field, SQLModel
 
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, open_checkpoint, sign_checkpoint
 from ledger.db import WRITE_OPTION, is_sqlite
@@ -41,6 +40,7 @@ from ledger.errors import LedgerError
 from ledger.keyring import Keyring, PublicKeyInfo
 from ledger.keys import Signer, public_key_from_hex, register_key, write_new_key
 from ledger.merkle import (
+    MAX_TREE_SIZE,
     Frontier,
     Node,
     NodeFetcher,
@@ -60,41 +60,17 @@ from ledger.proofs import (
     display_balances,
     inclusion_part,
 )
-from ledger.tables import SigningKey, Transfer
+from ledger.schema import CHECKPOINTS, MERKLE_NODES as NODES, TRANSFERS, SigningKey
 
 DEFAULT_ORIGIN = "fairsplit/ledger"
 #: PostgreSQL advisory lock serialising tree extension and checkpoints ("fsmerkle").
 TREE_LOCK_KEY = 0x66736D65_726B6C65
 PAGE = 5000
 _FETCH_CHUNK = 400
-TRANSFERS = Transfer.__table__
 
 
 class TransparencyError(LedgerError):
     """A checkpoint or proof that cannot be made; the message says why and what to do."""
-
-
-class MerkleNode(SQLModel, table=True):
-    __tablename__ = "merkle_nodes"
-
-    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
-    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
-
-
-class CheckpointRecord(SQLModel, table=True):
-    __tablename__ = "checkpoints"
-
-    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    origin: str = Field(sa_column=Column(String(200), nullable=False))
-    root_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    key_id: str = Field(sa_column=Column(String(16), ForeignKey("signing_keys.key_id"), nullable=False))
-    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    note: str = Field(sa_column=Column(Text, nullable=False))
-
-
-NODES = MerkleNode.__table__
-CHECKPOINTS = CheckpointRecord.__table__
 
 
 @dataclass(frozen=True)
@@ -380,11 +356,18 @@ def _consistency_since(connection: Connection, since: int, checkpoint: StoredChe
 
 
 def _find_transfer(connection: Connection, entry: str | int) -> Any:
-    column = TRANSFERS.c.seq if isinstance(entry, int) or str(entry).isdigit() else TRANSFERS.c.id
-    value = int(entry) if column is TRANSFERS.c.seq else str(entry)
+    """A transfer by seq (ASCII digits) or id; one sentence when there is none."""
+    text = str(entry)
+    by_seq = isinstance(entry, int) or (text.isascii() and text.isdigit())
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    if by_seq and not 1 <= int(text) <= MAX_TREE_SIZE:
+        raise TransparencyError(f"No transfer with seq {shown} is booked (seqs run from 1).")
+    if not by_seq and len(text) > 36:
+        raise TransparencyError(f"No transfer with id {shown!r} is booked.")
+    column, value = (TRANSFERS.c.seq, int(text)) if by_seq else (TRANSFERS.c.id, text)
     row = connection.execute(select(TRANSFERS).where(column == value)).mappings().first()
     if row is None:
-        raise TransparencyError(f"No transfer with {'seq' if column is TRANSFERS.c.seq else 'id'} {value} is booked.")
+        raise TransparencyError(f"No transfer with {'seq' if by_seq else 'id'} {shown} is booked.")
     return row
 
 

@@ -31,11 +31,10 @@ from sqlalchemy import Engine, select
 from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp, utc
 from ledger.crypto import key_id as key_id_of
 from ledger.keys import public_key_from_hex, signature_valid
-from ledger.tables import GENESIS_HASH, SigningKey, Transfer
+from ledger.schema import GENESIS_HASH, TRANSFERS, SigningKey
 
 PAGE = 5000
 _CHUNK = 500
-TRANSFERS = Transfer.__table__
 
 
 @dataclass(frozen=True)

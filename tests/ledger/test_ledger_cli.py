@@ -43,7 +43,7 @@ def test_balance_history_and_verify(cli):
     assert "Booked 9 new" in cli("ledger", "demo").output
     assert "0 new" in cli("ledger", "demo").output
     shown = json.loads(cli("balance", "van-gogh", "--json").output)
-    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.006"}]}
+    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.006", "paid_out": "0.00"}]}
     assert "0.006" in cli("balance", "artist:van-gogh").output
     history = json.loads(cli("history", "platform:demo", "--json", "--limit", "2").output)
     assert [t["seq"] for t in history["transfers"]] == [9, 8]
@@ -61,6 +61,26 @@ def test_user_mistakes_are_one_sentence(cli, args, fragment):
     cli("init")
     result = cli(*args)
     assert result.exit_code == 2 and fragment in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("account", ["nosuch", "artist:nosuch", "platform:nobody", "model:never-paid"])
+def test_an_account_the_ledger_does_not_know_is_an_error_not_a_zero_balance(cli, account):
+    cli("init")
+    cli("ledger", "demo")
+    for command in ("balance", "history"):
+        result = cli(command, account)
+        assert result.exit_code == 2, result.output
+        assert "is not registered" in result.output or "has never been paid" in result.output
+    assert cli("balance", "payouts:USD").exit_code == 0  # a currency's payouts account always exists
+
+
+@pytest.mark.parametrize("hostile", ["artist:[/]", "[/]", "[bold]x", "artist:" + "a" * 5000])
+def test_markup_and_huge_names_are_one_plain_sentence(cli, hostile):
+    cli("init")
+    result = cli("balance", hostile)
+    assert result.exit_code == 2 and "Traceback" not in result.output and result.exception is None or isinstance(
+        result.exception, SystemExit)
+    assert len(result.output) < 400
 
 
 def test_uninitialised_database_is_a_clear_error(cli):

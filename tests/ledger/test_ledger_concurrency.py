@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ledger.tables import Transfer
+from ledger.schema import Transfer
 from ledger.verify import verify_ledger
 
 WRITER = Path(__file__).with_name("ledger_writer.py")

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import ConflictError, MoneyError
-from ledger.events import EVENTS, EventRecord, book_event, get_event
-from ledger.store import TRANSFERS, reward_transfers
+from ledger.events import EventRecord, book_event, get_event
+from ledger.schema import EVENTS, TRANSFERS
+from ledger.store import reward_transfers
 from tests.ledger.ledger_helpers import WHEN
 
 EVENT_ID = "9b1c3f3e-8f1a-4c55-9d61-3f0d1f0e2a11"
@@ -95,12 +96,17 @@ def test_a_batch_is_booked_together_with_duplicates_paying_nothing_more(env):
     assert env.ledger.balance("artist:van-gogh") == {"USD": 9000}
 
 
-def test_a_refused_event_in_a_batch_books_alone_and_never_drags_the_others(env):
+def test_a_refused_event_refuses_its_whole_batch_and_books_nothing(env):
+    """book_events is all-or-nothing; the stream's RunTask isolates the bad item (tested in
+    tests/services): one place isolates failures."""
     from ledger.events import book_events
 
     book_event(env.ledger, *_item("e-0"))
     bad_money = (replace(_item("e-3")[0]), [replace(t, amount=0) for t in _item("e-3")[1]])
-    outcomes = book_events(env.ledger, [_item("e-1"), _item("e-0", "b" * 64), bad_money, _item("e-2")])
-    assert outcomes[0] == "recorded" and outcomes[3] == "recorded"
-    assert isinstance(outcomes[1], ConflictError) and isinstance(outcomes[2], MoneyError)
-    assert _count(env, EVENTS) == 3 and _count(env, TRANSFERS) == 6
+    with pytest.raises(MoneyError):
+        book_events(env.ledger, [_item("e-1"), bad_money, _item("e-2")])
+    with pytest.raises(ConflictError, match="first one stands"):
+        book_events(env.ledger, [_item("e-1"), _item("e-0", "b" * 64)])
+    with pytest.raises(ConflictError, match="first one stands"):
+        book_events(env.ledger, [_item("e-4"), _item("e-4", "b" * 64)])
+    assert _count(env, EVENTS) == 1 and _count(env, TRANSFERS) == 2

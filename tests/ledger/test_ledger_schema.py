@@ -9,11 +9,7 @@ from sqlmodel import SQLModel
 
 from ledger.db import check_ready, head_revision, make_engine, sqlalchemy_url, upgrade_to_head
 from ledger.errors import NotInitialisedError
-import ledger.closing  # noqa: F401  (registers the tables)
-import ledger.events  # noqa: F401
-import ledger.registry  # noqa: F401
-import ledger.tables  # noqa: F401
-import ledger.transparency  # noqa: F401
+import ledger.schema  # noqa: F401  (every table)
 from alembic.script import ScriptDirectory
 from ledger.db import alembic_config
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ledger.errors import AccountError, ConflictError, MoneyError, TransferError
 from ledger.store import TransferSpec, reward_transfers, transfer_id
-from ledger.tables import Transfer
+from ledger.schema import Transfer
 
 
 def reward(event="ev-1", amount=4000, payees=None):
@@ -100,7 +100,9 @@ def test_reversal_undoes_a_transfer(env):
      ({"amount": 1.5}, MoneyError, "never a float"), ({"currency": "XXX"}, MoneyError, "Unknown currency"),
      ({"credit": "bank:x"}, AccountError, "unknown kind"), ({"credit": "platform:acme"}, TransferError, "two different"),
      ({"kind": "gift"}, TransferError, "not one of"), ({"occurred_at": WHEN.replace(tzinfo=None)}, TransferError, "timezone"),
-     ({"credit": "payouts:EUR"}, TransferError, "only holds EUR"), ({"event_id": ""}, TransferError, "non-empty")],
+     ({"credit": "payouts:EUR"}, TransferError, "only holds EUR"), ({"event_id": ""}, TransferError, "1-200 characters"),
+     ({"event_id": "a\x00b"}, TransferError, "without NUL"), ({"memo": "x\x00"}, TransferError, "without NUL"),
+     ({"amount": 2**63}, MoneyError, "64-bit")],
 )
 def test_bad_specs_give_clear_errors_and_write_nothing(env, change, error, fragment):
     with pytest.raises(error, match=fragment):

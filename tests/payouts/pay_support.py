@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 
 from sqlalchemy import Engine, func, select
 
-from ledger.db import make_engine, upgrade_to_head
 from ledger.events import EventRecord, book_event
-from ledger.keys import Signer, load_or_create_signer
-from ledger.store import TRANSFERS, Ledger, reward_transfers
+from ledger.keys import Signer
+from ledger.schema import TRANSFERS
+from ledger.store import Ledger, reward_transfers
 
 MODEL = "model:sd-1.5"
+
+
+def eid(name: str) -> str:
+    """The canonical event id (a lower-case UUID) a test names `name`, e.g. "e1"."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fairsplit-test:{name}"))
 
 
 @dataclass
@@ -28,6 +34,7 @@ class PayoutEnv:
     def reward(self, event_id: str, when: datetime, amount: int, shares: dict[str, Fraction],
                currency: str = "USD", content: str = "an image of a man") -> None:
         """Book one attributed event the way the ledger writer does (event row + reward transfers)."""
+        event_id = eid(event_id)
         specs = reward_transfers(event_id, "acme", shares, amount, currency, when, f"att-{event_id}")
         attribution = {"shares": {account: str(share) for account, share in shares.items()}}
         record = EventRecord(

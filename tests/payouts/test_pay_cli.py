@@ -7,7 +7,7 @@ import json
 from fractions import Fraction
 
 import pytest
-from pay_support import MODEL, at
+from pay_support import MODEL, at, eid
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -66,10 +66,11 @@ def test_reverse_list_and_period_views(env, cli):
     env.reward("e1", at(5, 9), 3_000_000, SHARES)
     env.reward("e2", at(6, 10), 6_000_000, SHARES)
     cli("payouts", "close", "2026-09")
-    reversed_ = json.loads(cli("ledger", "reverse", "e1", "--reason", "withdrawn", "--json"))
+    reversed_ = json.loads(cli("ledger", "reverse", eid("e1"), "--reason", "withdrawn", "--json"))
     assert len(reversed_["reversals"]) == 3 and all(r["reverses_id"] for r in reversed_["reversals"])
-    assert "already reversed" in cli("ledger", "reverse", "e1", "--reason", "again", code=2)
-    assert "no reward transfers" in cli("ledger", "reverse", "ghost", "--reason", "x", code=2)
+    assert "already reversed" in cli("ledger", "reverse", eid("e1"), "--reason", "again", code=2)
+    assert "not an event id" in cli("ledger", "reverse", "ghost", "--reason", "x", code=2)
+    assert "no reward transfers" in cli("ledger", "reverse", eid("ghost"), "--reason", "x", code=2)
     assert "not a period id" in cli("payouts", "close", "Sept", code=2)
 
     october = json.loads(cli("balance", "van-gogh", "--period", "2026-10", "--json"))["balances"][0]

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from pay_support import MODEL, at
-from ledger.closing import (PeriodLockedError, close_period, closes, list_payouts, reverse_event,
-                            statements_for)
+from pay_support import MODEL, at, eid
+from ledger.closes import PeriodLockedError, close_period, closes, list_payouts
+from ledger.reversals import reverse_event
+from ledger.statement_export import statements_for
 from ledger.errors import TransferError
 from ledger.periods import parse_period
 
@@ -75,11 +76,11 @@ def test_threshold_and_remainder_carry_forward(env):
 def test_reversal_before_close_nets_out(env):
     env.reward("e1", at(3), 4_000_000, HALF)
     env.reward("e2", at(5), 1_000_000, HALF)
-    reversed_ = reverse_event(env.ledger, "e1", "withdrawn by the platform")
+    reversed_ = reverse_event(env.ledger, eid("e1"), "withdrawn by the platform")
     assert {t.kind for t in reversed_} == {"reversal"} and all(t.reverses_id for t in reversed_)
     assert all(t.memo == "withdrawn by the platform" for t in reversed_)
     with pytest.raises(TransferError, match="already reversed"):
-        reverse_event(env.ledger, "e1", "again")
+        reverse_event(env.ledger, eid("e1"), "again")
     with pytest.raises(TransferError, match="no reward transfers"):
         reverse_event(env.ledger, "nope", "typo")
     close(env, NOV)
@@ -92,7 +93,7 @@ def test_reversal_before_close_nets_out(env):
 def test_reversal_after_close_goes_negative_and_is_never_paid(env):
     env.reward("e1", at(3), 4_000_000, HALF)
     close(env, NOV)
-    reverse_event(env.ledger, "e1", "fraud")
+    reverse_event(env.ledger, eid("e1"), "fraud")
     assert env.balance("artist:van-gogh") == -2_000_000
     env.reward("e2", at(3, 12), 1_000_000, HALF)
     dec = close(env, DEC)
@@ -131,16 +132,45 @@ def test_earlier_open_periods_close_together_in_order(env):
 
 
 def test_refusals(env):
+    with pytest.raises(PeriodLockedError, match="no USD transfers yet"):
+        close(env, parse_period("0001-01"))  # an empty ledger has no period to close
+    env.reward("e1", at(3), 1_000_000, HALF)
     with pytest.raises(PeriodLockedError, match="has not ended"):
         close_period(env.ledger, "2026-11", "USD", now=datetime(2026, 11, 24, tzinfo=UTC))
+    with pytest.raises(PeriodLockedError, match="before the ledger's first USD period \\(2026-11\\)"):
+        close(env, parse_period("2016-10"))
     close(env, NOV)
     with pytest.raises(PeriodLockedError, match="closed monthly"):
         close(env, parse_period("2026-W50"))
+    with pytest.raises(PeriodLockedError, match="before the ledger's first"):
+        close(env, parse_period("2026-09"))  # never "already closed": it was never part of the ledger
+    assert [r["period"] for r in list_payouts(env.engine)] == ["2026-11"]
+
+
+def test_two_racing_closes_of_different_cadences_cannot_both_land(env, monkeypatch):
+    """A weekly close that lands while a monthly one is being planned wins; the monthly one
+    is refused under the lock, so one currency never holds two cadences."""
+    import ledger.closes as closing
+
+    env.reward("e1", at(3), 1_000_000, HALF)
+    real_plan, raced = closing.plan_close, []
+
+    def plan_then_race(*args, **kwargs):
+        plans = real_plan(*args, **kwargs)
+        if not raced:
+            raced.append(True)
+            close(env, parse_period("2026-W45"))
+        return plans
+
+    monkeypatch.setattr(closing, "plan_close", plan_then_race)
+    with pytest.raises(PeriodLockedError, match="closed weekly"):
+        close(env, NOV)
+    assert {r["cadence"] for r in list_payouts(env.engine)} == {"weekly"}
 
 
 def test_a_close_planned_on_a_stale_head_is_planned_again(env, monkeypatch):
     """A reward (or a rival close) that lands between planning and writing makes the close re-plan."""
-    import ledger.closing as closing
+    import ledger.closes as closing
 
     env.reward("e1", at(3), 1_000_000, HALF)
     real_plan, calls = closing.plan_close, []

@@ -112,6 +112,6 @@ def test_verify_proof_reports_bad_files_without_tracebacks(cli, tmp_path):
         (tmp_path / name).write_bytes(content)
         result = cli("verify-proof", str(tmp_path / name), "--public-key", str(keys), code=1)
         assert "invalid" in result.output and "Traceback" not in result.output
-    assert "Cannot read" in words(cli("verify-proof", str(tmp_path / "missing.json"), "--public-key", str(keys), code=2).output)
+    assert "does not exist" in words(cli("verify-proof", str(tmp_path / "missing.json"), "--public-key", str(keys), code=2).output)
     (tmp_path / "bad.pem").write_text("not a key")
     assert "no PEM" in words(cli("verify-proof", str(tmp_path / "other.json"), "--public-key", str(tmp_path / "bad.pem"), code=2).output)

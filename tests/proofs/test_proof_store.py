@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.encoding import encode_row
 from ledger.merkle import MemoryTree
 from ledger.proofs import VerificationError, verify_document
-from ledger.store import TRANSFERS
+from ledger.schema import TRANSFERS
 from ledger.transparency import (
     NODES,
     TransparencyError,

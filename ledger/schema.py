@@ -1,0 +1,236 @@
+"""Every ledger table and the invariants it keeps, in one place (TigerBeetle style: the
+invariants are written next to the record types and checked where data is assembled).
+
+Every table is append-only: database triggers reject UPDATE, DELETE (and TRUNCATE on
+PostgreSQL) — the only change ever allowed is setting `signing_keys.retired_at` once.
+Corrections are new rows (reversal transfers, key revocations, later checkpoints).
+
+Money
+`transfers` — one double-entry movement of money.
+  1. Double entry: money leaves `debit_account` and enters `credit_account` (never the
+     same account); `amount` is an integer number of micro-units (10^-6), 0 < amount <
+     2^63. A balance is credits − debits per (account, currency); every sum the ledger
+     forms is checked to stay inside 64 bits (`ledger.money.checked_total`).
+  2. Legs sum to the reward: the reward transfers of one event are the largest-remainder
+     split of the event's reward (`ledger.store.reward_transfers`), so their amounts add
+     up exactly to it; one `Ledger.append` call is one database transaction.
+  3. Never paid twice: `id = uuid5(TRANSFER_NAMESPACE, f"{event_id}|{payee}|{kind}")`
+     where the payee is the credit account, except for `reversal` and `payout`, whose
+     subject is the debit account. Re-appending an identical body is a no-op; a different
+     body is a conflict. Reward event ids are canonical (`ledger.ids.EVENT_ID`).
+  4. Chain: `seq` is 1, 2, 3, … without gaps; `prev_hash` is the previous row's `hash`
+     (64 zeros for seq 1); `hash` = SHA-256 of the row's canonical encoding
+     (`ledger.encoding`, tagged by `version`); `signature` is Ed25519 over the 32 raw
+     hash bytes by the key `key_id` registered in `signing_keys` (checked where rows are
+     sealed, `ledger.store._seal`, and for every row by `ledger.verify`).
+`signing_keys` — the public half of every key that ever signed a row or checkpoint, so
+  verification survives rotation; a key signs only in [created_at, retired_at).
+`events` — one row per attributed generation event (id = canonical UUID), written in the
+  transaction that pays it; the same id with another body is refused (`ledger.events`).
+`period_closes` — one row per closed (currency, period), written with its payouts;
+  `through_seq` is the ledger head right after them. One currency has one cadence, fixed
+  at its first close and checked under the chain lock (`ledger.closes`).
+
+Who may take part (`ledger.registry`)
+`artists`, `artist_works` — an artist's gallery embedding and thumbnails, registered once.
+`platforms`, `platform_keys` — a platform and every key its events were ever signed
+  with; `service_keys` — attribution-worker keys an operator enrolled;
+`key_revocations` — from `revoked_at` on, nothing signed by that key is trusted.
+
+Proofs (`ledger.transparency`)
+`merkle_nodes` — every complete subtree of the RFC 6962 tree over the transfers, written
+  once; `checkpoints` — signed tree heads, one per tree size, each consistent with the
+  one before.
+
+A new row encoding gets a new `version`; old rows keep verifying under theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        SmallInteger, String, Text)
+from sqlmodel import Field, SQLModel
+
+TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment")
+GENESIS_HASH = "0" * 64
+
+
+class SigningKey(SQLModel, table=True):
+    __tablename__ = "signing_keys"
+
+    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
+    algorithm: str = Field(sa_column=Column(String(16), nullable=False))
+    public_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))  # raw bytes, hex
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class Transfer(SQLModel, table=True):
+    __tablename__ = "transfers"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_transfers_amount_positive"),
+        CheckConstraint("debit_account <> credit_account", name="ck_transfers_two_accounts"),
+        CheckConstraint(
+            "kind IN ('reward', 'payout', 'reversal', 'adjustment')", name="ck_transfers_kind"
+        ),
+        CheckConstraint("seq > 0", name="ck_transfers_seq_positive"),
+        Index("ix_transfers_credit", "credit_account", "currency", "seq"),
+        Index("ix_transfers_debit", "debit_account", "currency", "seq"),
+        Index("ix_transfers_event", "event_id"),
+    )
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    version: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    event_id: str = Field(sa_column=Column(String(200), nullable=False))
+    attribution_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    debit_account: str = Field(sa_column=Column(String(140), nullable=False))
+    credit_account: str = Field(sa_column=Column(String(140), nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reverses_id: str | None = Field(
+        default=None, sa_column=Column(String(36), ForeignKey("transfers.id"), nullable=True)
+    )
+    memo: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    key_id: str = Field(sa_column=Column(String(16), ForeignKey("signing_keys.key_id"), nullable=False))
+    signature: str = Field(sa_column=Column(String(128), nullable=False))  # 64 raw bytes, hex
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+
+    event_id: str = Field(sa_column=Column(String(200), primary_key=True))
+    body_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    platform_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    model_id: str = Field(sa_column=Column(String(200), nullable=False))
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    reward_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    attribution_id: str = Field(sa_column=Column(String(200), nullable=False))
+    attribution_json: str = Field(sa_column=Column(Text, nullable=False))
+    event_json: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+
+class ArtistRow(SQLModel, table=True):
+    __tablename__ = "artists"
+
+    artist_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    gallery: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32 little-endian
+    gallery_dim: int = Field(sa_column=Column(Integer, nullable=False))
+    gallery_count: int = Field(sa_column=Column(Integer, nullable=False))
+    gallery_model_id: str = Field(sa_column=Column(String(300), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ArtistWorkRow(SQLModel, table=True):
+    __tablename__ = "artist_works"
+
+    artist_id: str = Field(sa_column=Column(String(64), ForeignKey("artists.artist_id"), primary_key=True))
+    idx: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    thumbnail_png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class PlatformRow(SQLModel, table=True):
+    __tablename__ = "platforms"
+
+    platform_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PlatformKeyRow(SQLModel, table=True):
+    __tablename__ = "platform_keys"
+    __table_args__ = (Index("ix_platform_keys_platform", "platform_id"),)
+
+    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
+    platform_id: str = Field(sa_column=Column(String(64), ForeignKey("platforms.platform_id"), nullable=False))
+    public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class KeyRevocationRow(SQLModel, table=True):
+    __tablename__ = "key_revocations"
+
+    owner: str = Field(sa_column=Column(String(16), primary_key=True))  # "platform" | "service"
+    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
+    revoked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ServiceKeyRow(SQLModel, table=True):
+    __tablename__ = "service_keys"
+
+    key_id: str = Field(sa_column=Column(String(16), primary_key=True))
+    role: str = Field(sa_column=Column(String(32), nullable=False))
+    public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PeriodClose(SQLModel, table=True):
+    __tablename__ = "period_closes"
+    __table_args__ = (
+        CheckConstraint("cadence IN ('monthly', 'weekly', 'quarterly')", name="ck_period_closes_cadence"),
+        CheckConstraint("through_seq >= 0 AND min_payout >= 0 AND paid_total >= 0", name="ck_period_closes_non_negative"),
+        Index("ix_period_closes_seq", "currency", "through_seq"),
+    )
+
+    currency: str = Field(sa_column=Column(String(3), primary_key=True))
+    period: str = Field(sa_column=Column(String(16), primary_key=True))
+    cadence: str = Field(sa_column=Column(String(16), nullable=False))
+    closed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    through_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    min_payout: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payees: int = Field(sa_column=Column(Integer, nullable=False))
+    paid_count: int = Field(sa_column=Column(Integer, nullable=False))
+    paid_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    carried_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+
+class MerkleNode(SQLModel, table=True):
+    __tablename__ = "merkle_nodes"
+
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class CheckpointRecord(SQLModel, table=True):
+    __tablename__ = "checkpoints"
+
+    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    origin: str = Field(sa_column=Column(String(200), nullable=False))
+    root_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    key_id: str = Field(sa_column=Column(String(16), ForeignKey("signing_keys.key_id"), nullable=False))
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# The tables as SQLAlchemy Core objects: the one name each is known by everywhere.
+TRANSFERS = Transfer.__table__
+SIGNING_KEYS = SigningKey.__table__
+EVENTS = EventRow.__table__
+ARTISTS = ArtistRow.__table__
+ARTIST_WORKS = ArtistWorkRow.__table__
+PLATFORMS = PlatformRow.__table__
+PLATFORM_KEYS = PlatformKeyRow.__table__
+KEY_REVOCATIONS = KeyRevocationRow.__table__
+SERVICE_KEYS = ServiceKeyRow.__table__
+PERIOD_CLOSES = PeriodClose.__table__
+MERKLE_NODES = MerkleNode.__table__
+CHECKPOINTS = CheckpointRecord.__table__
+
+#: Column order of `transfers`, as the hot path inserts them.
+TRANSFER_COLUMNS = tuple(column.name for column in TRANSFERS.columns)

@@ -1,0 +1,115 @@
+"""Statements of a period from the database, and their export as signed files.
+
+The statements themselves are pure (`ledger.statements`); this module reads the rows,
+reconciles the statements against what the ledger moved into `payouts:<CUR>`, and writes
+the files with their signed manifest (`ledger.manifest`) into a new folder, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from ledger.accounts import validate_account
+from ledger.closes import PeriodLockedError, currency_rows, first_period, timeline
+from ledger.db import refuse_overflow
+from ledger.errors import LedgerError
+from ledger.keys import Signer
+from ledger.manifest import MANIFEST_NAME, write_manifest
+from ledger.money import format_amount
+from ledger.payouts import payout_event_id
+from ledger.periods import Period
+from ledger.schema import EVENTS, TRANSFERS
+from ledger.statement_files import RENDERERS
+from ledger.statements import EventInfo, FinanceSummary, Statement, build_statements, summarise
+
+
+def statements_for(engine: Engine, period: Period, currency: str,
+                   accounts: Iterable[str] | None = None) -> tuple[list[Statement], FinanceSummary]:
+    """Statements and finance summary of `period`, reconciled against the ledger's payouts."""
+    with engine.connect() as connection:
+        line = timeline(connection, currency, period.cadence)
+        rows = currency_rows(connection, currency)
+        wanted = None if accounts is None else [validate_account(account) for account in accounts]
+        in_period = {row["event_id"] for row in rows if line.effective_period(row["seq"], row["occurred_at"])[0] == period}
+        events = _event_infos(connection, in_period)
+        statements = build_statements(period, currency, rows, line, events, wanted)
+        ledger_payouts = _ledger_payouts(connection, period, currency, wanted)
+    summary = summarise(period, currency, statements, line.is_closed(period), ledger_payouts)
+    return statements, summary
+
+
+def _ledger_payouts(connection: Connection, period: Period, currency: str, accounts: list[str] | None) -> int:
+    """What reached `payouts:<CUR>` for the period, summed straight from the transfers."""
+    query = select(func.coalesce(func.sum(TRANSFERS.c.amount), 0)).where(
+        TRANSFERS.c.credit_account == f"payouts:{currency}",
+        TRANSFERS.c.event_id == payout_event_id(period, currency),
+    )
+    if accounts is not None:
+        query = query.where(TRANSFERS.c.debit_account.in_(accounts))
+    with refuse_overflow(f"The payouts of {period.id}"):
+        return int(connection.execute(query).scalar())
+
+
+def _event_infos(connection: Connection, event_ids: set[str]) -> dict[str, EventInfo]:
+    infos: dict[str, EventInfo] = {}
+    ids = sorted(event_ids)
+    for start in range(0, len(ids), 500):
+        query = select(EVENTS.c.event_id, EVENTS.c.content, EVENTS.c.model_id, EVENTS.c.attribution_json).where(
+            EVENTS.c.event_id.in_(ids[start:start + 500]))
+        for row in connection.execute(query):
+            try:
+                shares = json.loads(row.attribution_json or "{}").get("shares") or {}
+            except (ValueError, AttributeError):
+                shares = {}
+            infos[row.event_id] = EventInfo(row.content, row.model_id,
+                                            {str(k): str(v) for k, v in dict(shares).items()})
+    return infos
+
+
+# --- export -------------------------------------------------------------------------
+
+
+def export_statements(engine: Engine, signer: Signer, period: Period, currency: str, formats: Sequence[str],
+                      out_dir: Path, accounts: Iterable[str] | None = None) -> tuple[FinanceSummary, Path, list[Path]]:
+    """Write the period's statement files and a signed manifest.json into `out_dir`."""
+    with engine.connect() as connection:
+        first = first_period(currency_rows(connection, currency), timeline(connection, currency, period.cadence))
+    if first is None or period < first:
+        raise PeriodLockedError(f"Period {period.id} is before the ledger's first {currency} period "
+                                f"({first.id if first else 'none yet'}); there is no statement to export.")
+    statements, summary = statements_for(engine, period, currency, accounts)
+    if summary.status != "closed":
+        raise PeriodLockedError(
+            f"Period {period.id} is not closed for {currency}; close it first (fairsplit payouts close {period.id})."
+        )
+    if not summary.reconciles:
+        raise LedgerError(f"Statements for {period.id} do not reconcile with the ledger; run `fairsplit ledger verify`.")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise LedgerError(f"{out_dir} is not an empty folder; export into a new one "
+                          "(a folder holds one export, and its manifest lists every file in it).")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+    def fmt(micros: int) -> str:
+        return format_amount(micros, currency)
+
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:  # written aside and renamed into place: a failed export leaves nothing behind
+        files = [path for name in formats for path in RENDERERS[name](staging, statements, summary, fmt)]
+        subject = {"period": period.id, "currency": currency, "formats": list(formats),
+                   "accounts": None if accounts is None else sorted(accounts),
+                   "payouts_total": fmt(summary.payouts.total)}
+        write_manifest(staging, files, signer, subject)
+        if out_dir.exists():
+            out_dir.rmdir()
+        staging.rename(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary, out_dir / MANIFEST_NAME, [out_dir / path.name for path in files]
