@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from fairsplit.gallery import Gallery, synthesize_gallery
+from fairsplit.gallery import synthesize_gallery
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, default_tau, recognise
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_texts
-from fairsplit.request import AttributionRequest, Params
+from fairsplit.request import AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
 from fairsplit.values import MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine
@@ -280,8 +280,14 @@ def _players(event: _Event) -> list[Player]:
     ]
 
 
+def coalition_label(members: Sequence[str]) -> str:
+    """How a coalition is named in results and pictures: its members' ids joined by "+"
+    ("sd-1.5+van-gogh")."""
+    return "+".join(account.split(":", 1)[1] for account in members)
+
+
 def _label(accounts: list[str], mask: int) -> str:
-    return "+".join(a.split(":", 1)[1] for p, a in enumerate(accounts) if mask >> p & 1)
+    return coalition_label([a for p, a in enumerate(accounts) if mask >> p & 1])
 
 
 class _Clock:

@@ -8,32 +8,17 @@ with `--gallery ID=DIR` or, failing that, synthesises one (see `synthesize_galle
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from fairsplit.profiles import Models
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images
-from fairsplit.request import Params, Style
+from fairsplit.request import Gallery, Params, Style
 from fairsplit.values import unit_mean
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 SYNTHETIC_SEEDS = (0, 1, 2)
-
-
-@dataclass(frozen=True, eq=False)
-class Gallery:
-    """Unit-norm mean embedding of `count` works, in the space of embedder `model_id`.
-
-    `source` is "gallery" for real reference works, "synthesized" for the fallback.
-    """
-
-    vector: np.ndarray
-    count: int
-    model_id: str
-    source: str = "gallery"
 
 
 def embed_gallery(works: str | Path | Sequence[Image.Image], models: Models) -> Gallery:

@@ -1,15 +1,15 @@
 """Model profiles: which generator renders coalitions and which CLIP embeds them.
 
 - `sd15` (production): Stable Diffusion v1.5 (diffusers) + CLIP ViT-L/14 (transformers),
-  ids or local paths from `FAIRSPLIT_GENERATOR_MODEL` / `FAIRSPLIT_CLIP_MODEL`, revisions
-  from `FAIRSPLIT_GENERATOR_REVISION` / `FAIRSPLIT_CLIP_REVISION`; half precision and SDPA
-  attention on GPU.
+  from the hub ids or local paths and revisions in `ModelSources`; half precision and
+  SDPA attention on GPU.
 - `tiny`: a seeded, randomly initialised Stable Diffusion and CLIP a few hundred kB in
-  size, built once into `FAIRSPLIT_MODEL_CACHE` and loaded through the same
+  size, built once into `ModelSources.cache_dir` and loaded through the same
   `from_pretrained` code as the real models. Its outputs mean nothing; it exists so that
   tests and offline demos exercise the real code path. Results say `test_model: true`.
 
-The device is `FAIRSPLIT_DEVICE` or the best available (cuda, mps, cpu).
+The device is `ModelSources.device` or the best available (cuda, mps, cpu). Nothing here
+reads the environment: sources arrive as arguments (`fairsplit.sources`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from pathlib import Path
 import torch
 
 from fairsplit.request import Params
+from fairsplit.sources import ModelSources
 
 PROFILES = ("sd15", "tiny")
-DEFAULT_GENERATOR = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 TINY_VERSION = "1"
 TINY_SEED = 0
 TINY_SIZE = 32
@@ -67,10 +66,12 @@ class Models:
     adapters: dict[str, str] = field(default_factory=dict)
 
 
-def pick_device() -> torch.device:
-    wanted = os.environ.get("FAIRSPLIT_DEVICE")
+def pick_device(wanted: str | None = None) -> torch.device:
     if wanted:
-        return torch.device(wanted)
+        try:
+            return torch.device(wanted)
+        except (RuntimeError, ValueError):
+            raise ModelUnavailable(f"device {wanted!r} is not a torch device (use cpu, cuda, cuda:1 or mps)") from None
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -92,18 +93,14 @@ def memory_budget(device: torch.device) -> int:
     return 2 << 30
 
 
-def model_cache_dir() -> Path:
-    return Path(os.environ.get("FAIRSPLIT_MODEL_CACHE", Path.home() / ".cache" / "fairsplit" / "models"))
-
-
 @lru_cache(maxsize=4)
-def load_profile(name: str) -> Models:
-    """Load a profile once per process (models are large; callers share them)."""
+def load_profile(name: str, sources: ModelSources = ModelSources()) -> Models:
+    """Load a profile once per process and sources (models are large; callers share them)."""
     _quiet()
     if name == "tiny":
-        return _load_tiny()
+        return _load_tiny(sources)
     if name == "sd15":
-        return _load_sd15()
+        return _load_sd15(sources)
     raise ValueError(f"unknown profile '{name}' (choose one of: {', '.join(PROFILES)})")
 
 
@@ -118,40 +115,34 @@ def _quiet() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
-def _load_sd15() -> Models:
+def _load_sd15(sources: ModelSources) -> Models:
     from diffusers import StableDiffusionPipeline
     from transformers import CLIPModel, CLIPTokenizer
 
-    device = pick_device()
+    device = pick_device(sources.device)
     dtype = half_dtype(device)
-    gen = ModelRef(
-        os.environ.get("FAIRSPLIT_GENERATOR_MODEL", DEFAULT_GENERATOR),
-        os.environ.get("FAIRSPLIT_GENERATOR_REVISION", "main"),
-    )
-    emb = ModelRef(
-        os.environ.get("FAIRSPLIT_CLIP_MODEL", DEFAULT_CLIP),
-        os.environ.get("FAIRSPLIT_CLIP_REVISION", "main"),
-    )
+    gen = ModelRef(sources.generator, sources.generator_revision)
+    emb = ModelRef(sources.clip, sources.clip_revision)
     try:
         pipe = StableDiffusionPipeline.from_pretrained(
             gen.id, revision=gen.revision, torch_dtype=dtype, safety_checker=None, requires_safety_checker=False
         )
     except (OSError, ValueError) as exc:
-        raise ModelUnavailable(_missing(gen, "FAIRSPLIT_GENERATOR_MODEL", exc)) from None
+        raise ModelUnavailable(_missing(gen, "--generator-model (FAIRSPLIT_GENERATOR_MODEL)", exc)) from None
     try:
         clip = CLIPModel.from_pretrained(emb.id, revision=emb.revision, torch_dtype=dtype, attn_implementation="sdpa")
         tokenizer = CLIPTokenizer.from_pretrained(emb.id, revision=emb.revision)
         processor = _image_processor_class().from_pretrained(emb.id, revision=emb.revision)
     except (OSError, ValueError) as exc:
-        raise ModelUnavailable(_missing(emb, "FAIRSPLIT_CLIP_MODEL", exc)) from None
+        raise ModelUnavailable(_missing(emb, "--clip-model (FAIRSPLIT_CLIP_MODEL)", exc)) from None
     return _finish("sd15", pipe, clip, tokenizer, processor, gen, emb, device, dtype, False, Params())
 
 
-def _missing(ref: ModelRef, env: str, exc: Exception) -> str:
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _missing(ref: ModelRef, variable: str, exc: Exception) -> str:
+    reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     return (
         f"model '{ref.id}' (revision {ref.revision}) could not be loaded ({reason}); download it "
-        f"(`hf download {ref.id}`) or set {env} to a local directory that holds it, "
+        f"(`hf download {ref.id}`) or point {variable} at a local directory that holds it, "
         "or use --profile tiny for an offline test run"
     )
 
@@ -174,12 +165,12 @@ def _finish(profile, pipe, clip, tokenizer, processor, gen, emb, device, dtype, 
 # --- tiny: seeded random models, built once, loaded like real ones ------------------
 
 
-def _load_tiny() -> Models:
+def _load_tiny(sources: ModelSources) -> Models:
     from diffusers import StableDiffusionPipeline
     from transformers import CLIPModel, CLIPTokenizer
 
-    root = ensure_tiny_models()
-    device = pick_device()
+    root = ensure_tiny_models(sources.cache_dir)
+    device = pick_device(sources.device)
     revision = f"random-seed{TINY_SEED}-v{TINY_VERSION}"
     pipe = StableDiffusionPipeline.from_pretrained(root / "sd", safety_checker=None, requires_safety_checker=False)
     clip = CLIPModel.from_pretrained(root / "clip")
@@ -200,13 +191,13 @@ def _load_tiny() -> Models:
     )
 
 
-def ensure_tiny_models() -> Path:
+def ensure_tiny_models(cache_dir: Path) -> Path:
     """Build the tiny models into the cache unless there; atomic for concurrent callers.
 
     Built in a private temporary folder, then renamed into place: a process either sees
     no folder or a complete one; a loser of the race discards its copy.
     """
-    root = model_cache_dir() / f"tiny-v{TINY_VERSION}"
+    root = Path(cache_dir) / f"tiny-v{TINY_VERSION}"
     if (root / "READY").exists():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -284,7 +275,7 @@ def _build_tiny(folder: Path) -> None:
     shutil.rmtree(vocab)
 
 
-def make_tiny_lora(folder: Path, seed: int = 7, scale: float = 0.5) -> Path:
+def make_tiny_lora(folder: Path, cache_dir: Path, seed: int = 7, scale: float = 0.5) -> Path:
     """Save a random LoRA adapter for the tiny UNet (for tests and demos of LoRA styles).
 
     peft initialises LoRA's B matrices to zero (a no-op adapter), so they are drawn at
@@ -294,7 +285,7 @@ def make_tiny_lora(folder: Path, seed: int = 7, scale: float = 0.5) -> Path:
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    unet = UNet2DConditionModel.from_pretrained(ensure_tiny_models() / "sd" / "unet")
+    unet = UNet2DConditionModel.from_pretrained(ensure_tiny_models(cache_dir) / "sd" / "unet")
     unet.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():

@@ -1,12 +1,16 @@
-"""What one attribution is asked about: an event's prompt parts, seed and parameters.
+"""What one attribution is given: an event's prompt parts, seed and parameters, and the
+artists' stored galleries.
 
 The Kafka worker builds an `AttributionRequest` from a `fairsplit.generation.v1` event
-(DESIGN.md §3); the CLI builds one from its options.
+(docs/pipeline.md); the CLI builds one from its options. Light on purpose (numpy, no
+torch): the services and the ledger writer import these types without loading models.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,16 @@ class AttributionRequest:
             raise ValueError("each artist may appear only once in a request")
         if any(not s.phrase and not s.lora for s in self.styles):
             raise ValueError("a style needs a phrase, a LoRA adapter or both")
+
+
+@dataclass(frozen=True, eq=False)
+class Gallery:
+    """Unit-norm mean embedding of `count` works, in the space of embedder `model_id`.
+
+    `source` is "gallery" for real reference works, "synthesized" for the fallback.
+    """
+
+    vector: np.ndarray
+    count: int
+    model_id: str
+    source: str = "gallery"

@@ -14,6 +14,7 @@ event id and body, so re-attributing a redelivered event yields the same id.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,18 +24,19 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fairsplit.attribute import AttributionConfig, attribute_many
-from fairsplit.gallery import Gallery
+from fairsplit.request import Gallery
 from fairsplit.profiles import Models, load_profile
 from fairsplit.render import Renderer
 from fairsplit.request import AttributionRequest, Params, Style
 from fairsplit.result import AttributionResult
-from services.admission import Admitted
+from ledger.invariants import invariant
+from services.admission import Admitted, Rejected
 from services.contracts import GenerationEventV1, attribution_id, parse_result
 from ledger.crypto import key_id, read_private_key
 from services.signing import sign_event
+from services.stream import Done, Failure, Message, Outcome, Produce
 
 WORKER_KEY_FILE = "attribution-worker.pem"
-WORKER_ROLE = "attribution-worker"
 
 #: artist ids → their stored galleries, from the registry.
 GalleryLookup = Callable[[list[str]], Mapping[str, Gallery]]
@@ -145,6 +147,49 @@ class Attributor:
             stored = self.galleries(wanted)
             renderer = self.renderers.setdefault(profile, Renderer(models))
             results = attribute_many([to_request(a.event) for a in events], models, stored, self.config, renderer)
-            for i, admitted, result in zip(indices, events, results):
+            for i, admitted, result in zip(indices, events, results, strict=True):
                 records[i] = result_record(admitted, result, self.key)
-        return records  # type: ignore[return-value]
+        invariant(all(record is not None for record in records), "every admitted event has a result")
+        return records
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """A signed record as it goes on the wire: compact UTF-8 JSON."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class WorkerTask:
+    """The attribution worker's transform, for the broker and for `ingest` alike:
+    admit each event (a refusal is that message's failure), skip what the ledger already
+    recorded (no GPU time for a redelivery: the same body is done, another body under the
+    same id is refused — the first one stands), attribute the rest together, sign."""
+
+    admit: Callable[[bytes], Admitted]
+    recorded: Callable[[list[str]], Mapping[str, str]]  # event ids → body hash of the recorded ones
+    attributor: Attributor
+
+    def __call__(self, messages: list[Message]) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        admitted: list[tuple[int, Admitted]] = []
+        for index, message in enumerate(messages):
+            try:
+                admitted.append((index, self.admit(message.payload)))
+            except Rejected as exc:
+                outcomes[index] = Failure.of(exc)
+        known = self.recorded([a.event.event_id for _, a in admitted]) if admitted else {}
+        todo: list[tuple[int, Admitted]] = []
+        for index, event in admitted:
+            body = known.get(event.event.event_id)
+            if body is None:
+                todo.append((index, event))
+            elif body == event.body_sha256:
+                outcomes[index] = Done("duplicate")
+            else:
+                outcomes[index] = Failure(f"event {event.event.event_id} is already recorded with a different body; "
+                                          "the first one stands.", "Conflict")
+        records = self.attributor([event for _, event in todo]) if todo else []
+        for (index, _), record in zip(todo, records, strict=True):
+            outcomes[index] = Produce(encode_record(record))
+        invariant(all(outcome is not None for outcome in outcomes), "every event has an outcome")
+        return outcomes

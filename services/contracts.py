@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 import uuid
@@ -30,6 +29,7 @@ from typing import Annotated, Any, Literal
 
 from ledger.errors import MoneyError
 from ledger.ids import EVENT_ID, SLUG
+from ledger.strictjson import StrictJsonError, parse_object
 from ledger.money import MAX_EVENT_REWARD, parse_amount
 from pydantic import (
     AfterValidator,
@@ -376,35 +376,12 @@ def describe_error(exc: ValidationError) -> str:
     return f"{where + ': ' if where else ''}{message}{more}"
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def load_json_object(raw: bytes | str, what: str) -> dict[str, Any]:
-    """Decode UTF-8 JSON that must be an object; NaN/Infinity and duplicate keys are refused."""
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        if len(raw) > MAX_EVENT_BYTES:
-            raise ContractError(f"invalid {what}: larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB.")
-        try:
-            raw = bytes(raw).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ContractError(f"invalid {what}: not UTF-8 text.") from None
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        if len(set(keys)) != len(keys):
-            raise ValueError("duplicate keys are not allowed")
-        return dict(pairs)
-
+    """Decode UTF-8 JSON that must be an object (`ledger.strictjson`); `ContractError` otherwise."""
     try:
-        data = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=no_duplicates)
-    except RecursionError:
-        raise ContractError(f"invalid {what}: JSON nested too deeply.") from None
-    except ValueError as exc:
-        raise ContractError(f"invalid {what}: not valid JSON ({str(exc).split(':')[0]}).") from None
-    if not isinstance(data, dict):
-        raise ContractError(f"invalid {what}: JSON must be an object, got {type(data).__name__}.")
-    return data
+        return parse_object(raw, what, MAX_EVENT_BYTES)
+    except StrictJsonError as exc:
+        raise ContractError(f"invalid {what}: {exc.reason.removeprefix('is ')}.") from None
 
 
 def _parse(raw: bytes | str | dict, model: type[_Contract], schema: str, what: str) -> Any:

@@ -14,16 +14,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fractions import Fraction
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fairsplit.profiles import Models
 from fairsplit.render import RenderJob, Renderer
 from fairsplit.request import Params
+from sqlalchemy.engine import Engine
+
+from fairsplit.sources import ModelSources
+from ledger.crypto import generate_private_key, public_key_pem, read_private_key, write_private_key
+from ledger.registry import (WORKER_ROLE, RegistryError, active_platform_keys, add_artist, add_platform,
+                             enroll_service_key)
+from ledger.store import Ledger, reward_transfers
 from services.signing import sign_event
 
 DEMO_PLATFORM = "demo-platform"
 DEMO_MODEL = "tiny-sd"
 DEMO_PARAMS = {"steps": 4, "guidance": 5.0, "width": 64, "height": 64}
+SAMPLE_NAMESPACE = uuid.UUID("7d3c1f0a-5b2e-4c8d-9e6f-1a2b3c4d5e6f")
 
 
 @dataclass(frozen=True)
@@ -76,3 +86,49 @@ def sample_events(n: int, key: Ed25519PrivateKey, platform_id: str = DEMO_PLATFO
     """`n` signed sample events (a fixed `seed` gives the same events every time)."""
     rng = random.Random(seed)
     return [sign_event(sample_event(rng, platform_id), key) for _ in range(n)]
+
+
+#: What `fairsplit ledger demo` pays per sample reward (no model is run: it shows the ledger alone).
+SAMPLE_SHARES = {"artist:van-gogh": Fraction(1, 2), "artist:monet": Fraction(1, 5), "model:sd-1.5": Fraction(3, 10)}
+
+
+def book_sample_rewards(ledger: Ledger, events: int) -> tuple[int, int]:
+    """Book `events` sample rewards of 0.004 USD (the same ids every time, so repeating is
+    harmless); returns (transfers newly booked, transfers in all)."""
+    head_before, _ = ledger.head()
+    when = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    specs = [spec for n in range(events) for spec in reward_transfers(
+        str(uuid.uuid5(SAMPLE_NAMESPACE, str(n))), "platform:demo", SAMPLE_SHARES, 4000, "USD", when,
+        attribution_id=f"demo-att-{n}")]
+    booked = ledger.append(specs)
+    return sum(1 for transfer in booked if transfer.seq > head_before), len(booked)
+
+
+def setup_demo(engine: Engine, key_dir: Path, state_dir: Path, sources: ModelSources) -> Ed25519PrivateKey:
+    """Register the demo platform (its key in `key_dir`), enrol the attribution worker's key
+    (created in `key_dir` if missing) and register the demo artists with galleries rendered
+    by the tiny model; returns the platform's private key. Running the demo is the
+    operator's explicit consent to trust these keys; nothing else enrols a key."""
+    from fairsplit.gallery import embed_gallery, gallery_thumbnails
+    from fairsplit.profiles import load_profile
+    from services.attribution_worker import worker_key_path
+
+    key_path = Path(key_dir) / f"{DEMO_PLATFORM}.platform.pem"
+    if not key_path.exists():
+        if DEMO_PLATFORM in active_platform_keys(engine):
+            raise RegistryError(f"{DEMO_PLATFORM} is registered but its key {key_path} is missing; "
+                                "start a new demo with --fresh.")
+        write_private_key(key_path, generate_private_key())
+    private = read_private_key(key_path)
+    add_platform(engine, DEMO_PLATFORM, public_key_pem(private.public_key()).decode())
+    worker_path = worker_key_path(key_dir)
+    if not worker_path.exists():
+        write_private_key(worker_path, generate_private_key())
+    enroll_service_key(engine, WORKER_ROLE, public_key_pem(read_private_key(worker_path).public_key()).decode())
+    models = load_profile("tiny", sources)
+    for artist in DEMO_ARTISTS:
+        folder = render_gallery(models, artist, Path(state_dir) / "galleries" / artist.artist_id)
+        gallery = embed_gallery(folder, models)
+        add_artist(engine, artist.artist_id, artist.name, gallery.vector.tolist(), gallery.count, gallery.model_id,
+                   gallery_thumbnails(folder))
+    return private

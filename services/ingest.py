@@ -1,23 +1,43 @@
-"""Ingest: the pipeline without a broker, for backfills and replays.
+"""Ingest: a file of events through the same steps and tasks as the two services, no broker.
 
-Each line of a JSONL file goes event → admission → attribution → ledger, exactly as
-through Kafka, and gets a report: recorded, duplicate (already recorded with the same
-body: nothing more is paid) or rejected (with its reason, also written to the
-dead-letter file). An event id already recorded with a different body is a rejection:
-the first one stands. Lines are attributed in batches, like the worker does.
+    lines → Decode → Batch → RunTask(WorkerTask) → Handoff → RunTask(WriterTask) → DeadLetter → Report
+
+`WorkerTask` and `WriterTask` are the services' own tasks and `RunTask` is the one place
+that retries transient failures and isolates a failing line, exactly as through Kafka;
+what the broker does between the services (carry a result from the worker to the writer)
+is `Handoff`, in process. Every non-blank line gets a report — recorded, duplicate
+(already recorded with the same body: nothing more is paid) or rejected (with its reason,
+also written as a `fairsplit.deadletter.v1` record to the dead-letter file).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO
 
-from services.admission import Admitted, Rejected
-from services.contracts import DeadLetterV1, SourceV1
+from services.contracts import MAX_EVENT_BYTES
+from services.stream import (
+    Batch,
+    Decode,
+    DeadLetter,
+    Done,
+    Failure,
+    Item,
+    Message,
+    Outcome,
+    Produce,
+    RetryPolicy,
+    RunTask,
+    StreamContext,
+    Terminal,
+    _Forward,
+)
+
+SOURCE_CHARS = 249  # a dead letter's source topic is at most this long
 
 
 @dataclass(frozen=True)
@@ -31,83 +51,128 @@ class LineReport:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-@dataclass
-class Ingest:
-    """The pipeline's steps as callables (wired in `cli.py`)."""
+class Handoff(_Forward):
+    """The hop the broker makes between the services, in process: a worker's `Produce`
+    becomes the writer's input (payload = the signed result). The message keeps the event
+    line as its value, so a dead letter holds what the file said."""
 
-    admit: Callable[[bytes], Admitted]
-    attribute: Callable[[Sequence[Admitted]], Sequence[dict[str, Any]]]
-    book: Callable[[dict[str, Any]], str]  # signed result record → "recorded" | "duplicate"
-    recorded_body: Callable[[str], str | None]  # event id → body hash it was recorded with
-    batch_size: int = 8
+    def __init__(self, next) -> None:
+        self.next = next
 
-    def run(self, lines: Iterable[bytes]) -> Iterator[tuple[LineReport, bytes]]:
-        """Report on every non-blank line, in order, with its original bytes."""
-        pending: list[tuple[int, bytes, Admitted]] = []
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                admitted = self.admit(raw.rstrip(b"\r\n"))
-            except Rejected as exc:
-                yield LineReport(number, _event_id(raw), "rejected", str(exc)), raw
-                continue
-            known = self.recorded_body(admitted.event.event_id)
-            if known is not None:
-                yield self._known(number, admitted, known), raw
-                continue
-            pending.append((number, raw, admitted))
-            if len(pending) >= self.batch_size:
-                yield from self._flush(pending)
-        yield from self._flush(pending)
+    def submit(self, items: list[Item]) -> None:
+        self.next.submit([(replace(message, payload=outcome.value), None) if isinstance(outcome, Produce)
+                          else (message, outcome) for message, outcome in items])
 
-    def _known(self, number: int, admitted: Admitted, known: str) -> LineReport:
-        event_id = admitted.event.event_id
-        if known == admitted.body_sha256:
-            return LineReport(number, event_id, "duplicate", "already recorded with the same body; nothing more is paid")
-        return LineReport(number, event_id, "rejected",
-                          f"event {event_id} is already recorded with a different body; the first one stands.")
 
-    def _flush(self, pending: list[tuple[int, bytes, Admitted]]) -> Iterator[tuple[LineReport, bytes]]:
-        batch, pending[:] = list(pending), []
-        if not batch:
-            return
-        seen: dict[str, str] = {}
-        try:
-            records = list(self.attribute([a for _, _, a in batch]))
-        except Exception:  # noqa: BLE001 - isolate: attribute the lines one by one
-            records = None
-        for index, (number, raw, admitted) in enumerate(batch):
-            event_id = admitted.event.event_id
-            if event_id in seen:  # the same event twice in one file
-                yield self._known(number, admitted, seen[event_id]), raw
-                continue
-            try:
-                record = records[index] if records is not None else self.attribute([admitted])[0]
-                status = self.book(record)
-            except Exception as exc:  # noqa: BLE001 - every failure is this line's rejection
-                yield LineReport(number, event_id, "rejected", str(exc) or type(exc).__name__), raw
-                continue
-            seen[event_id] = admitted.body_sha256
-            yield LineReport(number, event_id, status), raw
+class Report(Terminal):
+    """The end of the chain: one `LineReport` per line, in order, to `on_line`."""
+
+    def __init__(self, on_line: Callable[[LineReport], None]) -> None:
+        self.on_line = on_line
+
+    def submit(self, items: list[Item]) -> None:
+        for message, outcome in items:
+            self.on_line(line_report(message, outcome))
+
+
+def line_report(message: Message, outcome: Outcome | None) -> LineReport:
+    event_id = _event_id(message.value)
+    if isinstance(outcome, Failure):
+        return LineReport(message.offset, event_id, "rejected", outcome.reason)
+    if isinstance(outcome, Done) and outcome.note == "duplicate":
+        return LineReport(message.offset, event_id, "duplicate", "already recorded with the same body; nothing more is paid")
+    return LineReport(message.offset, event_id, "recorded")
 
 
 def _event_id(raw: bytes) -> str | None:
+    """The line's event id, for the report only (a hostile line may be anything)."""
     try:
         value = json.loads(raw).get("event_id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and len(value) <= 64 else None
 
 
-def dead_letter_line(report: LineReport, raw: bytes, source: str) -> str:
-    """A `fairsplit.deadletter.v1` record for a rejected line (source = the file, offset = line)."""
-    letter = DeadLetterV1(
-        original_base64=base64.b64encode(raw.rstrip(b"\r\n")).decode("ascii"),
-        reason=report.reason or "rejected",
-        error_class="Rejected",
-        source=SourceV1(topic=source[-249:], partition=0, offset=report.line),
-        failed_at=datetime.now(UTC),
-        service="ingest",
-    )
-    return letter.model_dump_json(exclude_none=True)
+class _Acked:
+    def get(self, timeout: float | None = None) -> None:
+        return None
+
+
+class DeadLetterFile:
+    """A `Producer` for the `DeadLetter` step that writes each letter as one JSON line to
+    `path` (created, or emptied, with the first letter of a run)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._handle: BinaryIO | None = None
+
+    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None) -> _Acked:
+        if self._handle is None:
+            self._handle = open(self.path, "wb")
+        self._handle.write((value or b"") + b"\n")
+        self._handle.flush()
+        self.count += 1
+        return _Acked()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def dead_letter_path(events: Path) -> Path:
+    """`events.jsonl` → `events.dlq.jsonl`."""
+    return events.with_name(events.name.removesuffix(".jsonl") + ".dlq.jsonl")
+
+
+def read_lines(handle: BinaryIO, limit: int = MAX_EVENT_BYTES) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of every non-blank line; a line longer than `limit` comes back
+    cut to `limit + 1` bytes (it is then refused as too large), never read whole."""
+    number = 0
+    while True:
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while True:  # skip the rest of an oversized line
+                rest = handle.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        line = raw.rstrip(b"\r\n")
+        if line.strip():
+            yield number, line
+
+
+def count_lines(path: Path) -> int:
+    """How many non-blank lines `path` has (for progress), reading it in chunks."""
+    with open(path, "rb") as handle:
+        return sum(1 for _ in read_lines(handle))
+
+
+def ingest(
+    path: Path,
+    worker: Callable[[list[Message]], list[Outcome]],
+    writer: Callable[[list[Message]], list[Outcome]],
+    on_line: Callable[[LineReport], None],
+    *,
+    batch_size: int = 8,
+    dead_letters: DeadLetterFile | None = None,
+    keep_alive: Callable[[], None] = lambda: None,
+    retry: RetryPolicy = RetryPolicy(attempts=3),
+) -> DeadLetterFile:
+    """Run every line of `path` through the chain above; returns the dead-letter file."""
+    dead_letters = dead_letters or DeadLetterFile(dead_letter_path(path))
+    context = StreamContext("ingest", commit=lambda offsets: None, keep_alive=keep_alive)
+    sink = RunTask(writer, DeadLetter(dead_letters, context, Report(on_line)), context, retry)
+    chain = Decode(lambda value: value, Batch(batch_size, math.inf, RunTask(worker, Handoff(sink), context, retry)))
+    source = str(path)[-SOURCE_CHARS:]
+    try:
+        with open(path, "rb") as handle:
+            for number, line in read_lines(handle):
+                chain.submit(Message(source, 0, number, None, line))
+        chain.close()
+        chain.join()
+    finally:
+        dead_letters.close()
+    return dead_letters

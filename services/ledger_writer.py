@@ -3,7 +3,7 @@
 No Kafka here: the stream runner decodes and batches; this module checks a result, splits
 its reward by largest remainder from the exact rationals of its float shares, and books
 the event record and its transfers in one database transaction. Redelivery is harmless:
-a recorded event books nothing more. `record_results` books a batch of results in one
+a recorded event books nothing more. `WriterTask` books a batch of results in one
 transaction (each event still all-or-nothing).
 
 A result is booked only if all of these hold (`accept_result`), so neither a stolen
@@ -21,6 +21,7 @@ worker key nor a stolen platform key alone can mint money:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,13 +30,19 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.db import is_transient
+from ledger.errors import LedgerError
 from ledger.eventtime import EventTimeWindow
-from ledger.events import EventRecord, Outcome, book_event, book_events
+from ledger.events import EventRecord, book_events
+from ledger.invariants import invariant
 from ledger.store import Ledger, TransferSpec, reward_transfers
 from services.admission import Rejected, verify_platform_signature
 from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, attribution_id, load_json_object,
                                 parse_event, parse_result)
 from services.signing import SignatureError, body_sha256, verify_event
+from services.stream import Done, Failure, Message, Outcome, TransientError, reason_of
+
+log = logging.getLogger("fairsplit.ledger_writer")
 
 
 class Refused(ValueError):
@@ -145,23 +152,45 @@ def _compact(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def record_result(ledger: Ledger, accepted: AcceptedResult) -> Outcome:
-    """Book one accepted result: "recorded", or "duplicate" when its event already is."""
-    record, transfers = booking(accepted)
-    return book_event(ledger, record, transfers)
+@dataclass
+class WriterTask:
+    """The ledger writer's effect, for the broker and for `ingest` alike: accept each result
+    (a refusal is that message's failure), book the accepted ones in one transaction,
+    then sign a checkpoint if one is due.
 
+    A refusal by the ledger (a conflict, a refused transfer) fails the whole call when it
+    holds several messages, so that the stream's `RunTask` — the one place that isolates
+    failures — books each alone and pins the refusal on its message. An unreachable
+    database is a `TransientError`: the batch is retried, never dead-lettered for it.
+    """
 
-def record_results(ledger: Ledger, batch: list[AcceptedResult]) -> list[Outcome | Exception]:
-    """`record_result` for each of `batch`, in one transaction when none is refused;
-    per result, its outcome or the exception that refused it (see `book_events`)."""
-    outcomes: list[Outcome | Exception | None] = [None] * len(batch)
-    items, where = [], []
-    for index, accepted in enumerate(batch):
-        try:
-            items.append(booking(accepted))
-            where.append(index)
-        except ValueError as exc:
-            outcomes[index] = exc
-    for index, outcome in zip(where, book_events(ledger, items)):
-        outcomes[index] = outcome
-    return outcomes  # type: ignore[return-value]
+    accept: Callable[[bytes], AcceptedResult]
+    ledger: Ledger
+    after_batch: Callable[[], None] | None = None
+
+    def __call__(self, messages: list[Message]) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        accepted: list[tuple[int, AcceptedResult]] = []
+        for index, message in enumerate(messages):
+            try:
+                accepted.append((index, self.accept(message.payload)))
+            except Refused as exc:
+                outcomes[index] = Failure.of(exc)
+        if accepted:
+            try:
+                booked = book_events(self.ledger, [booking(result) for _, result in accepted])
+            except Exception as exc:
+                if is_transient(exc):
+                    raise TransientError(f"the ledger database cannot be reached: {reason_of(exc)}") from exc
+                if len(messages) > 1 or not isinstance(exc, (LedgerError, ValueError)):
+                    raise
+                booked = [exc]
+            for (index, _), outcome in zip(accepted, booked, strict=True):
+                outcomes[index] = Failure.of(outcome) if isinstance(outcome, Exception) else Done(outcome)
+            if self.after_batch is not None:
+                try:
+                    self.after_batch()
+                except Exception:  # noqa: BLE001 - the bookings stand; the next batch tries again
+                    log.warning("after-batch step failed", exc_info=True)
+        invariant(all(outcome is not None for outcome in outcomes), "every result has an outcome")
+        return outcomes

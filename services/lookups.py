@@ -13,17 +13,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
 import numpy as np
 
-from fairsplit.gallery import Gallery
+from fairsplit.request import Gallery
 from ledger.crypto import load_public_key
 from ledger.db import is_transient
-from ledger.registry import Artist, active_platform_keys, get_artists, service_keys
-from services.stream import TransientError
+from ledger.events import recorded_bodies
+from ledger.registry import WORKER_ROLE, Artist, active_platform_keys, get_artists, service_keys
+from services.stream import TransientError, reason_of
+
+T = TypeVar("T")
 
 
 def stored_gallery(artist: Artist) -> Gallery:
@@ -44,24 +48,30 @@ class _Cached:
     def get_many(self, keys: Sequence[str]) -> dict:
         age = time.monotonic() - self.loaded_at
         if age >= self.ttl_s or (age >= self.miss_refresh_s and any(k not in self.data for k in keys)):
-            try:
-                self.data = self.load()
-            except Exception as exc:
-                if is_transient(exc):
-                    raise TransientError(f"the registry cannot be read: {type(exc).__name__}") from exc
-                raise
+            self.data = read(self.load)
             self.loaded_at = time.monotonic()
         return {k: self.data[k] for k in keys if k in self.data}
 
 
+def read(load: Callable[[], T]) -> T:
+    """`load()`, with an unreachable database turned into a `TransientError` (retried)."""
+    try:
+        return load()
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientError(f"the ledger database cannot be read: {reason_of(exc)}") from exc
+        raise
+
+
 class RegistryLookups:
-    def __init__(self, engine: Engine, worker_role: str, ttl_s: float = 5.0, miss_refresh_s: float = 1.0) -> None:
+    def __init__(self, engine: Engine, ttl_s: float = 5.0, miss_refresh_s: float = 1.0) -> None:
         def platforms() -> dict[str, list[Ed25519PublicKey]]:
             return {p: [load_public_key(pem.encode()) for pem in pems] for p, pems in active_platform_keys(engine).items()}
 
         def workers() -> dict[str, Ed25519PublicKey]:
-            return {k: load_public_key(pem.encode()) for k, pem in service_keys(engine, worker_role).items()}
+            return {k: load_public_key(pem.encode()) for k, pem in service_keys(engine, WORKER_ROLE).items()}
 
+        self.engine = engine
         self._platforms = _Cached(platforms, ttl_s, miss_refresh_s)
         self._artists = _Cached(lambda: get_artists(engine), ttl_s, miss_refresh_s)
         self._workers = _Cached(workers, ttl_s, miss_refresh_s)
@@ -80,3 +90,7 @@ class RegistryLookups:
     def worker_key(self, key_id: str) -> Ed25519PublicKey | None:
         """An enrolled, unrevoked worker key; None otherwise."""
         return self._workers.get_many([key_id]).get(key_id)
+
+    def recorded(self, event_ids: list[str]) -> dict[str, str]:
+        """event id → body hash of those already recorded (never cached: it is what pays)."""
+        return read(lambda: recorded_bodies(self.engine, event_ids))

@@ -6,31 +6,19 @@
 Everything that cannot be processed goes to `<topic>.dlq` with its reason. Offsets are
 committed only after the effect: the worker after its results are acknowledged by the
 broker, the writer after the database transaction. This module knows Kafka and nothing
-of SQL or models: the logic arrives as callables, wired in `cli.py`.
+of SQL or models: the logic arrives as tasks (`WorkerTask`, `WriterTask`), assembled by
+`commands/wiring.py`; `services.ingest` runs the same tasks over a file.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from services.kafka import dlq_topic, ensure_topics, make_consumer, make_producer
 from services.observability import StreamMetrics
-from services.stream import (
-    Done,
-    Failure,
-    Message,
-    Outcome,
-    Produce,
-    RetryPolicy,
-    StreamProcessor,
-    TransientError,
-    sink_steps,
-    transform_steps,
-)
+from services.stream import Message, Outcome, RetryPolicy, StreamProcessor, sink_steps, transform_steps
 
 log = logging.getLogger("fairsplit.runners")
 
@@ -75,27 +63,25 @@ def _consumer(settings: KafkaSettings, group: str):
     )
 
 
+def _raw(value: bytes) -> bytes:
+    """Decoding is the tasks' first step (admission, acceptance), where failures are isolated."""
+    return value
+
+
 def attribution_worker(
     settings: KafkaSettings,
-    admit: Callable[[bytes], Any],
-    attribute: Callable[[list[Any]], Sequence[dict[str, Any]]],
+    task: Callable[[list[Message]], Sequence[Outcome]],
     *,
     batch_size: int = 32,
     batch_wait_s: float = 0.5,
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy = RetryPolicy(attempts=None, backoff_s=0.5, max_backoff_s=30.0),
 ) -> StreamProcessor:
-    """generation.events → attribution.results. `admit` raises on a bad event (dead-lettered);
-    `attribute` turns a batch of admitted events into signed result records."""
+    """generation.events → attribution.results; `task` is a `WorkerTask` (admit, attribute, sign)."""
     ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
     producer = make_producer(settings.bootstrap, client_id="fairsplit-attribution", max_request_size=MAX_MESSAGE_BYTES)
-
-    def process(messages: list[Message]) -> list[Outcome]:
-        records = attribute([m.payload for m in messages])
-        return [Produce(json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode()) for r in records]
-
     return StreamProcessor(
         _consumer(settings, WORKER_GROUP), [settings.events],
-        lambda ctx: transform_steps(ctx, decode=admit, process=process, producer=producer,
+        lambda ctx: transform_steps(ctx, decode=_raw, process=task, producer=producer,
                                     output_topic=settings.results, batch_size=batch_size,
                                     batch_wait_s=batch_wait_s, retry=retry),
         service="attribution-worker",
@@ -106,60 +92,20 @@ def attribution_worker(
 
 def ledger_writer(
     settings: KafkaSettings,
-    accept: Callable[[bytes], Any],
-    book: Callable[[Any], str],
+    task: Callable[[list[Message]], Sequence[Outcome]],
     *,
-    transient: tuple[type[BaseException], ...] = (),
-    book_many: Callable[[list[Any]], Sequence[Any]] | None = None,
-    after_batch: Callable[[], None] | None = None,
     batch_size: int = 64,
     batch_wait_s: float = 0.2,
-    retry: RetryPolicy = RetryPolicy(attempts=8, backoff_s=0.5, max_backoff_s=30.0),
+    retry: RetryPolicy = RetryPolicy(attempts=None, backoff_s=0.5, max_backoff_s=30.0),
 ) -> StreamProcessor:
-    """attribution.results → the ledger. `accept` raises on a bad result (dead-lettered);
-    `book` writes one accepted result in one transaction. `book_many`, if given, books a
-    whole batch (one transaction, each event still all-or-nothing) and returns per result
-    its outcome or the exception that refused it; if it raises something else, the batch
-    is booked one by one with `book`. Exceptions of a `transient` type (database
-    unreachable) are retried with backoff; any other is the message's failure.
-    `after_batch()` runs once the batch is booked (the writer signs checkpoints there); its
-    failure is logged, never the messages' failure."""
+    """attribution.results → the ledger; `task` is a `WriterTask` (accept, book, checkpoint).
+    Transient failures (an unreachable database) are retried until they pass or the
+    service stops: a results record is never dead-lettered for an outage."""
     ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
     producer = make_producer(settings.bootstrap, client_id="fairsplit-ledger")
-
-    def book_batch(messages: list[Message]) -> list[Outcome]:
-        if book_many is not None and len(messages) > 1:
-            try:
-                booked = book_many([message.payload for message in messages])
-            except transient as exc:
-                raise TransientError(str(exc)) from exc
-            except Exception:  # noqa: BLE001 - unexpected: book one by one to pin it on a message
-                booked = None
-            if booked is not None:
-                return [Failure.of(b) if isinstance(b, BaseException) else Done() for b in booked]
-        outcomes: list[Outcome] = []
-        for message in messages:
-            try:
-                book(message.payload)
-                outcomes.append(Done())
-            except transient as exc:
-                raise TransientError(str(exc)) from exc
-            except Exception as exc:  # noqa: BLE001 - a conflict or a refused result: dead-letter it
-                outcomes.append(Failure.of(exc))
-        return outcomes
-
-    def effect(messages: list[Message]) -> list[Outcome]:
-        outcomes = book_batch(messages)
-        if after_batch is not None:
-            try:
-                after_batch()
-            except Exception:  # noqa: BLE001 - the bookings stand; the next batch tries again
-                log.exception("after-batch step failed")
-        return outcomes
-
     return StreamProcessor(
         _consumer(settings, WRITER_GROUP), [settings.results],
-        lambda ctx: sink_steps(ctx, decode=accept, effect=effect, producer=producer,
+        lambda ctx: sink_steps(ctx, decode=_raw, effect=task, producer=producer,
                                batch_size=batch_size, batch_wait_s=batch_wait_s, retry=retry),
         service="ledger-writer",
         metrics=StreamMetrics("ledger-writer", port=settings.metrics_port),

@@ -6,6 +6,7 @@ Children get SIGTERM on stop: each finishes its in-flight batch, commits and exi
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 from services.tansu import TansuBroker
 
 SERVICES = ("attribution", "ledger")
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -32,6 +34,16 @@ class Stack:
             if process.poll() is not None:
                 tail = self.logs[name].read_text(errors="replace").strip().splitlines()[-5:]
                 raise RuntimeError(f"the {name} service exited with code {process.returncode}: " + " | ".join(tail))
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent (`fairsplit up`) dies, even by
+    SIGKILL, so a service is never left running without its stack (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def _stop(process: subprocess.Popen, timeout_s: float = 60.0) -> None:
@@ -60,7 +72,8 @@ def embedded_stack(env: Mapping[str, str], log_dir: Path, bootstrap: str | None 
                 log = log_dir / f"{name}.log"
                 handle = stack.enter_context(log.open("wb"))
                 command = [sys.executable, "-m", "cli", "serve", name, *(service_args or {}).get(name, [])]
-                running.processes[name] = subprocess.Popen(command, env=child_env, stdout=handle, stderr=subprocess.STDOUT)
+                running.processes[name] = subprocess.Popen(command, env=child_env, stdout=handle, stderr=subprocess.STDOUT,
+                                                           preexec_fn=_die_with_parent)
                 running.logs[name] = log
             yield running
         finally:

@@ -33,21 +33,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from ledger.invariants import invariant
 from services.contracts import DeadLetterV1
 from services.kafka import dlq_topic
 from services.observability import StreamMetrics
 
 __all__ = [
-    "Message", "Produce", "Done", "Failure", "Outcome", "TransientError", "RetryPolicy",
+    "Message", "Produce", "Done", "Failure", "Outcome", "TransientError", "Interrupted", "RetryPolicy",
+    "Producer", "publish", "reason_of",
     "ProcessingStep", "StreamContext", "Decode", "Batch", "RunTask", "ProduceResults",
     "DeadLetter", "CommitOffsets", "StreamProcessor", "transform_steps", "sink_steps",
 ]
@@ -89,7 +91,21 @@ class Produce:
 
 @dataclass(frozen=True)
 class Done:
-    """Outcome: the effect happened (a sink), nothing to publish."""
+    """Outcome: the effect happened (a sink), or there is nothing to do; `note` says which
+    when it matters to a person (e.g. "duplicate")."""
+
+    note: str | None = None
+
+
+MAX_REASON_CHARS = 300
+
+
+def reason_of(exc: BaseException) -> str:
+    """One line of at most 300 characters saying why (never a stack, never the SQL that
+    database errors carry on their later lines)."""
+    lines = str(exc).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else type(exc).__name__
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -103,27 +119,37 @@ class Failure:
 
     @classmethod
     def of(cls, exc: BaseException, transient: bool = False) -> "Failure":
-        return cls(str(exc) or type(exc).__name__, type(exc).__name__, transient)
+        return cls(reason_of(exc), type(exc).__name__, transient)
 
 
 Outcome = Produce | Done | Failure
 
 
 class TransientError(Exception):
-    """Raised by a process/effect callable for failures worth retrying (timeouts, OOM, ...)."""
+    """Raised by a process/effect callable for failures worth retrying (timeouts, OOM, an
+    unreachable database, ...)."""
+
+
+class Interrupted(Exception):
+    """The stream is stopping while a batch waits to be retried: nothing of the batch is
+    committed, so it is redelivered to whoever consumes the partition next."""
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retry transient failures `attempts` times in all, with exponential backoff."""
+    """Retry transient failures `attempts` times in all (None: until they succeed or the
+    stream stops — what a sink that must not lose anything wants), with exponential backoff."""
 
-    attempts: int = 3
+    attempts: int | None = 3
     backoff_s: float = 0.2
     multiplier: float = 2.0
     max_backoff_s: float = 10.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.max_backoff_s, self.backoff_s * self.multiplier ** (attempt - 1))
+        return min(self.max_backoff_s, self.backoff_s * self.multiplier ** min(attempt - 1, 64))
+
+    def last(self, attempt: int) -> bool:
+        return self.attempts is not None and attempt >= self.attempts
 
 
 Item = tuple[Message, Outcome | None]  # None: not processed yet
@@ -144,6 +170,7 @@ class StreamContext:
     commit: Callable[[dict[TopicPartition, int]], None]
     keep_alive: Callable[[], None] = lambda: None
     metrics: StreamMetrics | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class _Forward:
@@ -231,6 +258,7 @@ class RunTask(_Forward):
                  context: StreamContext, retry: RetryPolicy = RetryPolicy()) -> None:
         self.task, self.next, self.context, self.retry = task, next, context, retry
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairsplit-task")
+        self._closed = False
 
     def submit(self, items: list[Item]) -> None:
         todo = [index for index, (_, outcome) in enumerate(items) if outcome is None]
@@ -249,16 +277,19 @@ class RunTask(_Forward):
     def _run(self, messages: list[Message]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(messages)
         todo = list(range(len(messages)))
-        for attempt in range(1, self.retry.attempts + 1):
+        attempt = 0
+        while todo:
+            attempt += 1
             batch = [messages[index] for index in todo]
             try:
                 results = list(self.task(batch))
-                if len(results) != len(batch):
-                    raise RuntimeError(f"the task returned {len(results)} outcomes for {len(batch)} messages")
+                invariant(len(results) == len(batch), f"the task returned {len(results)} outcomes for {len(batch)} messages")
+            except Interrupted:
+                raise
             except Exception as exc:  # noqa: BLE001 - transient trouble, a bug or a poison message
                 transient = isinstance(exc, TransientError)
-                if len(batch) > 1 and (not transient or attempt == self.retry.attempts):
-                    log.warning("batch failed, isolating its messages", extra={"error": repr(exc), "size": len(batch)})
+                if len(batch) > 1 and (not transient or self.retry.last(attempt)):
+                    log.warning("batch failed, isolating its messages", extra={"error": reason_of(exc), "size": len(batch)})
                     results = [self._run([message])[0] for message in batch]
                 else:
                     if not transient:
@@ -269,58 +300,89 @@ class RunTask(_Forward):
                     outcome = replace(outcome, attempts=max(outcome.attempts, attempt))
                 outcomes[index] = outcome
             todo = [index for index in todo if isinstance(outcomes[index], Failure) and outcomes[index].transient]
-            if not todo or attempt == self.retry.attempts:
+            if not todo or self.retry.last(attempt):
                 break
             if self.context.metrics:
                 self.context.metrics.retried.inc(len(todo))
-            log.info("retrying transient failures", extra={"count": len(todo), "attempt": attempt})
-            time.sleep(self.retry.delay(attempt))
-        return outcomes  # type: ignore[return-value]
+            log.warning("retrying transient failures", extra={"count": len(todo), "attempt": attempt,
+                                                              "reason": outcomes[todo[0]].reason})
+            if self.context.stopping.wait(self.retry.delay(attempt)):
+                raise Interrupted(f"stopped while {len(todo)} messages waited to be retried")
+        invariant(all(outcome is not None for outcome in outcomes), "every message of a batch has an outcome")
+        return outcomes
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._closed = True  # a batching step before this one may still flush into `submit` on `join`
         self.next.close()
 
+    def join(self, timeout: float | None = None) -> None:
+        self.next.join(timeout)
+        if self._closed:
+            self._executor.shutdown(wait=True)
 
-def _wait_for_acks(futures: list, timeout_s: float) -> None:
-    """Block until every send is acknowledged; raise the first delivery error."""
-    for future in futures:
-        future.get(timeout=timeout_s)
+
+def publish(producer: "Producer", records: list[tuple[str, bytes | None, bytes]], context: StreamContext,
+            ack_timeout_s: float, retry: RetryPolicy = RetryPolicy(attempts=None, backoff_s=0.5, max_backoff_s=30.0)) -> None:
+    """Send every (topic, key, value) and wait for all acks; while the broker cannot take
+    them, log one line per attempt and send again after a backoff (duplicates are harmless:
+    every effect downstream is idempotent), until they are acked or the stream stops."""
+    attempt = 0
+    while records:
+        attempt += 1
+        try:
+            futures = [producer.send(topic, key=key, value=value) for topic, key, value in records]
+            for future in futures:
+                future.get(timeout=ack_timeout_s)
+            return
+        except KafkaError as exc:
+            log.warning("the broker did not take the records, sending again", extra={
+                "reason": reason_of(exc), "count": len(records), "attempt": attempt})
+            if retry.last(attempt):
+                raise
+            if context.stopping.wait(retry.delay(attempt)):
+                raise Interrupted(f"stopped while {len(records)} records waited for the broker") from None
+
+
+class Producer(Protocol):
+    """What the publishing steps need of a producer: kafka-python's `KafkaProducer`, or a
+    local one (e.g. dead letters of a file written next to it, `services.ingest`)."""
+
+    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None) -> Any: ...
 
 
 class ProduceResults(_Forward):
     """Publish `Produce` outcomes to `topic` and wait for every ack before passing the batch on."""
 
-    def __init__(self, producer: KafkaProducer, topic: str, next: ProcessingStep, ack_timeout_s: float = 60.0) -> None:
-        self.producer, self.topic, self.next, self.ack_timeout_s = producer, topic, next, ack_timeout_s
+    def __init__(self, producer: Producer, topic: str, next: ProcessingStep, context: StreamContext,
+                 ack_timeout_s: float = 60.0) -> None:
+        self.producer, self.topic, self.next, self.context = producer, topic, next, context
+        self.ack_timeout_s = ack_timeout_s
 
     def submit(self, items: list[Item]) -> None:
-        futures = [self.producer.send(self.topic, key=outcome.key if outcome.key is not None else message.key,
-                                      value=outcome.value)
+        records = [(self.topic, outcome.key if outcome.key is not None else message.key, outcome.value)
                    for message, outcome in items if isinstance(outcome, Produce)]
-        _wait_for_acks(futures, self.ack_timeout_s)
+        publish(self.producer, records, self.context, self.ack_timeout_s)
         self.next.submit(items)
 
 
 class DeadLetter(_Forward):
     """Publish each `Failure` as a `DeadLetterV1` to `<source topic>.dlq`, then pass the batch on."""
 
-    def __init__(self, producer: KafkaProducer, context: StreamContext, next: ProcessingStep,
+    def __init__(self, producer: Producer, context: StreamContext, next: ProcessingStep,
                  ack_timeout_s: float = 60.0) -> None:
         self.producer, self.context, self.next, self.ack_timeout_s = producer, context, next, ack_timeout_s
 
     def submit(self, items: list[Item]) -> None:
-        futures = []
+        records = []
         for message, outcome in items:
             if isinstance(outcome, Failure):
                 letter = dead_letter(message, outcome, self.context.service)
-                futures.append(self.producer.send(dlq_topic(message.topic), key=message.key,
-                                                  value=letter.to_json_bytes()))
+                records.append((dlq_topic(message.topic), message.key, letter.to_json_bytes()))
                 log.warning("dead-lettered", extra={"where": message.where, "reason": outcome.reason,
                                                     "error_class": outcome.error_class})
-        _wait_for_acks(futures, self.ack_timeout_s)
-        if self.context.metrics and futures:
-            self.context.metrics.dead_lettered.inc(len(futures))
+        publish(self.producer, records, self.context, self.ack_timeout_s)
+        if self.context.metrics and records:
+            self.context.metrics.dead_lettered.inc(len(records))
         self.next.submit(items)
 
 
@@ -334,7 +396,20 @@ def dead_letter(message: Message, failure: Failure, service: str) -> DeadLetterV
     )
 
 
-class CommitOffsets:
+class Terminal:
+    """The last step of a chain: it holds nothing, so poll, close and join have nothing to do."""
+
+    def poll(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+class CommitOffsets(Terminal):
     """The one commit point: after a batch's effects, commit the next offset of each partition."""
 
     def __init__(self, context: StreamContext) -> None:
@@ -355,31 +430,22 @@ class CommitOffsets:
                 if message.timestamp_ms is not None and message.timestamp_ms > 0:
                     metrics.latency.observe(max(0.0, (now_ms - message.timestamp_ms) / 1000))
 
-    def poll(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def join(self, timeout: float | None = None) -> None:
-        pass
-
 
 # --- ready-made chains -----------------------------------------------------------------
 
 
 def transform_steps(context: StreamContext, *, decode: Callable[[bytes], Any],
-                    process: Callable[[list[Message]], Sequence[Outcome]], producer: KafkaProducer,
+                    process: Callable[[list[Message]], Sequence[Outcome]], producer: Producer,
                     output_topic: str, batch_size: int = 16, batch_wait_s: float = 0.5,
                     retry: RetryPolicy = RetryPolicy()) -> ProcessingStep:
     """Decode → Batch → RunTask(process) → ProduceResults → DeadLetter → CommitOffsets."""
     tail = DeadLetter(producer, context, CommitOffsets(context))
-    task = RunTask(process, ProduceResults(producer, output_topic, tail), context, retry)
+    task = RunTask(process, ProduceResults(producer, output_topic, tail, context), context, retry)
     return Decode(decode, Batch(batch_size, batch_wait_s, task))
 
 
 def sink_steps(context: StreamContext, *, decode: Callable[[bytes], Any],
-               effect: Callable[[list[Message]], Sequence[Outcome]], producer: KafkaProducer,
+               effect: Callable[[list[Message]], Sequence[Outcome]], producer: Producer,
                batch_size: int = 64, batch_wait_s: float = 0.2,
                retry: RetryPolicy = RetryPolicy()) -> ProcessingStep:
     """Decode → Batch → RunTask(effect) → DeadLetter → CommitOffsets: the commit follows the effect."""
@@ -416,9 +482,9 @@ class StreamProcessor:
         self.close_with = list(close_with)  # e.g. the producer: closed (flushed) after the consumer
         self.metrics = metrics
         self.poll_timeout_ms, self.lag_interval_s = poll_timeout_ms, lag_interval_s
-        self.context = StreamContext(service, self._commit, self._keep_alive, metrics)
-        self.strategy = build(self.context)
         self._stop = threading.Event()
+        self.context = StreamContext(service, self._commit, self._keep_alive, metrics, self._stop)
+        self.strategy = build(self.context)
         self._busy = False
         self._last_lag = 0.0
         self.revocations = 0
@@ -451,6 +517,9 @@ class StreamProcessor:
             self._busy = True
             self.strategy.close()
             self.strategy.join()
+            self._update_lag(force=True)  # the gauges end on the state the member leaves behind
+        except Interrupted as exc:  # nothing of the waiting batch was committed: it is redelivered
+            log.warning("stopped before a batch could be completed", extra={"reason": str(exc)})
         finally:
             self.consumer.close(autocommit=False)
             for resource in self.close_with:
@@ -488,12 +557,12 @@ class StreamProcessor:
         if not self._busy:  # flush what is held for them; inside a batch the commit may fail instead
             self.strategy.join()
 
-    def _update_lag(self) -> None:
+    def _update_lag(self, force: bool = False) -> None:
         """Consumer lag per partition: highwater (from fetch responses) minus position.
 
         `end_offsets` is not used: Tansu answers it wrongly after multi-record batches.
         """
-        if self.metrics is None or time.monotonic() - self._last_lag < self.lag_interval_s:
+        if self.metrics is None or (not force and time.monotonic() - self._last_lag < self.lag_interval_s):
             return
         self._last_lag = time.monotonic()
         for tp in self.consumer.assignment():

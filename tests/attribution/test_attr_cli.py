@@ -37,7 +37,7 @@ def test_same_input_same_json_from_a_fresh_cache(tmp_path, k):
     second = run(args, tmp_path / "cache")
     assert second.stdout == first.stdout
     result = json.loads(first.stdout)
-    assert set(result["shares"]) == {"model:sd-1.5"} | {f"artist:{a.split('=')[0]}" for a in ARTISTS[:k]}
+    assert set(result["shares"]) == {"model:tiny-sd"} | {f"artist:{a.split('=')[0]}" for a in ARTISTS[:k]}
     assert abs(math.fsum(result["shares"].values()) - 1) < 1e-12
     assert result["method"]["test_model"] is True and "timings" not in result
 

@@ -88,8 +88,8 @@ def test_gallery_from_images(tiny):
     assert np.isclose(np.linalg.norm(gallery.vector), 1.0)
 
 
-def test_lora_changes_only_the_coalitions_of_its_artist(tiny, tmp_path):
-    lora = str(make_tiny_lora(tmp_path / "lora"))
+def test_lora_changes_only_the_coalitions_of_its_artist(tiny, tmp_path, model_sources):
+    lora = str(make_tiny_lora(tmp_path / "lora", model_sources.cache_dir))
     renderer = Renderer(tiny)
     styled = request(2)
     styled = AttributionRequest(

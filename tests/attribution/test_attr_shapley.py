@@ -7,7 +7,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, exact_shapley, shapley, to_shares

@@ -7,10 +7,8 @@ and stopped at the end of the session.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 

@@ -124,7 +124,7 @@ def test_oversized_image_is_rejected(design_event):
     [
         (b"{", "not valid JSON"),
         (b"\xff\xfe", "not UTF-8"),
-        (b"[1, 2]", "must be an object"),
+        (b"[1, 2]", "must be a JSON object"),
         (b'{"schema": NaN}', "not valid JSON"),
         (b'{"schema": "x", "schema": "y"}', "not valid JSON"),
         (b"[" * 100_000, "nested too deeply|not valid JSON"),

@@ -8,19 +8,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.contracts import parse_event
-from services.signing import (
-    SignatureError,
-    body_sha256,
-    canonical_json,
+from ledger.crypto import (
     generate_private_key,
     key_id,
     load_private_key,
     load_public_key,
-    private_key_pem,
     public_key_pem,
-    sign_event,
-    verify_event,
+    read_private_key,
+    write_private_key,
 )
+from ledger.errors import SigningKeyError
+from services.signing import SignatureError, body_sha256, canonical_json, sign_event, verify_event
 
 GOLDEN_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 GOLDEN_RECORD = {"schema": "fairsplit.generation.v1", "b": [1, 2.5, {"z": None, "a": True}],
@@ -47,9 +45,8 @@ def test_canonical_json_ignores_key_order_and_rejects_nan():
 @pytest.fixture
 def keys(tmp_path):
     private = generate_private_key()
-    path = tmp_path / "acme.platform.pem"
-    path.write_bytes(private_key_pem(private))
-    return load_private_key(path), load_public_key(public_key_pem(private.public_key()))
+    path = write_private_key(tmp_path / "acme.platform.pem", private)
+    return read_private_key(path), load_public_key(public_key_pem(private.public_key()))
 
 
 def test_round_trip_of_a_design_event(design_event, keys):
@@ -87,5 +84,17 @@ def test_wrong_key_is_caught(design_event, keys):
 
 
 def test_bad_key_material_is_a_clear_error():
-    with pytest.raises(SignatureError, match="not an unencrypted PKCS#8 PEM"):
+    with pytest.raises(SigningKeyError, match="not an unencrypted PKCS#8 PEM"):
         load_private_key(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+
+
+def test_every_private_key_file_must_be_0600_and_is_never_overwritten(tmp_path):
+    path = write_private_key(tmp_path / "k" / "worker.pem", generate_private_key())
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and oct(path.parent.stat().st_mode & 0o777) == "0o700"
+    with pytest.raises(SigningKeyError, match="never overwritten"):
+        write_private_key(path, generate_private_key())
+    path.chmod(0o644)
+    with pytest.raises(SigningKeyError, match="mode 644; a private key must be 600"):
+        read_private_key(path)
+    with pytest.raises(SigningKeyError, match="Cannot read key file"):
+        read_private_key(tmp_path / "missing.pem")
