@@ -18,6 +18,7 @@ Per artist count (1–4): events/s of both, the speed-up, peak GPU memory and TF
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from itertools import combinations
@@ -62,11 +63,12 @@ def components(tiny: bool, device, dtype):
     """(StableDiffusionPipeline, CLIPModel, tokenizer, image processor), random weights, on `device`."""
     import torch
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig
+    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from fairsplit.profiles import _image_processor_class, ensure_tiny_models
+    from fairsplit.sources import DEFAULT_CACHE
 
-    tokenizer = CLIPTokenizer.from_pretrained(ensure_tiny_models() / "clip")  # byte vocab; prompts pad to 77 tokens
+    tokenizer = CLIPTokenizer.from_pretrained(ensure_tiny_models(Path(os.environ.get("FAIRSPLIT_MODEL_CACHE", DEFAULT_CACHE))) / "clip")  # byte vocab; prompts pad to 77 tokens
     tokenizer.model_max_length = 77
     ids = dict(vocab_size=49408 if not tiny else len(tokenizer), bos_token_id=tokenizer.bos_token_id,
                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
@@ -110,7 +112,7 @@ def requests(n_events: int, n_artists: int, params, offset: int):
 def galleries(models, n_dims: int):
     import numpy as np
 
-    from fairsplit.gallery import Gallery
+    from fairsplit.request import Gallery
 
     rng = np.random.default_rng(0)
     out = {}

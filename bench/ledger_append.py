@@ -14,7 +14,7 @@ import tempfile
 from _common import arguments, open_ledger, rate, report, sample_specs, scratch_databases
 from sqlalchemy import Column, MetaData, Table, insert, select
 
-from ledger.tables import TRANSFER_COLUMNS, Transfer
+from ledger.schema import TRANSFER_COLUMNS, Transfer
 
 
 def plain_table(engine) -> Table:

@@ -19,9 +19,11 @@ from pathlib import Path
 from _common import arguments, open_ledger, record, scratch_databases
 from sqlalchemy import func, select
 
-from ledger.closing import close_period, export_statements
+from ledger.closes import close_period
+from ledger.statement_export import export_statements
 from ledger.periods import parse_period
-from ledger.store import TRANSFERS, reward_transfers
+from ledger.schema import TRANSFERS
+from ledger.store import reward_transfers
 
 OCTOBER = parse_period("2026-10")
 

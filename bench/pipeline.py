@@ -79,7 +79,7 @@ def registry(database_url: str, workdir: Path):
     from cli import app
     from fairsplit.profiles import load_profile
     from services.demo import DEMO_ARTISTS, render_gallery
-    from services.signing import generate_private_key, public_key_pem
+    from ledger.crypto import generate_private_key, public_key_pem
 
     def cli(*args: str) -> None:
         result = CliRunner().invoke(app, ["--database-url", database_url, "--key-dir", str(workdir / "keys"), *args])
@@ -90,7 +90,10 @@ def registry(database_url: str, workdir: Path):
     (workdir / "acme.pub.pem").write_bytes(public_key_pem(key.public_key()))
     cli("init")
     cli("platforms", "add", PLATFORM, "--public-key", str(workdir / "acme.pub.pem"))
-    models = load_profile("tiny")
+    cli("keys", "enroll", "attribution-worker")
+    from fairsplit.sources import DEFAULT_CACHE, ModelSources
+
+    models = load_profile("tiny", ModelSources(cache_dir=Path(os.environ.get("FAIRSPLIT_MODEL_CACHE", DEFAULT_CACHE))))
     for artist in DEMO_ARTISTS:
         folder = render_gallery(models, artist, workdir / "galleries" / artist.artist_id, count=2)
         cli("artists", "add", artist.artist_id, "--name", artist.name, "--gallery", str(folder), "--profile", "tiny")
@@ -188,7 +191,7 @@ def booked(engine, event_ids: list[str]) -> dict[str, float]:
     """event id → recorded_at (epoch seconds) of the booked ones among `event_ids`."""
     from sqlalchemy import select
 
-    from ledger.events import EVENTS
+    from ledger.schema import EVENTS
 
     with engine.connect() as connection:
         rows = connection.execute(select(EVENTS.c.event_id, EVENTS.c.recorded_at).where(EVENTS.c.event_id.in_(event_ids)))

@@ -1,37 +1,57 @@
-"""What every command module shares: the consoles, the root context, and the mapping of
-expected failures to one sentence and an exit code (never a traceback)."""
+"""What every command module shares: the consoles, the settings of this invocation, the
+mapping of expected failures to one sentence and an exit code, and safe output.
+
+Exit codes (docs/cli.md): 0 success; 1 a check failed or some input was rejected (the
+rest was processed); 2 a mistake in the command, its files or its configuration, or a
+service it needs is unreachable — nothing was changed.
+
+Nothing a user typed or a file held is ever interpreted as rich markup: messages are
+printed with markup off, table cells are `rich.text.Text`.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Column, Table
+from rich.text import Text
+
+from commands.settings import Settings, SettingsError
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error stays one greppable line
 
-
-@dataclass
-class Context:
-    """Configuration shared by every command, resolved once in the root callback."""
-
-    database_url: str
-    key_dir: str
+MAX_MESSAGE_CHARS = 300
 
 
-def ctx_of(ctx: typer.Context) -> Context:
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the root command read (environment + global options)."""
     return ctx.find_root().obj
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Report a user-facing error as one sentence and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+def one_line(text: object, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message as one line of at most `limit` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def say(message: object, style: str | None = None, *, to: Console = out) -> None:
+    """Print `message` as plain text (markup in it is shown, never interpreted)."""
+    to.print(Text(str(message), style=style or ""), highlight=False, soft_wrap=True)
+
+
+def fail(message: object, code: int = 2) -> NoReturn:
+    """Report a user-facing error as one sentence on stderr and exit non-zero."""
+    err.print(Text.assemble(("error: ", "bold red"), one_line(message)), highlight=False)
     raise typer.Exit(code)
 
 
@@ -40,22 +60,52 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def cell(value: object) -> Text:
+    return value if isinstance(value, Text) else Text("" if value is None else str(value))
+
+
+def table(title: str | None, columns: Sequence[str | Column], rows: Iterable[Sequence[object]],
+          caption: str | None = None) -> Table:
+    """A table whose cells are plain text. Columns named in `Column(..., overflow="fold")`
+    wrap instead of being cut; `money_column`/`id_column` make such columns."""
+    built = Table(*columns, title=title, caption=caption)
+    for row in rows:
+        built.add_row(*(cell(value) for value in row))
+    return built
+
+
+def money_column(name: str) -> Column:
+    """Amounts: right-aligned, never cut, never wrapped mid-number."""
+    return Column(name, justify="right", no_wrap=True, min_width=len(name))
+
+
+def id_column(name: str) -> Column:
+    """Ids a user must copy: folded onto more lines rather than cut with an ellipsis."""
+    return Column(name, overflow="fold")
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn ledger and database errors into one sentence and exit code 2, no traceback."""
-    from sqlalchemy.exc import ArgumentError, OperationalError
+    """Expected failures (ledger, database, keys, files, configuration) → one sentence, exit 2."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+    from ledger.crypto import SignatureError
     from ledger.errors import LedgerError
 
     try:
         yield
-    except LedgerError as exc:
+    except (LedgerError, SettingsError, SignatureError) as exc:
         fail(str(exc))
     except ArgumentError:
         fail("The database URL is not valid; use sqlite:///path.db or postgresql://user@host/db.")
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
-        fail(f"Cannot use the database: {reason}.")
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else type(exc).__name__
+        fail(f"Cannot use the database: {one_line(reason, 200).rstrip('.')}.")
+    except SQLAlchemyError as exc:
+        fail(f"Cannot use the database ({type(exc).__name__}).")
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        fail(f"Cannot use{where}: {exc.strerror or exc}.")
 
 
 @contextmanager
@@ -75,12 +125,71 @@ def open_ledger(ctx: typer.Context, signing: bool = False):
     from ledger.keys import load_signer
     from ledger.store import Ledger
 
-    config = ctx_of(ctx)
-    engine = make_engine(config.database_url)
+    settings = settings_of(ctx)
+    engine = make_engine(settings.database_url)
     check_ready(engine)
-    return Ledger(engine, load_signer(config.key_dir, engine) if signing else None)
+    return Ledger(engine, load_signer(settings.key_dir, engine) if signing else None)
 
 
 def ready_engine(ctx: typer.Context):
     """The configured database, checked to be initialised (call inside user_errors)."""
     return open_ledger(ctx).engine
+
+
+# --- files a command writes ---------------------------------------------------------
+
+
+def write_new_file(path: str | Path, data: bytes | str, *, overwrite: bool = False) -> Path:
+    """Write `data` to `path` atomically (a temporary file renamed into place).
+
+    An existing file is refused unless `overwrite`; a missing folder is refused (never
+    created by accident). Raises `OSError`-free `typer.Exit` via `fail` with one sentence.
+    """
+    path = Path(path)
+    if path.exists() and (path.is_dir() or not overwrite):
+        what = "a folder" if path.is_dir() else "a file that exists"
+        fail(f"{path} is {what}; choose a new file name" + ("" if path.is_dir() else " (or pass --force)") + ".")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        fail(f"The folder {parent} does not exist; create it first or choose another --out.")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(temporary, path)
+    except OSError as exc:
+        fail(f"Cannot write {path}: {exc.strerror or exc}.")
+    return path
+
+
+def write_output(text: str, path: str | None, *, overwrite: bool = False, what: str = "output") -> None:
+    """Write to `path` (saying where) or to stdout when it is None or -."""
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        return
+    written = write_new_file(path, text, overwrite=overwrite)
+    say(f"Wrote {what} to {written}.", to=err)
+
+
+def check_input(path: str | Path, what: str) -> Path:
+    """`path`, if it is a readable file; one sentence otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        fail(f"{what} {path} does not exist." if not path.exists() else f"{what} {path} is not a file.")
+    if not os.access(path, os.R_OK):
+        fail(f"{what} {path} cannot be read (permission denied).")
+    return path
+
+
+def read_input(path: str | Path, what: str, limit: int = 256 << 20) -> bytes:
+    """The bytes of an input file, or one sentence saying why it cannot be read."""
+    path = check_input(path, what)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        fail(f"Cannot read {path}: {exc.strerror or exc}.")
+    if len(data) > limit:
+        fail(f"{what} {path} is larger than {limit >> 20} MiB.")
+    return data

@@ -69,6 +69,18 @@ def database_url(request) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_sources(tmp_path_factory):
+    """Where the tiny test models are built (once per session) and that they run on the CPU;
+    exported as FAIRSPLIT_MODEL_CACHE too, for the CLI and the services the tests start."""
+    from fairsplit.sources import ModelSources
+
+    cache = tmp_path_factory.mktemp("models")
+    os.environ["FAIRSPLIT_MODEL_CACHE"] = str(cache)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    return ModelSources(cache_dir=cache)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
     """bootstrap_servers of the session's real Kafka-protocol broker: the one at

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from services.demo import DEMO_ARTISTS, sample_event
-from services.signing import generate_private_key, public_key_pem, sign_event
+from ledger.crypto import generate_private_key, public_key_pem
+from services.signing import sign_event
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = "acme"
@@ -46,7 +47,7 @@ class Pipeline:
         return sign_event(body, platform_key or self.platform_key)
 
     def landed(self, event_ids: list[str]) -> int:
-        from ledger.events import EVENTS
+        from ledger.schema import EVENTS
 
         with self.engine.connect() as connection:
             return connection.execute(
@@ -100,7 +101,7 @@ class Pipeline:
         return self.landed(event_ids)
 
 
-def make_pipeline(database_url: str, tmp_path: Path) -> Pipeline:
+def make_pipeline(database_url: str, tmp_path: Path, sources=None) -> Pipeline:
     from fairsplit.profiles import load_profile
     from ledger.db import make_engine
     from services.demo import render_gallery
@@ -111,7 +112,11 @@ def make_pipeline(database_url: str, tmp_path: Path) -> Pipeline:
     pipeline = Pipeline(database_url, tmp_path / "keys", tmp_path, key)
     assert pipeline.cli("init").exit_code == 0
     assert pipeline.cli("platforms", "add", PLATFORM, "--public-key", str(pem)).exit_code == 0
-    models = load_profile("tiny")
+    enrolled = pipeline.cli("keys", "enroll", "attribution-worker")  # an operator's explicit act
+    assert enrolled.exit_code == 0, enrolled.output
+    from fairsplit.sources import ModelSources
+
+    models = load_profile("tiny", sources or ModelSources(cache_dir=Path(os.environ["FAIRSPLIT_MODEL_CACHE"])))
     for artist in DEMO_ARTISTS:
         folder = render_gallery(models, artist, tmp_path / "galleries" / artist.artist_id, count=2)
         result = pipeline.cli("artists", "add", artist.artist_id, "--name", artist.name, "--gallery", str(folder), "--profile", "tiny")

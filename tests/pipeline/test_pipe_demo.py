@@ -43,6 +43,11 @@ def test_up_demo_runs_offline_and_prints_balances_that_add_up(tmp_path):
 
     with Image.open(tmp_path / "why.png") as picture:
         assert picture.format == "PNG" and picture.width > 600 and picture.height > 400
-    missing = subprocess.run([*cli, "no-such-event", "--out", "x.png"], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert missing.returncode == 2 and "event no-such-event is not in the ledger" in missing.stderr
+    unknown = "00000000-0000-4000-8000-000000000000"
+    missing = subprocess.run([*cli, unknown, "--out", "x.png"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert missing.returncode == 2 and f"event {unknown} is not in the ledger" in missing.stderr
+    malformed = subprocess.run([*cli, "no-such-event", "--out", "x.png"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert malformed.returncode == 2 and "event ids are lower-case UUIDs" in malformed.stderr
     assert not (tmp_path / "x.png").exists()
+    again = subprocess.run([*cli, event_id, "--out", "why.png"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "why.png is a file that exists" in again.stderr  # never overwritten silently

@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from services.kafka import dlq_topic
 from services.runners import KafkaSettings, emit
-from services.signing import generate_private_key, sign_event
+from ledger.crypto import generate_private_key
+from services.signing import sign_event
 from tests.pipeline.conftest import PLATFORM, dlq_records
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -39,10 +40,10 @@ def _bad_events(pipeline, rng) -> dict[str, tuple[bytes, str]]:
     return {
         "malformed": (b'{"schema": "fairsplit.generation.v1", "event_id": ', "not valid JSON"),
         "schema": (as_bytes(missing), "content: required field is missing"),
-        "signature": (as_bytes(tampered), "is not signed by platform acme"),
+        "signature": (as_bytes(tampered), "is not signed by an active key of platform acme"),
         "platform": (as_bytes(unknown), "platform 'nobody' is not registered"),
         "artist": (as_bytes(banksy), "not registered: banksy"),
-        "negative": (as_bytes(negative), "amount must be positive"),
+        "negative": (as_bytes(negative), "is negative"),
     }
 
 

@@ -37,13 +37,13 @@ def test_ingest_reports_every_line_and_dead_letters_the_rejected(any_pipeline, t
 
     result = pipeline.cli("ingest", str(events), "--json")
     assert result.exit_code == 1, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     statuses = [(line["line"], line["status"]) for line in report["lines"]]
     assert statuses == [(1, "recorded"), (2, "recorded"), (3, "rejected"), (4, "rejected"),
                         (5, "recorded"), (6, "rejected"), (7, "duplicate"), (8, "rejected")]
     reasons = {line["line"]: line.get("reason", "") for line in report["lines"]}
     assert "not valid JSON" in reasons[3]
-    assert "not signed by platform acme" in reasons[4]
+    assert "not signed by an active key of platform acme" in reasons[4]
     assert "not registered: banksy" in reasons[6]
     assert "first one stands" in reasons[8]
 
@@ -52,10 +52,10 @@ def test_ingest_reports_every_line_and_dead_letters_the_rejected(any_pipeline, t
     assert letters[0].original == b"{not json"
 
     def balance() -> str:
-        return json.loads(pipeline.cli("balance", "platform:acme", "--json").output)
+        return json.loads(pipeline.cli("balance", "platform:acme", "--json").stdout)
 
     paid = balance()
-    again = json.loads(pipeline.cli("ingest", str(events), "--json").output)
+    again = json.loads(pipeline.cli("ingest", str(events), "--json").stdout)
     assert [line["status"] for line in again["lines"]].count("duplicate") == 4  # lines 1, 2, 5 and 7
     assert balance() == paid
 

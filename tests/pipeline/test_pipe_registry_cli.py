@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import stat
 
-from services.signing import load_private_key
+from ledger.crypto import read_private_key, write_private_key
 
 
 def test_platforms_add_writes_a_private_key_only_its_owner_can_read(sqlite_pipeline, tmp_path):
@@ -14,7 +14,7 @@ def test_platforms_add_writes_a_private_key_only_its_owner_can_read(sqlite_pipel
     result = sqlite_pipeline.cli("platforms", "add", "globex", "--key-out", str(key))
     assert result.exit_code == 0 and str(key) in result.output
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    load_private_key(key)  # a real PKCS#8 Ed25519 key
+    read_private_key(key)  # a real PKCS#8 Ed25519 key
     listed = json.loads(sqlite_pipeline.cli("platforms", "list", "--json").output)
     assert {p["platform_id"] for p in listed} == {"acme", "globex"}
 
@@ -42,11 +42,9 @@ def test_attribute_uses_registered_galleries_and_synthesizes_the_rest(sqlite_pip
 
 
 def test_an_unreachable_broker_is_one_sentence_not_a_traceback(sqlite_pipeline, tmp_path):
-    from services.signing import private_key_pem
     from services.tansu import free_port
 
-    key = tmp_path / "acme.pem"
-    key.write_bytes(private_key_pem(sqlite_pipeline.platform_key))
+    key = write_private_key(tmp_path / "acme.pem", sqlite_pipeline.platform_key)
     bootstrap = f"127.0.0.1:{free_port()}"  # nothing listens there
     result = sqlite_pipeline.cli("emit", "--sample", "1", "--platform", "acme", "--key", str(key), "--bootstrap", bootstrap)
     assert result.exit_code == 2

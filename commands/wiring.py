@@ -1,0 +1,64 @@
+"""The composition root: the services' tasks assembled from settings, the ledger and the
+registry — once, here, for `serve`, `ingest` and `up` alike.
+
+Trust is never granted here implicitly: the worker's key must already be enrolled by an
+operator (`fairsplit keys enroll attribution-worker`), and a command refuses to start
+otherwise, saying how to enrol it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from commands.settings import Settings, SettingsError
+from ledger.errors import SigningKeyError
+from ledger.store import Ledger
+from ledger.transparency import maybe_checkpoint
+from services.admission import Gate, parse_routes
+from services.ledger_writer import ResultChecks, WriterTask, accept_result
+from services.lookups import RegistryLookups
+
+
+class NotEnrolledError(SigningKeyError):
+    """A service key that no operator has enrolled (or that was revoked)."""
+
+
+def worker_task(settings: Settings, engine: Engine):
+    """The attribution worker's `WorkerTask` (loads models lazily, on the first batch)."""
+    from fairsplit.attribute import MODES, AttributionConfig
+    from fairsplit.profiles import load_profile
+    from services.attribution_worker import Attributor, WorkerTask, load_worker_key, worker_key_path
+
+    if settings.mode not in MODES:
+        raise SettingsError(f"Unknown mode {settings.mode!r}; choose one of: {', '.join(MODES)}.")
+    try:
+        routes = parse_routes(settings.routes)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    path = worker_key_path(settings.key_dir)
+    if not path.exists():
+        raise NotEnrolledError(f"There is no attribution-worker key at {path}; create and enrol one with "
+                               "`fairsplit keys enroll attribution-worker`.")
+    key = load_worker_key(settings.key_dir)
+    lookups = RegistryLookups(engine)
+    if lookups.worker_key(key.key_id) is None:
+        raise NotEnrolledError(f"The attribution-worker key {key.key_id} ({path}) is not enrolled in this ledger, "
+                               "or is revoked; an operator enrols it with `fairsplit keys enroll attribution-worker`.")
+    gate = Gate(lookups.platform_keys, lookups.known_artists, routes, settings.event_window)
+    sources = settings.model_sources
+    attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau),
+                            load=lambda profile: load_profile(profile, sources))
+    return WorkerTask(gate.admit, lookups.recorded, attributor)
+
+
+def writer_task(settings: Settings, ledger: Ledger) -> WriterTask:
+    """The ledger writer's `WriterTask`: accept (worker and platform signatures, window), book,
+    sign a checkpoint every N entries or T seconds."""
+    lookups = RegistryLookups(ledger.engine)
+    checks = ResultChecks(lookups.worker_key, lookups.platform_keys, settings.event_window)
+
+    def checkpoint() -> None:
+        maybe_checkpoint(ledger.engine, ledger.signer, settings.checkpoint_entries, settings.checkpoint_seconds,
+                         settings.ledger_origin or None)
+
+    return WriterTask(lambda raw: accept_result(raw, checks), ledger, checkpoint)
