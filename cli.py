@@ -57,6 +57,7 @@ def main(
 
 ledger_app = typer.Typer(help="Verify and inspect the ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(__import__("commands.witness").witness.app, name="witness")  # commands/witness.py
 
 
 # --- ledger: init, ledger verify, balance, history --------------------------
