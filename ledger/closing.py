@@ -41,6 +41,8 @@ from ledger.statement_files import RENDERERS
 from ledger.statements import EventInfo, FinanceSummary, Statement, build_statements, summarise
 from ledger.store import TRANSFERS, Ledger, StoredTransfer, TransferSpec
 from ledger.tables import SigningKey
+from ledger.transparency import latest_checkpoint
+from ledger.witness_table import cosigned_note
 
 _RETRIES = 5
 
@@ -344,6 +346,10 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
     files = [path for name in formats for path in RENDERERS[name](out_dir, statements, summary, fmt)]
     subject = {"period": period.id, "currency": currency, "formats": list(formats),
                "accounts": None if accounts is None else sorted(accounts), "payouts_total": fmt(summary.payouts.total)}
+    checkpoint = latest_checkpoint(engine)
+    if checkpoint is not None:  # the signed tree head the statements were made at, with its cosignatures
+        with engine.connect() as connection:
+            subject["checkpoint"] = cosigned_note(connection, checkpoint.size, checkpoint.note)
     manifest = write_manifest(out_dir, files, signer, subject)
     return summary, manifest, files
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from ledger.proofs import VerificationError, verify_document
+from ledger.closing import close_period, export_statements
+from ledger.periods import parse_period
+from ledger.proofs import VerificationError, check_witnessed, verify_document
 from ledger.store import TransferSpec
 from ledger.transparency import create_checkpoint, prove_inclusion, public_keyring, verify_checkpoints
 from ledger.verify import verify_ledger
@@ -198,3 +201,17 @@ def test_the_witness_list_configuration(witnessed):
             parse_witness_list(text)
     with pytest.raises(ValueError, match="between 1 and 2"):
         WitnessPool(endpoints, quorum=3)
+
+
+def test_a_payout_close_is_cosigned_and_its_statements_carry_the_cosigned_checkpoint(witnessed, tmp_path):
+    env, (w1, _) = witnessed
+    w1.start()
+    pool = WitnessPool([w1.endpoint])
+    env.book(9)
+    close_period(env.ledger, "2026-11", "USD", now=datetime(2027, 1, 5, tzinfo=UTC))
+    stored = create_checkpoint(env.engine, env.signer)  # what `payouts close` does after closing …
+    assert statuses(pool.cosign_latest(env.engine)) == ["cosigned"]  # … and then asks the witnesses
+    export_statements(env.engine, env.signer, parse_period("2026-11"), "USD", ["json"], tmp_path / "out")
+    subject = json.loads((tmp_path / "out" / "manifest.json").read_text())["subject"]
+    assert subject["checkpoint"].startswith(stored.note)
+    assert "witness.test/w1" in check_witnessed(subject["checkpoint"], [w1.key], 1)
