@@ -23,6 +23,11 @@ entries. A `consistency` part names an older tree head (size, root) and proves, 
 checkpoint, the document must show the log only grew since: the kept checkpoint is the
 document's, or the older head its consistency part starts from.
 
+Witnesses: the signed checkpoint may carry cosignature lines of independent witnesses
+(`ledger.cosignature`); with witness keys, `verify_document` also requires a quorum of
+them on the checkpoint the document ends at, so a history rebuilt with the ledger's own
+key, which no witness cosigns, is refused.
+
 What no proof here can show: that a bundle lists *every* entry of the account. Entries
 are proven to be in the log, and the balance is exactly theirs, but an omitted entry is
 not detected.
