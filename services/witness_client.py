@@ -76,7 +76,7 @@ def parse_witness_list(text: str) -> list[WitnessEndpoint]:
 @dataclass(frozen=True)
 class Outcome:
     witness: str
-    status: str  # cosigned | up-to-date | refused | conflict | down | waiting
+    status: str  # cosigned | up-to-date | refused | conflict | down | waiting | error
     detail: str = ""
     tree_size: int | None = None
 
@@ -156,7 +156,7 @@ class WitnessPool:
             return Outcome(name, "down", f"unreachable: {exc}")
         except Exception as exc:  # noqa: BLE001 - a witness must never break the ledger
             log.exception("asking witness %s failed", name)
-            return Outcome(name, "refused", f"unexpected error: {type(exc).__name__}")
+            return Outcome(name, "error", f"unexpected error: {type(exc).__name__}")
         self._backoff.pop(name, None)
         if outcome.status in ("refused", "conflict"):
             log.error("witness %s: %s", name, outcome.detail)
