@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.checkpoint import Checkpoint, CheckpointError, parse_note
 from ledger.cosignature import Cosignature, CosignerKey, require_quorum, verified_cosignatures
+from ledger.db import WRITE_OPTION
 from ledger.encoding import encode_row
 from ledger.merkle import Frontier, consistency_proof, leaf_hash
 from ledger.transparency import CHECKPOINTS, TRANSFERS, StoredCheckpoint, _all_transfers, _latest, node_fetcher
@@ -86,8 +87,8 @@ def record_cosignature(engine: Engine, stored: StoredCheckpoint, key: CosignerKe
     cosignature = found[0]
     row = {"tree_size": stored.size, "witness": key.name, "key_id": key.key_id.hex(),
            "cosigned_at": cosignature.timestamp, "line": cosignature.line, "received_at": datetime.now(UTC)}
-    try:
-        with engine.begin() as connection:
+    try:  # the write lock up front: the ledger writer may be appending on SQLite meanwhile
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
             exists = connection.execute(select(COSIGNATURES.c.tree_size).where(
                 COSIGNATURES.c.tree_size == stored.size, COSIGNATURES.c.witness == key.name,
                 COSIGNATURES.c.key_id == row["key_id"])).first()
