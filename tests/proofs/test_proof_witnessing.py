@@ -8,13 +8,17 @@ checks without witnesses; with a witness key they must not.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import DBAPIError
 
 from ledger.closing import close_period, export_statements
+from ledger.cosignature import cosign
 from ledger.periods import parse_period
 from ledger.proofs import VerificationError, check_witnessed, verify_document
 from ledger.store import TransferSpec
@@ -22,7 +26,7 @@ from ledger.transparency import create_checkpoint, prove_inclusion, public_keyri
 from ledger.verify import verify_ledger
 from ledger.witness_protocol import format_request
 from ledger.witnessing import submission, verify_witnessing, witnesses_of
-from services.witness_client import WitnessPool, fetch_view, parse_witness_list
+from services.witness_client import WitnessEndpoint, WitnessPool, fetch_view, parse_witness_list
 from tests.proofs.conftest import PAYEES, WHEN
 from tests.proofs.witness_support import WitnessProcess, post
 
@@ -215,3 +219,34 @@ def test_a_payout_close_is_cosigned_and_its_statements_carry_the_cosigned_checkp
     subject = json.loads((tmp_path / "out" / "manifest.json").read_text())["subject"]
     assert subject["checkpoint"].startswith(stored.note)
     assert "witness.test/w1" in check_witnessed(subject["checkpoint"], [w1.key], 1)
+
+
+def test_a_lying_witness_gets_nothing_kept(witnessed):
+    """A server at a witness's address that answers 200 with someone else's cosignature."""
+    env, (w1, _) = witnessed
+    env.book(3)
+    stored = create_checkpoint(env.engine, env.signer)
+    impostor = Ed25519PrivateKey.generate()
+
+    class Liar(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            line = cosign(stored.checkpoint.text(), w1.key.name, impostor, 1_764_000_000).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(line)))
+            self.end_headers()
+            self.wfile.write(line)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Liar)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        pool = WitnessPool([WitnessEndpoint(f"http://127.0.0.1:{server.server_address[1]}", w1.key)])
+        [outcome] = pool.cosign_latest(env.engine)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome.status == "refused" and "bad cosignature" in outcome.detail
+    assert not witnesses_of(env.engine, 3, [w1.key])
