@@ -8,22 +8,41 @@ Offline (no database): inclusion proofs verified (Merkle path only), whole proof
 documents verified (entry encoding, hash, Ed25519 signature, key validity, path,
 checkpoint signature), and consistency proofs generated and verified.
 
+Cosigning (a witness, C2SP tlog-witness): the witness's whole decision for one
+add-checkpoint request (parse, log signature, RFC 6962 consistency from the checkpoint it
+holds, cosignature/v1) in process, and over HTTP on loopback to a real witness server
+(state written and fsync'd per request), next to raw Ed25519 signing measured in the same
+run; with the consistency-proof verification above, these are the parts a cosignature is
+made of.
+
     python bench/proofs.py [--n 20000] [--proofs 2000] [--postgres-url URL]
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import random
 import sys
 import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from _common import arguments, filled_ledger, rate, report, scratch_databases
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.checkpoint import Checkpoint, NoteKey, sign_checkpoint
+from ledger.cosignature import cosign
+from ledger.keyring import Keyring, PublicKeyInfo, public_key_id
 from ledger.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from ledger.proofs import verify_document
 from ledger.transparency import balance_bundle, create_checkpoint, extend_tree, prove_inclusion, public_keyring
+from ledger.witness_protocol import decide, format_request, parse_request
+from services.witness import init_witness, make_server
 
 
 def raw_sha256_rate(n: int) -> float:
@@ -45,11 +64,60 @@ def offline_figures(n: int, proofs: int) -> dict[str, float]:
     }
 
 
+def raw_ed25519_sign_rate(n: int) -> float:
+    key, message = Ed25519PrivateKey.generate(), bytes(120)  # about a cosigned message's size
+    return rate(n, lambda: [key.sign(message) for _ in range(n)])
+
+
+def cosigning_figures(n: int, checkpoints: int) -> dict[str, float]:
+    """A chain of `checkpoints` growing checkpoints of an n-entry log, each proven from the last."""
+    origin, log_key = "bench.example/ledger", Ed25519PrivateKey.generate()
+    tree = MemoryTree(str(i).encode() for i in range(n))
+    sizes = sorted(random.Random(4).sample(range(1, n + 1), checkpoints))
+    heads = [Checkpoint(origin, size, tree.root(size), datetime.now(UTC)) for size in sizes]
+    bodies = [format_request(0 if i == 0 else sizes[i - 1], [] if i == 0 else tree.consistency_proof(sizes[i - 1], size),
+                             sign_checkpoint(head, log_key)) for i, (size, head) in enumerate(zip(sizes, heads))]
+    keys, witness_key = [NoteKey(origin, log_key.public_key())], Ed25519PrivateKey.generate()
+
+    def in_process() -> None:
+        held = None
+        for data in bodies:
+            held = decide(parse_request(data), keys, held)
+            cosign(held.text(), "witness.bench/w1", witness_key, int(time.time()))
+
+    figures = {"witness cosignatures (in process)": rate(len(bodies), in_process)}
+    with tempfile.TemporaryDirectory() as scratch:
+        keys_file = Path(scratch) / "log-keys.pem"
+        info = PublicKeyInfo(public_key_id(log_key.public_key()), log_key.public_key())
+        keys_file.write_text(Keyring(origin, (info,)).render())
+        init_witness(Path(scratch) / "witness", "witness.bench/w1")
+        server = make_server(Path(scratch) / "witness", [keys_file], "127.0.0.1:0")
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
+
+        def over_http() -> None:
+            for data in bodies:
+                connection.request("POST", "/add-checkpoint", body=data)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"the witness answered {response.status}")
+
+        figures["witness cosignatures (HTTP, loopback, fsync)"] = rate(len(bodies), over_http)
+        connection.close()
+        server.shutdown()
+        server.server_close()
+    return figures
+
+
 def main() -> None:
     sys.argv, proofs = _pop_proofs(sys.argv)
     args = arguments(__doc__.splitlines()[0], n=20_000)
     figures: dict[str, float] = {"raw SHA-256 (65-byte node, 1 thread)": max(raw_sha256_rate(args.n) for _ in range(args.repeat))}
     figures.update(offline_figures(args.n, proofs))
+    figures["raw Ed25519 sign (1 thread)"] = max(raw_ed25519_sign_rate(args.n) for _ in range(args.repeat))
+    cosigning = [cosigning_figures(args.n, min(proofs, args.n)) for _ in range(args.repeat)]
+    figures.update({name: max(run[name] for run in cosigning) for name in cosigning[0]})
     with scratch_databases(args.postgres_url) as databases, tempfile.TemporaryDirectory() as key_dir:
         for backend, url in databases:
             ledger = filled_ledger(url, key_dir, args.n, args.batch)

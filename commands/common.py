@@ -182,6 +182,22 @@ def check_input(path: str | Path, what: str) -> Path:
     return path
 
 
+def witness_keys(files: list[str] | None, quorum: int | None):
+    """The witness keys in `files` (one vkey line each) and the quorum (default: all)."""
+    from ledger.checkpoint import CheckpointError
+    from ledger.cosignature import parse_key_file
+
+    keys = []
+    for name in files or []:
+        try:
+            keys += parse_key_file(read_input(name, "witness key file", 1 << 20))
+        except CheckpointError as exc:
+            fail(f"{name}: {exc}")
+    if quorum is not None and not 1 <= quorum <= len(keys):
+        fail(f"--witness-quorum must be between 1 and the {len(keys)} witness keys given.")
+    return keys, quorum
+
+
 def read_input(path: str | Path, what: str, limit: int = 256 << 20) -> bytes:
     """The bytes of an input file, or one sentence saying why it cannot be read."""
     path = check_input(path, what)

@@ -6,9 +6,9 @@ import json
 
 import typer
 
-from commands.common import (err, fail, id_column, money_column, open_ledger, out, print_json, say, settings_of, table,
-                             user_errors, write_output)
-from commands.options import AS_JSON as AS_JSON_OPTION, setting
+from commands.common import (err, fail, id_column, money_column, open_ledger, out, print_json, read_input, say,
+                             settings_of, table, user_errors, witness_keys, write_output)
+from commands.options import AS_JSON as AS_JSON_OPTION, WITNESS_KEY, WITNESS_QUORUM, setting
 from ledger.reversals import reverse_event
 from ledger.ids import is_event_id
 from ledger.keys import load_signer
@@ -16,19 +16,37 @@ from ledger.errors import SigningKeyError
 from ledger.money import format_amount
 from ledger.transparency import create_checkpoint, prove_consistency, prove_inclusion, verify_checkpoints
 from ledger.verify import verify_ledger
+from ledger.witnessing import verify_witnessing
+from commands.wiring import witness_pool
 
 app = typer.Typer(help="Verify and inspect the ledger.", no_args_is_help=True)
 
 
 @app.command("verify")
-def verify(ctx: typer.Context, as_json: bool = AS_JSON_OPTION) -> None:
-    """Recompute every hash, link and signature and check every signed checkpoint; exit 1 at the first bad row."""
+def verify(
+    ctx: typer.Context,
+    witness_key: list[str] | None = WITNESS_KEY,
+    witness_quorum: int | None = WITNESS_QUORUM,
+    witness_checkpoint: list[str] | None = typer.Option(
+        None, "--witness-checkpoint", help="A checkpoint a witness serves (GET <url>/<origin hash>/checkpoint); "
+        "repeatable: the ledger must still hold the tree it cosigned."),
+    as_json: bool = AS_JSON_OPTION,
+) -> None:
+    """Recompute every hash, link and signature and check every signed checkpoint (and, with
+    witness keys, their cosignatures); exit 1 at the first problem."""
+    cosigners, quorum = witness_keys(witness_key, witness_quorum)
+    views = [read_input(path, "witness checkpoint file", 1 << 20) for path in witness_checkpoint or []]
+    if views and not cosigners:
+        fail("--witness-checkpoint needs the witnesses' keys (--witness-key).")
     with user_errors():
         engine = open_ledger(ctx).engine
         report = verify_ledger(engine)
         checkpoints = verify_checkpoints(engine) if report.ok else None
+        witnessed = (verify_witnessing(engine, cosigners, quorum or len(cosigners), views)
+                     if cosigners and report.ok and checkpoints.ok else None)
     if as_json:
-        print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict()})
+        print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict(),
+                    "witnesses": witnessed and witnessed.as_dict()})
     elif report.ok:
         say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
     else:
@@ -38,7 +56,14 @@ def verify(ctx: typer.Context, as_json: bool = AS_JSON_OPTION) -> None:
             say(f"Checkpoints intact: {checkpoints.checkpoints} signed tree heads match the transfers.")
         else:
             say(f"Checkpoints broken: {checkpoints.problem}.", "bold red", to=err)
-    if not report.ok or not checkpoints.ok:
+    if witnessed is not None and not as_json:
+        if witnessed.ok:
+            say(f"Witnessed: checkpoint {witnessed.checkpoint} is cosigned by {', '.join(witnessed.cosigned_by) or 'nobody'}"
+                f" ({witnessed.unwitnessed_entries} newer entries await the next checkpoint; "
+                f"{witnessed.views} witness views match).")
+        else:
+            say(f"Not witnessed: {witnessed.problem}.", "bold red", to=err)
+    if not report.ok or not checkpoints.ok or (witnessed is not None and not witnessed.ok):
         raise typer.Exit(1)
 
 
@@ -106,6 +131,33 @@ def checkpoint(
     else:
         say(f"Checkpoint of {tree.origin} at tree size {tree.size}, root {tree.root_hash.hex()[:16]}…, "
             f"signed by key {stored.key_id}.")
+
+
+@app.command("cosign")
+def cosign(
+    ctx: typer.Context,
+    witnesses: str | None = setting("witnesses"),
+    witness_quorum: int | None = setting("witness_quorum"),
+    as_json: bool = AS_JSON_OPTION,
+) -> None:
+    """Ask the configured witnesses to cosign the newest checkpoint now (the writer and
+    `payouts close` do it by themselves); exit 1 when fewer than the quorum cosigned."""
+    with user_errors():
+        settings = settings_of(ctx).merge(witnesses=witnesses, witness_quorum=witness_quorum)
+        pool = witness_pool(settings)
+        if pool is None:
+            fail("no witnesses are configured: pass --witnesses or set FAIRSPLIT_WITNESSES.")
+        outcomes = pool.cosign_latest(open_ledger(ctx).engine)
+    holding = sum(outcome.status in ("cosigned", "up-to-date") for outcome in outcomes)
+    if as_json:
+        print_json({"witnesses": [outcome.as_dict() for outcome in outcomes], "quorum": pool.quorum,
+                    "cosigned": holding})
+    else:
+        for outcome in outcomes:
+            say(f"witness {outcome.witness}: {outcome.status}{' (' + outcome.detail + ')' if outcome.detail else ''}")
+        say(f"{holding} of {len(outcomes)} witnesses hold a cosignature of the newest checkpoint (quorum {pool.quorum}).")
+    if holding < pool.quorum:
+        raise typer.Exit(1)
 
 
 @app.command("prove")

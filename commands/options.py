@@ -24,3 +24,6 @@ def setting(field: str, **extra: Any) -> Any:
 
 
 AS_JSON = typer.Option(False, "--json", help="Print JSON (every figure the table shows).")
+WITNESS_KEY = typer.Option(None, "--witness-key", help="A witness's public key file (vkey lines); repeatable. "
+                           "The checkpoint must then carry their cosignatures.")
+WITNESS_QUORUM = typer.Option(None, "--witness-quorum", min=1, help="How many of those witnesses must have cosigned (default: all).")

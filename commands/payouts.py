@@ -6,6 +6,7 @@ import typer
 
 from commands.common import id_column, money_column, open_ledger, out, print_json, say, settings_of, table, user_errors
 from commands.options import AS_JSON, setting
+from commands.wiring import witness_pool
 from ledger.closes import close_period, list_payouts
 from ledger.money import MAX_MICROS, format_amount, parse_amount
 from ledger.periods import parse_period
@@ -20,17 +21,22 @@ def close(
     period: str = typer.Argument(..., help="Period id: 2026-11 (month), 2026-W47 (ISO week) or 2026-Q4 (quarter)."),
     min_payout: str | None = setting("min_payout"),
     currency: str | None = setting("currency"),
+    witnesses: str | None = setting("witnesses"),
+    witness_quorum: int | None = setting("witness_quorum"),
     as_json: bool = AS_JSON,
 ) -> None:
     """Pay every artist and model its balance (rounded down to the minor unit) and lock the period."""
     with user_errors():
-        settings = settings_of(ctx).merge(min_payout=min_payout, currency=currency)
+        settings = settings_of(ctx).merge(min_payout=min_payout, currency=currency, witnesses=witnesses,
+                                          witness_quorum=witness_quorum)
+        pool = witness_pool(settings)
         target = parse_period(period)
         cur = settings.currency.strip().upper()
         minimum = parse_amount(settings.min_payout, cur, MAX_MICROS)
         ledger = open_ledger(ctx, signing=True)
         result = close_period(ledger, target, cur, minimum)
         checkpoint = create_checkpoint(ledger.engine, ledger.signer)  # every close is a signed tree head
+    outcomes = pool.cosign_latest(ledger.engine) if pool is not None else []  # never raises: a witness may be down
 
     def fmt(micros: int) -> str:
         return format_amount(micros, cur)
@@ -38,6 +44,7 @@ def close(
     report = {
         "period": target.id, "currency": cur, "already_closed": result.already_closed,
         "checkpoint": {"tree_size": checkpoint.size}, "paid_total": fmt(result.paid_total),
+        "witnesses": [outcome.as_dict() for outcome in outcomes],
         "closed": [
             {"period": plan.period.id, "through_seq": plan.through_seq, "paid_total": fmt(sum(d.paid for d in plan.paid)),
              "decisions": [{"account": d.account, "balance": fmt(d.balance), "paid": fmt(d.paid),
@@ -59,7 +66,9 @@ def close(
         else:
             say(f"{plan['period']}: no payee had a balance.")
     closed = ", ".join(plan["period"] for plan in report["closed"])
-    say(f"Closed {closed} for {cur}: paid {report['paid_total']} {cur} to payouts:{cur}.")
+    say(f"Closed {closed} for {cur}: paid {report['paid_total']} {cur} to payouts:{cur}; checkpoint {checkpoint.size}.")
+    for outcome in outcomes:
+        say(f"witness {outcome.witness}: {outcome.status}{' (' + outcome.detail + ')' if outcome.detail else ''}")
 
 
 @app.command("list")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from commands.common import err, fail, out, print_json, read_input, say
-from commands.options import AS_JSON
+from commands.common import err, fail, out, print_json, read_input, say, witness_keys
+from commands.options import AS_JSON, WITNESS_KEY, WITNESS_QUORUM
 from ledger.keyring import KeyringError, parse_keyring
 from ledger.proofs import MAX_DOCUMENT_BYTES, VerificationError, verify_document
 
@@ -18,9 +18,12 @@ def verify_proof(
     public_key: str = typer.Option(..., "--public-key", help="The ledger's public keys file (`fairsplit keys public`)."),
     previous: str | None = typer.Option(None, "--previous-checkpoint",
                                         help="A checkpoint (or earlier proof) you kept: the log must have only grown since."),
+    witness_key: list[str] | None = WITNESS_KEY,
+    witness_quorum: int | None = WITNESS_QUORUM,
     as_json: bool = AS_JSON,
 ) -> None:
     """Verify a proof offline (no database, no network): exit 0 valid, 1 invalid with the reason."""
+    cosigners, quorum = witness_keys(witness_key, witness_quorum)
     try:
         keyring = parse_keyring(read_input(public_key, "public keys file", 1 << 20))
     except KeyringError as exc:
@@ -28,7 +31,7 @@ def verify_proof(
     data = read_input(proof_file, "proof file", MAX_DOCUMENT_BYTES)
     kept = None if previous is None else read_input(previous, "kept checkpoint file", MAX_DOCUMENT_BYTES)
     try:
-        verified = verify_document(data, keyring, kept)
+        verified = verify_document(data, keyring, kept, witness_keys=cosigners, quorum=quorum)
     except VerificationError as exc:
         reason = str(exc)
     except Exception as exc:  # noqa: BLE001 - never a traceback, never "valid" by accident

@@ -7,7 +7,7 @@ import typer
 from commands.common import broker_errors, fail, open_ledger, ready_engine, settings_of, user_errors
 from commands.options import setting
 from commands.settings import Settings
-from commands.wiring import worker_task, writer_task
+from commands.wiring import witness_pool, worker_task, writer_task
 
 app = typer.Typer(help="Run a service: the attribution worker or the ledger writer.", no_args_is_help=True)
 
@@ -65,6 +65,8 @@ def ledger(
     topic_prefix: str | None = setting("topic_prefix"),
     checkpoint_entries: int | None = setting("checkpoint_entries"),
     checkpoint_seconds: float | None = setting("checkpoint_seconds"),
+    witnesses: str | None = setting("witnesses"),
+    witness_quorum: int | None = setting("witness_quorum"),
 ) -> None:
     """attribution.results → the ledger, a batch of events per transaction, committed after the database."""
     from services.runners import ledger_writer
@@ -72,9 +74,18 @@ def ledger(
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, session_timeout_ms=session_timeout_ms,
                                           metrics_port=metrics_port, topic_prefix=topic_prefix,
-                                          checkpoint_entries=checkpoint_entries, checkpoint_seconds=checkpoint_seconds)
-        task = writer_task(settings, open_ledger(ctx, signing=True))
+                                          checkpoint_entries=checkpoint_entries, checkpoint_seconds=checkpoint_seconds,
+                                          witnesses=witnesses, witness_quorum=witness_quorum)
+        ledger = open_ledger(ctx, signing=True)
+        pool = witness_pool(settings)
+        task = writer_task(settings, ledger, pool)
     kafka = kafka_settings(settings)
     with broker_errors(kafka.bootstrap):
         processor = ledger_writer(kafka, task)
-    _serve(processor)
+    if pool is not None:
+        pool.start(ledger.engine)
+    try:
+        _serve(processor)
+    finally:
+        if pool is not None:
+            pool.stop()

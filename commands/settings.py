@@ -137,6 +137,10 @@ VARIABLES: tuple[Variable, ...] = (
              "--checkpoint-seconds", "…or this many seconds, whichever comes first"),
     Variable("FAIRSPLIT_LEDGER_ORIGIN", "ledger_origin", _text, "", "--origin",
              "the log's name in its first checkpoint (empty: fairsplit/ledger)"),
+    Variable("FAIRSPLIT_WITNESSES", "witnesses", _text, "", "--witnesses",
+             "witnesses the ledger asks to cosign its checkpoints: \"<url> <vkey>\" entries, comma-separated"),
+    Variable("FAIRSPLIT_WITNESS_QUORUM", "witness_quorum", _optional_int(1, 100), "", "--witness-quorum",
+             "cosignatures a checkpoint needs (empty: every configured witness)"),
     Variable("FAIRSPLIT_MAX_EVENT_AGE_DAYS", "max_event_age_days", _float(1, 36500), "366", None,
              "oldest event time accepted, in days before the ledger's clock"),
     Variable("FAIRSPLIT_MAX_EVENT_AHEAD_HOURS", "max_event_ahead_hours", _float(0, 24 * 30), "24", None,
@@ -175,6 +179,8 @@ class Settings:
     checkpoint_entries: int
     checkpoint_seconds: float
     ledger_origin: str
+    witnesses: str
+    witness_quorum: int | None
     max_event_age_days: float
     max_event_ahead_hours: float
     events_not_before: datetime | None

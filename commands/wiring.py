@@ -17,6 +17,7 @@ from ledger.transparency import maybe_checkpoint
 from services.admission import Gate, parse_routes
 from services.ledger_writer import ResultChecks, WriterTask, accept_result
 from services.lookups import RegistryLookups
+from services.witness_client import WitnessPool, parse_witness_list
 
 
 class NotEnrolledError(SigningKeyError):
@@ -51,14 +52,27 @@ def worker_task(settings: Settings, engine: Engine):
     return WorkerTask(gate.admit, lookups.recorded, attributor)
 
 
-def writer_task(settings: Settings, ledger: Ledger) -> WriterTask:
+def witness_pool(settings: Settings) -> WitnessPool | None:
+    """The witnesses the ledger asks to cosign its checkpoints (None when none are configured)."""
+    if not settings.witnesses.strip():
+        return None
+    try:
+        return WitnessPool(parse_witness_list(settings.witnesses), settings.witness_quorum)
+    except ValueError as exc:
+        raise SettingsError(f"FAIRSPLIT_WITNESSES: {exc}") from None
+
+
+def writer_task(settings: Settings, ledger: Ledger, witnesses: WitnessPool | None = None) -> WriterTask:
     """The ledger writer's `WriterTask`: accept (worker and platform signatures, window), book,
-    sign a checkpoint every N entries or T seconds."""
+    sign a checkpoint every N entries or T seconds and wake the witnesses to cosign it (in
+    the background: a witness that is down delays cosigning, never booking)."""
     lookups = RegistryLookups(ledger.engine)
     checks = ResultChecks(lookups.worker_key, lookups.platform_keys, settings.event_window)
 
     def checkpoint() -> None:
-        maybe_checkpoint(ledger.engine, ledger.signer, settings.checkpoint_entries, settings.checkpoint_seconds,
-                         settings.ledger_origin or None)
+        made = maybe_checkpoint(ledger.engine, ledger.signer, settings.checkpoint_entries, settings.checkpoint_seconds,
+                                settings.ledger_origin or None)
+        if made is not None and witnesses is not None:
+            witnesses.notify()
 
     return WriterTask(lambda raw: accept_result(raw, checks), ledger, checkpoint)

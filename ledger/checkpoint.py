@@ -89,7 +89,7 @@ class NoteKey:
         return hashlib.sha256(self.name.encode() + b"\n" + ED25519_SIGNATURE_TYPE + raw).digest()[:4]
 
 
-def _check_key_name(name: str) -> None:
+def check_key_name(name: str) -> None:
     if not name or any(c.isspace() or c == "+" or ord(c) < 0x20 for c in name):
         raise CheckpointError(f"Key name {name!r} must be non-empty, without spaces or '+'.")
 
@@ -97,7 +97,7 @@ def _check_key_name(name: str) -> None:
 def sign_note(text: str, name: str, private_key: Ed25519PrivateKey) -> str:
     """The signed note of `text` (which must end in a newline) with one signature line."""
     _check_text(text)
-    _check_key_name(name)
+    check_key_name(name)
     key = NoteKey(name, private_key.public_key())
     signature = private_key.sign(text.encode())
     line = SIGNATURE_PREFIX + name + " " + base64.b64encode(key.key_hash + signature).decode()
@@ -111,11 +111,11 @@ def _check_text(text: str) -> None:
         raise CheckpointError("A note must not contain control characters other than newline.")
 
 
-def open_note(note: str | bytes, keys: Iterable[NoteKey]) -> tuple[str, NoteKey]:
-    """Check `note`'s signatures; returns (text, the trusted key that signed it).
+def parse_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes]]]:
+    """Split a signed note into its text and its signature lines [(key name, key id ‖ signature)].
 
-    Signature lines from unknown keys are ignored (C2SP signed-note); a line from a known
-    key whose signature does not verify rejects the whole note.
+    Structure only (C2SP signed-note): nothing is verified here; `CheckpointError` for
+    anything malformed.
     """
     if isinstance(note, bytes):
         if len(note) > MAX_NOTE_BYTES:
@@ -142,10 +142,19 @@ def open_note(note: str | bytes, keys: Iterable[NoteKey]) -> tuple[str, NoteKey]
     lines = signature_block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise CheckpointError(f"The note has more than {MAX_SIGNATURES} signature lines.")
+    return text, [_signature_line(line) for line in lines]
+
+
+def open_note(note: str | bytes, keys: Iterable[NoteKey]) -> tuple[str, NoteKey]:
+    """Check `note`'s signatures; returns (text, the trusted key that signed it).
+
+    Signature lines from unknown keys are ignored (C2SP signed-note); a line from a known
+    key whose signature does not verify rejects the whole note.
+    """
+    text, signatures = parse_note(note)
     known: dict[tuple[str, bytes], NoteKey] = {(key.name, key.key_hash): key for key in keys}
     signed_by = None
-    for line in lines:
-        name, blob = _signature_line(line)
+    for name, blob in signatures:
         key = known.get((name, blob[:4]))
         if key is None:
             continue
@@ -163,7 +172,7 @@ def _signature_line(line: str) -> tuple[str, bytes]:
     if not line.startswith(SIGNATURE_PREFIX):
         raise CheckpointError("A signature line must start with an em dash and a space.")
     name, space, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
-    _check_key_name(name)
+    check_key_name(name)
     if not space:
         raise CheckpointError(f"The signature line of {name} has no signature.")
     blob = b64decode_strict(encoded, f"The signature by {name}")

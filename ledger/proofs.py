@@ -23,6 +23,11 @@ entries. A `consistency` part names an older tree head (size, root) and proves, 
 checkpoint, the document must show the log only grew since: the kept checkpoint is the
 document's, or the older head its consistency part starts from.
 
+Witnesses: the signed checkpoint may carry cosignature lines of independent witnesses
+(`ledger.cosignature`); with witness keys, `verify_document` also requires a quorum of
+them on the checkpoint the document ends at, so a history rebuilt with the ledger's own
+key, which no witness cosigns, is refused.
+
 What no proof here can show: that a bundle lists *every* entry of the account. Entries
 are proven to be in the log, and the balance is exactly theirs, but an omitted entry is
 not detected.
@@ -34,7 +39,7 @@ any input, and nothing is reported valid unless every check passed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any
@@ -42,6 +47,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from ledger.checkpoint import Checkpoint, CheckpointError, b64decode_strict, open_checkpoint, parse_time
+from ledger.cosignature import CosignerKey, require_quorum
 from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp
 from ledger.errors import MoneyError
 from ledger.keyring import Keyring, KeyringError, public_key_id
@@ -221,6 +227,16 @@ def open_signed_checkpoint(note: Any, keyring: Keyring, what: str = "The checkpo
     return checkpoint
 
 
+def check_witnessed(note: str, witness_keys: Sequence[CosignerKey], quorum: int | None = None) -> str:
+    """Raise VerificationError unless `quorum` (default: all) of the witnesses cosigned `note`."""
+    try:
+        cosignatures = require_quorum(note, list(witness_keys), len(witness_keys) if quorum is None else quorum)
+    except CheckpointError as exc:
+        raise VerificationError(f"The checkpoint is not witnessed: {exc}") from None
+    names = ", ".join(sorted(c.key.name for c in cosignatures))
+    return f"it is cosigned by {len(cosignatures)} witness{'es' if len(cosignatures) > 1 else ''} ({names})"
+
+
 def verify_entry(
     part: Any, checkpoint: Checkpoint, keyring: Keyring, where: str, fields: set[str] | None = _PART_FIELDS
 ) -> dict[str, Any]:
@@ -344,8 +360,15 @@ def _show(balances: Mapping[str, int]) -> str:
     return ", ".join(shown)
 
 
-def verify_document(data: bytes | str, keyring: Keyring, kept: bytes | str | None = None) -> Verified:
-    """Verify a proof, bundle or consistency document offline; VerificationError if invalid."""
+def verify_document(
+    data: bytes | str, keyring: Keyring, kept: bytes | str | None = None,
+    witness_keys: Sequence[CosignerKey] = (), quorum: int | None = None,
+) -> Verified:
+    """Verify a proof, bundle or consistency document offline; VerificationError if invalid.
+
+    With `witness_keys`, the checkpoint the document ends at must also carry valid
+    cosignatures by at least `quorum` of them (default: all).
+    """
     document = load_json(data)
     fmt = document.get("format")
     if not isinstance(fmt, str) or fmt not in DOCUMENT_FIELDS:
@@ -353,6 +376,8 @@ def verify_document(data: bytes | str, keyring: Keyring, kept: bytes | str | Non
     _only(document, DOCUMENT_FIELDS[fmt], "The document")
     checkpoint = open_signed_checkpoint(document.get("checkpoint"), keyring)
     result = Verified(fmt, checkpoint, [f"checkpoint of {checkpoint.origin} at tree size {checkpoint.size} is signed by the ledger"])
+    if witness_keys:
+        result.lines.append(check_witnessed(document["checkpoint"], witness_keys, quorum))
     if fmt == INCLUSION_FORMAT:
         row = verify_entry(document, checkpoint, keyring, "The proof", fields=None)
         result.lines.append(f"entry seq {row['seq']} (transfer {row['id']}) is in the log")

@@ -40,7 +40,9 @@ Who may take part (`ledger.registry`)
 Proofs (`ledger.transparency`)
 `merkle_nodes` — every complete subtree of the RFC 6962 tree over the transfers, written
   once; `checkpoints` — signed tree heads, one per tree size, each consistent with the
-  one before.
+  one before; `witness_cosignatures` — a witness's cosignature of a checkpoint, kept only
+  after it verified (cosignature/v1) against that checkpoint and the witness's key
+  (`ledger.witnessing`).
 
 A new row encoding gets a new `version`; old rows keep verifying under theirs.
 """
@@ -218,6 +220,19 @@ class CheckpointRecord(SQLModel, table=True):
     note: str = Field(sa_column=Column(Text, nullable=False))
 
 
+
+class WitnessCosignature(SQLModel, table=True):
+    __tablename__ = "witness_cosignatures"
+
+    tree_size: int = Field(sa_column=Column(BigInteger, ForeignKey("checkpoints.tree_size"), primary_key=True,
+                                            autoincrement=False))
+    witness: str = Field(sa_column=Column(String(200), primary_key=True))
+    key_id: str = Field(sa_column=Column(String(8), primary_key=True))  # 4 bytes, hex
+    cosigned_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # the cosignature's Unix time
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 # The tables as SQLAlchemy Core objects: the one name each is known by everywhere.
 TRANSFERS = Transfer.__table__
 SIGNING_KEYS = SigningKey.__table__
@@ -231,6 +246,7 @@ SERVICE_KEYS = ServiceKeyRow.__table__
 PERIOD_CLOSES = PeriodClose.__table__
 MERKLE_NODES = MerkleNode.__table__
 CHECKPOINTS = CheckpointRecord.__table__
+WITNESS_COSIGNATURES = WitnessCosignature.__table__
 
 #: Column order of `transfers`, as the hot path inserts them.
 TRANSFER_COLUMNS = tuple(column.name for column in TRANSFERS.columns)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.accounts import validate_account
 from ledger.closes import PeriodLockedError, currency_rows, first_period, timeline
+from ledger.cosigned_notes import cosigned_note
 from ledger.db import refuse_overflow
 from ledger.errors import LedgerError
 from ledger.keys import Signer
@@ -28,6 +29,7 @@ from ledger.periods import Period
 from ledger.schema import EVENTS, TRANSFERS
 from ledger.statement_files import RENDERERS
 from ledger.statements import EventInfo, FinanceSummary, Statement, build_statements, summarise
+from ledger.transparency import latest_checkpoint
 
 
 def statements_for(engine: Engine, period: Period, currency: str,
@@ -106,6 +108,10 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
         subject = {"period": period.id, "currency": currency, "formats": list(formats),
                    "accounts": None if accounts is None else sorted(accounts),
                    "payouts_total": fmt(summary.payouts.total)}
+        checkpoint = latest_checkpoint(engine)
+        if checkpoint is not None:  # the signed tree head the statements were made at, with its cosignatures
+            with engine.connect() as connection:
+                subject["checkpoint"] = cosigned_note(connection, checkpoint.size, checkpoint.note)
         write_manifest(staging, files, signer, subject)
         if out_dir.exists():
             out_dir.rmdir()

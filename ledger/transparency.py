@@ -61,6 +61,7 @@ from ledger.proofs import (
     inclusion_part,
 )
 from ledger.schema import CHECKPOINTS, MERKLE_NODES as NODES, TRANSFERS, SigningKey
+from ledger.cosigned_notes import cosigned_note
 
 DEFAULT_ORIGIN = "fairsplit/ledger"
 #: PostgreSQL advisory lock serialising tree extension and checkpoints ("fsmerkle").
@@ -388,7 +389,8 @@ def prove_inclusion(
 
 def _inclusion_document(connection: Connection, row: Any, checkpoint: StoredCheckpoint, since: int | None) -> dict[str, Any]:
     path = inclusion_proof(row["seq"] - 1, checkpoint.size, node_fetcher(connection))
-    document = {"format": INCLUSION_FORMAT, **inclusion_part(row, path), "checkpoint": checkpoint.note}
+    note = cosigned_note(connection, checkpoint.size, checkpoint.note)
+    document = {"format": INCLUSION_FORMAT, **inclusion_part(row, path), "checkpoint": note}
     if since is not None:
         document["consistency"] = _consistency_since(connection, since, checkpoint)
     return document
@@ -401,7 +403,8 @@ def prove_consistency(engine: Engine, old_size: int, new_size: int) -> dict[str,
     old, new = get_checkpoint(engine, old_size), get_checkpoint(engine, new_size)
     with engine.connect() as connection:
         part = _consistency_since(connection, old_size, new)
-    return {"format": CONSISTENCY_FORMAT, "old_checkpoint": old.note, "checkpoint": new.note, "consistency": part}
+        notes = [cosigned_note(connection, stored.size, stored.note) for stored in (old, new)]
+    return {"format": CONSISTENCY_FORMAT, "old_checkpoint": notes[0], "checkpoint": notes[1], "consistency": part}
 
 
 def balance_bundle(
@@ -428,6 +431,7 @@ def balance_bundle(
         wanted = sorted({node for row in rows for node in nodes_for_inclusion(row["seq"] - 1, size)})
         nodes = node_fetcher(connection)(wanted)
         consistency = None if since is None else _consistency_since(connection, since, checkpoint)
+        note = cosigned_note(connection, size, checkpoint.note)
     fetch_known = lambda wanted_nodes: {n: nodes[n] for n in wanted_nodes if n in nodes}  # noqa: E731
     balances: dict[str, int] = {}
     entries = []
@@ -438,7 +442,7 @@ def balance_bundle(
     document = {
         "format": BUNDLE_FORMAT, "account": account, "balances": dict(sorted(balances.items())),
         "display": display_balances(balances),
-        "entries": entries, "checkpoint": checkpoint.note,
+        "entries": entries, "checkpoint": note,
     }
     if consistency is not None:
         document["consistency"] = consistency
