@@ -122,9 +122,8 @@ def ingest_command(
     reports = []
     with user_errors():
         settings = settings_of(ctx).merge(routes=routes, tau=tau, mode=mode)
-        ledger = open_ledger(ctx, signing=True)
-        worker = worker_task(settings, ledger.engine)
-        writer = writer_task(settings, ledger)
+        worker = worker_task(settings, ready_engine(ctx))
+        writer = writer_task(settings, open_ledger(ctx, signing=True))
         total = count_lines(file)
         with Activity(f"ingesting {file.name}", total, enabled=True) as activity:
             def on_line(report) -> None:
@@ -187,7 +186,8 @@ def up_command(
     child = {**settings.to_env(), "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": "6000", "FAIRSPLIT_KAFKA_PARTITIONS": "2"}
     try:
         with Activity("starting the broker and the services") as activity, \
-                embedded_stack(child, state_dir / "logs", settings.bootstrap or None) as stack:
+                embedded_stack(child, state_dir / "logs", settings.bootstrap or None,
+                               broker_bin=settings.tansu_bin or None) as stack:
             activity.step(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}")
             if not demo:
                 say(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}", to=err)

@@ -1,6 +1,6 @@
 """Recognizability: an artist whose style is not visible in the image earns nothing.
 
-Style uplift (DESIGN.md §1): u_a = cos(E(I_N), g_a) − cos(E(I_{N∖a}), g_a), the gain in
+Style uplift (docs/attribution.md): u_a = cos(E(I_N), g_a) − cos(E(I_{N∖a}), g_a), the gain in
 resemblance to `a`'s gallery that naming `a` produced. Naming a famous artist whose
 style does not show gives no uplift; nor does naming one the base model imitates by
 default (I_{N∖a} already looks like them). Optional second test: among all registered

@@ -1,4 +1,4 @@
-"""Coalition values from embeddings (DESIGN.md §1). Pure numpy.
+"""Coalition values from embeddings (docs/attribution.md). Pure numpy.
 
 Coalitions are bitmasks over the players: bit 0 is the model M, bit j the j-th artist.
 - S ∋ M: the embedding of the coalition's render (generative) or of its prompt (text).

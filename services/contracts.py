@@ -226,7 +226,7 @@ class Image(_Contract):
 
 
 class GenerationEventV1(_Contract):
-    """One generated image, emitted by a platform (DESIGN.md §3); key = event_id."""
+    """One generated image, emitted by a platform (docs/pipeline.md); key = event_id."""
 
     schema_: Literal["fairsplit.generation.v1"] = Field(GENERATION_SCHEMA, alias="schema")
     event_id: Uuid
@@ -389,11 +389,17 @@ def _parse(raw: bytes | str | dict, model: type[_Contract], schema: str, what: s
     found = data.get("schema")
     if found != schema:
         shown = "no schema" if found is None else f"schema {found!r}"
-        raise ContractError(f"invalid {what}: unknown {shown}, expected {schema!r}.")
+        raise ContractError(_sentence(f"invalid {what}: unknown {shown}, expected {schema!r}"))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ContractError(f"invalid {what}: {describe_error(exc)}.") from None
+        raise ContractError(_sentence(f"invalid {what}: {describe_error(exc)}")) from None
+
+
+def _sentence(text: str, limit: int = 300) -> str:
+    """One line of at most `limit` characters ending in a full stop (a hostile value may be long)."""
+    text = " ".join(text.split()).rstrip(".")
+    return (text if len(text) < limit else text[: limit - 2] + "…") + "."
 
 
 def parse_event(raw: bytes | str | dict) -> GenerationEventV1:

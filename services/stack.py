@@ -6,7 +6,6 @@ Children get SIGTERM on stop: each finishes its in-flight batch, commits and exi
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -16,10 +15,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.tansu import TansuBroker
+from services.tansu import TansuBroker, die_with_parent, find_tansu
 
 SERVICES = ("attribution", "ledger")
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -36,16 +34,6 @@ class Stack:
                 raise RuntimeError(f"the {name} service exited with code {process.returncode}: " + " | ".join(tail))
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the parent (`fairsplit up`) dies, even by
-    SIGKILL, so a service is never left running without its stack (Linux; elsewhere a no-op)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-
-
 def _stop(process: subprocess.Popen, timeout_s: float = 60.0) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -58,12 +46,13 @@ def _stop(process: subprocess.Popen, timeout_s: float = 60.0) -> None:
 
 @contextmanager
 def embedded_stack(env: Mapping[str, str], log_dir: Path, bootstrap: str | None = None,
-                   service_args: Mapping[str, list[str]] | None = None) -> Iterator[Stack]:
+                   service_args: Mapping[str, list[str]] | None = None, broker_bin: str | None = None) -> Iterator[Stack]:
     """Start the broker (if `bootstrap` is None) and both services; stop all on exit."""
     log_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         if bootstrap is None:
-            broker = stack.enter_context(TansuBroker(log_path=log_dir / "broker.log"))
+            broker = stack.enter_context(TansuBroker(log_path=log_dir / "broker.log",
+                                                     binary=find_tansu(broker_bin) if broker_bin else None))
             bootstrap = broker.bootstrap
         running = Stack(bootstrap)
         child_env = {**os.environ, **env, "FAIRSPLIT_KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
@@ -73,7 +62,7 @@ def embedded_stack(env: Mapping[str, str], log_dir: Path, bootstrap: str | None 
                 handle = stack.enter_context(log.open("wb"))
                 command = [sys.executable, "-m", "cli", "serve", name, *(service_args or {}).get(name, [])]
                 running.processes[name] = subprocess.Popen(command, env=child_env, stdout=handle, stderr=subprocess.STDOUT,
-                                                           preexec_fn=_die_with_parent)
+                                                           preexec_fn=die_with_parent)
                 running.logs[name] = log
             yield running
         finally:

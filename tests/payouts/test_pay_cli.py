@@ -89,3 +89,52 @@ def test_reverse_list_and_period_views(env, cli):
     assert {p["account"]: p["amount"] for p in only[0]["payouts"]} == {
         "artist:monet": "0.50", "artist:van-gogh": "2.00", MODEL: "0.50"}  # each 1.00 earned − 0.50 clawed back
     assert "transfers verified" in cli("ledger", "verify")  # payouts and reversals are ordinary chained rows
+
+
+def test_hostile_arguments_are_one_sentence(env, cli):
+    env.reward("e1", at(3, 10), 1_000_000, SHARES)
+    assert "largest allowed" in cli("payouts", "close", "2026-10", "--min-payout", "99999999999999999999", code=2)
+    assert "plain decimal" in cli("payouts", "close", "2026-10", "--min-payout", "1\u0660", code=2)
+    assert "'[/]' is not a period id" in cli("payouts", "close", "[/]", code=2)
+    assert "out of range" in cli("payouts", "close", "9999-13", code=2) or "months run" in cli(
+        "payouts", "close", "9999-13", code=2)
+    assert "before the ledger's first USD period (2026-10)" in cli("payouts", "close", "2016-10", code=2)
+    assert env.balance("payouts:USD") == 0  # nothing was closed by any of them
+
+
+def test_statements_export_and_verify_only_what_holds(env, cli, tmp_path):
+    env.reward("e1", at(3, 10), 3_000_000, SHARES)
+    cli("payouts", "close", "2026-10")
+    assert "before the ledger's first USD period" in cli("statements", "export", "2016-10", "--format", "csv",
+                                                          "--out", str(tmp_path / "old"), code=2)
+    assert not (tmp_path / "old").exists()  # a refused export leaves nothing behind
+    (tmp_path / "taken.txt").write_text("mine")
+    assert "not an empty folder" in cli("statements", "export", "2026-10", "--format", "csv",
+                                        "--out", str(tmp_path / "taken.txt"), code=2)
+    assert (tmp_path / "taken.txt").read_text() == "mine"
+
+    out = tmp_path / "export"
+    cli("statements", "export", "2026-10", "--format", "csv,json", "--out", str(out))
+    keys = tmp_path / "ledger-keys.pem"
+    cli("keys", "public", "--out", str(keys))
+    offline = CliRunner().invoke(app, ["--database-url", "sqlite:////nonexistent/x.db", "statements", "verify", str(out),
+                                       "--public-key", str(keys)])
+    assert offline.exit_code == 0 and "Manifest intact" in offline.output  # no database needed
+
+    (out / "statements-2026-10-USD.pdf").write_bytes(b"%PDF-1.4 not the ledger's")  # planted, never signed
+    planted = cli("statements", "verify", str(out), "--public-key", str(keys), code=1)
+    assert "statements-2026-10-USD.pdf is in the folder but not in the signed manifest" in planted
+    assert "already exists" not in planted and "Traceback" not in planted
+    again = cli("statements", "export", "2026-10", "--format", "csv", "--out", str(out), code=2)
+    assert "not an empty folder" in again  # re-exporting into an export folder is refused, never mixed
+
+
+def test_a_file_the_user_owns_is_never_overwritten(env, cli, tmp_path):
+    existing = tmp_path / "keys.pem"
+    existing.write_text("precious")
+    assert "is a file that exists" in cli("keys", "public", "--out", str(existing), code=2)
+    assert existing.read_text() == "precious"
+    cli("keys", "public", "--out", str(existing), "--force")
+    assert "BEGIN PUBLIC KEY" in existing.read_text()
+    assert "folder" in cli("keys", "public", "--out", str(tmp_path / "nodir" / "k.pem"), code=2)
+    assert "Wrote the ledger's public keys to" in cli("keys", "public", "--out", str(tmp_path / "new.pem"))

@@ -39,8 +39,11 @@ class Pipeline:
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def cli(self, *args: str):
-        result = CliRunner().invoke(app, ["--database-url", self.database_url, "--key-dir", str(self.key_dir), *args])
-        return result
+        return self.cli_with(["--key-dir", str(self.key_dir)], *args)
+
+    def cli_with(self, options: list[str], *args: str):
+        """The CLI on this pipeline's database with other global options (e.g. another --key-dir)."""
+        return CliRunner().invoke(app, ["--database-url", self.database_url, *options, *args])
 
     def event(self, rng: random.Random, platform_key=None, **changes) -> dict:
         body = {**sample_event(rng, PLATFORM), **changes}

@@ -115,3 +115,23 @@ def test_verify_proof_reports_bad_files_without_tracebacks(cli, tmp_path):
     assert "does not exist" in words(cli("verify-proof", str(tmp_path / "missing.json"), "--public-key", str(keys), code=2).output)
     (tmp_path / "bad.pem").write_text("not a key")
     assert "no PEM" in words(cli("verify-proof", str(tmp_path / "other.json"), "--public-key", str(tmp_path / "bad.pem"), code=2).output)
+
+
+def test_no_bundle_is_handed_out_from_a_ledger_that_does_not_verify(env, tmp_path):
+    """Someone edits a row behind the triggers' back: `balance --proof` refuses instead of
+    handing an artist a bundle from a ledger `ledger verify` rejects."""
+    base = ["--database-url", env.url, "--key-dir", env.key_dir]
+    env.book(9)
+    env.drop_trigger("transfers_no_update", "transfers")
+    env.sql("UPDATE transfers SET amount = amount + 1 WHERE seq = 7")  # not an entry of artist:van-gogh
+    result = CliRunner().invoke(app, [*base, "balance", "van-gogh", "--proof", str(tmp_path / "bundle.json")])
+    assert result.exit_code == 2 and "does not verify" in result.output and "hash mismatch" in result.output
+    assert not (tmp_path / "bundle.json").exists()
+
+
+def test_huge_or_foreign_seqs_are_one_sentence(cli, tmp_path):
+    cli("ledger", "demo", "--events", "1")
+    for entry in ("99999999999999999999", "\u0661", "0", "x" * 5000):
+        result = cli("ledger", "prove", entry, "--out", str(tmp_path / "p.json"), code=2)
+        assert "No transfer with" in result.output and "Traceback" not in result.output and len(result.output) < 400
+    assert not (tmp_path / "p.json").exists()

@@ -25,7 +25,7 @@ EXAMPLE_EVENT = {
 
 @pytest.fixture
 def design_event() -> dict:
-    """The DESIGN.md §3 example event (unsigned), a fresh copy per test."""
+    """The docs/pipeline.md example event (unsigned), a fresh copy per test."""
     import copy
 
     return copy.deepcopy(EXAMPLE_EVENT)

@@ -1,4 +1,4 @@
-"""Contracts: the DESIGN.md example parses, every kind of bad input is a ContractError."""
+"""Contracts: the documented example parses, every kind of bad input is a ContractError."""
 
 from __future__ import annotations
 
