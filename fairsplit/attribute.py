@@ -11,7 +11,9 @@ Rendering happens in (at most) two rounds per call, each one batch across all ev
    other coalition with the model as well, on the bet that all artists are recognised;
 2. whatever the game over the recognised players still needs (nothing in the exact
    case, since its coalitions are a subset of round 1's).
-Embeddings are kept per event by coalition, so no coalition is rendered twice.
+Embeddings are kept per event by coalition, so no coalition is rendered twice. Renders
+stay on the device until CLIP has embedded them; PIL images are made only when asked
+for (`keep_images`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ import numpy as np
 from PIL import Image
 
 from fairsplit.gallery import Gallery, synthesize_gallery
+from fairsplit.pixels import to_pil
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, default_tau, recognise
-from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_texts
+from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels, embed_texts
 from fairsplit.request import AttributionRequest, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
@@ -156,22 +159,31 @@ def _evaluate(events: list[_Event], models: Models, renderer: Renderer, config: 
     """Embed the given model coalitions of every event: one render batch for all events
     (generative), or their prompts' text embeddings (text)."""
     todo = [(e, m) for e, ms in zip(events, masks) for m in dict.fromkeys(ms) if m not in e.embeddings]
-    given = [(e, m) for e, m in todo if m == e.everyone and e.request.image_png and config.mode == "generative"]
-    for e, m in given:
-        e.embeddings[m] = embed_images(models, [Image.open(io.BytesIO(e.request.image_png))])[0]
+    given = [(e, m) for e, m in todo if m == e.everyone and _brings_image(e) and config.mode == "generative"]
+    for (e, m), vector in zip(given, _event_images(models, [e for e, _ in given])):
+        e.embeddings[m] = vector
     todo = [pair for pair in todo if pair not in given]
     if not todo:
         return
     if config.mode == "text":
         vectors = embed_texts(models, [_prompt(e, m) for e, m in todo])
     else:
-        images = renderer.render([_job(e, m) for e, m in todo])
-        vectors = embed_images(models, images)
+        pixels = renderer.render_pixels([_job(e, m) for e, m in todo])
+        vectors = embed_pixels(models, pixels)
         if config.keep_images:
-            for (e, m), image in zip(todo, images):
-                e.images[m] = image
+            for (e, m), image in zip(todo, pixels):
+                e.images[m] = to_pil(image)
     for (e, m), vector in zip(todo, vectors):
         e.embeddings[m] = vector
+
+
+def _brings_image(event: _Event) -> bool:
+    return event.request.image_png is not None
+
+
+def _event_images(models: Models, events: Sequence[_Event]) -> list[np.ndarray]:
+    """E(I_N) of events that bring their image, embedded here in one CLIP batch."""
+    return list(embed_images(models, [Image.open(io.BytesIO(e.request.image_png)) for e in events]))
 
 
 def _prompt(event: _Event, mask: int) -> str:
@@ -206,8 +218,8 @@ def _recognise(event: _Event, models: Models, config: AttributionConfig, registr
 def _anchor(event: _Event, models: Models, config: AttributionConfig) -> np.ndarray:
     """E(I_N): the event's image (embedded) or its regeneration; in text mode without
     an image, the full prompt's text embedding."""
-    if config.mode == "text" and event.request.image_png:
-        return embed_images(models, [Image.open(io.BytesIO(event.request.image_png))])[0]
+    if config.mode == "text" and _brings_image(event):
+        return _event_images(models, [event])[0]
     return event.embeddings[event.everyone]
 
 

@@ -36,14 +36,11 @@ def test_one_artist_matches_the_closed_form(tiny):
 
 def test_no_coalition_is_rendered_twice_and_events_share_batches(tiny):
     renderer = Renderer(tiny)
-    rendered: list[RenderJob] = []
-    original = renderer._generate
-    renderer._generate = lambda jobs, params: rendered.extend(jobs) or original(jobs, params)
     galleries = {}  # none stored: every gallery is synthesized
     results = attribute_many([request(3), request(2)], tiny, galleries, KEEP_ALL, renderer)
-    assert len(rendered) == len(set(rendered))
-    # 3 synthesized galleries x 3 seeds, then 2^3 coalitions with the model (event 2's are a subset)
-    assert len(rendered) == 9 + 8
+    # 3 synthesized galleries x 3 seeds (a call each), then 2^3 coalitions with the model
+    # (event 2's are a subset; one call): each distinct image rendered once, no padding
+    assert (renderer.rendered, renderer.padded, renderer.batches) == (9 + 8, 0, 3 + 1)
     assert {p.gallery_source for r in results for p in r.players[1:]} == {"synthesized"}
 
 
