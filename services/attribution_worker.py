@@ -27,7 +27,7 @@ from fairsplit.attribute import AttributionConfig, attribute_many
 from fairsplit.gallery import Gallery
 from fairsplit.profiles import Models, load_profile
 from fairsplit.render import Renderer
-from fairsplit.request import AttributionRequest, Params, Style
+from fairsplit.request import AttributionRequest, ImageEmbedding, Params, Style
 from fairsplit.result import AttributionResult
 from services.admission import Admitted
 from services.contracts import GenerationEventV1, parse_result
@@ -36,6 +36,8 @@ from services.signing import generate_private_key, key_id, load_private_key, pri
 ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
 WORKER_KEY_FILE = "attribution-worker.pem"
 WORKER_ROLE = "attribution-worker"
+#: event fields left out of the result's copy of the event (bulky; `event_sha256` covers them)
+UNRECORDED = ("image", "image_embedding", "signature")
 
 #: artist ids → (gallery vector, count, embedder id), from the registry.
 GalleryLookup = Callable[[list[str]], Mapping[str, tuple[Sequence[float], int, str]]]
@@ -78,6 +80,11 @@ def to_request(event: GenerationEventV1) -> AttributionRequest:
         params=Params(event.params.steps, event.params.guidance, event.params.width, event.params.height),
         image_png=event.image.png_bytes if event.image else None,
         event_id=event.event_id,
+        image_embedding=(
+            ImageEmbedding(event.image_embedding.values, event.image_embedding.model.id,
+                           event.image_embedding.model.revision)
+            if event.image_embedding else None
+        ),
     )
 
 
@@ -120,7 +127,7 @@ def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey)
         "std_errors": result.stderr,
         "reward": {"amount": event.reward.amount, "currency": event.reward.currency},
         "event_sha256": admitted.body_sha256,
-        "event": {k: v for k, v in admitted.body.items() if k not in ("image", "signature")},
+        "event": {k: v for k, v in admitted.body.items() if k not in UNRECORDED},
         "worker_key_id": key.key_id,
     }
     record = {k: v for k, v in record.items() if v is not None}
