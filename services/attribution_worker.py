@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fairsplit.attribute import AttributionConfig, attribute_many
+from fairsplit.attribute import AttributionConfig, attribute_many, check_request
 from fairsplit.gallery import Gallery
 from fairsplit.profiles import Models, load_profile
 from fairsplit.render import Renderer
@@ -142,7 +142,12 @@ def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey)
 
 @dataclass
 class Attributor:
-    """Attribute a batch of admitted events: one `attribute_many` call per model profile."""
+    """Attribute a batch of admitted events: one `attribute_many` call per model profile.
+
+    Two stages, so that the stream can overlap them (`services.runners`): `compute` is the
+    accelerator's work (renders, embeddings, Shapley) and `finish` the CPU's (the signed
+    record). Calling the attributor runs both (the `ingest` command does).
+    """
 
     galleries: GalleryLookup
     key: WorkerKey
@@ -150,21 +155,43 @@ class Attributor:
     load: Callable[[str], Models] = load_profile
     renderers: dict[str, Renderer] = field(default_factory=dict)  # one per profile: keeps its render cache
 
-    def __call__(self, batch: Sequence[Admitted]) -> list[dict[str, Any]]:
+    def compute(self, batch: Sequence[Admitted]) -> list[AttributionResult | ValueError]:
+        """One result per event, in order; an event its profile's models refuse
+        (`check_request`: one sentence) gets that error and the others are attributed."""
         by_profile: dict[str, list[int]] = defaultdict(list)
         for index, admitted in enumerate(batch):
             by_profile[admitted.profile].append(index)
-        records: list[dict[str, Any] | None] = [None] * len(batch)
+        out: list[AttributionResult | ValueError | None] = [None] * len(batch)
         for profile, indices in by_profile.items():
-            events = [batch[i] for i in indices]
             models = self.load(profile)
-            wanted = sorted({s.artist_id for a in events for s in a.event.styles})
+            requests = {}
+            for i in indices:
+                try:
+                    requests[i] = to_request(batch[i].event)
+                    check_request(requests[i], models)
+                except ValueError as exc:
+                    out[i] = exc
+            attributable = [i for i in indices if out[i] is None]
+            if not attributable:
+                continue
+            wanted = sorted({s.artist_id for i in attributable for s in batch[i].event.styles})
             stored = {
                 artist: Gallery(np.asarray(vector, dtype=np.float32), count, model_id)
                 for artist, (vector, count, model_id) in self.galleries(wanted).items()
             }
             renderer = self.renderers.setdefault(profile, Renderer(models))
-            results = attribute_many([to_request(a.event) for a in events], models, stored, self.config, renderer)
-            for i, admitted, result in zip(indices, events, results):
-                records[i] = result_record(admitted, result, self.key)
-        return records  # type: ignore[return-value]
+            results = attribute_many([requests[i] for i in attributable], models, stored, self.config, renderer)
+            for i, result in zip(attributable, results):
+                out[i] = result
+        return out  # type: ignore[return-value]
+
+    def finish(self, admitted: Admitted, result: AttributionResult) -> dict[str, Any]:
+        """The signed `fairsplit.attribution.v1` record of one computed attribution."""
+        return result_record(admitted, result, self.key)
+
+    def __call__(self, batch: Sequence[Admitted]) -> list[dict[str, Any]]:
+        computed = self.compute(batch)
+        for result in computed:
+            if isinstance(result, Exception):
+                raise result
+        return [self.finish(admitted, result) for admitted, result in zip(batch, computed)]

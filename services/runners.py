@@ -15,11 +15,12 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from services.kafka import dlq_topic, ensure_topics, make_consumer, make_producer
 from services.observability import StreamMetrics
 from services.stream import (
+    Computed,
     Done,
     Failure,
     Message,
@@ -75,29 +76,58 @@ def _consumer(settings: KafkaSettings, group: str):
     )
 
 
+@runtime_checkable
+class StagedAttribution(Protocol):
+    """An attributor split into the accelerator's work and the CPU's (`Attributor` is one)."""
+
+    def compute(self, batch: Sequence[Any]) -> Sequence[Any]:
+        """One result per admitted event, or the exception that refuses that event."""
+
+    def finish(self, admitted: Any, result: Any) -> dict[str, Any]:
+        """The signed result record of one computed event."""
+
+
+def _encode(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def attribution_worker(
     settings: KafkaSettings,
     admit: Callable[[bytes], Any],
-    attribute: Callable[[list[Any]], Sequence[dict[str, Any]]],
+    attribute: Callable[[list[Any]], Sequence[dict[str, Any]]] | StagedAttribution,
     *,
     batch_size: int = 32,
     batch_wait_s: float = 0.5,
     retry: RetryPolicy = RetryPolicy(),
+    max_in_flight: int = 2,
 ) -> StreamProcessor:
     """generation.events → attribution.results. `admit` raises on a bad event (dead-lettered);
-    `attribute` turns a batch of admitted events into signed result records."""
+    `attribute` turns a batch of admitted events into signed result records.
+
+    A `StagedAttribution` is pipelined: its `compute` runs in the task thread while the
+    loop admits the next events and runs `finish` (signing, encoding) on the previous
+    batch, publishes and commits it; up to `max_in_flight` batches are admitted but not
+    committed. A plain callable runs each batch whole, one at a time."""
     ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
     producer = make_producer(settings.bootstrap, client_id="fairsplit-attribution", max_request_size=MAX_MESSAGE_BYTES)
+    staged = isinstance(attribute, StagedAttribution)
 
     def process(messages: list[Message]) -> list[Outcome]:
-        records = attribute([m.payload for m in messages])
-        return [Produce(json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode()) for r in records]
+        if staged:
+            return [Failure.of(r) if isinstance(r, Exception) else Computed(r)
+                    for r in attribute.compute([m.payload for m in messages])]
+        return [Produce(_encode(r)) for r in attribute([m.payload for m in messages])]
+
+    def finish(message: Message, result: Any) -> Outcome:
+        return Produce(_encode(attribute.finish(message.payload, result)))
 
     return StreamProcessor(
         _consumer(settings, WORKER_GROUP), [settings.events],
         lambda ctx: transform_steps(ctx, decode=admit, process=process, producer=producer,
                                     output_topic=settings.results, batch_size=batch_size,
-                                    batch_wait_s=batch_wait_s, retry=retry),
+                                    batch_wait_s=batch_wait_s, retry=retry,
+                                    finish=finish if staged else None,
+                                    max_in_flight=max_in_flight if staged else 1),
         service="attribution-worker",
         metrics=StreamMetrics("attribution-worker", port=settings.metrics_port),
         close_with=[producer],
