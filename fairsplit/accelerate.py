@@ -39,7 +39,7 @@ from fairsplit.request import Params
 log = logging.getLogger("fairsplit.accelerate")
 
 GIB = 1 << 30
-DEFAULT_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
+DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 BYTES_PER_PIXEL = 2048  # prior: peak activation bytes per output pixel of one SD render (per guidance branch)
 SAFETY = 1.1  # predicted peaks are scaled by this before they are compared with the ceiling
 CALL_COST_IMAGES = 9.0  # one pipeline call costs ~9 images' time on top of its images (eager SD1.5 UNet, H100)
@@ -245,12 +245,16 @@ class Accelerator:
         `render(batch, params)` renders and embeds `batch` throwaway images.
         """
         started = time.perf_counter()
+        if not self.compiled and self.device.type != "cuda":  # nothing to compile, nothing to measure
+            return WarmUp(0.0, (), {}, False, None)
         params = replace(params, steps=steps)  # graphs and memory do not depend on the step count
         misses = _cache_misses()
         peaks: dict[int, int] = {}
         sizes = self.options.buckets if self.compiled else (self.options.buckets[0], self.options.buckets[-1])
+        largest = self.memory.largest(params)
         for size in sizes:
-            if size > self.memory.largest(params):
+            largest = self.memory.largest(params)  # refined by each measured peak
+            if size > largest:
                 break
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
@@ -263,7 +267,8 @@ class Accelerator:
         saved = None
         if self.compiled and self.options.compile_cache is not None and _cache_misses() > misses:
             saved = save_compile_cache(self.options.compile_cache, self.device)
-        return WarmUp(time.perf_counter() - started, tuple(peaks) or tuple(sizes), peaks, self.cache_loaded, saved)
+        return WarmUp(time.perf_counter() - started, tuple(peaks) or tuple(s for s in sizes if s <= largest),
+                      peaks, self.cache_loaded, saved)
 
 
 # --- the compile cache --------------------------------------------------------------------

@@ -12,6 +12,7 @@ event yields the same id.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections import defaultdict
@@ -32,6 +33,8 @@ from fairsplit.result import AttributionResult
 from services.admission import Admitted
 from services.contracts import GenerationEventV1, parse_result
 from services.signing import generate_private_key, key_id, load_private_key, private_key_pem, sign_event
+
+log = logging.getLogger("fairsplit.worker")
 
 ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
 WORKER_KEY_FILE = "attribution-worker.pem"
@@ -163,7 +166,8 @@ class Attributor:
             by_profile[admitted.profile].append(index)
         out: list[AttributionResult | ValueError | None] = [None] * len(batch)
         for profile, indices in by_profile.items():
-            models = self.load(profile)
+            renderer = self.prepare(profile)
+            models = renderer.models
             requests = {}
             for i in indices:
                 try:
@@ -179,11 +183,23 @@ class Attributor:
                 artist: Gallery(np.asarray(vector, dtype=np.float32), count, model_id)
                 for artist, (vector, count, model_id) in self.galleries(wanted).items()
             }
-            renderer = self.renderers.setdefault(profile, Renderer(models))
             results = attribute_many([requests[i] for i in attributable], models, stored, self.config, renderer)
             for i, result in zip(attributable, results):
                 out[i] = result
         return out  # type: ignore[return-value]
+
+    def prepare(self, profile: str) -> Renderer:
+        """The profile's renderer; the first time, load the models and warm them up (compile
+        every batch bucket, from the persisted cache if there is one), so that no event
+        pays for a compile. A worker may call it for its profiles before it consumes."""
+        if profile not in self.renderers:
+            models = self.load(profile)
+            renderer = Renderer(models)
+            warm = renderer.warm_up()
+            log.info("renderer ready", extra={"profile": profile, "warm_up_s": round(warm.seconds, 1),
+                                              "buckets": list(warm.buckets), "compile_cache_loaded": warm.cache_loaded})
+            self.renderers[profile] = renderer
+        return self.renderers[profile]
 
     def finish(self, admitted: Admitted, result: AttributionResult) -> dict[str, Any]:
         """The signed `fairsplit.attribution.v1` record of one computed attribution."""

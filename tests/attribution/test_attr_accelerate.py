@@ -50,7 +50,8 @@ def test_chunks_cover_every_render_with_buckets_at_the_least_cost(buckets):
 
 def test_chunking_pads_when_a_call_costs_more_than_the_padding():
     assert chunk_sizes(33, DEFAULT_BUCKETS, 9.0) == [32, 1]  # padding 15 would cost more than a call
-    assert chunk_sizes(40, DEFAULT_BUCKETS, 9.0) == [48]  # 8 images of padding < a second call
+    assert chunk_sizes(40, DEFAULT_BUCKETS, 9.0) == [32, 8]
+    assert chunk_sizes(60, DEFAULT_BUCKETS, 9.0) == [64]  # 4 images of padding < a second call
     assert chunk_sizes(3, DEFAULT_BUCKETS, 9.0) == [4]
     assert chunk_sizes(130, (1, 2, 4, 8, 16, 32), 9.0) == [32, 32, 32, 32, 2]
     assert chunk_sizes(0, DEFAULT_BUCKETS, 9.0) == []
