@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -57,16 +58,26 @@ class WorkerKey:
 
 
 def load_or_create_worker_key(key_dir: str | Path) -> tuple[WorkerKey, bool]:
-    """The worker's signing key from `key_dir` (created with 0600 permissions if absent)."""
+    """The worker's signing key from `key_dir` (created with 0600 permissions if absent).
+
+    Workers started together on one key folder (one per GPU) agree on one key: each writes
+    a complete candidate to a private file and links it into place; a link that finds the
+    key already there loses, and that process loads the winner's key."""
     folder = Path(key_dir)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / WORKER_KEY_FILE
-    created = not path.exists()
-    if created:
-        private = generate_private_key()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(private_key_pem(private))
+    created = False
+    if not path.exists():
+        fd, candidate = tempfile.mkstemp(prefix=".worker-key-", dir=folder)  # 0600
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(private_key_pem(generate_private_key()))
+            os.link(candidate, path)
+            created = True
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(candidate)
     private = load_private_key(path)
     return WorkerKey(private, key_id(private.public_key())), created
 

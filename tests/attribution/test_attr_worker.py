@@ -51,3 +51,26 @@ def test_a_refused_event_fails_alone_and_the_batch_is_attributed_and_signed(tiny
         assert "image_embedding" not in record["event"] and "signature" not in record["event"]
     with pytest.raises(ValueError, match="was made with openai/clip-vit-base-patch32"):
         attributor(batch)  # the one-call form (ingest) raises: the caller isolates the lines
+
+
+def test_workers_started_together_agree_on_one_signing_key(tmp_path):
+    import os
+    import threading
+
+    for round_ in range(5):
+        folder = tmp_path / f"keys-{round_}"
+        barrier, made = threading.Barrier(6), []
+
+        def start():
+            barrier.wait()
+            made.append(load_or_create_worker_key(folder))
+
+        threads = [threading.Thread(target=start) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(made) == 6 and len({key.key_id for key, _ in made}) == 1
+        assert sum(created for _, created in made) == 1
+        assert sorted(p.name for p in folder.iterdir()) == ["attribution-worker.pem"]  # no candidates left
+        assert os.stat(folder / "attribution-worker.pem").st_mode & 0o777 == 0o600

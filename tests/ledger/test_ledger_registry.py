@@ -50,3 +50,34 @@ def test_thumbnails_are_stored_with_a_new_registration_only(env):
     assert artist_thumbnails(env.engine, "nobody") == []
     with pytest.raises(DBAPIError, match="append-only"):
         env.sql("DELETE FROM artist_works")
+
+
+def test_concurrent_registrations_of_one_key_all_succeed_once(env):
+    """Workers started together (one per GPU) register the same worker key at once."""
+    import threading
+
+    from ledger.db import make_engine
+    from ledger.registry import add_service_key, service_keys
+
+    pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAI3Lu2Tl/kr0oboD5p0oMJuNjCq38L+VEefDv72y4sSw=\n-----END PUBLIC KEY-----\n"
+    for round_ in range(5):
+        key_id = f"race{round_:012d}"
+        engines = [make_engine(env.url) for _ in range(4)]
+        barrier, results, errors = threading.Barrier(len(engines)), [], []
+
+        def register(engine):
+            barrier.wait()
+            try:
+                results.append(add_service_key(engine, key_id, "attribution-worker", pem))
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=register, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for engine in engines:
+            engine.dispose()
+        assert errors == [] and sorted(results) == [False, False, False, True]
+        assert key_id in service_keys(env.engine, "attribution-worker")
