@@ -239,8 +239,10 @@ class Accelerator:
     # --- warm-up -----------------------------------------------------------------------
 
     def warm_up(self, render: Callable[[int, Params], None], params: Params, steps: int = 2) -> WarmUp:
-        """Run every bucket that fits, smallest first: compiles each graph once, measures the
-        peaks that refine the memory model, and persists the compile cache if it grew.
+        """Run every bucket that fits, smallest first (compiled), or the smallest and the
+        largest batch that fits (eager on CUDA): compiles each graph once, measures the peaks
+        that refine the memory model, and persists the compile cache if it grew. Off CUDA
+        and uncompiled there is nothing to do.
 
         `render(batch, params)` renders and embeds `batch` throwaway images.
         """
@@ -250,11 +252,11 @@ class Accelerator:
         params = replace(params, steps=steps)  # graphs and memory do not depend on the step count
         misses = _cache_misses()
         peaks: dict[int, int] = {}
-        sizes = self.options.buckets if self.compiled else (self.options.buckets[0], self.options.buckets[-1])
-        largest = self.memory.largest(params)
-        for size in sizes:
-            largest = self.memory.largest(params)  # refined by each measured peak
-            if size > largest:
+        done: list[int] = []
+        for size in self.options.buckets:
+            if not self.compiled and len(done) == 1:  # eager: a second point for the fit, the largest that fits
+                size = max(size, min(self.memory.largest(params), self.options.buckets[-1]))
+            if size > self.memory.largest(params):  # refined by each measured peak
                 break
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
@@ -264,11 +266,13 @@ class Accelerator:
                 torch.cuda.synchronize(self.device)
                 peaks[size] = torch.cuda.max_memory_allocated(self.device)
                 self.memory.observe(params, size, peaks[size])
+            done.append(size)
+            if not self.compiled and len(done) == 2:
+                break
         saved = None
         if self.compiled and self.options.compile_cache is not None and _cache_misses() > misses:
             saved = save_compile_cache(self.options.compile_cache, self.device)
-        return WarmUp(time.perf_counter() - started, tuple(peaks) or tuple(s for s in sizes if s <= largest),
-                      peaks, self.cache_loaded, saved)
+        return WarmUp(time.perf_counter() - started, tuple(done), peaks, self.cache_loaded, saved)
 
 
 # --- the compile cache --------------------------------------------------------------------
