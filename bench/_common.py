@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shlex
 import sys
 import tempfile
 import uuid
@@ -19,11 +17,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import RESULTS, record  # noqa: E402,F401 - re-exported for the benchmarks
 from ledger.db import make_engine, upgrade_to_head  # noqa: E402
 from ledger.keys import load_or_create_signer  # noqa: E402
 from ledger.store import Ledger, TransferSpec  # noqa: E402
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 DEFAULT_PG = os.environ.get("FAIRSPLIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 WHEN = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
@@ -93,13 +91,3 @@ def report(title: str, figures: dict[str, float], args: argparse.Namespace) -> N
         print(f"  {name:<{width}}  {value:>10,.0f} entries/s")
     if not args.no_record:
         record(title, ", ".join(f"{name} {value:,.0f}/s" for name, value in figures.items()))
-
-
-def record(title: str, shown: str) -> None:
-    """Append one row to bench/RESULTS.md: date, machine, command, figures (as text)."""
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\n| date | machine | command | figures |\n| --- | --- | --- | --- |\n")
-    machine = f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
-    command = "python " + shlex.join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]])
-    with RESULTS.open("a") as handle:
-        handle.write(f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | {machine} | `{command}` | {title}: {shown} |\n")

@@ -1,25 +1,44 @@
-"""Attributed events/s on a GPU at Stable Diffusion v1.5 / CLIP ViT-L/14 size, next to a naive loop.
+"""Attributed events/s on a GPU at Stable Diffusion v1.5 / CLIP ViT-L/14 size, next to the
+stock diffusers scripts a competent engineer would write, and to the GPU's own matmul rate.
 
-The models are built from their configurations (written below) with random weights:
-nothing is downloaded, and the compute is the real one. 512×512, 25 steps, guidance 7.5.
-- fairsplit: `attribute_many` over a `Models` made of those components in bf16 (fp16
-  without bf16), SDPA attention, the project's `Renderer` (coalitions of all events of a
-  batch rendered together, pure-model renders cached), optionally `torch.compile`d UNet.
-- reference, same run: a naive loop that renders each coalition of each event one at a
-  time with a stock diffusers `StableDiffusionPipeline` in float32, embeds each image with
-  CLIP, one at a time.
-Per artist count (1–4): events/s of both, the speed-up, peak GPU memory and TFLOP/s
-(FLOPs of one render counted with `torch.utils.flop_counter`, times images rendered).
+The models are built from their configurations (below) with random weights: nothing is
+downloaded, the compute is the real one. 512×512, 25 steps, guidance 7.5, bf16 (fp16
+without bf16). One run, per artist count (1–4), `--events` events per row, each row
+timed after an untimed call of the same shape:
 
-    python bench/gpu_attribution.py [--artists 1,2,3,4] [--events 4] [--compile]
-    python bench/gpu_attribution.py --device cpu --tiny      # smoke run of the same code
+- fairsplit: `attribute_many` with the profile's `Acceleration` (fused QKV, channels_last,
+  compiled UNet in batch buckets, renders on the device to CLIP, memory ceiling), events
+  without their image (the grand coalition is rendered, as the stock scripts do);
+- fairsplit, events bring their image's CLIP embedding (`image_embedding`): 2^n − 1 renders;
+- competent stock: `StableDiffusionPipeline`, all coalitions of an event in one call,
+  bf16, PIL out, CLIP (with its processor) after;
+- tuned stock: the same pipeline with `fuse_qkv_projections()`, channels_last and the
+  compiled UNet (fairsplit's own compiled graphs: the difference is orchestration),
+  `output_type="pt"`, CLIP after on the tensors;
+- `--fp32-loop`: the float32 loop rendering one coalition at a time (a straw man: extra
+  row only).
+Reference figures in the same run: the GPU's bf16 matmul rate (8192³), the FLOPs of one
+render (`torch.utils.flop_counter`), so fairsplit's fraction of the limit = FLOPs per
+render × renders / time / matmul rate. Also: fairsplit's peak memory (allocated and
+reserved, only its models resident), its first warm-up (compiles unless cached) and the
+warm start of a fresh process loading the compile cache (to its first attributed event).
+
+    python bench/gpu_attribution.py --warm-up-only --compile-cache .bench-cache   # compile once (minutes)
+    python bench/gpu_attribution.py --compile-cache .bench-cache                   # every row
+    python bench/gpu_attribution.py --device cpu --tiny                            # smoke run of every row
+
+Imports: torch, diffusers, transformers and fairsplit only (the GPU image has no database drivers).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from itertools import combinations
 from pathlib import Path
@@ -57,13 +76,17 @@ TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, nu
 
 ARTISTS = ("van-gogh", "hokusai", "klimt", "monet")
 CONTENTS = ("an image of a man", "a harbour at dawn", "a cat asleep on a chair", "a mountain village")
+GIB = 2**30
+
+
+# --- models -------------------------------------------------------------------------------
 
 
 def components(tiny: bool, device, dtype):
     """(StableDiffusionPipeline, CLIPModel, tokenizer, image processor), random weights, on `device`."""
     import torch
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig
 
     from fairsplit.profiles import _image_processor_class, ensure_tiny_models
     from fairsplit.sources import DEFAULT_CACHE
@@ -90,39 +113,82 @@ def components(tiny: bool, device, dtype):
     return pipe, clip.to(device, dtype).eval(), tokenizer, processor
 
 
-def fairsplit_models(pipe, clip, tokenizer, processor, device, dtype):
+def fairsplit_models(parts, device, dtype, acceleration):
+    """A `Models` over the bench components, accelerated as a loaded profile would be."""
+    from fairsplit.accelerate import Accelerator
     from fairsplit.profiles import Models, ModelRef, memory_budget
     from fairsplit.request import Params
 
-    return Models("sd15", pipe, clip, tokenizer, processor, ModelRef("bench/sd15-random", "random"),
-                  ModelRef("bench/clip-vit-l14-random", "random"), device, dtype, True, Params(), memory_budget(device))
+    pipe, clip, tokenizer, processor = parts
+    models = Models("sd15", pipe, clip, tokenizer, processor, ModelRef("bench/sd15-random", "random"),
+                    ModelRef("bench/clip-vit-l14-random", "random"), device, dtype, True, Params(), memory_budget(device))
+    models.accelerator = Accelerator(pipe, device, acceleration, models.memory_budget)
+    return models
 
 
-def requests(n_events: int, n_artists: int, params, offset: int):
+def requests(n_events: int, n_artists: int, params, offset: int, embedding=None):
     from fairsplit.request import AttributionRequest, Style
 
     return [
         AttributionRequest("sd-1.5", CONTENTS[i % len(CONTENTS)],
                            tuple(Style(a, f"by {a}") for a in ARTISTS[:n_artists]), seed=offset + i, params=params,
-                           event_id=f"bench-{offset + i}")
+                           event_id=f"bench-{offset + i}", image_embedding=embedding)
         for i in range(n_events)
     ]
 
 
-def galleries(models, n_dims: int):
+def galleries(models):
     import numpy as np
 
-    from fairsplit.request import Gallery
+    from fairsplit.gallery import Gallery
 
     rng = np.random.default_rng(0)
     out = {}
     for artist in ARTISTS:
-        vector = rng.standard_normal(n_dims).astype(np.float32)
+        vector = rng.standard_normal(models.clip.config.projection_dim).astype(np.float32)
         out[artist] = Gallery(vector / np.linalg.norm(vector), 4, models.embedder.id)
     return out
 
 
-def render_flops(pipe, params, device) -> int:
+def brought_embedding(models):
+    """An `image_embedding` as a platform would send it (random: the weights are random too)."""
+    import numpy as np
+
+    from fairsplit.request import ImageEmbedding
+
+    vector = np.random.default_rng(1).standard_normal(models.clip.config.projection_dim).astype(np.float32)
+    return ImageEmbedding(tuple(float(v) for v in vector), models.embedder.id, models.embedder.revision)
+
+
+# --- references ---------------------------------------------------------------------------
+
+
+def sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_rate(device) -> tuple[float, str]:
+    """FLOP/s of a square matmul: bf16 8192³ on a GPU, fp32 512³ on a CPU (smoke)."""
+    import torch
+
+    size, dtype = (8192, torch.bfloat16) if device.type == "cuda" else (512, torch.float32)
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    sync(device)
+    repeats = 20 if device.type == "cuda" else 5
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    sync(device)
+    return 2 * size**3 * repeats / (time.perf_counter() - start), f"{str(dtype).replace('torch.', '')} {size}³"
+
+
+def render_flops(pipe, params) -> int:
     """FLOPs of rendering one image (text encoder, every UNet step with guidance, VAE decode)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -134,24 +200,170 @@ def render_flops(pipe, params, device) -> int:
     return counter.get_total_flops()
 
 
-def naive_events(pipe, clip, processor, reqs, device) -> None:
-    """Each coalition of each event rendered alone with the stock pipeline, then embedded alone."""
+def coalition_prompts(request) -> list[str]:
+    phrases = [s.phrase for s in request.styles]
+    return [", ".join([request.content, *subset]) for k in range(len(phrases) + 1) for subset in combinations(phrases, k)]
+
+
+def stock_events(pipe, clip, processor, reqs, device, tensor_out: bool) -> int:
+    """One pipeline call per event with all its coalitions; CLIP after. Returns renders."""
+    import torch
+    import torch.nn.functional as F
+
+    rendered = 0
+    side = processor.crop_size["height"] if isinstance(processor.crop_size, dict) else processor.crop_size.height
+    mean = torch.tensor(processor.image_mean, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(processor.image_std, device=device).view(1, 3, 1, 1)
+    for request in reqs:
+        prompts = coalition_prompts(request)
+        p = request.params
+        with torch.inference_mode():
+            out = pipe(prompts, num_inference_steps=p.steps, guidance_scale=p.guidance, width=p.width, height=p.height,
+                       generator=[torch.Generator("cpu").manual_seed(request.seed) for _ in prompts],
+                       output_type="pt" if tensor_out else "pil").images
+            if tensor_out:  # tensors in [0, 1] on the device: resize + normalise there
+                pixels = (F.interpolate(out.float(), size=(side, side), mode="bicubic", antialias=True) - mean) / std
+            else:
+                pixels = processor(images=list(out), return_tensors="pt")["pixel_values"].to(device)
+            clip.get_image_features(pixel_values=pixels.to(clip.dtype))
+        rendered += len(prompts)
+    sync(device)
+    return rendered
+
+
+def fp32_loop(pipe, clip, processor, reqs, device) -> int:
+    """Each coalition of each event rendered alone in float32, embedded alone."""
     import torch
 
+    rendered = 0
     for request in reqs:
-        phrases = [s.phrase for s in request.styles]
-        embeddings = []
-        for k in range(len(phrases) + 1):
-            for subset in combinations(phrases, k):
-                prompt = ", ".join([request.content, *subset])
-                with torch.inference_mode():
-                    image = pipe(prompt, num_inference_steps=request.params.steps, guidance_scale=request.params.guidance,
-                                 width=request.params.width, height=request.params.height,
-                                 generator=torch.Generator("cpu").manual_seed(request.seed)).images[0]
-                    pixels = processor(images=[image], return_tensors="pt")["pixel_values"].to(device, clip.dtype)
-                    embeddings.append(clip.get_image_features(pixel_values=pixels))
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        p = request.params
+        for prompt in coalition_prompts(request):
+            with torch.inference_mode():
+                image = pipe(prompt, num_inference_steps=p.steps, guidance_scale=p.guidance, width=p.width,
+                             height=p.height, generator=torch.Generator("cpu").manual_seed(request.seed)).images[0]
+                pixels = processor(images=[image], return_tensors="pt")["pixel_values"].to(device, clip.dtype)
+                clip.get_image_features(pixel_values=pixels)
+            rendered += 1
+    sync(device)
+    return rendered
+
+
+def tuned_pipe(models, backend: str):
+    """The stock pipeline on fairsplit's components, fused + channels_last + compiled: reuses
+    fairsplit's compiled UNet when it has one (same graphs, no second compile)."""
+    import torch
+
+    pipe = models.pipe
+    if not models.accelerator.compiled:
+        if not getattr(pipe, "fusing_unet", False):
+            pipe.fuse_qkv_projections()
+        pipe.unet.to(memory_format=torch.channels_last)
+        pipe.vae.to(memory_format=torch.channels_last)
+        pipe.unet = torch.compile(pipe.unet, backend=backend)
+    return pipe
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+class Timer:
+    """Events/s of a call after an untimed call of the same shape; peak memory of the timed one."""
+
+    def __init__(self, device) -> None:
+        self.device = device
+
+    def __call__(self, run, warm_up) -> dict:
+        import torch
+
+        warm_up()
+        sync(self.device)
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        start = time.perf_counter()
+        events, renders = run()
+        sync(self.device)
+        elapsed = time.perf_counter() - start
+        row = {"events_s": events / elapsed, "renders": renders, "seconds": elapsed}
+        if self.device.type == "cuda":
+            row["peak_gib"] = torch.cuda.max_memory_allocated(self.device) / GIB
+            row["reserved_gib"] = torch.cuda.max_memory_reserved(self.device) / GIB
+        return row
+
+
+def free(device) -> None:
+    import torch
+
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.set_per_process_memory_fraction(1.0, device)
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def acceleration_of(args):
+    from fairsplit.accelerate import Acceleration
+
+    buckets = tuple(int(b) for b in args.buckets.split(",")) if args.buckets else Acceleration().buckets
+    on = {"auto": None, "on": True, "off": False}[args.compile]
+    return Acceleration(compile=on, fuse_qkv=on, channels_last=on, cuda_graphs=args.cuda_graphs,
+                        memory_ceiling_gib=args.memory_gib, buckets=buckets,
+                        compile_cache=Path(args.compile_cache) if args.compile_cache else None)
+
+
+def warm_start_child(args) -> None:
+    """A restarted worker: build, accelerate with the persisted cache, warm up, attribute one
+    4-artist event. Prints one JSON line; the parent times the whole process."""
+    import torch
+
+    from fairsplit.attribute import AttributionConfig, attribute_many
+    from fairsplit.profiles import half_dtype
+    from fairsplit.render import Renderer
+
+    started = time.perf_counter()
+    device = torch.device(args.device)
+    dtype = half_dtype(device)
+    params = bench_params(args)
+    models = fairsplit_models(components(args.tiny, device, dtype), device, dtype, acceleration_of(args))
+    built = time.perf_counter()
+    renderer = Renderer(models)
+    warm = renderer.warm_up(params)
+    warmed = time.perf_counter()
+    attribute_many(requests(1, 4, params, 50_000), models, galleries(models), AttributionConfig(tau=-1.0), renderer)
+    sync(device)
+    print(json.dumps({"build_s": built - started, "warm_up_s": warmed - built,
+                      "first_event_s": time.perf_counter() - warmed, "cache_loaded": warm.cache_loaded,
+                      "buckets": list(warm.buckets)}))
+
+
+def bench_params(args):
+    from fairsplit.request import Params
+
+    return Params(steps=2, guidance=7.5, width=32, height=32) if args.tiny else Params(25, 7.5, 512, 512)
+
+
+def measure_warm_start(args) -> dict:
+    """Run a fresh process that loads the compile cache (and an empty inductor cache, so
+    only the persisted file can spare it a compile); time it to its first result."""
+    command = [sys.executable, __file__, "--warm-start-child", "--device", args.device,
+               "--memory-gib", str(args.memory_gib), "--compile", args.compile]
+    for flag, on in (("--tiny", args.tiny), ("--cuda-graphs", args.cuda_graphs)):
+        if on:
+            command.append(flag)
+    if args.buckets:
+        command += ["--buckets", args.buckets]
+    if args.compile_cache:
+        command += ["--compile-cache", args.compile_cache]
+    with tempfile.TemporaryDirectory() as inductor:
+        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": inductor, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"warm-start child failed:\n{done.stderr[-3000:]}")
+    return {"wall_s": wall, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
 def main() -> None:
@@ -159,9 +371,19 @@ def main() -> None:
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (with --tiny, a smoke run)")
     parser.add_argument("--tiny", action="store_true", help="small configs, 32×32, 2 steps: exercises the code anywhere")
     parser.add_argument("--artists", default="1,2,3,4", help="artist counts to measure")
-    parser.add_argument("--events", type=int, default=4, help="events per artist count (fairsplit attributes them as one batch)")
-    parser.add_argument("--naive-events", type=int, default=1, help="events per artist count for the naive loop")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the fairsplit UNet")
+    parser.add_argument("--events", type=int, default=4, help="events per row (fairsplit attributes them as one batch)")
+    parser.add_argument("--buckets", default="", help="fairsplit's batch buckets, e.g. 2,4,8,16,32,64 (default: Acceleration's)")
+    parser.add_argument("--memory-gib", type=float, default=16.0, help="fairsplit's memory ceiling")
+    parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                        help="fairsplit's fused QKV + channels_last + compiled UNet (auto: on for CUDA)")
+    parser.add_argument("--cuda-graphs", action="store_true", help="compile mode reduce-overhead (CUDA graphs)")
+    parser.add_argument("--compile-cache", default="", help="folder of the persisted compile cache (default: a temporary one)")
+    parser.add_argument("--compile-backend", default="inductor", help="torch.compile backend of the tuned stock row where "
+                        "fairsplit did not compile (the CPU smoke run passes eager)")
+    parser.add_argument("--fp32-loop", action="store_true", help="add the float32 one-coalition-at-a-time loop row")
+    parser.add_argument("--no-warm-start", action="store_true", help="skip the restarted-process measurement")
+    parser.add_argument("--warm-up-only", action="store_true", help="compile and fill the compile cache, measure nothing else")
+    parser.add_argument("--warm-start-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args()
 
@@ -174,64 +396,120 @@ def main() -> None:
         sys.exit(0)
     if device.type == "cpu" and not args.tiny:
         parser.error("real-size models on a CPU would take hours: add --tiny, or use a GPU")
+    if args.warm_start_child:
+        warm_start_child(args)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        args.compile_cache = args.compile_cache or str(Path(scratch) / "compile-cache")
+        run(args, device)
+
+
+def run(args, device) -> None:
+    import torch
+
     from fairsplit.attribute import AttributionConfig, attribute_many
     from fairsplit.profiles import half_dtype
     from fairsplit.render import Renderer
-    from fairsplit.request import Params
 
-    params = Params(steps=2, guidance=7.5, width=32, height=32) if args.tiny else Params(25, 7.5, 512, 512)
-    fast_dtype = half_dtype(device)
-    pipe, clip, tokenizer, processor = components(args.tiny, device, fast_dtype)
-    models = fairsplit_models(pipe, clip, tokenizer, processor, device, fast_dtype)
-    if args.compile:
-        pipe.unet = torch.compile(pipe.unet)
-    flops = render_flops(pipe, params, device)
-    stock_pipe, stock_clip, _, _ = components(args.tiny, device, torch.float32)  # the naive reference, float32
-    store = galleries(models, clip.config.projection_dim)
-    config = AttributionConfig(mode="generative")
+    params = bench_params(args)
+    dtype = half_dtype(device)
+    counts = [int(a) for a in args.artists.split(",")]
+    config = AttributionConfig(tau=-1.0)  # every artist stays in the game: the full 2^n renders
+    rate, rate_label = matmul_rate(device)
+    parts = components(args.tiny, device, dtype)
+    flops = render_flops(parts[0], params)
+    models = fairsplit_models(parts, device, dtype, acceleration_of(args))
+    del parts
     renderer = Renderer(models)
-    rendered = {"images": 0}
-    generate = renderer._generate
+    warm = renderer.warm_up(params)
+    print(f"fairsplit warm-up: {warm.seconds:.1f} s, buckets {list(warm.buckets)}, compiled {models.accelerator.compiled}, "
+          f"compile cache loaded {warm.cache_loaded}, saved {warm.cache_saved is not None}", flush=True)
+    if args.warm_up_only:
+        return
+    store, timer, offset = galleries(models), Timer(device), 0
+    rows: dict[int, dict[str, dict]] = {n: {} for n in counts}
 
-    def counting(jobs, p):
-        rendered["images"] += len(jobs)
-        return generate(jobs, p)
+    def fairsplit_row(n: int, embedding) -> dict:
+        nonlocal offset
+        batches = [requests(args.events, n, params, offset + k * args.events, embedding) for k in range(2)]
+        offset += 2 * args.events
+        state = {}
 
-    renderer._generate = counting
-    attribute_many(requests(1, 1, params, 10_000), models, store, config, renderer)  # warm-up (and compile)
-    rows = []
-    offset = 0
-    for n_artists in [int(a) for a in args.artists.split(",")]:
-        reqs = requests(args.events, n_artists, params, offset)
-        offset += args.events
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        rendered["images"] = 0
-        start = time.perf_counter()
-        attribute_many(reqs, models, store, config, renderer)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        elapsed = time.perf_counter() - start
-        fast = args.events / elapsed
-        tflops = flops * rendered["images"] / elapsed / 1e12
-        memory = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
-        naive_reqs = requests(args.naive_events, n_artists, params, offset)
-        offset += args.naive_events
-        start = time.perf_counter()
-        naive_events(stock_pipe, stock_clip, processor, naive_reqs, device)
-        naive = args.naive_events / (time.perf_counter() - start)
-        rows.append((n_artists, fast, naive, tflops, memory))
-        print(f"{n_artists} artist(s): fairsplit {fast:8.3f} events/s ({rendered['images']} renders, {tflops:.2f} TFLOP/s, "
-              f"peak {memory:.1f} GiB) | naive stock-pipeline loop {naive:8.3f} events/s | x{fast / naive:.2f}")
+        def timed():
+            before = renderer.rendered
+            attribute_many(batches[1], models, store, config, renderer)
+            state["renders"] = renderer.rendered - before
+            return args.events, state["renders"]
+
+        return timer(timed, lambda: attribute_many(batches[0], models, store, config, renderer))
+
+    for n in counts:
+        rows[n]["fairsplit"] = fairsplit_row(n, None)
+        rows[n]["fairsplit, event brings embedding"] = fairsplit_row(n, brought_embedding(models))
+        print(f"{n} artist(s): fairsplit {rows[n]['fairsplit']['events_s']:.3f} events/s", flush=True)
+
+    def stock_row(pipe, clip, processor, n: int, tensor_out: bool, loop: bool = False) -> dict:
+        nonlocal offset
+        warm_reqs, reqs = requests(1, n, params, offset), requests(args.events, n, params, offset + 1)
+        offset += args.events + 1
+        go = (lambda r: fp32_loop(pipe, clip, processor, r, device)) if loop else \
+            (lambda r: stock_events(pipe, clip, processor, r, device, tensor_out))
+        return timer(lambda: (len(reqs), go(reqs)), lambda: go(warm_reqs))
+
+    tuned = tuned_pipe(models, args.compile_backend)
+    for n in counts:
+        rows[n]["tuned stock"] = stock_row(tuned, models.clip, models.image_processor, n, tensor_out=True)
+        print(f"{n} artist(s): tuned stock {rows[n]['tuned stock']['events_s']:.3f} events/s", flush=True)
+    del tuned, renderer, models
+    free(device)
+    warm_start = None if args.no_warm_start else measure_warm_start(args)
+    pipe, clip, _, processor = components(args.tiny, device, dtype)
+    for n in counts:
+        rows[n]["competent stock"] = stock_row(pipe, clip, processor, n, tensor_out=False)
+        print(f"{n} artist(s): competent stock {rows[n]['competent stock']['events_s']:.3f} events/s", flush=True)
+    del pipe, clip
+    free(device)
+    if args.fp32_loop:
+        pipe, clip, _, processor = components(args.tiny, device, torch.float32)
+        for n in counts:
+            rows[n]["fp32 loop"] = stock_row(pipe, clip, processor, n, tensor_out=False, loop=True)
+        del pipe, clip
+        free(device)
+    report(args, device, dtype, rows, rate, rate_label, flops, warm, warm_start)
+
+
+def report(args, device, dtype, rows, rate, rate_label, flops, warm, warm_start) -> None:
+    import torch
+
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    size = "tiny 32px 2 steps" if args.tiny else "SD1.5+ViT-L/14 random weights 512px 25 steps"
+    print(f"\n{where}, {size}, {str(dtype).replace('torch.', '')}, {args.events} events per row")
+    print(f"matmul ({rate_label}): {rate / 1e12:.3g} TFLOP/s; one render: {flops / 1e12:.3g} TFLOP")
+    print(f"fairsplit first warm-up {warm.seconds:.1f} s (buckets {list(warm.buckets)}); "
+          + (f"warm start of a fresh process to its first event {warm_start['wall_s']:.1f} s "
+             f"(build {warm_start['build_s']:.1f} s, warm-up {warm_start['warm_up_s']:.1f} s with cache loaded "
+             f"{warm_start['cache_loaded']}, first event {warm_start['first_event_s']:.1f} s)" if warm_start else "no warm start"))
+    summary = []
+    for n, columns in rows.items():
+        fs = columns["fairsplit"]
+        achieved = flops * fs["renders"] / fs["seconds"]
+        limit = rate / (flops * fs["renders"] / args.events)
+        memory = f", peak {fs['peak_gib']:.1f} GiB (reserved {fs['reserved_gib']:.1f})" if "peak_gib" in fs else ""
+        line = (f"{n} artist(s): fairsplit {fs['events_s']:.3f} events/s = {achieved / 1e12:.3g} TFLOP/s, "
+                f"{achieved / rate:.0%} of the matmul limit ({limit:.3f} events/s){memory}")
+        others = [f"{name} {row['events_s']:.3f}" + ("" if name.startswith("fairsplit") else
+                                                      f" (fairsplit x{fs['events_s'] / row['events_s']:.2f})")
+                  for name, row in columns.items() if name != "fairsplit"]
+        print(line + " | " + " | ".join(others))
+        summary.append(f"{n} artists: fairsplit {fs['events_s']:.3f} events/s ({achieved / rate:.0%} of limit"
+                       f"{memory.replace(', peak', '; peak')}), " + ", ".join(others))
     if not args.no_record:
-        from _common import record
+        from _results import record
 
-        where = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-        size = "tiny" if args.tiny else "SD1.5+ViT-L/14 random weights 512px 25 steps"
-        record(f"gpu attribution on {where}, {size}, {fast_dtype}".replace("torch.", ""),
-               "; ".join(f"{a} artists: fairsplit {f:.3f} events/s vs naive fp32 loop {n:.3f} (x{f / n:.2f}), "
-                         f"{t:.2f} TFLOP/s, {m:.1f} GiB" for a, f, n, t, m in rows))
+        start = f"; warm start {warm_start['wall_s']:.0f} s" if warm_start else ""
+        record(f"gpu attribution on {where}, {size}, {str(dtype).replace('torch.', '')}",
+               f"matmul {rate / 1e12:.3g} TFLOP/s, render {flops / 1e12:.3g} TFLOP, first warm-up {warm.seconds:.0f} s"
+               f"{start}; " + "; ".join(summary))
 
 
 if __name__ == "__main__":

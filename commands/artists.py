@@ -31,7 +31,8 @@ def add(
         settings = settings_of(ctx).merge(profile=profile)
         engine = ready_engine(ctx)
         try:
-            embedded = embed_gallery(gallery, load_profile(settings.profile, settings.model_sources))
+            models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
+            embedded = embed_gallery(gallery, models)
             thumbnails = gallery_thumbnails(gallery)
         except (ModelUnavailable, ValueError) as exc:
             fail(str(exc).rstrip(".") + ".")

@@ -92,7 +92,7 @@ def attribute_command(
     try:
         request = AttributionRequest(model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed,
                                      image_png=png)
-        models = load_profile(settings.profile, settings.model_sources)
+        models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
         galleries = {**_registered_galleries(settings.database_url, ids, models.embedder.id),
                      **{a: embed_gallery(d, models) for a, d in folders.items()}}
         config = AttributionConfig(mode=settings.mode, tau=settings.tau, keep_images=bool(save_images))
@@ -145,7 +145,8 @@ def explain_command(
     with user_errors():
         engine = ready_engine(ctx)
         try:
-            explanation = explain_event(engine, event_id, settings_of(ctx).model_sources)
+            settings = settings_of(ctx)
+            explanation = explain_event(engine, event_id, settings.model_sources, settings.acceleration(serving=False))
         except ExplainError as exc:
             fail(str(exc))
         except (ContractError, ModelUnavailable, ValueError) as exc:

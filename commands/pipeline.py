@@ -132,7 +132,8 @@ def ingest_command(
                 if not as_json:
                     _print_line(report)
 
-            letters = ingest(file, worker, writer, on_line, batch_size=batch_size, keep_alive=activity.tick)
+            letters = ingest(file, worker, writer, on_line, finish=worker.finish, batch_size=batch_size,
+                             keep_alive=activity.tick)
     counts = {status: sum(r.status == status for r in reports) for status in ("recorded", "duplicate", "rejected")}
     dlq = str(letters.path) if letters.count else None
     if as_json:

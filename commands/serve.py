@@ -40,6 +40,9 @@ def attribution(
     tau: float | None = setting("tau"),
     mode: str | None = setting("mode"),
     batch_size: int | None = setting("batch_size"),
+    compile: bool | None = setting("compile"),
+    gpu_memory_gib: float | None = setting("gpu_memory_gib"),
+    compile_cache: str | None = setting("compile_cache"),
 ) -> None:
     """generation.events → attribution → attribution.results (one member of the worker group; one per GPU)."""
     from services.runners import attribution_worker
@@ -47,11 +50,12 @@ def attribution(
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, session_timeout_ms=session_timeout_ms,
                                           metrics_port=metrics_port, topic_prefix=topic_prefix, routes=routes, tau=tau,
-                                          mode=mode, batch_size=batch_size)
+                                          mode=mode, batch_size=batch_size, compile=compile,
+                                          gpu_memory_gib=gpu_memory_gib, compile_cache=compile_cache)
         task = worker_task(settings, ready_engine(ctx))
     kafka = kafka_settings(settings)
     with broker_errors(kafka.bootstrap):
-        processor = attribution_worker(kafka, task, batch_size=settings.batch_size)
+        processor = attribution_worker(kafka, task, task.finish, batch_size=settings.batch_size)
     _serve(processor)
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, ModelSources
+from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, Acceleration, ModelSources
 from ledger.eventtime import EventTimeWindow
 from ledger.invariants import invariant
 
@@ -84,6 +84,24 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _switch(text: str) -> bool | None:
+    if text == "":
+        return None
+    if text.lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError("must be 1 or 0 (or empty: the device's default)")
+    return text.lower() in ("1", "true", "yes", "on")
+
+
+def _buckets(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",")) if text.isascii() else ()
+    except ValueError:
+        sizes = ()
+    if not sizes or any(not 1 <= size <= 1024 for size in sizes) or list(sizes) != sorted(set(sizes)):
+        raise ValueError("must be distinct batch sizes from 1 to 1024 in increasing order, e.g. 1,2,4,8,16,32")
+    return sizes
+
+
 def _date(text: str) -> datetime | None:
     if text == "":
         return None
@@ -129,6 +147,15 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FAIRSPLIT_DEVICE", "device", _text, "", "--device", "torch device (empty: cuda, then mps, then cpu)"),
     Variable("FAIRSPLIT_MODEL_CACHE", "model_cache", _text, "~/.cache/fairsplit/models", "--model-cache",
              "where the tiny test models are built once"),
+    Variable("FAIRSPLIT_COMPILE", "compile", _switch, "", "--compile/--no-compile",
+             "torch.compile the UNet with fused QKV and channels_last (empty: on for CUDA, off elsewhere)"),
+    Variable("FAIRSPLIT_CUDA_GRAPHS", "cuda_graphs", _switch, "0", None, "compile with CUDA graphs (reduce-overhead)"),
+    Variable("FAIRSPLIT_GPU_MEMORY_GIB", "gpu_memory_gib", _float(0.5, 4096), "16", "--gpu-memory-gib",
+             "peak GPU memory the renders may reach (the worker fits a 24 GB card by default)"),
+    Variable("FAIRSPLIT_COMPILE_CACHE", "compile_cache", _text, "", "--compile-cache",
+             "folder where compiled graphs are kept, so a restarted worker serves quickly (empty: not kept)"),
+    Variable("FAIRSPLIT_BATCH_BUCKETS", "batch_buckets", _buckets, "1,2,4,8,16,32,64", None,
+             "render batch sizes, one compiled graph each"),
     Variable("FAIRSPLIT_MIN_PAYOUT", "min_payout", _text, "0", "--min-payout", "default minimum of `payouts close`"),
     Variable("FAIRSPLIT_CURRENCY", "currency", _text, "USD", "--currency", "default currency of payouts and statements"),
     Variable("FAIRSPLIT_CHECKPOINT_ENTRIES", "checkpoint_entries", _int(1, 10**9), "1000", "--checkpoint-entries",
@@ -174,6 +201,11 @@ class Settings:
     clip_revision: str
     device: str
     model_cache: str
+    compile: bool | None
+    cuda_graphs: bool | None
+    gpu_memory_gib: float
+    compile_cache: str
+    batch_buckets: tuple[int, ...]
     min_payout: str
     currency: str
     checkpoint_entries: int
@@ -207,6 +239,15 @@ class Settings:
             device=self.device or None, cache_dir=Path(self.model_cache).expanduser(),
         )
 
+    def acceleration(self, serving: bool = True) -> Acceleration:
+        """How renders run: the worker (`serving`) compiles on CUDA by default; one-shot
+        commands (`attribute`, `explain`) never compile (a compile costs more than it saves)."""
+        return Acceleration(
+            compile=self.compile if serving else False, cuda_graphs=bool(self.cuda_graphs),
+            memory_ceiling_gib=self.gpu_memory_gib, buckets=self.batch_buckets,
+            compile_cache=Path(self.compile_cache).expanduser() if self.compile_cache else None,
+        )
+
     @property
     def event_window(self) -> EventTimeWindow:
         return EventTimeWindow(timedelta(days=self.max_event_age_days), timedelta(hours=self.max_event_ahead_hours),
@@ -219,6 +260,10 @@ class Settings:
             value = getattr(self, variable.field)
             if isinstance(value, datetime):
                 value = value.isoformat()
+            elif isinstance(value, bool):
+                value = int(value)
+            elif isinstance(value, tuple):
+                value = ",".join(str(part) for part in value)
             env[variable.name] = "" if value is None else str(value)
         return env
 

@@ -46,9 +46,9 @@ def worker_task(settings: Settings, engine: Engine):
         raise NotEnrolledError(f"The attribution-worker key {key.key_id} ({path}) is not enrolled in this ledger, "
                                "or is revoked; an operator enrols it with `fairsplit keys enroll attribution-worker`.")
     gate = Gate(lookups.platform_keys, lookups.known_artists, routes, settings.event_window)
-    sources = settings.model_sources
+    sources, acceleration = settings.model_sources, settings.acceleration()
     attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau),
-                            load=lambda profile: load_profile(profile, sources))
+                            load=lambda profile: load_profile(profile, sources, acceleration))
     return WorkerTask(gate.admit, lookups.recorded, attributor)
 
 

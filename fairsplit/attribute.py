@@ -6,12 +6,15 @@
 batches (what the GPU worker calls); `attribute` is the one-event case.
 
 Rendering happens in (at most) two rounds per call, each one batch across all events:
-1. the grand coalition (unless the event carries its image), every `N∖a` (needed by
+1. the grand coalition (unless the event carries its image or the image's CLIP
+   embedding, see `check_request`), every `N∖a` (needed by
    the recognizability test) and, when the game is small enough to be exact, every
    other coalition with the model as well, on the bet that all artists are recognised;
 2. whatever the game over the recognised players still needs (nothing in the exact
    case, since its coalitions are a subset of round 1's).
-Embeddings are kept per event by coalition, so no coalition is rendered twice.
+Embeddings are kept per event by coalition, so no coalition is rendered twice. Renders
+stay on the device until CLIP has embedded them; PIL images are made only when asked
+for (`keep_images`).
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import numpy as np
 from PIL import Image
 
 from fairsplit.gallery import synthesize_gallery
+from fairsplit.pixels import to_pil
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, default_tau, recognise
-from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_texts
+from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels, embed_texts
 from fairsplit.request import AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
@@ -123,8 +127,32 @@ def attribute_many(
 # --- steps ---------------------------------------------------------------------------
 
 
+def check_request(request: AttributionRequest, models: Models) -> None:
+    """Refuse, in one sentence, a request these models cannot attribute (before any render).
+
+    An image embedding supplied by the event stands for the image only in the space it was
+    made in: the embedder (id and revision) must be this profile's, and the vector its size.
+    """
+    given = request.image_embedding
+    if given is None:
+        return
+    ours = models.embedder
+    if (given.model_id, given.revision) != (ours.id, ours.revision):
+        raise ValueError(
+            f"the event's image embedding was made with {given.model_id} (revision {given.revision}), "
+            f"but this worker embeds with {ours.id} (revision {ours.revision})"
+        )
+    size = models.clip.config.projection_dim
+    if len(given.vector) != size:
+        raise ValueError(f"the event's image embedding has {len(given.vector)} values, {ours.id} makes {size}")
+    vector = np.asarray(given.vector, dtype=np.float64)
+    if not np.all(np.isfinite(vector)) or not np.any(vector):
+        raise ValueError("the event's image embedding must be finite and not all zero")
+
+
 def _start(request: AttributionRequest, models: Models, renderer: Renderer, stored: Mapping[str, Gallery]) -> _Event:
     """Players and their galleries (stored, or synthesized for unregistered artists)."""
+    check_request(request, models)
     params = request.params or models.default_params
     galleries = []
     for style in request.styles:
@@ -160,22 +188,41 @@ def _evaluate(events: list[_Event], models: Models, renderer: Renderer, config: 
     """Embed the given model coalitions of every event: one render batch for all events
     (generative), or their prompts' text embeddings (text)."""
     todo = [(e, m) for e, ms in zip(events, masks) for m in dict.fromkeys(ms) if m not in e.embeddings]
-    given = [(e, m) for e, m in todo if m == e.everyone and e.request.image_png and config.mode == "generative"]
-    for e, m in given:
-        e.embeddings[m] = embed_images(models, [Image.open(io.BytesIO(e.request.image_png))])[0]
+    given = [(e, m) for e, m in todo if m == e.everyone and _brings_image(e) and config.mode == "generative"]
+    for (e, m), vector in zip(given, _event_images(models, [e for e, _ in given])):
+        e.embeddings[m] = vector
     todo = [pair for pair in todo if pair not in given]
     if not todo:
         return
     if config.mode == "text":
         vectors = embed_texts(models, [_prompt(e, m) for e, m in todo])
     else:
-        images = renderer.render([_job(e, m) for e, m in todo])
-        vectors = embed_images(models, images)
+        pixels = renderer.render_pixels([_job(e, m) for e, m in todo])
+        vectors = embed_pixels(models, pixels)
         if config.keep_images:
-            for (e, m), image in zip(todo, images):
-                e.images[m] = image
+            for (e, m), image in zip(todo, pixels):
+                e.images[m] = to_pil(image)
     for (e, m), vector in zip(todo, vectors):
         e.embeddings[m] = vector
+
+
+def _brings_image(event: _Event) -> bool:
+    return event.request.image_png is not None or event.request.image_embedding is not None
+
+
+def _event_images(models: Models, events: Sequence[_Event]) -> list[np.ndarray]:
+    """E(I_N) of events that bring their image: embedded here (one CLIP batch), or the
+    embedding they carry (checked by `check_request`), normalised."""
+    pngs = [e for e in events if e.request.image_png is not None]
+    embedded = dict(zip(map(id, pngs), embed_images(models, [Image.open(io.BytesIO(e.request.image_png)) for e in pngs])))
+    out = []
+    for event in events:
+        if id(event) in embedded:
+            out.append(embedded[id(event)])
+        else:
+            vector = np.asarray(event.request.image_embedding.vector, dtype=np.float64)
+            out.append(vector / np.linalg.norm(vector))
+    return out
 
 
 def _prompt(event: _Event, mask: int) -> str:
@@ -211,10 +258,10 @@ def _recognise(event: _Event, models: Models, config: AttributionConfig, registr
 
 
 def _anchor(event: _Event, models: Models, config: AttributionConfig) -> np.ndarray:
-    """E(I_N): the event's image (embedded) or its regeneration; in text mode without
-    an image, the full prompt's text embedding."""
-    if config.mode == "text" and event.request.image_png:
-        return embed_images(models, [Image.open(io.BytesIO(event.request.image_png))])[0]
+    """E(I_N): the event's image (embedded, or its embedding) or its regeneration; in text
+    mode without either, the full prompt's text embedding."""
+    if config.mode == "text" and _brings_image(event):
+        return _event_images(models, [event])[0]
     return event.embeddings[event.everyone]
 
 
@@ -256,13 +303,19 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
             test_model=models.test_model,
             generator=models.generator,
             embedder=models.embedder,
-            grand_image="event" if event.request.image_png else "regenerated",
+            grand_image=_grand_image(event.request),
         ),
         stderr=(
             {accounts[p]: s for p, s in zip(event.kept, estimate.stderr)} if estimate.stderr is not None else None
         ),
         images={_label(accounts, m): im for m, im in sorted(event.images.items())},
     )
+
+
+def _grand_image(request: AttributionRequest) -> str:
+    if request.image_png is not None:
+        return "event"
+    return "event-embedding" if request.image_embedding is not None else "regenerated"
 
 
 def _text_rescale(event: _Event, models: Models) -> tuple[float, float]:

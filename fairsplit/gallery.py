@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from fairsplit.profiles import Models
-from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images
+from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels
 from fairsplit.request import Gallery, Params, Style
 from fairsplit.values import unit_mean
 
@@ -60,6 +60,6 @@ def synthesize_gallery(style: Style, renderer: Renderer, params: Params) -> Gall
     """
     adapters = ((adapter_name(style.artist_id), style.lora),) if style.lora else ()
     jobs = [RenderJob(style.phrase, seed, params, adapters) for seed in SYNTHETIC_SEEDS]
-    images = renderer.render(jobs)
+    pixels = renderer.render_pixels(jobs)  # stays on the device: nobody looks at these
     models = renderer.models
-    return Gallery(unit_mean(embed_images(models, images)), len(images), models.embedder.id, "synthesized")
+    return Gallery(unit_mean(embed_pixels(models, pixels)), len(pixels), models.embedder.id, "synthesized")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from fairsplit.accelerate import Acceleration, Accelerator
 from fairsplit.request import Params
 from fairsplit.sources import ModelSources
 
@@ -60,10 +61,11 @@ class Models:
     dtype: torch.dtype
     test_model: bool
     default_params: Params
-    memory_budget: int  # bytes one render batch may use (see render.py)
+    memory_budget: int  # bytes one render batch may use off CUDA (on CUDA: Acceleration's ceiling)
     # LoRA adapters loaded into `pipe` (name -> path): state of the shared pipeline, so
     # every Renderer of this profile must see it
     adapters: dict[str, str] = field(default_factory=dict)
+    accelerator: Accelerator | None = None  # compiled UNet, buckets, memory ceiling (fairsplit.accelerate)
 
 
 def pick_device(wanted: str | None = None) -> torch.device:
@@ -94,14 +96,19 @@ def memory_budget(device: torch.device) -> int:
 
 
 @lru_cache(maxsize=4)
-def load_profile(name: str, sources: ModelSources = ModelSources()) -> Models:
-    """Load a profile once per process and sources (models are large; callers share them)."""
+def load_profile(name: str, sources: ModelSources = ModelSources(), acceleration: Acceleration | None = None) -> Models:
+    """Load a profile once per process, sources and acceleration (models are large; callers
+    share them). `acceleration` (default: `Acceleration()`, i.e. compiled on CUDA, plain
+    elsewhere) is applied to the pipeline here, once, because every Renderer shares it."""
     _quiet()
     if name == "tiny":
-        return _load_tiny(sources)
-    if name == "sd15":
-        return _load_sd15(sources)
-    raise ValueError(f"unknown profile '{name}' (choose one of: {', '.join(PROFILES)})")
+        models = _load_tiny(sources)
+    elif name == "sd15":
+        models = _load_sd15(sources)
+    else:
+        raise ValueError(f"unknown profile '{name}' (choose one of: {', '.join(PROFILES)})")
+    models.accelerator = Accelerator(models.pipe, models.device, acceleration or Acceleration(), models.memory_budget)
+    return models
 
 
 def _quiet() -> None:

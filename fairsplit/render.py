@@ -1,10 +1,15 @@
 """Rendering coalition images and embedding images and texts with CLIP.
 
-Renders are batched: all the jobs given to `render` that share parameters and LoRA
-adapters go through the pipeline together, in chunks sized by the profile's memory
-budget. Each job has its own CPU `torch.Generator` seeded with the event's seed, so a
-coalition's image does not depend on which batch it was rendered in (up to kernel
-float noise) and is the same on every device type.
+Renders stay on the device from latents to CLIP: the pipeline returns latents, the VAE
+decodes them in chunks, `fairsplit.pixels` makes 8-bit images and CLIP's input with
+torch ops. PIL images are made only for people (`Renderer.render`, `to_pil`).
+
+Renders are batched: all the jobs given to `render_pixels` that share parameters and
+LoRA adapters go through the pipeline together, in calls sized by the accelerator
+(`fairsplit.accelerate`: buckets for a compiled UNet, the largest batch under the memory
+ceiling). Each job has its own CPU `torch.Generator` seeded with the event's seed, so a
+coalition's image does not depend on which batch it was rendered in (up to kernel float
+noise) and is the same on every device type.
 
 "Pure model" renders (content alone, no adapters) are kept in an LRU cache keyed by
 model, revision, prompt, seed and parameters: the same content and seed recur across
@@ -22,11 +27,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from fairsplit.accelerate import Acceleration, Accelerator
+from fairsplit.pixels import ClipInput, clip_input, from_pil, group_by_size, to_levels, to_pil
 from fairsplit.profiles import Models
 from fairsplit.request import Params
 
 PURE_CACHE_SIZE = 128
-BYTES_PER_PIXEL = 2048  # rough peak activation memory per output pixel of an SD render
+EMBED_BATCH = 32
+PLAIN = Acceleration(compile=False, fuse_qkv=False, channels_last=False, enforce_ceiling=False)
 
 
 @dataclass(frozen=True)
@@ -39,22 +47,37 @@ class RenderJob:
     adapters: tuple[tuple[str, str], ...] = ()
 
 
+def accelerator_of(models: Models) -> Accelerator:
+    """The profile's accelerator; a profile loaded without one gets the plain pipeline."""
+    if getattr(models, "accelerator", None) is None:
+        models.accelerator = Accelerator(models.pipe, models.device, PLAIN, models.memory_budget)
+    return models.accelerator
+
+
 class Renderer:
     """Batched, cached coalition rendering for one loaded profile."""
 
     def __init__(self, models: Models):
         self.models = models
-        self.pure: OrderedDict[tuple, Image.Image] = OrderedDict()
-        self.batches = 0
+        self.accelerator = accelerator_of(models)
+        self.pure: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+        self.batches = 0  # pipeline calls
+        self.rendered = 0  # images rendered (padding excluded)
+        self.padded = 0  # padding images rendered to fill a bucket
 
     def render(self, jobs: Sequence[RenderJob]) -> list[Image.Image]:
-        """Images for `jobs`, in order; identical jobs are rendered once."""
-        done: dict[RenderJob, Image.Image] = {}
+        """PIL images for `jobs`, in order: for people (galleries on disk, --save-images)."""
+        return [to_pil(pixels) for pixels in self.render_pixels(jobs)]
+
+    def render_pixels(self, jobs: Sequence[RenderJob]) -> list[torch.Tensor]:
+        """uint8 (3, H, W) images for `jobs`, in order, on the device; identical jobs are rendered once."""
+        done: dict[RenderJob, torch.Tensor] = {}
         todo: list[RenderJob] = []
         for job in dict.fromkeys(jobs):
-            if self._pure_key(job) in self.pure:
-                self.pure.move_to_end(self._pure_key(job))
-                done[job] = self.pure[self._pure_key(job)]
+            key = self._pure_key(job)
+            if key in self.pure:
+                self.pure.move_to_end(key)
+                done[job] = self.pure[key]
             else:
                 todo.append(job)
         groups: dict[tuple, list[RenderJob]] = {}
@@ -62,10 +85,7 @@ class Renderer:
             groups.setdefault((job.params, job.adapters), []).append(job)
         for (params, adapters), group in groups.items():
             self._use_adapters(adapters)
-            step = self.batch_size(params)
-            for start in range(0, len(group), step):
-                chunk = group[start : start + step]
-                done.update(zip(chunk, self._generate(chunk, params)))
+            done.update(self._render_group(group, params))
         for job in todo:
             if not job.adapters:
                 self.pure[self._pure_key(job)] = done[job]
@@ -73,11 +93,24 @@ class Renderer:
                     self.pure.popitem(last=False)
         return [done[job] for job in jobs]
 
-    def batch_size(self, params: Params) -> int:
-        """Images per pipeline call: the memory budget over a per-image estimate
-        (doubled for classifier-free guidance)."""
-        per_image = params.width * params.height * BYTES_PER_PIXEL * (2 if params.guidance > 1 else 1)
-        return max(1, self.models.memory_budget // per_image)
+    def _render_group(self, group: list[RenderJob], params: Params) -> dict[RenderJob, torch.Tensor]:
+        """Render jobs of one parameter set in calls the accelerator sizes; a call that runs
+        out of memory lowers the cap and is redone smaller."""
+        done: dict[RenderJob, torch.Tensor] = {}
+        while group:
+            size = self.accelerator.batches(len(group), params)[0]
+            chunk = group[:size]
+            try:
+                pixels = self._generate(chunk, params, size)
+            except torch.OutOfMemoryError:
+                if size == 1:
+                    raise
+                self.accelerator.memory.too_big(params, size)
+                torch.cuda.empty_cache()
+                continue
+            done.update(zip(chunk, pixels))
+            group = group[size:]
+        return done
 
     def _pure_key(self, job: RenderJob) -> tuple | None:
         if job.adapters:
@@ -86,21 +119,39 @@ class Renderer:
         return (gen.id, gen.revision, job.prompt, job.seed, job.params)
 
     @torch.inference_mode()
-    def _generate(self, jobs: Sequence[RenderJob], params: Params) -> list[Image.Image]:
+    def _generate(self, jobs: Sequence[RenderJob], params: Params, size: int | None = None) -> list[torch.Tensor]:
+        """One pipeline call for `jobs`, padded to `size` with copies of the last job."""
+        padding = max(0, (size or len(jobs)) - len(jobs))
+        batch = list(jobs) + [jobs[-1]] * padding
         self.batches += 1
-        out = self.models.pipe(
-            [j.prompt for j in jobs],
+        self.rendered += len(jobs)
+        self.padded += padding
+        latents = self.models.pipe(
+            [j.prompt for j in batch],
             num_inference_steps=params.steps,
             guidance_scale=params.guidance,
             width=params.width,
             height=params.height,
-            generator=[torch.Generator("cpu").manual_seed(j.seed) for j in jobs],
-        )
-        return list(out.images)
+            generator=[torch.Generator("cpu").manual_seed(j.seed) for j in batch],
+            output_type="latent",
+        ).images[: len(jobs)]
+        pixels = self._decode(latents)
+        return [pixels[i].clone() for i in range(len(jobs))]  # clones: a cached image must not pin its batch
+
+    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latents → uint8 images (n, 3, H, W), `decode_batch` at a time (the decoder's peak is large)."""
+        vae = self.models.pipe.vae
+        step = self.accelerator.options.decode_batch
+        return torch.cat([
+            to_levels(vae.decode(latents[i : i + step] / vae.config.scaling_factor, return_dict=False)[0])
+            for i in range(0, latents.shape[0], step)
+        ])
 
     def _use_adapters(self, adapters: tuple[tuple[str, str], ...]) -> None:
         """Activate exactly these LoRA adapters (none: the base model)."""
         pipe, loaded = self.models.pipe, self.models.adapters
+        if adapters:
+            self.accelerator.to_eager()  # fused attention would bypass the adapters' layers
         for name, path in adapters:
             if loaded.get(name) != path:
                 if name in loaded:
@@ -113,6 +164,17 @@ class Renderer:
         elif loaded:
             pipe.disable_lora()
 
+    def warm_up(self, params: Params | None = None):
+        """Compile and measure every bucket at `params` (the profile's defaults): what a
+        worker does before serving, so that no event pays for a compile."""
+
+        def render(batch: int, warm: Params) -> None:
+            jobs = [RenderJob("warm-up", seed, warm) for seed in range(batch)]
+            with torch.inference_mode():
+                embed_pixels(self.models, self._generate(jobs, warm, batch))
+
+        return self.accelerator.warm_up(render, params or self.models.default_params)
+
 
 def adapter_name(artist_id: str) -> str:
     """peft adapter names must be plain identifiers."""
@@ -124,19 +186,27 @@ def _normalise(features: torch.Tensor) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-EMBED_BATCH = 32
-
-
 @torch.inference_mode()
+def embed_pixels(models: Models, pixels: Sequence[torch.Tensor]) -> np.ndarray:
+    """Unit-norm CLIP image embeddings of uint8 (3, H, W) images, one row per image.
+
+    Images of one size are preprocessed together on the device (`fairsplit.pixels`)."""
+    spec = ClipInput.of(models.image_processor)
+    rows: list[np.ndarray | None] = [None] * len(pixels)
+    for indices in group_by_size(pixels).values():
+        for start in range(0, len(indices), EMBED_BATCH):
+            part = indices[start : start + EMBED_BATCH]
+            batch = torch.stack([pixels[i].to(models.device) for i in part])
+            values = clip_input(batch, spec).to(models.dtype)
+            out = models.clip.get_image_features(pixel_values=values)
+            for i, row in zip(part, _normalise(getattr(out, "pooler_output", out))):
+                rows[i] = row
+    return np.stack(rows) if rows else np.zeros((0, 0))
+
+
 def embed_images(models: Models, images: Sequence[Image.Image]) -> np.ndarray:
-    """Unit-norm CLIP image embeddings, one row per image."""
-    rows = []
-    for start in range(0, len(images), EMBED_BATCH):
-        chunk = [im.convert("RGB") for im in images[start : start + EMBED_BATCH]]
-        pixels = models.image_processor(images=chunk, return_tensors="pt")["pixel_values"]
-        out = models.clip.get_image_features(pixel_values=pixels.to(models.device, models.dtype))
-        rows.append(_normalise(getattr(out, "pooler_output", out)))
-    return np.concatenate(rows)
+    """Unit-norm CLIP image embeddings of PIL images (event images, gallery works)."""
+    return embed_pixels(models, [from_pil(image) for image in images])
 
 
 @torch.inference_mode()

@@ -33,8 +33,21 @@ class Style:
 
 
 @dataclass(frozen=True)
+class ImageEmbedding:
+    """The CLIP image embedding of the event's image, as the platform computed it, and the
+    embedder (id, revision) it was made with: usable only with that very embedder."""
+
+    vector: tuple[float, ...]
+    model_id: str
+    revision: str
+
+
+@dataclass(frozen=True)
 class AttributionRequest:
-    """One generated image to split. `params=None` takes the profile's defaults."""
+    """One generated image to split. `params=None` takes the profile's defaults.
+
+    The grand coalition is the event's image (`image_png`), else its embedding
+    (`image_embedding`), else regenerated."""
 
     model_id: str
     content: str
@@ -43,6 +56,7 @@ class AttributionRequest:
     params: Params | None = None
     image_png: bytes | None = None
     event_id: str | None = None
+    image_embedding: ImageEmbedding | None = None
 
     def __post_init__(self) -> None:
         ids = [s.artist_id for s in self.styles]

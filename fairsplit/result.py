@@ -42,7 +42,7 @@ class Method:
     test_model: bool
     generator: ModelRef
     embedder: ModelRef
-    grand_image: str  # "event" (the event's image) or "regenerated"
+    grand_image: str  # "event" (its image), "event-embedding" (its image's embedding) or "regenerated"
     v_grand: str = "v(N') = 1 over the recognised players"
 
 

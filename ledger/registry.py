@@ -27,13 +27,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from ledger.crypto import key_id, load_public_key
+from ledger.db import WRITE_OPTION
 from ledger.encoding import utc
 from ledger.errors import LedgerError, SigningKeyError
+from ledger.ids import is_slug
 from ledger.schema import (ArtistRow, ArtistWorkRow, KeyRevocationRow, PlatformKeyRow, PlatformRow,
                            ServiceKeyRow)
-from ledger.ids import is_slug
 
 
 
@@ -72,8 +74,18 @@ def _unpack(blob: bytes) -> tuple[float, ...]:
 def _insert_once(engine: Engine, table, key_column, key: str, values: dict, same, also=None) -> bool:
     """Insert `values` unless `key` exists; True when inserted. `same(row)` decides whether
     an existing row is the same registration (no-op) or a conflict; `also(connection)`
-    writes what belongs to a new registration, in the same transaction."""
-    with engine.begin() as connection:
+    writes what belongs to a new registration, in the same transaction.
+
+    Safe when several processes register at once (workers started together): the loser
+    of the race sees the winner's row on its second look."""
+    try:
+        return _insert_if_absent(engine, table, key_column, key, values, same, also)
+    except IntegrityError:
+        return _insert_if_absent(engine, table, key_column, key, values, same, also)
+
+
+def _insert_if_absent(engine: Engine, table, key_column, key: str, values: dict, same, also) -> bool:
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:  # SQLite: writers queue
         row = connection.execute(select(table).where(key_column == key)).mappings().first()
         if row is not None:
             if not same(row):

@@ -1,8 +1,9 @@
 """Attribution worker logic: admitted generation events → signed attribution results.
 
-No Kafka here and no database: the stream runner (`services.runners`) feeds batches in,
-and the registry arrives as lookups. Events of one batch are attributed together per
-model profile, so their coalition renders share pipeline batches on the GPU.
+No Kafka here and no database: the stream (`services.runners`, or `services.ingest` for a
+file) feeds batches in, and the registry arrives as lookups. Events of one batch are
+attributed together per model profile, so their coalition renders share pipeline batches
+on the GPU.
 
 A result is signed by the worker's own Ed25519 key (canonical JSON, like platform
 events) and carries the platform's signed event as received, so the ledger writer books
@@ -10,11 +11,17 @@ only results signed by an enrolled worker key *and* backed by the platform's sig
 The worker's key is created and enrolled by an operator (`fairsplit keys enroll
 attribution-worker`), never by the worker itself. The attribution id is derived from the
 event id and body, so re-attributing a redelivered event yields the same id.
+
+Two stages, so that the stream can overlap them: `WorkerTask` (admission, the skip of
+recorded events, and the accelerator's work: renders, embeddings, Shapley) runs in the
+stream's task thread; `WorkerTask.finish` (the signed, encoded record: CPU) runs in the
+loop's thread while the next batch renders.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,18 +30,19 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fairsplit.attribute import AttributionConfig, attribute_many
-from fairsplit.request import Gallery
+from fairsplit.attribute import AttributionConfig, attribute_many, check_request
 from fairsplit.profiles import Models, load_profile
 from fairsplit.render import Renderer
-from fairsplit.request import AttributionRequest, Params, Style
+from fairsplit.request import AttributionRequest, Gallery, ImageEmbedding, Params, Style
 from fairsplit.result import AttributionResult
+from ledger.crypto import key_id, read_private_key
 from ledger.invariants import invariant
 from services.admission import Admitted, Rejected
 from services.contracts import GenerationEventV1, attribution_id, parse_result
-from ledger.crypto import key_id, read_private_key
 from services.signing import sign_event
-from services.stream import Done, Failure, Message, Outcome, Produce
+from services.stream import Computed, Done, Failure, Message, Outcome, Produce
+
+log = logging.getLogger("fairsplit.worker")
 
 WORKER_KEY_FILE = "attribution-worker.pem"
 
@@ -74,6 +82,11 @@ def to_request(event: GenerationEventV1) -> AttributionRequest:
         params=Params(event.params.steps, event.params.guidance, event.params.width, event.params.height),
         image_png=event.image.png_bytes if event.image else None,
         event_id=event.event_id,
+        image_embedding=(
+            ImageEmbedding(event.image_embedding.values, event.image_embedding.model.id,
+                           event.image_embedding.model.revision)
+            if event.image_embedding else None
+        ),
     )
 
 
@@ -127,7 +140,12 @@ def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey)
 
 @dataclass
 class Attributor:
-    """Attribute a batch of admitted events: one `attribute_many` call per model profile."""
+    """Attribute a batch of admitted events: one `attribute_many` call per model profile.
+
+    Two stages, so that the stream can overlap them (`services.runners`): `compute` is the
+    accelerator's work (renders, embeddings, Shapley) and `finish` the CPU's (the signed
+    record). Calling the attributor runs both (the `ingest` command does).
+    """
 
     galleries: GalleryLookup
     key: WorkerKey
@@ -135,22 +153,58 @@ class Attributor:
     load: Callable[[str], Models] = load_profile
     renderers: dict[str, Renderer] = field(default_factory=dict)  # one per profile: keeps its render cache
 
-    def __call__(self, batch: Sequence[Admitted]) -> list[dict[str, Any]]:
+    def compute(self, batch: Sequence[Admitted]) -> list[AttributionResult | ValueError]:
+        """One result per event, in order; an event its profile's models refuse
+        (`check_request`: one sentence) gets that error and the others are attributed."""
         by_profile: dict[str, list[int]] = defaultdict(list)
         for index, admitted in enumerate(batch):
             by_profile[admitted.profile].append(index)
-        records: list[dict[str, Any] | None] = [None] * len(batch)
+        out: list[AttributionResult | ValueError | None] = [None] * len(batch)
         for profile, indices in by_profile.items():
-            events = [batch[i] for i in indices]
+            renderer = self.prepare(profile)
+            models = renderer.models
+            requests = {}
+            for i in indices:
+                try:
+                    requests[i] = to_request(batch[i].event)
+                    check_request(requests[i], models)
+                except ValueError as exc:
+                    out[i] = exc
+            attributable = [i for i in indices if out[i] is None]
+            if not attributable:
+                continue
+            wanted = sorted({s.artist_id for i in attributable for s in batch[i].event.styles})
+            results = attribute_many([requests[i] for i in attributable], models, self.galleries(wanted),
+                                     self.config, renderer)
+            for i, result in zip(attributable, results, strict=True):
+                out[i] = result
+        invariant(all(result is not None for result in out), "every admitted event has a result or a refusal")
+        return out
+
+    def prepare(self, profile: str) -> Renderer:
+        """The profile's renderer; the first time, load the models and warm them up (compile
+        every batch bucket, from the persisted cache if there is one), so that no event
+        pays for a compile. A worker may call it for its profiles before it consumes."""
+        if profile not in self.renderers:
             models = self.load(profile)
-            wanted = sorted({s.artist_id for a in events for s in a.event.styles})
-            stored = self.galleries(wanted)
-            renderer = self.renderers.setdefault(profile, Renderer(models))
-            results = attribute_many([to_request(a.event) for a in events], models, stored, self.config, renderer)
-            for i, admitted, result in zip(indices, events, results, strict=True):
-                records[i] = result_record(admitted, result, self.key)
-        invariant(all(record is not None for record in records), "every admitted event has a result")
-        return records
+            renderer = Renderer(models)
+            warm = renderer.warm_up()
+            log.info("renderer ready", extra={"profile": profile, "warm_up_s": round(warm.seconds, 1),
+                                              "buckets": list(warm.buckets), "compile_cache_loaded": warm.cache_loaded})
+            self.renderers[profile] = renderer
+        return self.renderers[profile]
+
+    def finish(self, admitted: Admitted, result: AttributionResult) -> dict[str, Any]:
+        """The signed `fairsplit.attribution.v1` record of one computed attribution."""
+        return result_record(admitted, result, self.key)
+
+    def __call__(self, batch: Sequence[Admitted]) -> list[dict[str, Any]]:
+        """Both stages at once: the signed records (an event the models refuse raises)."""
+        computed = self.compute(batch)
+        for result in computed:
+            if isinstance(result, Exception):
+                raise result
+        return [self.finish(admitted, result) for admitted, result in zip(batch, computed, strict=True)]
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
@@ -163,7 +217,9 @@ class WorkerTask:
     """The attribution worker's transform, for the broker and for `ingest` alike:
     admit each event (a refusal is that message's failure), skip what the ledger already
     recorded (no GPU time for a redelivery: the same body is done, another body under the
-    same id is refused — the first one stands), attribute the rest together, sign."""
+    same id is refused — the first one stands), attribute the rest together. Its outcomes
+    are `Computed`: `finish` signs and encodes them, in the stream's loop thread, while the
+    next batch renders."""
 
     admit: Callable[[bytes], Admitted]
     recorded: Callable[[list[str]], Mapping[str, str]]  # event ids → body hash of the recorded ones
@@ -188,8 +244,13 @@ class WorkerTask:
             else:
                 outcomes[index] = Failure(f"event {event.event.event_id} is already recorded with a different body; "
                                           "the first one stands.", "Conflict")
-        records = self.attributor([event for _, event in todo]) if todo else []
-        for (index, _), record in zip(todo, records, strict=True):
-            outcomes[index] = Produce(encode_record(record))
+        computed = self.attributor.compute([event for _, event in todo]) if todo else []
+        for (index, event), result in zip(todo, computed, strict=True):
+            outcomes[index] = Failure.of(result) if isinstance(result, Exception) else Computed((event, result))
         invariant(all(outcome is not None for outcome in outcomes), "every event has an outcome")
         return outcomes
+
+    def finish(self, message: Message, value: tuple[Admitted, AttributionResult]) -> Outcome:
+        """The signed, encoded result of one computed event."""
+        admitted, result = value
+        return Produce(encode_record(self.attributor.finish(admitted, result)))

@@ -11,7 +11,7 @@ Rules shared by every model (see docs/pipeline.md):
   normalised, so one event has one spelling and cannot be paid twice);
 - text never holds NUL (PostgreSQL cannot store it, SQLite would);
 - sizes are bounded: prompt and content length, number of styles (0..16; none means the
-  model earns the whole reward), decoded image bytes (8 MiB), generation parameters.
+  model earns the whole reward), decoded image bytes (8 MiB), image embedding values (1..4096), generation parameters.
 
 `parse_event(raw)` is the one entry point for bytes from Kafka or a JSONL file; it raises
 `ContractError` with one sentence naming the first problem.
@@ -23,7 +23,9 @@ import base64
 import binascii
 import math
 import re
+import sys
 import uuid
+from array import array
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -45,7 +47,7 @@ from pydantic import (
 
 __all__ = [
     "GENERATION_SCHEMA", "ATTRIBUTION_SCHEMA", "DEAD_LETTER_SCHEMA", "MAX_IMAGE_BYTES",
-    "ContractError", "Reward", "ModelRef", "EventModel", "Lora", "Style", "Params", "Image",
+    "ContractError", "Reward", "ModelRef", "EventModel", "Lora", "Style", "Params", "Image", "ImageEmbedding",
     "GenerationEventV1", "MethodV1", "PlayerV1", "CoalitionValueV1", "AttributionResultV1",
     "SourceV1", "DeadLetterV1", "parse_event", "parse_result", "parse_dead_letter", "describe_error",
 ]
@@ -56,6 +58,7 @@ DEAD_LETTER_SCHEMA = "fairsplit.deadletter.v1"
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_EMBEDDING_VALUES = 4096
 MAX_STYLES = 16
 MAX_CONTENT_CHARS = 2000
 MAX_PROMPT_CHARS = 4000
@@ -225,6 +228,48 @@ class Image(_Contract):
         return base64.b64decode(self.png_base64)
 
 
+class ImageEmbedding(_Contract):
+    """The CLIP image embedding of the event's image, as the platform computed it: float32
+    little-endian values in canonical base64, 1..4096 of them, finite, not all zero, and
+    the embedder (`model`: id and revision) that made it. The worker uses it only if it
+    embeds with that very model."""
+
+    model: ModelRef
+    float32_base64: Text
+
+    @field_validator("float32_base64")
+    @classmethod
+    def _vector(cls, value: str) -> str:
+        if len(value) > (MAX_EMBEDDING_VALUES * 4 + 2) // 3 * 4:
+            raise ValueError(f"image embedding has more than {MAX_EMBEDDING_VALUES} values")
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("image embedding is not valid base64") from None
+        if base64.b64encode(data).decode("ascii") != value:
+            raise ValueError("image embedding is not canonical base64")
+        if not data or len(data) % 4:
+            raise ValueError("image embedding must be a whole number (at least one) of float32 values")
+        values = _float32_le(data)
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError("image embedding values must be finite")
+        if not any(values):
+            raise ValueError("image embedding must not be all zero")
+        return value
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        return tuple(_float32_le(base64.b64decode(self.float32_base64)))
+
+
+def _float32_le(data: bytes) -> array:
+    values = array("f")
+    values.frombytes(data)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
 class GenerationEventV1(_Contract):
     """One generated image, emitted by a platform (docs/pipeline.md); key = event_id."""
 
@@ -239,6 +284,7 @@ class GenerationEventV1(_Contract):
     seed: Annotated[int, Field(strict=True, ge=0, le=SEED_MAX)]
     params: Params
     image: Image | None = None
+    image_embedding: ImageEmbedding | None = None
     reward: Reward
     signature: Base64Sig | None = None
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from fairsplit.attribute import AttributionConfig, attribute, coalition_label
 from fairsplit.explain import Panel, draw_explanation
 from fairsplit.profiles import load_profile
-from fairsplit.sources import ModelSources
+from fairsplit.sources import Acceleration, ModelSources
 from ledger.events import event_rewards, get_event
 from ledger.money import format_amount
 from ledger.registry import artist_thumbnails
@@ -43,7 +43,8 @@ class Explanation:
     shares: dict[str, float]
 
 
-def explain_event(engine: Engine, event_id: str, sources: ModelSources) -> Explanation:
+def explain_event(engine: Engine, event_id: str, sources: ModelSources,
+                  acceleration: Acceleration | None = None) -> Explanation:
     """The picture of one recorded event (see the module docstring)."""
     row = get_event(engine, event_id)
     if row is None:
@@ -53,7 +54,7 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources) -> Expla
     request = to_request(parse_event(json.loads(row["event_json"])))
     stored = RegistryLookups(engine).galleries([s.artist_id for s in request.styles])
     config = AttributionConfig(mode=method["value_function"], tau=method["tau"], keep_images=True)
-    again = attribute(request, load_profile(method["profile"], sources), stored, config)
+    again = attribute(request, load_profile(method["profile"], sources, acceleration), stored, config)
 
     values = {coalition_label(v["players"]): v["value"] for v in recorded["values"]}
     grand = coalition_label([p["account"] for p in recorded["players"]])

@@ -1,6 +1,6 @@
 """Ingest: a file of events through the same steps and tasks as the two services, no broker.
 
-    lines → Decode → Batch → RunTask(WorkerTask) → Handoff → RunTask(WriterTask) → DeadLetter → Report
+    lines → Decode → Batch → RunTask(WorkerTask) → Finish → Handoff → RunTask(WriterTask) → DeadLetter → Report
 
 `WorkerTask` and `WriterTask` are the services' own tasks and `RunTask` is the one place
 that retries transient failures and isolates a failing line, exactly as through Kafka;
@@ -26,6 +26,7 @@ from services.stream import (
     DeadLetter,
     Done,
     Failure,
+    Finish,
     Item,
     Message,
     Outcome,
@@ -156,6 +157,7 @@ def ingest(
     writer: Callable[[list[Message]], list[Outcome]],
     on_line: Callable[[LineReport], None],
     *,
+    finish: Callable[[Message, Any], Outcome] | None = None,
     batch_size: int = 8,
     dead_letters: DeadLetterFile | None = None,
     keep_alive: Callable[[], None] = lambda: None,
@@ -165,7 +167,8 @@ def ingest(
     dead_letters = dead_letters or DeadLetterFile(dead_letter_path(path))
     context = StreamContext("ingest", commit=lambda offsets: None, keep_alive=keep_alive)
     sink = RunTask(writer, DeadLetter(dead_letters, context, Report(on_line)), context, retry)
-    chain = Decode(lambda value: value, Batch(batch_size, math.inf, RunTask(worker, Handoff(sink), context, retry)))
+    handoff = Handoff(sink) if finish is None else Finish(finish, Handoff(sink))
+    chain = Decode(lambda value: value, Batch(batch_size, math.inf, RunTask(worker, handoff, context, retry)))
     source = str(path)[-SOURCE_CHARS:]
     try:
         with open(path, "rb") as handle:

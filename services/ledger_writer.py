@@ -137,15 +137,19 @@ def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec]]:
         currency=result.reward.currency,
         attribution_id=result.attribution_id,
         attribution_json=_compact(_without_image(accepted.body)),
-        event_json=_compact({k: v for k, v in (result.event or {}).items() if k not in ("image", "signature")}),
+        event_json=_compact({k: v for k, v in (result.event or {}).items() if k not in (*BULKY, "signature")}),
     )
     return record, transfers
 
 
+#: what the ledger does not keep of an event: its image (up to 8 MiB) and image embedding
+BULKY = ("image", "image_embedding")
+
+
 def _without_image(body: dict[str, Any]) -> dict[str, Any]:
-    """The result as stored: the event's image (up to 8 MiB) is not kept in the ledger."""
+    """The result as stored: without the event's bulky parts (`event_sha256` still covers them)."""
     event = body.get("event") or {}
-    return {**body, "event": {k: v for k, v in event.items() if k != "image"}} if "image" in event else body
+    return {**body, "event": {k: v for k, v in event.items() if k not in BULKY}}
 
 
 def _compact(data: dict[str, Any]) -> str:

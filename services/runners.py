@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from services.kafka import dlq_topic, ensure_topics, make_consumer, make_producer
 from services.observability import StreamMetrics
@@ -71,19 +72,27 @@ def _raw(value: bytes) -> bytes:
 def attribution_worker(
     settings: KafkaSettings,
     task: Callable[[list[Message]], Sequence[Outcome]],
+    finish: Callable[[Message, Any], Outcome] | None = None,
     *,
     batch_size: int = 32,
     batch_wait_s: float = 0.5,
     retry: RetryPolicy = RetryPolicy(attempts=None, backoff_s=0.5, max_backoff_s=30.0),
+    max_in_flight: int = 2,
 ) -> StreamProcessor:
-    """generation.events → attribution.results; `task` is a `WorkerTask` (admit, attribute, sign)."""
+    """generation.events → attribution.results; `task` is a `WorkerTask` (admit, skip what
+    is recorded, attribute) and `finish` its `finish` (sign, encode).
+
+    Pipelined: while a batch renders in the task thread, the loop's thread finishes the
+    previous one (`finish`), publishes and commits it; up to `max_in_flight` batches are
+    taken but not committed, and batches are committed in order, each after its acks."""
     ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
     producer = make_producer(settings.bootstrap, client_id="fairsplit-attribution", max_request_size=MAX_MESSAGE_BYTES)
     return StreamProcessor(
         _consumer(settings, WORKER_GROUP), [settings.events],
         lambda ctx: transform_steps(ctx, decode=_raw, process=task, producer=producer,
                                     output_topic=settings.results, batch_size=batch_size,
-                                    batch_wait_s=batch_wait_s, retry=retry),
+                                    batch_wait_s=batch_wait_s, retry=retry,
+                                    finish=finish, max_in_flight=max_in_flight if finish else 1),
         service="attribution-worker",
         metrics=StreamMetrics("attribution-worker", port=settings.metrics_port),
         close_with=[producer],

@@ -10,8 +10,13 @@ A stream is a consumer plus a chain of steps; each step has four verbs:
 
 The chains the services use (`transform_steps`, `sink_steps`):
 
-    Decode → Batch(count, time) → RunTask(process, retries) → ProduceResults → DeadLetter → CommitOffsets
-    Decode → Batch(count, time) → RunTask(effect, retries)  →                  DeadLetter → CommitOffsets
+    Decode → Batch(count, time) → RunTask(process, retries) → [Finish] → ProduceResults → DeadLetter → CommitOffsets
+    Decode → Batch(count, time) → RunTask(effect, retries)  →                             DeadLetter → CommitOffsets
+
+`RunTask(max_in_flight=2)` pipelines batches: while batch k+1 runs in the task thread (the
+GPU), the loop's thread admits the next messages (`Decode`), finishes batch k (`Finish`:
+signing, encoding), publishes it and commits. Batches leave `RunTask` in the order they
+came in, so offsets are committed in order, each after its batch's acks.
 
 Items that fail (undecodable, or the user callable says so) flow *through* the chain as
 `Failure` outcomes so that offsets stay in order; `DeadLetter` writes them to
@@ -31,8 +36,9 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -48,9 +54,9 @@ from services.kafka import dlq_topic
 from services.observability import StreamMetrics
 
 __all__ = [
-    "Message", "Produce", "Done", "Failure", "Outcome", "TransientError", "Interrupted", "RetryPolicy",
+    "Message", "Produce", "Done", "Failure", "Computed", "Outcome", "TransientError", "Interrupted", "RetryPolicy",
     "Producer", "publish", "reason_of",
-    "ProcessingStep", "StreamContext", "Decode", "Batch", "RunTask", "ProduceResults",
+    "ProcessingStep", "StreamContext", "Decode", "Batch", "RunTask", "Finish", "ProduceResults",
     "DeadLetter", "CommitOffsets", "StreamProcessor", "transform_steps", "sink_steps",
 ]
 
@@ -122,7 +128,17 @@ class Failure:
         return cls(reason_of(exc), type(exc).__name__, transient)
 
 
-Outcome = Produce | Done | Failure
+@dataclass(frozen=True)
+class Computed:
+    """Outcome of a task that leaves its CPU finishing to a later `Finish` step, which turns
+    `value` into the final outcome. Must never reach the publishing or committing steps."""
+
+    value: Any
+
+
+Outcome = Produce | Done | Failure | Computed
+
+
 
 
 class TransientError(Exception):
@@ -249,29 +265,53 @@ class RunTask(_Forward):
     `Failure`) is retried with backoff, then dead-lettered. Any other exception, or a
     `TransientError` that outlives the retries, isolates the messages: each is run alone
     (with its own retries), so one poison message does not fail its whole batch.
-    While the task runs the loop's `keep_alive` is called (pause partitions + poll).
+    While the step waits for a task the loop's `keep_alive` is called (pause partitions + poll).
+
+    `max_in_flight` batches may be submitted before the oldest is passed on: with 1 (the
+    default) `submit` returns once its batch is done and passed on; with 2 it returns at
+    once, the batch runs after the one in progress, and the loop meanwhile admits and
+    finishes other batches. `poll` passes on finished batches, `join` waits for all;
+    batches are always passed on in the order they were submitted.
     """
 
     keep_alive_after_s = 0.2  # a batch that runs longer pauses its partitions and polls
 
     def __init__(self, task: Callable[[list[Message]], Sequence[Outcome]], next: ProcessingStep,
-                 context: StreamContext, retry: RetryPolicy = RetryPolicy()) -> None:
+                 context: StreamContext, retry: RetryPolicy = RetryPolicy(), max_in_flight: int = 1) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         self.task, self.next, self.context, self.retry = task, next, context, retry
+        self.max_in_flight = max_in_flight
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairsplit-task")
+        self._in_flight: deque[tuple[list[Item], list[int], Future | None, float]] = deque()
         self._closed = False
 
     def submit(self, items: list[Item]) -> None:
+        while len(self._in_flight) >= self.max_in_flight:
+            self._pass_on_oldest()
         todo = [index for index, (_, outcome) in enumerate(items) if outcome is None]
+        future = self._executor.submit(self._run, [items[index][0] for index in todo]) if todo else None
+        self._in_flight.append((items, todo, future, time.monotonic()))
+        if self.max_in_flight == 1:
+            self._pass_on_oldest()
+
+    def poll(self) -> None:
+        while self._in_flight and (self._in_flight[0][2] is None or self._in_flight[0][2].done()):
+            self._pass_on_oldest()
+        self.next.poll()
+
+    def _pass_on_oldest(self) -> None:
+        """Wait for the oldest batch (staying in the group), then hand it downstream."""
+        items, todo, future, started = self._in_flight[0]
         outcomes: list[Outcome | None] = [outcome for _, outcome in items]
-        if todo:
-            started = time.monotonic()
-            future = self._executor.submit(self._run, [items[index][0] for index in todo])
+        if future is not None:
             while not wait([future], timeout=self.keep_alive_after_s).done:  # long batch: stay in the group
                 self.context.keep_alive()
             for index, outcome in zip(todo, future.result()):
                 outcomes[index] = outcome
             if self.context.metrics:
                 self.context.metrics.batch_seconds.observe(time.monotonic() - started)
+        self._in_flight.popleft()
         self.next.submit([(message, outcome) for (message, _), outcome in zip(items, outcomes)])
 
     def _run(self, messages: list[Message]) -> list[Outcome]:
@@ -312,13 +352,43 @@ class RunTask(_Forward):
         return outcomes
 
     def close(self) -> None:
-        self._closed = True  # a batching step before this one may still flush into `submit` on `join`
+        """No more batches from upstream, except what its `join` flushes; the task thread
+        stays until `join` has passed every batch on."""
+        self._closed = True
         self.next.close()
 
     def join(self, timeout: float | None = None) -> None:
+        while self._in_flight:
+            self._pass_on_oldest()
         self.next.join(timeout)
         if self._closed:
             self._executor.shutdown(wait=True)
+
+
+class Finish(_Forward):
+    """Turn each `Computed` outcome into its final outcome with `finish(message, value)`.
+
+    Runs in the loop's thread as batches leave `RunTask`, so with `max_in_flight=2` this
+    CPU work (signing, encoding) overlaps the next batch's task. An exception is that
+    message's `Failure` (finishing is deterministic: never retried); other outcomes pass.
+    """
+
+    def __init__(self, finish: Callable[[Message, Any], Outcome], next: ProcessingStep) -> None:
+        self.finish, self.next = finish, next
+
+    def submit(self, items: list[Item]) -> None:
+        finished: list[Item] = []
+        for message, outcome in items:
+            if isinstance(outcome, Computed):
+                try:
+                    outcome = self.finish(message, outcome.value)
+                except Exception as exc:  # noqa: BLE001 - this message fails, the batch goes on
+                    log.exception("finishing failed", extra={"where": message.where})
+                    outcome = Failure.of(exc)
+                invariant(not isinstance(outcome, Computed), "Finish returned a Computed outcome")
+            finished.append((message, outcome))
+        self.next.submit(finished)
+
 
 
 def publish(producer: "Producer", records: list[tuple[str, bytes | None, bytes]], context: StreamContext,
@@ -359,6 +429,8 @@ class ProduceResults(_Forward):
         self.ack_timeout_s = ack_timeout_s
 
     def submit(self, items: list[Item]) -> None:
+        invariant(not any(isinstance(o, Computed) for _, o in items),
+                  "a Computed outcome reached ProduceResults: the chain needs a Finish step")
         records = [(self.topic, outcome.key if outcome.key is not None else message.key, outcome.value)
                    for message, outcome in items if isinstance(outcome, Produce)]
         publish(self.producer, records, self.context, self.ack_timeout_s)
@@ -416,6 +488,8 @@ class CommitOffsets(Terminal):
         self.context = context
 
     def submit(self, items: list[Item]) -> None:
+        invariant(not any(isinstance(o, Computed) for _, o in items), "a Computed outcome reached the commit point: "
+                 "the chain needs a Finish step")
         offsets: dict[TopicPartition, int] = {}
         for message, _ in items:
             tp = TopicPartition(message.topic, message.partition)
@@ -437,10 +511,14 @@ class CommitOffsets(Terminal):
 def transform_steps(context: StreamContext, *, decode: Callable[[bytes], Any],
                     process: Callable[[list[Message]], Sequence[Outcome]], producer: Producer,
                     output_topic: str, batch_size: int = 16, batch_wait_s: float = 0.5,
-                    retry: RetryPolicy = RetryPolicy()) -> ProcessingStep:
-    """Decode → Batch → RunTask(process) → ProduceResults → DeadLetter → CommitOffsets."""
-    tail = DeadLetter(producer, context, CommitOffsets(context))
-    task = RunTask(process, ProduceResults(producer, output_topic, tail, context), context, retry)
+                    retry: RetryPolicy = RetryPolicy(), finish: Callable[[Message, Any], Outcome] | None = None,
+                    max_in_flight: int = 1) -> ProcessingStep:
+    """Decode → Batch → RunTask(process) → [Finish(finish)] → ProduceResults → DeadLetter → CommitOffsets."""
+    tail: ProcessingStep = ProduceResults(producer, output_topic, DeadLetter(producer, context, CommitOffsets(context)),
+                                          context)
+    if finish is not None:
+        tail = Finish(finish, tail)
+    task = RunTask(process, tail, context, retry, max_in_flight)
     return Decode(decode, Batch(batch_size, batch_wait_s, task))
 
 
@@ -486,6 +564,7 @@ class StreamProcessor:
         self.context = StreamContext(service, self._commit, self._keep_alive, metrics, self._stop)
         self.strategy = build(self.context)
         self._busy = False
+        self._rebalancing = False
         self._last_lag = 0.0
         self.revocations = 0
         self.commits = 0
@@ -536,7 +615,11 @@ class StreamProcessor:
             log.warning("commit failed, messages will be redelivered", extra={"error": repr(exc)})
 
     def _keep_alive(self) -> None:
-        """During a long batch: pause what is assigned, poll to stay in the group, drop nothing."""
+        """During a long batch: pause what is assigned, poll to stay in the group, drop nothing.
+        Inside a rebalance callback (which runs within `poll`) it does nothing: waiting there
+        for an in-flight batch is bounded by the group's rebalance timeout instead."""
+        if self._rebalancing:
+            return
         assigned = self.consumer.assignment()
         if assigned:
             self.consumer.pause(*assigned)
@@ -554,8 +637,12 @@ class StreamProcessor:
             return
         log.info("partitions revoked", extra={"partitions": sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked)})
         self.revocations += 1
-        if not self._busy:  # flush what is held for them; inside a batch the commit may fail instead
-            self.strategy.join()
+        if not self._busy:  # flush what is held or in flight for them; inside a batch the commit may fail instead
+            self._rebalancing = True
+            try:
+                self.strategy.join()
+            finally:
+                self._rebalancing = False
 
     def _update_lag(self, force: bool = False) -> None:
         """Consumer lag per partition: highwater (from fetch responses) minus position.

@@ -11,8 +11,8 @@ import pytest
 from fairsplit.attribute import AttributionConfig, attribute, attribute_many
 from fairsplit.gallery import embed_gallery, synthesize_gallery
 from fairsplit.profiles import make_tiny_lora
-from fairsplit.render import RenderJob, Renderer, embed_images
-from fairsplit.request import AttributionRequest, Style
+from fairsplit.render import RenderJob, Renderer, embed_images, embed_pixels
+from fairsplit.request import AttributionRequest, ImageEmbedding, Style
 from fairsplit.shapley import ShapleyConfig
 
 KEEP_ALL = AttributionConfig(tau=-1.0)
@@ -45,14 +45,11 @@ def test_a_prompt_naming_no_artist_pays_the_model_everything_without_rendering(t
 
 def test_no_coalition_is_rendered_twice_and_events_share_batches(tiny):
     renderer = Renderer(tiny)
-    rendered: list[RenderJob] = []
-    original = renderer._generate
-    renderer._generate = lambda jobs, params: rendered.extend(jobs) or original(jobs, params)
     galleries = {}  # none stored: every gallery is synthesized
     results = attribute_many([request(3), request(2)], tiny, galleries, KEEP_ALL, renderer)
-    assert len(rendered) == len(set(rendered))
-    # 3 synthesized galleries x 3 seeds, then 2^3 coalitions with the model (event 2's are a subset)
-    assert len(rendered) == 9 + 8
+    # 3 synthesized galleries x 3 seeds (a call each), then 2^3 coalitions with the model
+    # (event 2's are a subset; one call): each distinct image rendered once, no padding
+    assert (renderer.rendered, renderer.padded, renderer.batches) == (9 + 8, 0, 3 + 1)
     assert {p.gallery_source for r in results for p in r.players[1:]} == {"synthesized"}
 
 
@@ -65,6 +62,33 @@ def test_event_image_is_the_grand_coalition_and_deterministic(tiny):
     assert given.method.grand_image == "event"
     assert given.to_json() == attribute(request(2, image_png=png.getvalue()), tiny, config=KEEP_ALL).to_json()
     assert "timings" not in given.to_json()
+
+
+def test_an_image_embedding_stands_for_the_grand_coalition_so_one_artist_needs_one_render(tiny):
+    stored = {"van-gogh": synthesize_gallery(STYLES[0], Renderer(tiny), tiny.default_params)}
+    regenerated = attribute(request(1), tiny, stored, KEEP_ALL, Renderer(tiny))
+    grand = RenderJob("an image of a man, by Van Gogh", 3, tiny.default_params)
+    vector = embed_pixels(tiny, Renderer(tiny).render_pixels([grand]))[0].astype(np.float32) * 3.0  # any scale
+    brought = ImageEmbedding(tuple(float(v) for v in vector), tiny.embedder.id, tiny.embedder.revision)
+    renderer = Renderer(tiny)
+    result = attribute(request(1, image_embedding=brought), tiny, stored, KEEP_ALL, renderer)
+    assert renderer.rendered == 1  # only N∖a = the model alone
+    assert result.method.grand_image == "event-embedding"
+    for account, share in regenerated.shares.items():  # float32 of the same vector: same split
+        assert abs(result.shares[account] - share) < 1e-6
+
+
+def test_an_image_embedding_from_another_embedder_is_refused_in_one_sentence(tiny):
+    other = ImageEmbedding((0.5,) * 32, "openai/clip-vit-base-patch32", "main")
+    with pytest.raises(ValueError) as info:
+        attribute(request(1, image_embedding=other), tiny, config=KEEP_ALL)
+    assert str(info.value) == (
+        "the event's image embedding was made with openai/clip-vit-base-patch32 (revision main), "
+        f"but this worker embeds with {tiny.embedder.id} (revision {tiny.embedder.revision})"
+    )
+    short = ImageEmbedding((0.5,) * 3, tiny.embedder.id, tiny.embedder.revision)
+    with pytest.raises(ValueError, match="has 3 values, .* makes 32"):
+        attribute(request(1, image_embedding=short), tiny, config=KEEP_ALL)
 
 
 def test_sampling_estimator_above_the_exact_limit(tiny):

@@ -53,7 +53,19 @@ def test_every_service_command_exists_in_the_cli():
                 assert word in options, f"service {name}: `{word}` is not an option of {words}"
 
 
-def test_gpu_is_reserved_for_the_attribution_worker():
+def test_one_attribution_worker_per_gpu_all_in_one_consumer_group():
     spec = yaml.safe_load(COMPOSE.read_text())
-    devices = spec["services"]["attribution"]["deploy"]["resources"]["reservations"]["devices"]
-    assert devices[0]["capabilities"] == ["gpu"]
+    workers = {name: svc for name, svc in spec["services"].items() if name.startswith("attribution")}
+    assert len(workers) >= 2
+    gpus = []
+    for name, svc in workers.items():
+        (device,) = svc["deploy"]["resources"]["reservations"]["devices"]
+        assert device["capabilities"] == ["gpu"] and "count" not in device, name
+        (gpu,) = device["device_ids"]  # pinned to one GPU: a replica per GPU, never two on one
+        gpus.append(gpu)
+        assert svc["command"][:2] == ["serve", "attribution"] and "--topic-prefix" not in svc["command"]
+        assert "FAIRSPLIT_TOPIC_PREFIX" not in svc["environment"]  # same topics, same group
+        assert any(v.startswith("compile-cache:") for v in svc["volumes"])  # restarts load compiled graphs
+    assert len(set(gpus)) == len(gpus)
+    commands = {tuple(svc["command"]) for svc in workers.values()}
+    assert len(commands) == 1

@@ -123,3 +123,32 @@ def test_service_keys_are_trusted_only_once_enrolled_and_never_after_revocation(
 def test_a_platform_key_that_is_not_ed25519_is_refused(env):
     with pytest.raises(RegistryError, match="not a PEM public key"):
         add_platform(env.engine, "acme", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+
+
+def test_concurrent_registrations_of_one_artist_all_succeed_once(env):
+    """Operators (or scripts) registering the same artist at once: one inserts, the others
+    see the same registration — never an IntegrityError."""
+    import threading
+
+    from ledger.db import make_engine
+
+    for round_ in range(5):
+        artist = f"race-{round_}"
+        engines = [make_engine(env.url) for _ in range(4)]
+        barrier, results, errors = threading.Barrier(len(engines)), [], []
+
+        def register(engine):
+            barrier.wait()
+            try:
+                results.append(add_artist(engine, artist, "Race", [1.0, 0.0], 1, "clip-x"))
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=register, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for engine in engines:
+            engine.dispose()
+        assert errors == [] and sorted(results) == [False, False, False, True]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from cli import app
@@ -57,9 +57,23 @@ class Pipeline:
                 select(func.count()).select_from(EVENTS).where(EVENTS.c.event_id.in_(event_ids))
             ).scalar()
 
+    def assert_paid_exactly_once(self, events: list[dict]) -> None:
+        """Each event's rewards add up to its reward, and no payee is paid twice for one event."""
+        with self.engine.connect() as connection:
+            per_event = dict(connection.execute(text(
+                "SELECT event_id, SUM(amount) FROM transfers WHERE kind = 'reward' GROUP BY event_id")).all())
+            duplicates = connection.execute(text(
+                "SELECT COUNT(*) FROM (SELECT event_id, credit_account FROM transfers "
+                "GROUP BY event_id, credit_account HAVING COUNT(*) > 1) d")).scalar()
+        assert duplicates == 0
+        for event in events:
+            assert int(per_event[event["event_id"]]) == round(float(event["reward"]["amount"]) * 1_000_000)
+
     # --- services as processes ---------------------------------------------------
 
-    def start(self, service: str, bootstrap: str, prefix: str) -> subprocess.Popen:
+    def start(self, service: str, bootstrap: str, prefix: str, name: str | None = None) -> subprocess.Popen:
+        """Start `fairsplit serve SERVICE`; `name` tells apart several of one service (a group)."""
+        name = name or service
         env = {
             **os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
             "FAIRSPLIT_DATABASE_URL": self.database_url, "FAIRSPLIT_KEY_DIR": str(self.key_dir),
@@ -67,10 +81,10 @@ class Pipeline:
             "FAIRSPLIT_KAFKA_PARTITIONS": "2", "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": "6000",
             "FAIRSPLIT_BATCH_SIZE": "4",  # several batches per test, so a kill can land between them
         }
-        log = (self.workdir / f"{service}.log").open("ab")
+        log = (self.workdir / f"{name}.log").open("ab")
         process = subprocess.Popen([sys.executable, "-m", "cli", "serve", service], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
-        self.children[service] = process
+        self.children[name] = process
         return process
 
     def kill(self, service: str) -> None:

@@ -55,9 +55,11 @@ def _results(pipeline, rng) -> tuple[list[bytes], dict]:
     honest = pipeline.event(rng)
     unknown_platform_key = generate_private_key()
     forged_event = pipeline.event(rng, platform_key=unknown_platform_key, reward={"amount": "500.00", "currency": "USD"})
-    outcomes = task([Message("t", 0, 0, None, json.dumps(honest).encode(), payload=json.dumps(honest).encode())])
-    assert isinstance(outcomes[0], Produce)
-    good = json.loads(outcomes[0].value)
+    message = Message("t", 0, 0, None, json.dumps(honest).encode(), payload=json.dumps(honest).encode())
+    (computed,) = task([message])
+    finished = task.finish(message, computed.value)
+    assert isinstance(finished, Produce)
+    good = json.loads(finished.value)
     worker = load_worker_key(pipeline.key_dir).private_key
     # a stolen (enrolled) worker key re-signs a result for an event the platform never signed
     minted = sign_event({**good, "event": forged_event, "event_id": forged_event["event_id"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import struct
 
 import pytest
 from hypothesis import given, settings
@@ -111,6 +112,45 @@ def test_bad_events_are_contract_errors(design_event, path, value, reason):
     assert reason in message
     assert message.startswith("invalid generation event: ") and message.endswith(".")
     assert "\n" not in message
+
+
+CLIP_L = {"id": "openai/clip-vit-large-patch14", "revision": "main"}
+
+
+def _floats(*values: float) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def test_an_image_embedding_parses_to_its_float32_values(design_event):
+    vector = [0.25, -1.5, 3.0e-8, 7.0]
+    event = parse_event(_mutated(design_event, "image_embedding", {"model": CLIP_L, "float32_base64": _floats(*vector)}))
+    assert event.image_embedding.values == tuple(struct.unpack("<4f", struct.pack("<4f", *vector)))
+    assert event.image_embedding.model.id == CLIP_L["id"] and event.image_embedding.model.revision == "main"
+
+
+@pytest.mark.parametrize(
+    ("embedding", "reason"),
+    [
+        ({"float32_base64": _floats(1.0)}, "image_embedding.model: required field is missing"),
+        ({"model": {"id": CLIP_L["id"]}, "float32_base64": _floats(1.0)}, "image_embedding.model.revision"),
+        ({"model": CLIP_L, "float32_base64": "!!!"}, "not valid base64"),
+        ({"model": CLIP_L, "float32_base64": "AAAAAB=="}, "not canonical base64"),
+        ({"model": CLIP_L, "float32_base64": ""}, "at least one"),
+        ({"model": CLIP_L, "float32_base64": base64.b64encode(b"\0" * 6).decode()}, "whole number"),
+        ({"model": CLIP_L, "float32_base64": _floats(1.0, float("nan"))}, "must be finite"),
+        ({"model": CLIP_L, "float32_base64": _floats(1.0, float("inf"))}, "must be finite"),
+        ({"model": CLIP_L, "float32_base64": _floats(0.0, -0.0)}, "all zero"),
+        ({"model": CLIP_L, "float32_base64": _floats(*[1.0] * 4097)}, "more than 4096 values"),
+        ({"model": CLIP_L, "float32_base64": [1.0, 2.0]}, "Input should be a valid string"),
+        ({"model": CLIP_L, "float32_base64": _floats(1.0), "dtype": "float16"}, "unexpected field"),
+    ],
+)
+def test_bad_image_embeddings_are_one_sentence(design_event, embedding, reason):
+    with pytest.raises(ContractError) as info:
+        parse_event(_mutated(design_event, "image_embedding", embedding))
+    message = str(info.value)
+    assert reason in message and message.startswith("invalid generation event: image_embedding")
+    assert "\n" not in message and message.endswith(".")
 
 
 def test_oversized_image_is_rejected(design_event):
