@@ -86,7 +86,7 @@ def components(tiny: bool, device, dtype):
     """(StableDiffusionPipeline, CLIPModel, tokenizer, image processor), random weights, on `device`."""
     import torch
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig
+    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from fairsplit.profiles import _image_processor_class, ensure_tiny_models
     from fairsplit.sources import DEFAULT_CACHE

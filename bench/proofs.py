@@ -40,7 +40,9 @@ from ledger.cosignature import cosign
 from ledger.keyring import Keyring, PublicKeyInfo, public_key_id
 from ledger.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from ledger.proofs import verify_document
-from ledger.transparency import balance_bundle, create_checkpoint, extend_tree, prove_inclusion, public_keyring
+from ledger.transparency import create_checkpoint, extend_tree
+from ledger.proving import balance_bundle, prove_inclusion
+from ledger.key_lifecycle import public_keyring
 from ledger.witness_protocol import decide, format_request, parse_request
 from services.witness import init_witness, make_server
 

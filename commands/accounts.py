@@ -15,7 +15,8 @@ from ledger.errors import SigningKeyError
 from ledger.keys import load_signer
 from ledger.money import format_amount
 from ledger.periods import parse_period
-from ledger.transparency import balance_bundle, verify_checkpoints
+from ledger.transparency import verify_checkpoints
+from ledger.proving import balance_bundle
 from ledger.verify import verify_ledger
 
 app = typer.Typer()

@@ -13,7 +13,7 @@ from commands.options import AS_JSON
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, read_private_key, write_private_key
 from ledger.keys import load_signer
 from ledger.registry import SERVICE_ROLES, enroll_service_key, revoke_service_key, service_key_history
-from ledger.transparency import public_keyring, rotate_key
+from ledger.key_lifecycle import public_keyring, rotate_key
 
 app = typer.Typer(help="Signing keys: the ledger's (publish, rotate) and the services' (enroll, list, revoke).",
                   no_args_is_help=True)

@@ -14,7 +14,8 @@ from ledger.ids import is_event_id
 from ledger.keys import load_signer
 from ledger.errors import SigningKeyError
 from ledger.money import format_amount
-from ledger.transparency import create_checkpoint, prove_consistency, prove_inclusion, verify_checkpoints
+from ledger.transparency import create_checkpoint, verify_checkpoints
+from ledger.proving import prove_consistency, prove_inclusion
 from ledger.verify import verify_ledger
 from ledger.witnessing import verify_witnessing
 from commands.wiring import witness_pool

@@ -45,7 +45,7 @@ def attribution(
     compile_cache: str | None = setting("compile_cache"),
 ) -> None:
     """generation.events → attribution → attribution.results (one member of the worker group; one per GPU)."""
-    from services.runners import attribution_worker
+    from services.runners import worker_stream
 
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, session_timeout_ms=session_timeout_ms,
@@ -55,7 +55,7 @@ def attribution(
         task = worker_task(settings, ready_engine(ctx))
     kafka = kafka_settings(settings)
     with broker_errors(kafka.bootstrap):
-        processor = attribution_worker(kafka, task, task.finish, batch_size=settings.batch_size)
+        processor = worker_stream(kafka, task, task.finish, batch_size=settings.batch_size)
     _serve(processor)
 
 
@@ -73,7 +73,7 @@ def ledger(
     witness_quorum: int | None = setting("witness_quorum"),
 ) -> None:
     """attribution.results → the ledger, a batch of events per transaction, committed after the database."""
-    from services.runners import ledger_writer
+    from services.runners import writer_stream
 
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, session_timeout_ms=session_timeout_ms,
@@ -85,7 +85,7 @@ def ledger(
         task = writer_task(settings, ledger, pool)
     kafka = kafka_settings(settings)
     with broker_errors(kafka.bootstrap):
-        processor = ledger_writer(kafka, task)
+        processor = writer_stream(kafka, task)
     if pool is not None:
         pool.start(ledger.engine)
     try:

@@ -51,7 +51,7 @@ class EventRecord:
         invariant(is_event_id(self.event_id), f"event id {self.event_id!r} is not a lower-case UUID")
 
 
-Outcome = Literal["recorded", "duplicate"]
+Booking = Literal["recorded", "duplicate"]
 
 
 _RACES = 5
@@ -62,12 +62,12 @@ class _Raced(Exception):
     they were checked; the whole call is checked and booked again."""
 
 
-def book_event(ledger: Ledger, record: EventRecord, transfers: Sequence[TransferSpec]) -> Outcome:
+def book_event(ledger: Ledger, record: EventRecord, transfers: Sequence[TransferSpec]) -> Booking:
     """Record `record` and append its transfers in one transaction (see `book_events`)."""
     return book_events(ledger, [(record, transfers)])[0]
 
 
-def book_events(ledger: Ledger, items: Sequence[tuple[EventRecord, Sequence[TransferSpec]]]) -> list[Outcome]:
+def book_events(ledger: Ledger, items: Sequence[tuple[EventRecord, Sequence[TransferSpec]]]) -> list[Booking]:
     """Record and pay `items` in one transaction under the chain lock; an outcome per item.
 
     An event already recorded, or repeated within `items`, with the same body is
@@ -79,7 +79,7 @@ def book_events(ledger: Ledger, items: Sequence[tuple[EventRecord, Sequence[Tran
     for _ in range(_RACES):
         with ledger.engine.connect() as connection:
             known = _known(connection, [record.event_id for record, _ in items])
-        outcomes: list[Outcome] = []
+        outcomes: list[Booking] = []
         fresh: list[tuple[EventRecord, Sequence[TransferSpec]]] = []
         seen = dict(known)
         for record, transfers in items:

@@ -32,6 +32,7 @@ from ledger.accounts import resolve_account, validate_account
 from ledger.db import WRITE_OPTION, is_sqlite, refuse_overflow
 from ledger.encoding import ENCODING_VERSION, encode_row, utc
 from ledger.errors import ConflictError, MoneyError, TransferError
+from ledger.invariants import invariant
 from ledger.keys import Signer
 from ledger.money import MAX_MICROS, check_currency, checked_total, split_largest_remainder
 from ledger.schema import GENESIS_HASH, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
@@ -355,12 +356,14 @@ def _seal(
     pending: list[tuple[list[dict[str, Any]], Any]] = []
     rows: list[dict[str, Any]] = []
     digests: list[bytes] = []
+    invariant(seq >= 0 and len(prev_hash) == 64, f"the chain head ({seq}, {prev_hash[:16]}…) is a head")
     for key, spec in fresh:
         seq += 1
         row = spec.body()
         row.update(seq=seq, id=key, version=ENCODING_VERSION, created_at=created_at,
                    key_id=signer.key_id, prev_hash=prev_hash)
         digest = sha256(encode_row(row)).digest()
+        invariant(row["seq"] == seq and row["prev_hash"] == prev_hash, "each sealed row follows the one before")
         prev_hash = row["hash"] = digest.hex()
         rows.append(row)
         digests.append(digest)

@@ -1,4 +1,7 @@
-"""The verifiable ledger in the database: the stored Merkle tree, checkpoints, proofs, keys.
+"""The verifiable ledger in the database: the stored Merkle tree and the signed checkpoints.
+
+Proof documents made from them are `ledger.proving`; the ledger keys' lifecycle
+(rotation, the public keys file) is `ledger.key_lifecycle`.
 
 Invariants (each checked in one place, named in brackets):
 1. Leaves: leaf i (0-based) is SHA-256(0x00 ‖ canonical encoding of the transfer with
@@ -12,10 +15,6 @@ Invariants (each checked in one place, named in brackets):
 3. Checkpoints: `checkpoints` holds signed tree heads, one per tree size, append-only.
    A new checkpoint is signed only after proving (RFC 9162 consistency) that the previous
    one is a prefix of it, by an active (unretired) registered key [`create_checkpoint`].
-4. Keys: rotating registers the new key before retiring the old, so exactly one key is
-   active after it; retired keys stay in `signing_keys` and in the public keys file
-   [`rotate_key`, `public_keyring`].
-
 Writers (the ledger writer, payout close) call `maybe_checkpoint` every N entries / T
 seconds, or `create_checkpoint` directly.
 """
@@ -27,41 +26,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import func, insert, select, text
 
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, open_checkpoint, sign_checkpoint
 from ledger.db import WRITE_OPTION, is_sqlite
 from ledger.encoding import encode_row, utc
 from ledger.errors import LedgerError
-from ledger.keyring import Keyring, PublicKeyInfo
-from ledger.keys import Signer, public_key_from_hex, register_key, write_new_key
+from ledger.keyring import PublicKeyInfo
+from ledger.keys import Signer, public_key_from_hex
 from ledger.merkle import (
-    MAX_TREE_SIZE,
     Frontier,
     Node,
     NodeFetcher,
     ProofError,
     consistency_proof,
-    inclusion_proof,
     leaf_hash,
-    nodes_for_inclusion,
     tree_head,
     verify_consistency,
 )
-from ledger.proofs import (
-    BUNDLE_FORMAT,
-    CONSISTENCY_FORMAT,
-    INCLUSION_FORMAT,
-    consistency_part,
-    display_balances,
-    inclusion_part,
-)
 from ledger.schema import CHECKPOINTS, MERKLE_NODES as NODES, TRANSFERS, SigningKey
-from ledger.cosigned_notes import cosigned_note
 
 DEFAULT_ORIGIN = "fairsplit/ledger"
 #: PostgreSQL advisory lock serialising tree extension and checkpoints ("fsmerkle").
@@ -344,137 +330,3 @@ def _checkpoint_problem(stored: StoredCheckpoint, root: bytes, keys: dict[str, A
         return f"checkpoint {checkpoint.size}'s note says something else than its row"
     problem = info.problem_at(checkpoint.issued_at)
     return None if problem is None else f"checkpoint {checkpoint.size}: {problem}"
-
-
-# --- proofs --------------------------------------------------------------------------------
-
-
-def _consistency_since(connection: Connection, since: int, checkpoint: StoredCheckpoint) -> dict[str, Any]:
-    if not 0 <= since <= checkpoint.size:
-        raise TransparencyError(f"--since {since} must be between 0 and the checkpoint's tree size {checkpoint.size}.")
-    fetch = node_fetcher(connection)
-    return consistency_part(since, tree_head(since, fetch), consistency_proof(since, checkpoint.size, fetch))
-
-
-def _find_transfer(connection: Connection, entry: str | int) -> Any:
-    """A transfer by seq (ASCII digits) or id; one sentence when there is none."""
-    text = str(entry)
-    by_seq = isinstance(entry, int) or (text.isascii() and text.isdigit())
-    shown = text if len(text) <= 40 else text[:40] + "…"
-    if by_seq and not 1 <= int(text) <= MAX_TREE_SIZE:
-        raise TransparencyError(f"No transfer with seq {shown} is booked (seqs run from 1).")
-    if not by_seq and len(text) > 36:
-        raise TransparencyError(f"No transfer with id {shown!r} is booked.")
-    column, value = (TRANSFERS.c.seq, int(text)) if by_seq else (TRANSFERS.c.id, text)
-    row = connection.execute(select(TRANSFERS).where(column == value)).mappings().first()
-    if row is None:
-        raise TransparencyError(f"No transfer with {'seq' if by_seq else 'id'} {shown} is booked.")
-    return row
-
-
-def prove_inclusion(
-    engine: Engine, entry: str | int, signer: Signer | None = None, since: int | None = None
-) -> dict[str, Any]:
-    """An inclusion-proof document for a transfer (by seq or id) under the newest checkpoint."""
-    with engine.connect() as connection:
-        row, checkpoint = _find_transfer(connection, entry), _latest(connection)
-        if checkpoint is None or checkpoint.size < row["seq"]:
-            checkpoint = None
-        else:
-            return _inclusion_document(connection, row, checkpoint, since)
-    checkpoint = _covering(engine, signer, row["seq"])
-    with engine.connect() as connection:
-        return _inclusion_document(connection, row, checkpoint, since)
-
-
-def _inclusion_document(connection: Connection, row: Any, checkpoint: StoredCheckpoint, since: int | None) -> dict[str, Any]:
-    path = inclusion_proof(row["seq"] - 1, checkpoint.size, node_fetcher(connection))
-    note = cosigned_note(connection, checkpoint.size, checkpoint.note)
-    document = {"format": INCLUSION_FORMAT, **inclusion_part(row, path), "checkpoint": note}
-    if since is not None:
-        document["consistency"] = _consistency_since(connection, since, checkpoint)
-    return document
-
-
-def prove_consistency(engine: Engine, old_size: int, new_size: int) -> dict[str, Any]:
-    """A consistency-proof document between two stored checkpoints."""
-    if old_size > new_size:
-        raise TransparencyError(f"The old size {old_size} is larger than the new size {new_size}.")
-    old, new = get_checkpoint(engine, old_size), get_checkpoint(engine, new_size)
-    with engine.connect() as connection:
-        part = _consistency_since(connection, old_size, new)
-        notes = [cosigned_note(connection, stored.size, stored.note) for stored in (old, new)]
-    return {"format": CONSISTENCY_FORMAT, "old_checkpoint": notes[0], "checkpoint": notes[1], "consistency": part}
-
-
-def balance_bundle(
-    engine: Engine, account: str, signer: Signer | None = None, since: int | None = None
-) -> dict[str, Any]:
-    """A balance bundle: every entry of `account` up to a checkpoint, each with its proof.
-
-    With a signer, the checkpoint covers the ledger's head (one is signed if needed), so
-    the balance is the current one; without, it is the balance as of the newest checkpoint.
-    """
-    with engine.connect() as connection:
-        head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
-    checkpoint = _covering(engine, signer, head) if signer is not None else latest_checkpoint(engine)
-    if checkpoint is None:
-        raise TransparencyError("The ledger has no checkpoint yet; run `fairsplit ledger checkpoint`.")
-    size = checkpoint.size
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(TRANSFERS)
-            .where(or_(TRANSFERS.c.credit_account == account, TRANSFERS.c.debit_account == account))
-            .where(TRANSFERS.c.seq <= size)
-            .order_by(TRANSFERS.c.seq)
-        ).mappings().all()
-        wanted = sorted({node for row in rows for node in nodes_for_inclusion(row["seq"] - 1, size)})
-        nodes = node_fetcher(connection)(wanted)
-        consistency = None if since is None else _consistency_since(connection, since, checkpoint)
-        note = cosigned_note(connection, size, checkpoint.note)
-    fetch_known = lambda wanted_nodes: {n: nodes[n] for n in wanted_nodes if n in nodes}  # noqa: E731
-    balances: dict[str, int] = {}
-    entries = []
-    for row in rows:
-        sign = 1 if row["credit_account"] == account else -1
-        balances[row["currency"]] = balances.get(row["currency"], 0) + sign * row["amount"]
-        entries.append(inclusion_part(row, inclusion_proof(row["seq"] - 1, size, fetch_known)))
-    document = {
-        "format": BUNDLE_FORMAT, "account": account, "balances": dict(sorted(balances.items())),
-        "display": display_balances(balances),
-        "entries": entries, "checkpoint": note,
-    }
-    if consistency is not None:
-        document["consistency"] = consistency
-    return document
-
-
-# --- keys --------------------------------------------------------------------------------
-
-
-def rotate_key(engine: Engine, key_dir: str | Path, now: datetime | None = None) -> tuple[Signer, list[str]]:
-    """Create and register a new signing key, then retire every other active key (invariant 4)."""
-    signer = write_new_key(key_dir)
-    register_key(engine, signer)
-    with engine.begin() as connection:
-        retired = list(connection.execute(
-            select(SigningKey.key_id).where(SigningKey.retired_at.is_(None), SigningKey.key_id != signer.key_id)
-        ).scalars())
-        if retired:
-            connection.execute(
-                update(SigningKey).where(SigningKey.key_id.in_(retired)).values(retired_at=now or datetime.now(UTC))
-            )
-    return signer, retired
-
-
-def public_keyring(engine: Engine) -> Keyring:
-    """Every registered key, current and retired, with its validity: the file artists are given."""
-    with engine.connect() as connection:
-        latest = _latest(connection)
-        rows = connection.execute(select(SigningKey).order_by(SigningKey.created_at, SigningKey.key_id)).all()
-    infos = tuple(
-        PublicKeyInfo(row.key_id, public_key_from_hex(row.public_key), utc(row.created_at),
-                      None if row.retired_at is None else utc(row.retired_at))
-        for row in rows
-    )
-    return Keyring(latest.checkpoint.origin if latest else DEFAULT_ORIGIN, infos)

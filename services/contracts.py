@@ -47,7 +47,7 @@ from pydantic import (
 
 __all__ = [
     "GENERATION_SCHEMA", "ATTRIBUTION_SCHEMA", "DEAD_LETTER_SCHEMA", "MAX_IMAGE_BYTES",
-    "ContractError", "Reward", "ModelRef", "EventModel", "Lora", "Style", "Params", "Image", "ImageEmbedding",
+    "ContractError", "RewardV1", "ModelRefV1", "EventModelV1", "LoraV1", "StyleV1", "ParamsV1", "ImageV1", "ImageEmbeddingV1",
     "GenerationEventV1", "MethodV1", "PlayerV1", "CoalitionValueV1", "AttributionResultV1",
     "SourceV1", "DeadLetterV1", "parse_event", "parse_result", "parse_dead_letter", "describe_error",
 ]
@@ -137,7 +137,7 @@ class _Contract(BaseModel):
 # --- generation.v1 ---------------------------------------------------------------------
 
 
-class Reward(_Contract):
+class RewardV1(_Contract):
     """`{"amount": "0.004", "currency": "USD"}`: a positive canonical decimal string, at most
     6 decimals and `MAX_EVENT_REWARD`, in a currency the ledger knows."""
 
@@ -145,7 +145,7 @@ class Reward(_Contract):
     currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")]
 
     @model_validator(mode="after")
-    def _amount(self) -> "Reward":
+    def _amount(self) -> "RewardV1":
         try:
             micros = parse_amount(self.amount, self.currency, MAX_EVENT_REWARD)
         except MoneyError as exc:
@@ -160,21 +160,21 @@ class Reward(_Contract):
         return parse_amount(self.amount, self.currency, MAX_EVENT_REWARD)
 
 
-class ModelRef(_Contract):
+class ModelRefV1(_Contract):
     """Where a model comes from: a hub id or path, and its revision."""
 
     id: ModelId
     revision: Revision
 
 
-class EventModel(_Contract):
+class EventModelV1(_Contract):
     """The model that generated an event's image, as paid: its id is an account id (a slug)."""
 
     id: Slug
     revision: Revision
 
 
-class Lora(_Contract):
+class LoraV1(_Contract):
     """A fine-tuned adapter (DreamBooth / LoRA) that carries an artist's style."""
 
     id: ModelId
@@ -182,28 +182,28 @@ class Lora(_Contract):
     scale: Annotated[float, Field(strict=True, gt=0.0, le=4.0)] = 1.0
 
 
-class Style(_Contract):
+class StyleV1(_Contract):
     """One artist's contribution to the prompt: a phrase, an adapter, or both."""
 
     artist_id: Slug
     phrase: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_PHRASE_CHARS)] | None = None
-    lora: Lora | None = None
+    lora: LoraV1 | None = None
 
     @model_validator(mode="after")
-    def _phrase_or_lora(self) -> "Style":
+    def _phrase_or_lora(self) -> "StyleV1":
         if self.phrase is None and self.lora is None:
             raise ValueError("a style needs a phrase, a lora, or both")
         return self
 
 
-class Params(_Contract):
+class ParamsV1(_Contract):
     steps: Annotated[int, Field(strict=True, ge=1, le=200)]
     guidance: Annotated[Finite, Field(ge=0.0, le=50.0)]
     width: Annotated[int, Field(strict=True, ge=64, le=2048, multiple_of=8)]
     height: Annotated[int, Field(strict=True, ge=64, le=2048, multiple_of=8)]
 
 
-class Image(_Contract):
+class ImageV1(_Contract):
     """The generated image as base64 PNG, at most 8 MiB once decoded."""
 
     png_base64: Text
@@ -228,13 +228,13 @@ class Image(_Contract):
         return base64.b64decode(self.png_base64)
 
 
-class ImageEmbedding(_Contract):
+class ImageEmbeddingV1(_Contract):
     """The CLIP image embedding of the event's image, as the platform computed it: float32
     little-endian values in canonical base64, 1..4096 of them, finite, not all zero, and
     the embedder (`model`: id and revision) that made it. The worker uses it only if it
     embeds with that very model."""
 
-    model: ModelRef
+    model: ModelRefV1
     float32_base64: Text
 
     @field_validator("float32_base64")
@@ -277,20 +277,20 @@ class GenerationEventV1(_Contract):
     event_id: Uuid
     platform_id: Slug
     occurred_at: Time
-    model: EventModel
+    model: EventModelV1
     content: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_CONTENT_CHARS)]
-    styles: Annotated[list[Style], Field(min_length=0, max_length=MAX_STYLES)]
+    styles: Annotated[list[StyleV1], Field(min_length=0, max_length=MAX_STYLES)]
     prompt: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS)]
     seed: Annotated[int, Field(strict=True, ge=0, le=SEED_MAX)]
-    params: Params
-    image: Image | None = None
-    image_embedding: ImageEmbedding | None = None
-    reward: Reward
+    params: ParamsV1
+    image: ImageV1 | None = None
+    image_embedding: ImageEmbeddingV1 | None = None
+    reward: RewardV1
     signature: Base64Sig | None = None
 
     @field_validator("styles")
     @classmethod
-    def _unique_artists(cls, styles: list[Style]) -> list[Style]:
+    def _unique_artists(cls, styles: list[StyleV1]) -> list[StyleV1]:
         ids = [style.artist_id for style in styles]
         if len(set(ids)) != len(ids):
             raise ValueError("each artist may appear in only one style")
@@ -306,7 +306,7 @@ class MethodV1(_Contract):
     estimator: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")]
     value_function: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")]
     profile: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")]
-    models: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,32}$")], ModelRef],
+    models: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,32}$")], ModelRefV1],
                       Field(min_length=1, max_length=8)]
     tau: Finite
     budget: Annotated[int, Field(strict=True, ge=1)] | None = None
@@ -335,7 +335,7 @@ class AttributionResultV1(_Contract):
     attribution_id: Uuid
     platform_id: Slug
     occurred_at: Time
-    model: EventModel
+    model: EventModelV1
     content: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_CONTENT_CHARS)]
     method: MethodV1
     players: Annotated[list[PlayerV1], Field(min_length=1, max_length=MAX_STYLES + 1)]
@@ -343,7 +343,7 @@ class AttributionResultV1(_Contract):
     shares: dict[str, Unit]
     clamped: Annotated[bool, Field(strict=True)] = False
     std_errors: dict[str, Annotated[Finite, Field(ge=0.0)]] | None = None
-    reward: Reward
+    reward: RewardV1
     event_sha256: Sha256Hex
     event: dict[str, Any] | None = None  # the platform's event without its image, for statements and replays
     worker_key_id: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]

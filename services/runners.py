@@ -69,7 +69,7 @@ def _raw(value: bytes) -> bytes:
     return value
 
 
-def attribution_worker(
+def worker_stream(
     settings: KafkaSettings,
     task: Callable[[list[Message]], Sequence[Outcome]],
     finish: Callable[[Message, Any], Outcome] | None = None,
@@ -99,7 +99,7 @@ def attribution_worker(
     )
 
 
-def ledger_writer(
+def writer_stream(
     settings: KafkaSettings,
     task: Callable[[list[Message]], Sequence[Outcome]],
     *,

@@ -4,7 +4,7 @@
 witness that has not cosigned it, with a consistency proof from the size that witness
 holds (the largest it cosigned for us, else 0; a 409 Conflict names its real size and
 the request is proven again from there, once). Returned cosignatures are verified and
-kept (`ledger.witnessing`). It never raises: each witness gets an `Outcome`, and a
+kept (`ledger.witnessing`). It never raises: each witness gets an `WitnessOutcome`, and a
 witness that is down is skipped with growing backoff (1 s … 5 min) until it answers.
 
 `start(engine)` runs the same in a background thread, woken by `notify()` after each new
@@ -74,7 +74,7 @@ def parse_witness_list(text: str) -> list[WitnessEndpoint]:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class WitnessOutcome:
     witness: str
     status: str  # cosigned | up-to-date | refused | conflict | down | waiting | error
     detail: str = ""
@@ -136,16 +136,16 @@ class WitnessPool:
 
     # --- one round ------------------------------------------------------------------
 
-    def cosign_latest(self, engine: Engine) -> list[Outcome]:
+    def cosign_latest(self, engine: Engine) -> list[WitnessOutcome]:
         """Ask every witness to cosign the newest checkpoint; never raises."""
         with self._round:
             return [self._ask(engine, endpoint) for endpoint in self.endpoints]
 
-    def _ask(self, engine: Engine, endpoint: WitnessEndpoint) -> Outcome:
+    def _ask(self, engine: Engine, endpoint: WitnessEndpoint) -> WitnessOutcome:
         name = endpoint.name
         retry_at, _ = self._backoff.get(name, (0.0, 0.0))
         if time.monotonic() < retry_at:
-            return Outcome(name, "waiting", "the witness was down; retrying later")
+            return WitnessOutcome(name, "waiting", "the witness was down; retrying later")
         try:
             outcome = self._submit(engine, endpoint)
         except (OSError, http.client.HTTPException) as exc:
@@ -153,16 +153,16 @@ class WitnessPool:
             delay = min(MAX_BACKOFF_S, max(self.backoff_s, delay * 2))
             self._backoff[name] = (time.monotonic() + delay, delay)
             log.warning("witness %s at %s is unreachable (%s); retrying in %.0f s", name, endpoint.url, exc, delay)
-            return Outcome(name, "down", f"unreachable: {exc}")
+            return WitnessOutcome(name, "down", f"unreachable: {exc}")
         except Exception as exc:  # noqa: BLE001 - a witness must never break the ledger
             log.exception("asking witness %s failed", name)
-            return Outcome(name, "error", f"unexpected error: {type(exc).__name__}")
+            return WitnessOutcome(name, "error", f"unexpected error: {type(exc).__name__}")
         self._backoff.pop(name, None)
         if outcome.status in ("refused", "conflict"):
             log.error("witness %s: %s", name, outcome.detail)
         return outcome
 
-    def _submit(self, engine: Engine, endpoint: WitnessEndpoint) -> Outcome:
+    def _submit(self, engine: Engine, endpoint: WitnessEndpoint) -> WitnessOutcome:
         name, key = endpoint.name, endpoint.key
         old = self._held.get(name)
         if old is None:
@@ -171,9 +171,9 @@ class WitnessPool:
             try:
                 wanted = submission(engine, key, old)
             except ValueError as exc:
-                return Outcome(name, "conflict", str(exc), old)
+                return WitnessOutcome(name, "conflict", str(exc), old)
             if wanted is None:
-                return Outcome(name, "up-to-date", "", old)
+                return WitnessOutcome(name, "up-to-date", "", old)
             size = wanted.checkpoint.size
             body = format_request(old, wanted.proof, wanted.checkpoint.note)
             status, content_type, data = _request("POST", endpoint.url + "/add-checkpoint", self.timeout_s, body)
@@ -181,20 +181,20 @@ class WitnessPool:
                 try:
                     record_cosignature(engine, wanted.checkpoint, key, data.decode("utf-8", "replace"))
                 except CheckpointError as exc:
-                    return Outcome(name, "refused", f"bad cosignature: {exc}", size)
+                    return WitnessOutcome(name, "refused", f"bad cosignature: {exc}", size)
                 self._held[name] = size
-                return Outcome(name, "cosigned", "", size)
+                return WitnessOutcome(name, "cosigned", "", size)
             if status == 409 and content_type.split(";")[0].strip() == SIZE_CONTENT_TYPE:
                 try:
                     old = parse_size_response(data)
                 except ValueError as exc:
-                    return Outcome(name, "refused", str(exc), size)
+                    return WitnessOutcome(name, "refused", str(exc), size)
                 self._held[name] = old
                 continue
             if status >= 500:
                 raise http.client.HTTPException(f"HTTP {status}: {_sentence(data)}")
-            return Outcome(name, "refused", f"HTTP {status}: {_sentence(data)}", size)
-        return Outcome(name, "conflict", f"the witness's size keeps changing (now {old})", old)
+            return WitnessOutcome(name, "refused", f"HTTP {status}: {_sentence(data)}", size)
+        return WitnessOutcome(name, "conflict", f"the witness's size keeps changing (now {old})", old)
 
     # --- in the background ------------------------------------------------------------
 

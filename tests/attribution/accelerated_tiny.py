@@ -13,11 +13,9 @@ import numpy as np
 import torch
 from torch._dynamo.utils import counters
 
-
-
 from fairsplit.profiles import load_profile, make_tiny_lora
+from fairsplit.render import Renderer, RenderJob, adapter_name, embed_pixels
 from fairsplit.sources import Acceleration, ModelSources
-from fairsplit.render import RenderJob, Renderer, adapter_name, embed_pixels
 
 
 def main(cache: Path) -> None:

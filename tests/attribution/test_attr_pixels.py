@@ -21,7 +21,7 @@ from PIL import Image
 
 from fairsplit.pixels import ClipInput, clip_input, from_pil, to_pil
 from fairsplit.profiles import _image_processor_class
-from fairsplit.render import RenderJob, Renderer, embed_images, embed_pixels
+from fairsplit.render import Renderer, RenderJob, embed_images, embed_pixels
 from fairsplit.request import Params
 
 RESIZED = Params(steps=4, guidance=5.0, width=64, height=48)  # resize 48→32 and 64→42, centre crop 42→32

@@ -10,7 +10,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fairsplit.shapley import ShapleyConfig, ShapleyPlan, exact_shapley, shapley, to_shares
+from fairsplit.shapley import (
+    ShapleyConfig,
+    ShapleyPlan,
+    exact_shapley,
+    shapley,
+    to_shares,
+)
 
 
 def brute_force(n: int, v: dict[int, float]) -> list[float]:

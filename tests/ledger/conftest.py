@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
-from sqlalchemy import Engine, text
 
 from ledger.db import make_engine, upgrade_to_head
-from ledger.keys import Signer, load_or_create_signer
+from ledger.keys import load_or_create_signer
 from ledger.store import Ledger
-
-
-@dataclass
-class LedgerEnv:
-    url: str
-    engine: Engine
-    signer: Signer
-    ledger: Ledger
-    key_dir: str
-
-    def sql(self, statement: str, **params) -> None:
-        """Run raw SQL in its own transaction (for tampering and trigger tests)."""
-        with self.engine.begin() as connection:
-            connection.execute(text(statement), params)
-
-    def drop_trigger(self, name: str, table: str) -> None:
-        """Remove an append-only trigger: what an attacker with DDL rights could do."""
-        suffix = "" if self.engine.dialect.name == "sqlite" else f" ON {table}"
-        self.sql(f"DROP TRIGGER {name}{suffix}")
+from tests.ledger.support import LedgerEnv
 
 
 @pytest.fixture

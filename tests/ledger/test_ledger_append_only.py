@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from ledger_helpers import WHEN
 from sqlalchemy.exc import DBAPIError
 
 from ledger.store import reward_transfers
+from tests.ledger.support import WHEN
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from ledger.db import head_revision
 from typer.testing import CliRunner
 
 from cli import app
+from ledger.db import head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,8 +95,9 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
 
 def test_verify_as_a_real_process_fails_on_tampering(env, tmp_path):
     """End to end in a subprocess: exit 0 when intact, exit 1 naming the altered row."""
+    from tests.ledger.support import WHEN
+
     from ledger.store import TransferSpec
-    from ledger_helpers import WHEN
 
     env.ledger.append([TransferSpec(f"e{i}", "platform:acme", "artist:a", 10 + i, "USD", "reward", WHEN) for i in range(4)])
     command = [sys.executable, str(ROOT / "cli.py"), "--database-url", env.url, "--key-dir", env.key_dir, "ledger", "verify"]

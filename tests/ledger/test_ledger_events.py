@@ -13,7 +13,7 @@ from ledger.errors import ConflictError, MoneyError
 from ledger.events import EventRecord, book_event, get_event
 from ledger.schema import EVENTS, TRANSFERS
 from ledger.store import reward_transfers
-from tests.ledger.ledger_helpers import WHEN
+from tests.ledger.support import WHEN
 
 EVENT_ID = "9b1c3f3e-8f1a-4c55-9d61-3f0d1f0e2a11"
 

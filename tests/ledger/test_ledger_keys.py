@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from ledger.errors import SigningKeyError
 from ledger.crypto import key_id as key_id_of
+from ledger.errors import SigningKeyError
 from ledger.keys import KEY_SUFFIX, active_key_ids, load_or_create_signer, load_signer
 
 

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.money import CURRENCIES, MoneyError, format_amount, parse_amount, split_largest_remainder
+from ledger.money import (
+    CURRENCIES,
+    MoneyError,
+    format_amount,
+    parse_amount,
+    split_largest_remainder,
+)
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,19 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from ledger.db import check_ready, head_revision, make_engine, sqlalchemy_url, upgrade_to_head
-from ledger.errors import NotInitialisedError
 import ledger.schema  # noqa: F401  (every table)
-from alembic.script import ScriptDirectory
-from ledger.db import alembic_config
+from ledger.db import (
+    alembic_config,
+    check_ready,
+    head_revision,
+    make_engine,
+    sqlalchemy_url,
+    upgrade_to_head,
+)
+from ledger.errors import NotInitialisedError
 
 
 def test_revisions_form_one_chain_from_the_ledger_core():

@@ -7,12 +7,12 @@ from datetime import timedelta
 from fractions import Fraction
 
 import pytest
-from ledger_helpers import WHEN
 from sqlalchemy import func, select
 
 from ledger.errors import AccountError, ConflictError, MoneyError, TransferError
-from ledger.store import TransferSpec, reward_transfers, transfer_id
 from ledger.schema import Transfer
+from ledger.store import TransferSpec, reward_transfers, transfer_id
+from tests.ledger.support import WHEN
 
 
 def reward(event="ev-1", amount=4000, payees=None):

@@ -6,14 +6,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from ledger_helpers import WHEN
-from sqlalchemy.exc import IntegrityError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.exc import IntegrityError
 
 from ledger.encoding import row_hash
 from ledger.keys import Signer, register_key
 from ledger.store import Ledger, TransferSpec
 from ledger.verify import verify_ledger
+from tests.ledger.support import WHEN
 
 
 def fill(env, events=5):

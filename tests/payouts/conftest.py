@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pay_support import PayoutEnv
 
 from ledger.db import make_engine, upgrade_to_head
 from ledger.keys import load_or_create_signer
 from ledger.store import Ledger
+from tests.payouts.support import PayoutEnv
 
 
 @pytest.fixture

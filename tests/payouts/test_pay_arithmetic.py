@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.payouts import CloseMark, Timeline, balances_through, decide, minor_unit_micros, plan_payouts
+from ledger.payouts import (
+    CloseMark,
+    Timeline,
+    balances_through,
+    decide,
+    minor_unit_micros,
+    plan_payouts,
+)
 from ledger.periods import parse_period
 from ledger.statements import EventInfo, build_statements, summarise
 

@@ -7,12 +7,12 @@ import json
 from fractions import Fraction
 
 import pytest
-from pay_support import MODEL, at, eid
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from cli import app
 from ledger.money import format_amount
+from tests.payouts.support import MODEL, at, eid
 
 SHARES = {"artist:van-gogh": Fraction(2, 3), "artist:monet": Fraction(1, 6), MODEL: Fraction(1, 6)}
 

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from pay_support import MODEL, at, eid
 from ledger.closes import PeriodLockedError, close_period, closes, list_payouts
-from ledger.reversals import reverse_event
-from ledger.statement_export import statements_for
 from ledger.errors import TransferError
 from ledger.periods import parse_period
+from ledger.reversals import reverse_event
+from ledger.statement_export import statements_for
+from tests.payouts.support import MODEL, at, eid
 
 LATER = datetime(2027, 2, 1, tzinfo=UTC)
 NOV, DEC = parse_period("2026-11"), parse_period("2026-12")

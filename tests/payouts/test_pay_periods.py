@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.periods import CADENCES, PeriodError, parse_period, period_of, periods_between
+from ledger.periods import (
+    CADENCES,
+    PeriodError,
+    parse_period,
+    period_of,
+    periods_between,
+)
 
 
 def at(*parts: int) -> datetime:

@@ -11,11 +11,11 @@ import time
 import pytest
 from sqlalchemy import text
 
+from ledger.crypto import generate_private_key
 from services.kafka import dlq_topic
 from services.runners import KafkaSettings, emit
-from ledger.crypto import generate_private_key
 from services.signing import sign_event
-from tests.pipeline.conftest import PLATFORM, dlq_records
+from tests.pipeline.support import PLATFORM, dlq_records
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

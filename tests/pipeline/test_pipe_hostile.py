@@ -10,7 +10,8 @@ import random
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.money import format_amount, parse_amount
 from services.contracts import parse_dead_letter
@@ -21,7 +22,7 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b|\[SQL|Traceback|File \"", r
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_pipeline(request, tmp_path):
-    from tests.pipeline.conftest import make_pipeline
+    from tests.pipeline.support import make_pipeline
 
     made = make_pipeline(request.getfixturevalue(f"{request.param}_url"), tmp_path)
     yield made
@@ -98,7 +99,7 @@ def test_ingest_refuses_the_corpus_line_by_line_and_books_the_rest(any_pipeline,
 def test_the_broker_path_dead_letters_the_same_corpus(pipeline, kafka_bootstrap, prefix):
     from services.kafka import dlq_topic
     from services.runners import KafkaSettings, emit
-    from tests.pipeline.conftest import dlq_records
+    from tests.pipeline.support import dlq_records
 
     lines, expected, valid = corpus(pipeline, random.Random(22))
     emit(KafkaSettings(kafka_bootstrap, partitions=2, prefix=prefix), lines, [str(n).encode() for n in range(len(lines))])

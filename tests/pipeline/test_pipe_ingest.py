@@ -14,7 +14,7 @@ from services.signing import sign_event
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_pipeline(request, tmp_path):
-    from tests.pipeline.conftest import make_pipeline
+    from tests.pipeline.support import make_pipeline
 
     made = make_pipeline(request.getfixturevalue(f"{request.param}_url"), tmp_path)
     yield made

@@ -9,7 +9,7 @@ import random
 
 from ledger.crypto import generate_private_key, read_private_key, write_private_key
 from services.signing import sign_event
-from tests.pipeline.conftest import PLATFORM
+from tests.pipeline.support import PLATFORM
 
 
 def _lines(events) -> str:

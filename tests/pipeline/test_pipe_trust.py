@@ -21,7 +21,7 @@ from services.kafka import dlq_topic
 from services.runners import KafkaSettings
 from services.signing import sign_event
 from services.stream import Message, Produce
-from tests.pipeline.conftest import PLATFORM, dlq_records
+from tests.pipeline.support import PLATFORM, dlq_records
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

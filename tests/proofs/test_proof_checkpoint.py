@@ -19,7 +19,13 @@ from ledger.checkpoint import (
     sign_checkpoint,
     sign_note,
 )
-from ledger.keyring import Keyring, KeyringError, PublicKeyInfo, parse_keyring, public_key_id
+from ledger.keyring import (
+    Keyring,
+    KeyringError,
+    PublicKeyInfo,
+    parse_keyring,
+    public_key_id,
+)
 
 ORIGIN = "fairsplit.example/ledger"
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))

@@ -17,9 +17,19 @@ import hashlib
 import struct
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, open_note, sign_checkpoint, sign_note
+from ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    NoteKey,
+    open_note,
+    sign_checkpoint,
+    sign_note,
+)
 from ledger.cosignature import (
     CosignerKey,
     cosign,
@@ -31,7 +41,14 @@ from ledger.cosignature import (
     with_cosignatures,
 )
 from ledger.merkle import EMPTY_ROOT, MemoryTree
-from ledger.witness_protocol import AddCheckpoint, Refusal, decide, format_request, parse_request, parse_size_response
+from ledger.witness_protocol import (
+    AddCheckpoint,
+    Refusal,
+    decide,
+    format_request,
+    parse_request,
+    parse_size_response,
+)
 
 SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
 SPEC_NOTE = ("This is an example message.\n\n\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONnc"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from services.contracts import ContractError, parse_event
 from services.signing import SignatureError, canonical_json, sign_event, verify_event
-from tests.services.conftest import EXAMPLE_EVENT
+from tests.services.support import EXAMPLE_EVENT
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))
 SIGNED = sign_event(copy.deepcopy(EXAMPLE_EVENT), KEY)

@@ -15,10 +15,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, open_checkpoint, open_note, sign_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    NoteKey,
+    open_checkpoint,
+    open_note,
+    sign_checkpoint,
+)
 from ledger.encoding import encode_row
 from ledger.keyring import Keyring, PublicKeyInfo, public_key_id
-from ledger.merkle import MemoryTree, ProofError, leaf_hash, verify_consistency, verify_inclusion
+from ledger.merkle import (
+    MemoryTree,
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from ledger.proofs import (
     BUNDLE_FORMAT,
     CONSISTENCY_FORMAT,

@@ -12,9 +12,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, sign_checkpoint
-from ledger.cosignature import CosignerKey, cosign, parse_key_file, verified_cosignatures
+from ledger.cosignature import (
+    CosignerKey,
+    cosign,
+    parse_key_file,
+    verified_cosignatures,
+)
 from ledger.merkle import MemoryTree
-from ledger.witness_protocol import Refusal, decide, format_request, parse_request, parse_size_response
+from ledger.witness_protocol import (
+    Refusal,
+    decide,
+    format_request,
+    parse_request,
+    parse_size_response,
+)
 
 LOG = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 WITNESS = Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))

@@ -8,19 +8,15 @@ from datetime import UTC, datetime
 import pytest
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.key_lifecycle import public_keyring, rotate_key
 from ledger.keyring import parse_keyring
 from ledger.keys import load_signer
 from ledger.proofs import VerificationError, open_signed_checkpoint, verify_document
+from ledger.proving import balance_bundle
 from ledger.store import Ledger, TransferSpec
-from ledger.transparency import (
-    TransparencyError,
-    balance_bundle,
-    create_checkpoint,
-    public_keyring,
-    rotate_key,
-)
+from ledger.transparency import TransparencyError, create_checkpoint
 from ledger.verify import verify_ledger
-from tests.proofs.conftest import WHEN
+from tests.proofs.support import WHEN
 
 
 def test_entries_before_and_after_rotation_verify(env):

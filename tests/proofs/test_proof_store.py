@@ -10,24 +10,22 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.encoding import encode_row
+from ledger.key_lifecycle import public_keyring
 from ledger.merkle import MemoryTree
 from ledger.proofs import VerificationError, verify_document
+from ledger.proving import balance_bundle, prove_consistency, prove_inclusion
 from ledger.schema import TRANSFERS
 from ledger.transparency import (
     NODES,
     TransparencyError,
-    balance_bundle,
     create_checkpoint,
     extend_tree,
     latest_checkpoint,
     maybe_checkpoint,
-    prove_consistency,
-    prove_inclusion,
-    public_keyring,
     verify_checkpoints,
 )
 from ledger.verify import verify_ledger
-from tests.proofs.conftest import make_env
+from tests.proofs.support import make_env
 
 
 def memory_tree(env) -> MemoryTree:

@@ -10,10 +10,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.cosignature import require_quorum
+from ledger.key_lifecycle import public_keyring
 from ledger.merkle import MemoryTree, consistency_proof
-from ledger.transparency import create_checkpoint, get_checkpoint, node_fetcher, public_keyring
+from ledger.transparency import create_checkpoint, get_checkpoint, node_fetcher
 from ledger.witness_protocol import format_request, origin_hash
-from tests.proofs.conftest import make_env
+from tests.proofs.support import make_env
 from tests.proofs.witness_support import WitnessProcess, cli, exchange, post
 
 

@@ -18,17 +18,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import DBAPIError
 
 from ledger.closes import close_period
-from ledger.statement_export import export_statements
 from ledger.cosignature import cosign
+from ledger.key_lifecycle import public_keyring
 from ledger.periods import parse_period
 from ledger.proofs import VerificationError, check_witnessed, verify_document
+from ledger.proving import prove_inclusion
+from ledger.statement_export import export_statements
 from ledger.store import TransferSpec
-from ledger.transparency import create_checkpoint, prove_inclusion, public_keyring, verify_checkpoints
+from ledger.transparency import create_checkpoint, verify_checkpoints
 from ledger.verify import verify_ledger
 from ledger.witness_protocol import format_request
 from ledger.witnessing import submission, verify_witnessing, witnesses_of
-from services.witness_client import WitnessEndpoint, WitnessPool, fetch_view, parse_witness_list
-from tests.proofs.conftest import PAYEES, WHEN
+from services.witness_client import (
+    WitnessEndpoint,
+    WitnessPool,
+    fetch_view,
+    parse_witness_list,
+)
+from tests.proofs.support import PAYEES, WHEN
 from tests.proofs.witness_support import WitnessProcess, post
 
 

@@ -14,7 +14,15 @@ import time
 
 from services.kafka import make_consumer, make_producer
 from services.observability import StreamMetrics, configure_logging
-from services.stream import Failure, Message, Produce, RetryPolicy, StreamProcessor, TransientError, transform_steps
+from services.stream import (
+    Failure,
+    Message,
+    Produce,
+    RetryPolicy,
+    StreamProcessor,
+    TransientError,
+    transform_steps,
+)
 
 
 def decode(value: bytes) -> dict:

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.services.conftest import EXAMPLE_EVENT
 from services.contracts import (
     MAX_IMAGE_BYTES,
     PNG_MAGIC,
@@ -22,6 +21,7 @@ from services.contracts import (
     parse_event,
     parse_result,
 )
+from tests.services.support import EXAMPLE_EVENT
 
 
 def _mutated(event: dict, path: str, value) -> bytes:

@@ -13,8 +13,17 @@ from ledger.db import make_engine
 from ledger.store import Ledger
 from services.contracts import parse_result
 from services.ledger_writer import AcceptedResult, WriterTask
-from services.stream import (Done, Interrupted, Message, RetryPolicy, RunTask, StreamContext, Terminal, TransientError,
-                             reason_of)
+from services.stream import (
+    Done,
+    Interrupted,
+    Message,
+    RetryPolicy,
+    RunTask,
+    StreamContext,
+    Terminal,
+    TransientError,
+    reason_of,
+)
 
 
 class Collect(Terminal):

@@ -7,7 +7,6 @@ import copy
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.contracts import parse_event
 from ledger.crypto import (
     generate_private_key,
     key_id,
@@ -18,7 +17,14 @@ from ledger.crypto import (
     write_private_key,
 )
 from ledger.errors import SigningKeyError
-from services.signing import SignatureError, body_sha256, canonical_json, sign_event, verify_event
+from services.contracts import parse_event
+from services.signing import (
+    SignatureError,
+    body_sha256,
+    canonical_json,
+    sign_event,
+    verify_event,
+)
 
 GOLDEN_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 GOLDEN_RECORD = {"schema": "fairsplit.generation.v1", "b": [1, 2.5, {"z": None, "a": True}],

@@ -1,0 +1,30 @@
+"""Helpers of the verifiable-ledger tests: a migrated ledger with a key, and what it books."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ledger.db import make_engine, upgrade_to_head
+from ledger.keys import load_or_create_signer
+from ledger.store import Ledger, TransferSpec
+from tests.ledger.support import LedgerEnv
+
+WHEN = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC)
+PAYEES = ("artist:van-gogh", "artist:monet", "model:sd-1.5")
+
+
+class Env(LedgerEnv):
+    def book(self, count: int, start: int = 0, amount: int = 1000) -> None:
+        """`count` reward transfers ev-<start>… from platform:acme, cycling through PAYEES."""
+        self.ledger.append([
+            TransferSpec(f"ev-{n}", "platform:acme", PAYEES[n % 3], amount + n, "USD", "reward", WHEN)
+            for n in range(start, start + count)
+        ])
+
+
+def make_env(url: str, key_dir: Path) -> Env:
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    signer, _ = load_or_create_signer(key_dir, engine)
+    return Env(url, engine, signer, Ledger(engine, signer), str(key_dir))
