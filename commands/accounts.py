@@ -7,9 +7,9 @@ import json
 import typer
 
 from commands.common import (fail, id_column, money_column, open_ledger, out, print_json, say, settings_of, table,
-                             user_errors, write_output)
+                             text_column, user_errors, write_output)
 from commands.options import AS_JSON
-from ledger.account_views import account_history, account_known, paid_totals, period_balances
+from ledger.account_views import account_history, account_known, paid_by_test_models, paid_totals, period_balances
 from ledger.accounts import resolve_account
 from ledger.errors import SigningKeyError
 from ledger.keys import load_signer
@@ -22,6 +22,7 @@ from ledger.verify import verify_ledger
 app = typer.Typer()
 
 ACCOUNT = typer.Argument(..., help="artist:<id>, model:<id>, platform:<id>, payouts:<CUR>, or a bare artist id.")
+TEST_MODEL_NOTE = "Includes rewards split by a test model (tiny or world): those shares mean nothing."
 
 
 def known_account(engine, text: str) -> str:
@@ -46,6 +47,7 @@ def balance(
     with user_errors():
         ledger = open_ledger(ctx)
         name = known_account(ledger.engine, account)
+        test_model = paid_by_test_models(ledger.engine, name)
         if period is not None:
             rows = period_balances(ledger.engine, name, parse_period(period))
         else:
@@ -56,18 +58,19 @@ def balance(
         write_output(json.dumps(bundle, indent=2, sort_keys=True) + "\n", proof,
                      what=f"a bundle of {len(bundle['entries'])} proven entries of {name}")
     if period is not None:
-        _show_period(name, period, rows, as_json)
+        _show_period(name, period, rows, as_json, test_model)
         return
     rows = [{"currency": cur, "amount": format_amount(micros, cur), "paid_out": format_amount(paid.get(cur, 0), cur)}
             for cur, micros in totals.items()]
     if as_json:
-        print_json({"account": name, "balances": rows})
+        print_json({"account": name, "balances": rows, "test_model": test_model})
         return
     if not rows:
         say(f"{name} has no transfers yet.")
         return
     out.print(table(name, ["currency", money_column("balance (pending)"), money_column("paid out")],
-                    [(r["currency"], r["amount"], r["paid_out"]) for r in rows]))
+                    [(r["currency"], r["amount"], r["paid_out"]) for r in rows],
+                    caption=TEST_MODEL_NOTE if test_model else None))
 
 
 def _verified_bundle(ctx: typer.Context, engine, account: str, since: int | None) -> dict:
@@ -85,19 +88,20 @@ def _verified_bundle(ctx: typer.Context, engine, account: str, since: int | None
     return balance_bundle(engine, account, signer, since)
 
 
-def _show_period(account: str, period: str, rows, as_json: bool) -> None:
+def _show_period(account: str, period: str, rows, as_json: bool, test_model: bool) -> None:
     shown = [{"currency": r.currency, "period": r.period, "status": r.status,
               **{key: format_amount(getattr(r, key), r.currency) for key in ("opening", "earned", "paid", "pending")}}
              for r in rows]
     if as_json:
-        print_json({"account": account, "period": parse_period(period).id, "balances": shown})
+        print_json({"account": account, "period": parse_period(period).id, "balances": shown, "test_model": test_model})
         return
     if not shown:
         say(f"{account} has no transfers yet.")
         return
     out.print(table(f"{account} in {shown[0]['period']}",
                     ["currency", "status", *(money_column(name) for name in ("opening", "earned", "paid", "pending"))],
-                    [(r["currency"], r["status"], r["opening"], r["earned"], r["paid"], r["pending"]) for r in shown]))
+                    [(r["currency"], r["status"], r["opening"], r["earned"], r["paid"], r["pending"]) for r in shown],
+                    caption=TEST_MODEL_NOTE if test_model else None))
 
 
 @app.command()
@@ -113,6 +117,7 @@ def history(
         engine = open_ledger(ctx).engine
         name = known_account(engine, account)
         lines = account_history(engine, name, limit, parse_period(period) if period else None)
+        test_model = paid_by_test_models(engine, name)
     rows = [{
         "seq": line.transfer.seq, "id": line.transfer.id, "kind": line.transfer.kind, "event_id": line.transfer.event_id,
         "amount": format_amount(line.amount, line.transfer.currency), "currency": line.transfer.currency,
@@ -121,12 +126,15 @@ def history(
         "period": line.period, "late": line.late, "status": line.status,
     } for line in lines]
     if as_json:
-        print_json({"account": name, "transfers": rows})
+        print_json({"account": name, "transfers": rows, "test_model": test_model})
         return
     if not rows:
         say(f"{name} has no transfers yet.")
         return
-    out.print(table(name, ["seq", "occurred at", "kind", id_column("event"), id_column("counterparty"),
-                           money_column("amount"), "cur", "period", "status"],
-                    [(r["seq"], r["occurred_at"][:19], r["kind"], r["event_id"], r["counterparty"], r["amount"],
-                      r["currency"], r["period"] + (" (late)" if r["late"] else ""), r["status"]) for r in rows]))
+    columns = [text_column("seq", drop=6), text_column("occurred at", drop=5), text_column("kind", drop=3),
+               id_column("event"), id_column("counterparty", drop=2), money_column("amount"), text_column("cur", drop=4),
+               text_column("period", drop=1, keep=True), text_column("status", keep=True)]
+    out.print(table(name, columns, [(r["seq"], r["occurred_at"][:19], r["kind"], r["event_id"], r["counterparty"],
+                                     r["amount"], r["currency"], r["period"] + (" (late)" if r["late"] else ""),
+                                     r["status"]) for r in rows],
+                    caption=TEST_MODEL_NOTE if test_model else None))

@@ -17,10 +17,13 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
@@ -64,24 +67,61 @@ def cell(value: object) -> Text:
     return value if isinstance(value, Text) else Text("" if value is None else str(value))
 
 
-def table(title: str | None, columns: Sequence[str | Column], rows: Iterable[Sequence[object]],
-          caption: str | None = None) -> Table:
-    """A table whose cells are plain text. Columns named in `Column(..., overflow="fold")`
-    wrap instead of being cut; `money_column`/`id_column` make such columns."""
-    built = Table(*columns, title=title, caption=caption)
+@dataclass(frozen=True)
+class Col:
+    """A table column. `keep` columns — money, ids a user must copy, statuses — are never
+    cut nor wrapped. When a table is wider than the terminal, the columns with the
+    highest `drop` go first (0: never dropped); what is left of plain text wraps."""
+
+    name: str
+    justify: str = "left"
+    keep: bool = False
+    drop: int = 0
+
+
+def money_column(name: str) -> Col:
+    return Col(name, "right", keep=True)
+
+
+def id_column(name: str, drop: int = 0) -> Col:
+    return Col(name, keep=True, drop=drop)
+
+
+def text_column(name: str, drop: int = 0, keep: bool = False) -> Col:
+    return Col(name, keep=keep, drop=drop)
+
+
+def fit_columns(columns: Sequence[Col], rows: Sequence[Sequence[object]], width: int) -> list[int]:
+    """Indices of the columns to show so that the table fits `width` cells: the kept
+    columns at their widest cell, the others at a few characters (they wrap)."""
+
+    def needed(index: int) -> int:
+        widest = max(cell_len(str(value)) for value in [columns[index].name, *(row[index] for row in rows)])
+        return widest if columns[index].keep else min(widest, max(6, cell_len(columns[index].name)))
+
+    shown = list(range(len(columns)))
+    for index in sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: -columns[i].drop):
+        if sum(needed(i) for i in shown) + 2 * len(shown) <= width:
+            break
+        shown.remove(index)
+    return shown
+
+
+def table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[object]],
+          caption: str | None = None, width: int | None = None) -> Table:
+    """A compact table of plain-text cells that fits the terminal (`Col`: what is kept, what
+    goes first); a caption says what the numbers are (e.g. that a test model made them)."""
+    specs = [c if isinstance(c, Col) else Col(c) for c in columns]
+    rows = [[("" if value is None else str(value)) for value in row] for row in rows]
+    shown = fit_columns(specs, rows, width or out.width)
+    built = Table(*(Column(specs[i].name, justify=specs[i].justify, no_wrap=specs[i].keep,
+                           overflow="ignore" if specs[i].keep else "fold",
+                           min_width=max(cell_len(v) for v in [specs[i].name, *(r[i] for r in rows)]) if specs[i].keep
+                           else None) for i in shown),
+                  title=title, caption=caption, box=box.SIMPLE_HEAD, caption_justify="left")
     for row in rows:
-        built.add_row(*(cell(value) for value in row))
+        built.add_row(*(Text(row[i]) for i in shown))
     return built
-
-
-def money_column(name: str) -> Column:
-    """Amounts: right-aligned, never cut, never wrapped mid-number."""
-    return Column(name, justify="right", no_wrap=True, min_width=len(name))
-
-
-def id_column(name: str) -> Column:
-    """Ids a user must copy: folded onto more lines rather than cut with an ellipsis."""
-    return Column(name, overflow="fold")
 
 
 @contextmanager

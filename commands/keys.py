@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from commands.common import (id_column, open_ledger, out, print_json, ready_engine, say, settings_of, table, user_errors,
-                             write_output)
+from commands.common import (id_column, open_ledger, out, print_json, ready_engine, say, settings_of, table, text_column,
+                             user_errors, write_output)
 from commands.options import AS_JSON
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, read_private_key, write_private_key
 from ledger.keys import load_signer
@@ -84,7 +84,8 @@ def list_keys(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
     if as_json:
         print_json(rows)
         return
-    out.print(table("Keys", [id_column("key id"), "holder", "status", "since", "reason"],
+    out.print(table("Keys", [id_column("key id"), "holder", text_column("status", keep=True), text_column("since", drop=2),
+                             text_column("reason", drop=1)],
                     [(r["key_id"], r["holder"], r["status"], (r["ended_at"] or r["created_at"] or "")[:19], r["reason"] or "")
                      for r in rows]))
 

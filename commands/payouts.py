@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from commands.common import id_column, money_column, open_ledger, out, print_json, say, settings_of, table, user_errors
+from commands.common import (id_column, money_column, open_ledger, out, print_json, say, settings_of, table, text_column,
+                             user_errors)
 from commands.options import AS_JSON, setting
 from commands.wiring import witness_pool
 from ledger.closes import close_period, list_payouts
@@ -97,8 +98,8 @@ def list_closes(
     if not rows:
         say("No period is closed yet." if wanted is None else f"Period {wanted.id} is not closed.")
         return
-    out.print(table("Closed periods", ["period", "cur", "closed at", money_column("paid"), money_column("payees paid"),
-                                       money_column("carried forward")],
+    out.print(table("Closed periods", [text_column("period", keep=True), "cur", text_column("closed at", drop=1),
+                                       money_column("paid"), money_column("payees paid"), money_column("carried forward")],
                     [(r["period"], r["currency"], r["closed_at"][:19], r["paid_total"], r["paid_count"],
                       r["carried_total"]) for r in rows]))
     if wanted is not None:

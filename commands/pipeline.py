@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -115,6 +116,7 @@ def ingest_command(
     """Event → attribution → ledger without a broker (backfills, replays), through the services' own steps.
 
     Rejected lines go to FILE.dlq.jsonl; exit 1 when any line was rejected."""
+    from ledger.account_views import paid_by_test_models
     from services.ingest import count_lines, ingest
 
     check_input(file, "event file")
@@ -136,11 +138,16 @@ def ingest_command(
                              keep_alive=activity.tick)
     counts = {status: sum(r.status == status for r in reports) for status in ("recorded", "duplicate", "rejected")}
     dlq = str(letters.path) if letters.count else None
+    with user_errors():
+        paid = [r.event_id for r in reports if r.status != "rejected" and r.event_id]
+        test_model = bool(paid) and paid_by_test_models(ready_engine(ctx), event_ids=paid)
     if as_json:
-        print_json({"lines": [r.as_dict() for r in reports], "counts": counts, "dead_letters": dlq})
+        print_json({"lines": [r.as_dict() for r in reports], "counts": counts, "dead_letters": dlq,
+                    "test_model": test_model})
     else:
         say(f"{counts['recorded']} recorded, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
-            + (f"; rejected lines with reasons in {dlq}" if dlq else ""))
+            + (f"; rejected lines with reasons in {dlq}" if dlq else "")
+            + ("; split by a test model: those shares mean nothing" if test_model else ""))
     raise typer.Exit(1 if counts["rejected"] else 0)
 
 
@@ -154,16 +161,20 @@ def _print_line(report) -> None:
 def up_command(
     ctx: typer.Context,
     demo: bool = typer.Option(False, "--demo", help="Register a demo platform and artists, emit signed sample events, print balances, stop."),
+    fresh: bool = typer.Option(False, "--fresh", help="Demo: start over in a new database (the old SQLite file is kept aside)."),
     events: int = typer.Option(12, "--events", min=1, max=10_000, help="Sample events the demo emits."),
     bootstrap: str | None = setting("bootstrap"),
     tau: float | None = setting("tau"),
-    state_dir: Path = typer.Option(Path(".fairsplit"), "--state-dir", help="Logs and demo galleries."),
+    state_dir: Path = typer.Option(Path(".fairsplit"), "--state-dir", help="Logs, dead letters and demo galleries."),
     timeout_s: float = typer.Option(300.0, "--timeout", min=1, max=86_400, help="How long the demo waits for its events."),
+    quiet: bool = typer.Option(False, "--quiet", help="No line per booked or rejected event."),
     as_json: bool = typer.Option(False, "--json", help="Demo: print the balances as JSON."),
 ) -> None:
     """The embedded stack: a local broker (unless --bootstrap), the attribution worker and the ledger writer.
 
-    Ctrl-C or SIGTERM stop the services and the broker together."""
+    Prints a line per booked or rejected event (dead letters are kept in STATE_DIR/dead-letters.jsonl,
+    `fairsplit dead-letters` shows them). Ctrl-C or SIGTERM stop the services and the broker together."""
+    from ledger.account_views import paid_by_test_models
     from ledger.db import make_engine, upgrade_to_head
     from ledger.events import count_recorded
     from ledger.keys import load_or_create_signer
@@ -176,26 +187,38 @@ def up_command(
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops `up` like Ctrl-C: the stack's cleanup runs
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, tau=tau)
+        if fresh:
+            if not demo:
+                fail("--fresh starts a new demo; use it with --demo.")
+            kept = _set_aside(settings.database_url)
+            if kept:
+                say(f"kept the previous demo database as {kept}", to=err)
         engine = make_engine(settings.database_url)
         upgrade_to_head(engine)
         load_or_create_signer(settings.key_dir, engine)
         if demo:
+            before = count_recorded(engine, None)
             with Activity("registering the demo platform and artists (rendering their galleries)"):
                 platform_key = setup_demo(engine, Path(settings.key_dir), state_dir, settings.model_sources)
+            say(f"added {events} demo events to the {before} already in {_where(settings.database_url)} "
+                "(balances are running totals; --fresh starts over)" if before else
+                f"started a new demo in {_where(settings.database_url)}", to=err)
         else:
             worker_task(settings, engine)  # refuses now, with a sentence, if the worker key is not enrolled
     child = {**settings.to_env(), "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": "6000", "FAIRSPLIT_KAFKA_PARTITIONS": "2"}
+    dead_letters = state_dir / "dead-letters.jsonl"
     try:
         with Activity("starting the broker and the services") as activity, \
                 embedded_stack(child, state_dir / "logs", settings.bootstrap or None,
                                broker_bin=settings.tansu_bin or None) as stack:
-            activity.step(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}")
+            say(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}", to=err)
+            watch = _Watch(engine, stack.bootstrap, settings.merge(bootstrap=stack.bootstrap), dead_letters, quiet)
             if not demo:
-                say(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}", to=err)
-                say("running; Ctrl-C (or SIGTERM) stops the services and the broker.", to=err)
+                activity.step("running; Ctrl-C (or SIGTERM) stops the services and the broker")
                 while True:
                     stack.check_alive()
-                    time.sleep(1)
+                    watch.show(activity)
+                    time.sleep(0.5)
             signed = sample_events(events, platform_key, DEMO_PLATFORM)
             with broker_errors(stack.bootstrap):
                 emit(kafka_settings(settings.merge(bootstrap=stack.bootstrap, partitions=2)),
@@ -209,7 +232,10 @@ def up_command(
                 with user_errors():
                     landed = count_recorded(engine, ids)
                 activity.update(landed)
+                watch.show(activity)
                 time.sleep(0.3)
+            watch.show(activity)
+            watch.close()
     except KeyboardInterrupt:
         say("stopped.", to=err)
         raise typer.Exit(0 if not demo else 1) from None
@@ -220,16 +246,143 @@ def up_command(
         accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
         rows = [(a, c, m) for a in accounts for c, m in sorted(ledger.balance(a).items())]
         report = verify_ledger(ledger.engine)
+        test_model = paid_by_test_models(ledger.engine, event_ids=ids)
+    note = "Test model (tiny): these shares and balances mean nothing; they show the path works." if test_model else None
     if as_json:
-        print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows]})
+        print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows],
+                    "recorded": landed, "emitted": len(ids), "test_model": test_model, "ledger_intact": report.ok})
     else:
-        out.print(table("Balances", ["account", money_column("balance")],
-                        [(a, f"{format_amount(m, c)} {c}") for a, c, m in rows]))
+        out.print(table("Balances (running totals of this database)", ["account", money_column("balance")],
+                        [(a, f"{format_amount(m, c)} {c}") for a, c, m in rows], caption=note))
         say(f"{landed} of {len(ids)} events recorded; ledger verify: "
             f"{'intact' if report.ok else 'BROKEN at seq ' + str(report.bad_seq)} ({report.checked} entries).")
     if landed < len(ids) or not report.ok:
         raise typer.Exit(1)
 
 
+class _Watch:
+    """What `up` prints while it runs: one line per booked event and per dead letter (kept
+    in `dead_letters` too), read from the ledger and the dead-letter topics."""
+
+    def __init__(self, engine, bootstrap: str, settings, dead_letters: Path, quiet: bool) -> None:
+        from datetime import UTC, datetime
+
+        from services.kafka import dlq_topic
+        from services.watch import DeadLetterTail
+
+        kafka = kafka_settings(settings)
+        self.engine, self.quiet, self.path = engine, quiet, dead_letters
+        self.since = datetime.now(UTC)
+        self.tail = DeadLetterTail(bootstrap, [dlq_topic(kafka.events), dlq_topic(kafka.results)])
+        dead_letters.parent.mkdir(parents=True, exist_ok=True)
+
+    def show(self, activity: Activity) -> None:
+        from ledger.events import recorded_since
+
+        lines = []
+        with user_errors():
+            for event in recorded_since(self.engine, self.since):
+                self.since = event["recorded_at"]
+                paid = ", ".join(f"{account} {format_amount(amount, event['currency'])}"
+                                 for account, amount in event["payees"].items())
+                lines.append(f"booked {event['event_id']}: {format_amount(event['reward_amount'], event['currency'])} "
+                             f"{event['currency']} → {paid}")
+        for letter in self.tail.poll():
+            if isinstance(letter, bytes):
+                continue
+            with self.path.open("ab") as handle:
+                handle.write(letter.to_json_bytes() + b"\n")
+            lines.append(f"rejected by the {letter.service} ({letter.source.topic}[{letter.source.partition}]@"
+                         f"{letter.source.offset}): {letter.reason}")
+        if not self.quiet:
+            for line in lines:
+                activity.note(line)
+
+    def close(self) -> None:
+        self.tail.close()
+
+
+def _set_aside(database_url: str) -> Path | None:
+    """`--fresh`: move an existing SQLite demo database aside (never delete it)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        fail("--fresh starts over in a new SQLite database; for PostgreSQL, point --database-url at a new database.")
+    path = Path(url.database or "")
+    if not url.database or not path.exists():
+        return None
+    kept = path.with_name(f"{path.name}.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.old")
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            part.rename(Path(f"{kept}{suffix}"))
+    return kept
+
+
+def _where(database_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+@app.command("dead-letters")
+def dead_letters_command(
+    state_dir: Path = typer.Option(Path(".fairsplit"), "--state-dir", help="Where `fairsplit up` keeps them."),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Read the dead-letter topics of this broker instead."),
+    topic_prefix: str = typer.Option("", "--topic-prefix", help="With --bootstrap: the services' topic prefix."),
+    follow: bool = typer.Option(False, "--follow", help="Keep showing new ones until Ctrl-C."),
+    as_json: bool = typer.Option(False, "--json", help="One dead-letter record per line (fairsplit.deadletter.v1)."),
+) -> None:
+    """Show the records the services could not process, with their reasons."""
+    from services.contracts import ContractError, parse_dead_letter
+
+    def show(letter) -> None:
+        if as_json:
+            sys.stdout.write(letter.to_json_bytes().decode() + "\n")
+            sys.stdout.flush()
+        else:
+            say(f"{letter.failed_at.isoformat(timespec='seconds')} {letter.service} "
+                f"{letter.source.topic}[{letter.source.partition}]@{letter.source.offset}: {letter.reason}")
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        if bootstrap:
+            from services.kafka import dlq_topic
+            from services.runners import EVENTS_TOPIC, RESULTS_TOPIC
+            from services.watch import DeadLetterTail
+
+            with broker_errors(bootstrap):
+                tail = DeadLetterTail(bootstrap, [dlq_topic(topic_prefix + EVENTS_TOPIC), dlq_topic(topic_prefix + RESULTS_TOPIC)])
+                quiet_for = 0.0
+                while follow or quiet_for < 3.0:
+                    letters = [letter for letter in tail.poll(500) if not isinstance(letter, bytes)]
+                    quiet_for = 0.0 if letters else quiet_for + 0.5
+                    for letter in letters:
+                        show(letter)
+                tail.close()
+            return
+        path = state_dir / "dead-letters.jsonl"
+        if not path.exists() and not follow:
+            say(f"No dead letters: {path} does not exist (`fairsplit up` writes it).")
+            return
+        seen = 0
+        while True:
+            lines = path.read_bytes().splitlines() if path.exists() else []
+            for raw in lines[seen:]:
+                try:
+                    show(parse_dead_letter(raw))
+                except ContractError:
+                    say(f"{path}: a line that is not a dead letter", to=err)
+            seen = len(lines)
+            if not follow:
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return

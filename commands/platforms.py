@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from commands.common import fail, id_column, out, print_json, ready_engine, say, table, user_errors
+from commands.common import fail, id_column, out, print_json, ready_engine, say, table, text_column, user_errors
 from commands.options import AS_JSON
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, write_private_key
 from ledger.registry import add_platform, platform_key_history, revoke_platform_keys, rotate_platform_key
@@ -95,6 +95,7 @@ def list_platforms(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
     if as_json:
         print_json(rows)
         return
-    out.print(table("Platforms and their keys", ["account", id_column("key id"), "status", "since", "reason"],
+    out.print(table("Platforms and their keys", [id_column("account"), id_column("key id"), text_column("status", keep=True),
+                                                 text_column("since", drop=2), text_column("reason", drop=1)],
                     [(r["account"], r["key_id"], r["status"], (r["revoked_at"] or r["created_at"])[:19], r["reason"] or "")
                      for r in rows]))

@@ -12,6 +12,7 @@ import sys
 import time
 from types import TracebackType
 
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from commands.common import err
@@ -66,6 +67,14 @@ class Activity:
             self._bar.update(self._task, completed=done, rate=self._rate())
         elif time.monotonic() - self._last_line >= PLAIN_EVERY_S:
             self._line()
+
+    def note(self, line: str) -> None:
+        """A line that stays (an event booked, a record rejected), above the live display."""
+        if self._bar is not None:
+            self._bar.console.print(Text(line), highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     def tick(self) -> None:
         """Called while waiting: keeps the plain output alive on long silent steps."""

@@ -15,7 +15,7 @@ from ledger.closes import timeline
 from ledger.db import refuse_overflow
 from ledger.encoding import utc
 from ledger.periods import Period
-from ledger.schema import ARTISTS, PLATFORMS, TRANSFERS
+from ledger.schema import ARTISTS, EVENTS, PLATFORMS, TRANSFERS
 from ledger.statement_export import statements_for
 from ledger.statements import Statement
 from ledger.store import Ledger, StoredTransfer
@@ -134,3 +134,20 @@ def account_history(engine: Engine, account: str, limit: int, period: Period | N
                         t.debit_account if t.credit_account == account else t.credit_account,
                         periods[t.seq]["period"], periods[t.seq]["late"], periods[t.seq]["status"])
             for t in transfers]
+
+
+TEST_MODEL_MARK = '"test_model":true'  # how a recorded attribution (compact, sorted JSON) says it
+
+
+def paid_by_test_models(engine: Engine, account: str | None = None, event_ids: Iterable[str] | None = None) -> bool:
+    """Whether any reward into `account` (or any of `event_ids`) was split by a test model,
+    whose shares mean nothing: every output that shows such money says so."""
+    query = select(EVENTS.c.event_id).where(EVENTS.c.attribution_json.contains(TEST_MODEL_MARK))
+    if account is not None:
+        paid = select(TRANSFERS.c.event_id).where(TRANSFERS.c.kind == "reward",
+                                                 (TRANSFERS.c.credit_account == account) | (TRANSFERS.c.debit_account == account))
+        query = query.where(EVENTS.c.event_id.in_(paid))
+    if event_ids is not None:
+        query = query.where(EVENTS.c.event_id.in_(list(event_ids)))
+    with engine.connect() as connection:
+        return connection.execute(query.limit(1)).first() is not None

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from ledger.encoding import utc
 from ledger.errors import ConflictError, LedgerError
 from ledger.ids import is_event_id
 from ledger.invariants import invariant
@@ -128,11 +129,13 @@ def recorded_bodies(engine: Engine, event_ids: Sequence[str]) -> dict[str, str]:
         return _known(connection, list(event_ids))
 
 
-def count_recorded(engine: Engine, event_ids: Sequence[str]) -> int:
-    """How many of `event_ids` are recorded."""
+def count_recorded(engine: Engine, event_ids: Sequence[str] | None) -> int:
+    """How many of `event_ids` (None: of all events) are recorded."""
+    query = select(func.count()).select_from(EVENTS)
+    if event_ids is not None:
+        query = query.where(EVENTS.c.event_id.in_(list(event_ids)))
     with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(EVENTS)
-                                      .where(EVENTS.c.event_id.in_(list(event_ids)))).scalar())
+        return int(connection.execute(query).scalar())
 
 
 def event_rewards(engine: Engine, event_id: str) -> list[tuple[str, int, str]]:
@@ -142,3 +145,22 @@ def event_rewards(engine: Engine, event_id: str) -> list[tuple[str, int, str]]:
                                   .where(TRANSFERS.c.event_id == event_id, TRANSFERS.c.kind == "reward")
                                   .order_by(TRANSFERS.c.seq))
         return [(account, int(amount), currency) for account, amount, currency in rows]
+
+
+def recorded_since(engine: Engine, after: datetime | None, limit: int = 500) -> list[dict[str, Any]]:
+    """Events recorded after `after` (all when None), oldest first, with what each paid:
+    {event_id, recorded_at, reward_amount, currency, payees: {account: amount}}."""
+    query = select(EVENTS.c.event_id, EVENTS.c.recorded_at, EVENTS.c.reward_amount, EVENTS.c.currency)
+    if after is not None:
+        query = query.where(EVENTS.c.recorded_at > after)
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(EVENTS.c.recorded_at, EVENTS.c.event_id).limit(limit)).all()
+        paid = connection.execute(
+            select(TRANSFERS.c.event_id, TRANSFERS.c.credit_account, TRANSFERS.c.amount)
+            .where(TRANSFERS.c.event_id.in_([row.event_id for row in rows]), TRANSFERS.c.kind == "reward")
+            .order_by(TRANSFERS.c.seq)).all() if rows else []
+    payees: dict[str, dict[str, int]] = {}
+    for event_id, account, amount in paid:
+        payees.setdefault(event_id, {})[account] = int(amount)
+    return [{"event_id": row.event_id, "recorded_at": utc(row.recorded_at), "reward_amount": int(row.reward_amount),
+             "currency": row.currency, "payees": payees.get(row.event_id, {})} for row in rows]

@@ -30,3 +30,14 @@ class LedgerEnv:
         """Remove an append-only trigger: what an attacker with DDL rights could do."""
         suffix = "" if self.engine.dialect.name == "sqlite" else f" ON {table}"
         self.sql(f"DROP TRIGGER {name}{suffix}")
+
+
+def make_ledger_env(url: str, key_dir) -> LedgerEnv:
+    """A migrated ledger at `url` with a new signing key in `key_dir`."""
+    from ledger.db import make_engine, upgrade_to_head
+    from ledger.keys import load_or_create_signer
+
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    signer, _ = load_or_create_signer(str(key_dir), engine)
+    return LedgerEnv(url, engine, signer, Ledger(engine, signer), str(key_dir))

@@ -42,7 +42,8 @@ def test_balance_history_and_verify(cli):
     assert "Booked 9 new" in cli("ledger", "demo").output
     assert "0 new" in cli("ledger", "demo").output
     shown = json.loads(cli("balance", "van-gogh", "--json").output)
-    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.006", "paid_out": "0.00"}]}
+    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.006", "paid_out": "0.00"}],
+                     "test_model": False}
     assert "0.006" in cli("balance", "artist:van-gogh").output
     history = json.loads(cli("history", "platform:demo", "--json", "--limit", "2").output)
     assert [t["seq"] for t in history["transfers"]] == [9, 8]

@@ -22,7 +22,11 @@ def test_up_demo_runs_offline_and_prints_balances_that_add_up(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     import json
 
-    balances = {b["account"]: b["amount"] for b in json.loads(result.stdout)["balances"]}
+    shown = json.loads(result.stdout)
+    assert shown["test_model"] is True and shown["recorded"] == shown["emitted"] == 5 and shown["ledger_intact"]
+    assert "started a new demo in sqlite:///./fairsplit.db" in result.stderr
+    assert result.stderr.count("booked ") == 5  # one line per booked event, as it is booked
+    balances = {b["account"]: b["amount"] for b in shown["balances"]}
     from decimal import Decimal
 
     paid = sum(Decimal(v) for k, v in balances.items() if not k.startswith("platform:"))

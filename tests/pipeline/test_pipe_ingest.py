@@ -63,4 +63,8 @@ def test_ingest_reports_every_line_and_dead_letters_the_rejected(any_pipeline, t
     _write(clean, [pipeline.event(rng)])
     ok = pipeline.cli("ingest", str(clean))
     assert ok.exit_code == 0 and "1 recorded, 0 duplicate, 0 rejected" in ok.output
+    assert "ingesting clean.jsonl: 0 of 1" in ok.output  # progress from the first second, as plain lines when piped
+    said = pipeline.cli("balance", "van-gogh")
+    assert "test model" in said.output  # every output of test-model money says so
+    assert json.loads(pipeline.cli("history", "van-gogh", "--json").stdout)["test_model"] is True
     assert pipeline.cli("ledger", "verify").exit_code == 0
