@@ -460,7 +460,7 @@ def run(args, device) -> None:
     for n in counts:
         rows[n]["tuned stock"] = stock_row(tuned, models.clip, models.image_processor, n, tensor_out=True)
         print(f"{n} artist(s): tuned stock {rows[n]['tuned stock']['events_s']:.3f} events/s", flush=True)
-    del tuned, renderer, models
+    tuned = renderer = models = None  # release the GPU memory before the reference runs
     free(device)
     warm_start = None if args.no_warm_start else measure_warm_start(args)
     pipe, clip, _, processor = components(args.tiny, device, dtype)

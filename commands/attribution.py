@@ -135,7 +135,7 @@ def explain_command(
     out_path: Path = typer.Option(..., "--out", help="Where to write the picture (a new PNG file)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file."),
 ) -> None:
-    """Draw why an event was split as it was: its image, every coalition render with its value, the shares."""
+    """Draw why an event was split as it was: its image, every coalition value (renders and galleries), the formula, the shares paid."""
     from fairsplit.profiles import ModelUnavailable
     from services.contracts import ContractError
     from services.explain import ExplainError, explain_event

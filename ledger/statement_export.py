@@ -66,13 +66,21 @@ def _event_infos(connection: Connection, event_ids: set[str]) -> dict[str, Event
         query = select(EVENTS.c.event_id, EVENTS.c.content, EVENTS.c.model_id, EVENTS.c.attribution_json).where(
             EVENTS.c.event_id.in_(ids[start:start + 500]))
         for row in connection.execute(query):
-            try:
-                shares = json.loads(row.attribution_json or "{}").get("shares") or {}
-            except (ValueError, AttributeError):
-                shares = {}
-            infos[row.event_id] = EventInfo(row.content, row.model_id,
-                                            {str(k): str(v) for k, v in dict(shares).items()})
+            shares, test_model = _recorded(row.attribution_json)
+            infos[row.event_id] = EventInfo(row.content, row.model_id, shares, test_model)
     return infos
+
+
+def _recorded(attribution_json: str | None) -> tuple[dict[str, str], bool]:
+    """The shares of a recorded attribution and whether a test model made them (old or
+    foreign rows may lack either)."""
+    try:
+        recorded = json.loads(attribution_json or "{}")
+        shares = {str(k): str(v) for k, v in dict(recorded.get("shares") or {}).items()}
+        method = recorded.get("method")
+        return shares, isinstance(method, dict) and method.get("test_model") is True
+    except (ValueError, AttributeError, TypeError):
+        return {}, False
 
 
 # --- export -------------------------------------------------------------------------

@@ -8,8 +8,14 @@ with the same decimal strings.
 - CSV: `statements-<P>-<CUR>.csv` (one row per payee, then a TOTAL row that equals the
   finance summary) and `lines-<P>-<CUR>.csv` (one row per transfer line).
 - JSON: `statements-<P>-<CUR>.json` = {schema, summary, statements}.
-- PDF: `statements-<P>-<CUR>.pdf`: the finance summary with two charts (earnings per
-  day, top payees), then one section per payee with its totals and lines.
+- PDF: `statements-<P>-<CUR>.pdf`, to be read: on the first page the finance summary, the
+  two charts (earnings per day, top payees) and the payees at a glance; then one section
+  per payee with its totals and lines. Amounts are right-aligned on their decimal points,
+  shares rounded to `SHARE_DIGITS` decimals (CSV and JSON keep them exact).
+
+Shares a test model made mean nothing, and every file says so: a `test_model` column
+(yes/no) in both CSVs, `test_model` fields in the JSON (summary, statement, line), and a
+notice on the PDF's first page.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -25,14 +31,16 @@ from ledger.statements import STATEMENT_SCHEMA, FinanceSummary, Statement, iso_t
 
 Formatter = Callable[[int], str]
 _LINES_PER_TABLE = 30
+SHARE_DIGITS = 4  # shares as the PDF prints them
+WIDTH_CM = 26.2  # landscape A4 less the margins and the frame's padding: every table spans it
 FORMATS = ("csv", "json", "pdf")
 
 SUMMARY_COLUMNS = (
     "account", "currency", "period", "opening", "credits_count", "credits_total", "reversals_count",
-    "reversals_total", "adjustments", "balance_before_payout", "payout", "carried_forward", "closing",
+    "reversals_total", "adjustments", "balance_before_payout", "payout", "carried_forward", "closing", "test_model",
 )
 LINE_COLUMNS = ("account", "seq", "event_id", "kind", "occurred_at", "late", "model_id", "content", "share",
-                "amount", "memo")
+                "amount", "memo", "test_model")
 
 
 def stem(summary: FinanceSummary) -> str:
@@ -44,8 +52,12 @@ def _summary_row(statement: Statement, fmt: Formatter) -> list[str | int]:
         statement.account, statement.currency, statement.period, fmt(statement.opening),
         statement.credits.count, fmt(statement.credits.total), statement.reversals.count,
         fmt(statement.reversals.total), fmt(statement.adjustments), fmt(statement.before_payout),
-        fmt(statement.payout), fmt(statement.carried_forward), fmt(statement.closing),
+        fmt(statement.payout), fmt(statement.carried_forward), fmt(statement.closing), _yes(statement.test_model),
     ]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
@@ -59,7 +71,7 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
             "TOTAL", summary.currency, summary.period, fmt(summary.opening), summary.credits.count,
             fmt(summary.credits.total), summary.reversals.count, fmt(summary.reversals.total),
             fmt(summary.adjustments), fmt(before), fmt(summary.payouts.total),
-            fmt(summary.carried_forward), fmt(summary.closing),
+            fmt(summary.carried_forward), fmt(summary.closing), _yes(summary.test_model),
         ])
     lines = out_dir / f"lines-{stem(summary)}.csv"
     with lines.open("w", newline="") as handle:
@@ -69,8 +81,8 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
             for line in statement.lines:
                 writer.writerow([
                     statement.account, line.seq, line.event_id, line.kind, iso_time(line.occurred_at),
-                    "yes" if line.late else "no", line.model_id or "", line.content or "", line.share or "",
-                    fmt(line.amount), line.memo or "",
+                    _yes(line.late), line.model_id or "", line.content or "", line.share or "",
+                    fmt(line.amount), line.memo or "", _yes(line.test_model),
                 ])
     return [totals, lines]
 
@@ -86,8 +98,8 @@ def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSumma
     return [path]
 
 
-def chart_png(summary: FinanceSummary, fmt: Formatter) -> bytes:
-    """Earnings per day and top payees, side by side, as PNG bytes."""
+def chart_png(summary: FinanceSummary, fmt: Formatter, size: tuple[float, float] = (10, 4.2)) -> bytes:
+    """Earnings per day and top payees (each bar labelled with its amount), side by side, as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,14 +107,18 @@ def chart_png(summary: FinanceSummary, fmt: Formatter) -> bytes:
     from matplotlib.ticker import FuncFormatter
 
     label = FuncFormatter(lambda value, _pos: fmt(int(round(value))))
-    figure, (per_day, top) = pyplot.subplots(1, 2, figsize=(10, 3.6), dpi=110)
+    figure, (per_day, top) = pyplot.subplots(1, 2, figsize=size, dpi=110)
     days = list(summary.earnings_per_day)
     per_day.bar(range(len(days)), [summary.earnings_per_day[day] for day in days], color="#3b7dd8")
     per_day.set_xticks(range(len(days)), [day[5:] for day in days], rotation=60, fontsize=7)
     per_day.yaxis.set_major_formatter(label)
+    per_day.tick_params(axis="y", labelsize=7)
     per_day.set_title(f"Earnings per day ({summary.currency})", fontsize=10)
     names = [account for account, _ in reversed(summary.top_payees)]
-    top.barh(range(len(names)), [amount for _, amount in reversed(summary.top_payees)], color="#e08a2c")
+    amounts = [amount for _, amount in reversed(summary.top_payees)]
+    bars = top.barh(range(len(names)), amounts, color="#e08a2c")
+    top.bar_label(bars, [fmt(amount) for amount in amounts], padding=3, fontsize=7)
+    top.set_xlim(0, max(amounts, default=1) * 1.2)  # room for the labels
     top.set_yticks(range(len(names)), names, fontsize=7)
     top.xaxis.set_major_formatter(label)
     top.tick_params(axis="x", labelsize=7, labelrotation=30)
@@ -114,88 +130,223 @@ def chart_png(summary: FinanceSummary, fmt: Formatter) -> bytes:
     return buffer.getvalue()
 
 
-def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import cm
-    from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+def share_text(share: str | None) -> str:
+    """A share as the PDF prints it: rounded to SHARE_DIGITS decimals (CSV and JSON keep the exact value)."""
+    if not share:
+        return ""
+    try:
+        return f"{float(share):.{SHARE_DIGITS}f}"
+    except ValueError:
+        return share
 
-    path = out_dir / f"statements-{stem(summary)}.pdf"
-    styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
-    grid = TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ])
 
-    def table(rows, widths=None):
+def test_model_notice(statements: list[Statement]) -> str | None:
+    """What the PDF says, once and on its first page, when test-model shares are in it."""
+    if not any(statement.test_model for statement in statements):
+        return None
+    rewards = [line for statement in statements for line in statement.lines if line.kind == "reward"]
+    tested = sum(line.test_model for line in rewards)
+    return (f"{tested} of the {len(rewards)} reward lines in this file come from events attributed with a test "
+            "model: their shares and amounts exercise the software and measure no one's style.")
+
+
+class _Pdf:
+    """The reportlab pieces the PDF is built from: styles and right-aligned tables."""
+
+    def __init__(self) -> None:
+        from reportlab.lib.styles import getSampleStyleSheet
+
+        styles = getSampleStyleSheet()
+        self.title = styles["Heading1"].clone("statement-title", fontSize=17, leading=21, spaceAfter=2)
+        self.heading = styles["Heading2"].clone("statement-heading", fontSize=13, leading=16, spaceBefore=0)
+        self.body = styles["BodyText"].clone("statement-body", fontSize=9, leading=11.5)
+        self.small = styles["BodyText"].clone("statement-small", fontSize=7.5, leading=9)
+        self.notice = styles["BodyText"].clone("statement-notice", fontSize=9, leading=12, textColor="#ffffff")
+
+    def table(self, rows: list[list], widths: list[float], amounts: Sequence[int] = (), right: Sequence[int] = (),
+              total: bool = False, decimals: int | None = None):
+        """A grid with a bold header row on blue; `amounts` columns align on their decimal
+        points (with room for `decimals` digits after it, else for the column's most), `right`
+        columns to the right; a `total` last row is bold under a rule."""
+        from reportlab.lib import colors
+        from reportlab.platypus import Table, TableStyle
+
+        commands = [
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
+            ("FONTSIZE", (0, 0), (-1, -1), 8),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
+            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ]
+        if total:
+            commands += [("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                         ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)]
+        for column in right:
+            commands.append(("ALIGN", (column, 0), (column, -1), "RIGHT"))
+        for column in amounts:
+            commands.append(("ALIGN", (column, 0), (column, -1), "RIGHT"))
+            texts = [str(row[column]) for row in rows[1:]]
+            commands += [("RIGHTPADDING", (column, 1 + r), (column, 1 + r), padding)
+                         for r, padding in enumerate(_decimal_paddings(texts, 8, decimals))]
         built = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
-        built.setStyle(grid)
+        built.setStyle(TableStyle(commands))
         return built
 
-    cur = summary.currency
-    story = [
-        Paragraph(f"fairsplit statements: period {summary.period} ({cur})", styles["Title"]),
-        Paragraph(f"Finance summary. Period status: {summary.status}. "
-                  f"Reconciles with the ledger: {'yes' if summary.reconciles else 'NO'}.", styles["BodyText"]),
-        Spacer(1, 0.3 * cm),
-        table([
-            ["Payees", "Opening", "Credits", "Reversals", "Adjustments", "Payouts", "Paid to payouts:" + cur,
-             "Carried forward", "Closing", "Late lines"],
-            [summary.payees, fmt(summary.opening), f"{fmt(summary.credits.total)} ({summary.credits.count})",
-             f"{fmt(summary.reversals.total)} ({summary.reversals.count})", fmt(summary.adjustments),
-             f"{fmt(summary.payouts.total)} ({summary.payouts.count})",
-             "" if summary.ledger_payouts is None else fmt(summary.ledger_payouts),
-             fmt(summary.carried_forward), fmt(summary.closing), summary.late_lines],
-        ]),
-        Spacer(1, 0.4 * cm),
-        Image(io.BytesIO(chart_png(summary, fmt)), width=25 * cm, height=9 * cm),
-    ]
+
+def _wrap(text: str, width: float, size: float = 8, most: int | None = None) -> str:
+    """Plain cell text in lines that fit a column `width` points wide (less its padding):
+    broken at spaces, a word longer than a line cut; past `most` lines the last ends in "…".
+    Plain text, not a Paragraph: no markup to escape, and it sits on the row's baseline."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    room = width - 12  # the cell's left and right padding
+
+    def fits(piece: str) -> bool:
+        return stringWidth(piece, "Helvetica", size) <= room
+
+    rows: list[str] = []
+    row = ""
+    for word in text.split():
+        joined = f"{row} {word}" if row else word
+        if fits(joined):
+            row = joined
+            continue
+        if row:
+            rows.append(row)
+        row = word
+        while not fits(row):
+            cut = max([1] + [i for i in range(1, len(row)) if fits(row[:i])])
+            rows.append(row[:cut])
+            row = row[cut:]
+    rows.append(row)
+    if most is not None and len(rows) > most:
+        rows = rows[:most]
+        while rows[-1] and not fits(rows[-1] + "…"):
+            rows[-1] = rows[-1][:-1]
+        rows[-1] += "…"
+    return "\n".join(rows)
+
+
+def _decimals(text: str) -> int:
+    """Digits after the decimal point; -1 for a number without one."""
+    return len(text.partition(".")[2]) if "." in text else -1
+
+
+def _decimal_paddings(texts: list[str], font_size: float, most: int | None = None) -> list[float]:
+    """Right paddings that line a column's amounts up on their decimal points while each stays
+    one string (a reader can copy it, pypdf extracts it whole): an amount with fewer decimals
+    than `most` (default: the column's most) is padded by the missing digits (Helvetica
+    digits are 0.556 em wide, the point 0.278 em)."""
+    decimals = [_decimals(text) for text in texts]
+    most = max(decimals, default=0) if most is None else most
+    digit, point = 0.556 * font_size, 0.278 * font_size
+    return [6 + digit * (most - d) if d >= 0 else 6 + digit * max(most, 0) + (point if most >= 0 else 0)
+            for d in decimals]
+
+
+def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+    """The finance summary, the payees at a glance and the charts on the first page; then
+    one section per payee, each on a new page."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import cm
+    from reportlab.platypus import SimpleDocTemplate
+
+    path = out_dir / f"statements-{stem(summary)}.pdf"
+    pdf = _Pdf()
+    story = _first_page(pdf, statements, summary, fmt)
     for statement in statements:
-        story += [PageBreak(), *_payee_section(statement, fmt, styles, small, table)]
-    SimpleDocTemplate(str(path), pagesize=landscape(A4), title=f"fairsplit statements {summary.period} {cur}",
-                      leftMargin=1.5 * cm, rightMargin=1.5 * cm, topMargin=1.5 * cm,
-                      bottomMargin=1.5 * cm).build(story)
+        story += _payee_section(pdf, statement, fmt)
+    SimpleDocTemplate(str(path), pagesize=landscape(A4), title=f"fairsplit statements {stem(summary)}",
+                      leftMargin=1.5 * cm, rightMargin=1.5 * cm, topMargin=1.3 * cm, bottomMargin=1.3 * cm).build(story)
     return [path]
 
 
-def _payee_section(statement: Statement, fmt: Formatter, styles, small, table) -> list:
+def _first_page(pdf: _Pdf, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list:
+    from reportlab.lib import colors
     from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import Image, Paragraph, Spacer, Table, TableStyle
 
-    def cell(text: str | None, width: int) -> str:
-        text = " ".join((text or "").split())
-        return text if len(text) <= width else text[: width - 1] + "…"
+    cur = summary.currency
+    before = summary.opening + summary.credits.total - summary.reversals.total + summary.adjustments
+    story = [
+        Paragraph(f"Statements for {summary.period} ({cur})", pdf.title),
+        Paragraph(f"fairsplit · period {summary.status} · {summary.payees} payees · reconciles with the ledger: "
+                  f"<b>{'yes' if summary.reconciles else 'NO'}</b> · amounts in {cur}, "
+                  f"shares rounded to {SHARE_DIGITS} decimals (exact values in the CSV and JSON files)", pdf.body),
+        Spacer(1, 0.3 * cm),
+    ]
+    notice = test_model_notice(statements)
+    if notice:
+        box = Table([[Paragraph(f"<b>TEST MODEL: SHARES MEAN NOTHING.</b> {escape(notice)}", pdf.notice)]],
+                    colWidths=[WIDTH_CM * cm], hAlign="LEFT")
+        box.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#c0392b")),
+                                 ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
+                                 ("LEFTPADDING", (0, 0), (-1, -1), 8)]))
+        story += [box, Spacer(1, 0.3 * cm)]
+    totals = pdf.table([
+        ["Finance summary", cur],
+        ["Opening balance", fmt(summary.opening)],
+        [f"+ Credits ({summary.credits.count} lines)", fmt(summary.credits.total)],
+        [f"− Reversals ({summary.reversals.count})", fmt(summary.reversals.total)],
+        ["± Adjustments", fmt(summary.adjustments)],
+        ["= Balance before payout", fmt(before)],
+        [f"− Payouts ({summary.payouts.count})", fmt(summary.payouts.total)],
+        ["= Carried forward", fmt(summary.carried_forward)],
+        ["Closing balance", fmt(summary.closing)],
+        [f"Moved to payouts:{cur} (ledger)", "" if summary.ledger_payouts is None else fmt(summary.ledger_payouts)],
+        ["Late lines (earlier periods)", str(summary.late_lines)],
+    ], [5.6 * cm, 3.2 * cm], amounts=[1])
+    charts = Image(io.BytesIO(chart_png(summary, fmt)), width=17.2 * cm, height=7.22 * cm)
+    side_by_side = Table([[totals, charts]], colWidths=[9.0 * cm, (WIDTH_CM - 9.0) * cm], hAlign="LEFT")
+    side_by_side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    widths = [6.2 * cm] + [3.0 * cm, 3.2 * cm, 1.6 * cm, 3.0 * cm, 3.0 * cm, 3.2 * cm, 3.0 * cm]
+    payees = [["Payee", "Opening", "Credits", "Lines", "Reversals", "Payout", "Carried forward", "Closing"]]
+    payees += [[_wrap(statement.account, widths[0]), fmt(statement.opening), fmt(statement.credits.total),
+                str(statement.credits.count), fmt(statement.reversals.total), fmt(statement.payout),
+                fmt(statement.carried_forward), fmt(statement.closing)] for statement in statements]
+    payees.append(["Total", fmt(summary.opening), fmt(summary.credits.total), str(summary.credits.count),
+                   fmt(summary.reversals.total), fmt(summary.payouts.total), fmt(summary.carried_forward),
+                   fmt(summary.closing)])
+    return story + [side_by_side, Spacer(1, 0.35 * cm), Paragraph("Payees", pdf.heading), Spacer(1, 0.1 * cm),
+                    pdf.table(payees, widths, amounts=[1, 2, 4, 5, 6, 7], right=[3], total=True)]
+
+
+def _payee_section(pdf: _Pdf, statement: Statement, fmt: Formatter) -> list:
+    from reportlab.lib.units import cm
+    from reportlab.platypus import PageBreak, Paragraph, Spacer
 
     by_model = ", ".join(f"{model}: {fmt(tally.total)} ({tally.count})"
                          for model, tally in sorted(statement.credits_by_model.items())) or "none"
-    totals = [
-        ["Opening balance", "Credits", "Reversals", "Adjustments", "Payout", "Carried forward", "Closing balance"],
-        [fmt(statement.opening), f"{fmt(statement.credits.total)} ({statement.credits.count})",
-         f"{fmt(statement.reversals.total)} ({statement.reversals.count})", fmt(statement.adjustments),
-         fmt(statement.payout), fmt(statement.carried_forward), fmt(statement.closing)],
-    ]
+    totals = pdf.table([
+        ["Opening balance", f"Credits ({statement.credits.count})", f"Reversals ({statement.reversals.count})",
+         "Adjustments", "Payout", "Carried forward", "Closing balance"],
+        [fmt(statement.opening), fmt(statement.credits.total), fmt(statement.reversals.total),
+         fmt(statement.adjustments), fmt(statement.payout), fmt(statement.carried_forward), fmt(statement.closing)],
+    ], [WIDTH_CM / 7 * cm] * 7, amounts=range(7))
     header = ["Event", "Time (UTC)", "Kind", "Prompt content", "Share", "Amount"]
+    widths = [6.2 * cm, 3.3 * cm, 2.3 * cm, 9.2 * cm, 2.0 * cm, 3.2 * cm]
     lines = [
-        [cell(line.event_id, 36), iso_time(line.occurred_at)[:19] + "Z", line.kind + (" (late)" if line.late else ""),
-         cell(line.content or line.memo, 64), line.share or "", fmt(line.amount)]
+        [_wrap(line.event_id, widths[0]), iso_time(line.occurred_at)[:19].replace("T", " "),
+         line.kind + (" (late)" if line.late else ""), _wrap(line.content or line.memo or "", widths[3], most=3),
+         share_text(line.share), fmt(line.amount)]
         for line in statement.lines
     ]
-    widths = [5.5 * cm, 3.4 * cm, 2.6 * cm, 9 * cm, 2 * cm, 3 * cm]
+    decimals = max((_decimals(line[5]) for line in lines), default=0)  # one alignment across the chunks
     # Small tables: reportlab splits a long table page by page, which is quadratic.
-    chunks = [table([header, *lines[i:i + _LINES_PER_TABLE]], widths=widths)
-              for i in range(0, len(lines), _LINES_PER_TABLE)] or [table([header], widths=widths)]
+    chunks = [pdf.table([header, *lines[i:i + _LINES_PER_TABLE]], widths, amounts=[5], right=[4], decimals=decimals)
+              for i in range(0, len(lines), _LINES_PER_TABLE)] or [pdf.table([header], widths)]
     return [
+        PageBreak(),
         Paragraph(f"Statement for {escape(statement.account)}: period {statement.period} ({statement.currency})",
-                  styles["Heading2"]),
-        table(totals),
+                  pdf.heading),
+        Spacer(1, 0.1 * cm),
+        totals,
         Spacer(1, 0.2 * cm),
-        Paragraph(f"Credits per model: {escape(by_model)}", styles["BodyText"]),
-        Paragraph("Lines marked (late) belong to an earlier, already closed period and are counted here.",
-                  small),
+        Paragraph(f"Credits per model: {escape(by_model)}", pdf.body),
+        Paragraph(f"Shares rounded to {SHARE_DIGITS} decimals (exact in the CSV and JSON files). Lines marked (late) "
+                  "belong to an earlier, already closed period and are counted here.", pdf.small),
         Spacer(1, 0.2 * cm),
         *chunks,
     ]

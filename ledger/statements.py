@@ -34,6 +34,7 @@ class EventInfo:
     content: str | None = None
     model_id: str | None = None
     shares: Mapping[str, str] = field(default_factory=dict)
+    test_model: bool = False  # attributed with a test model (`method.test_model`): its shares mean nothing
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class Line:
     transfer_id: str | None = None
     counterparty: str | None = None
     reverses_id: str | None = None
+    test_model: bool = False
 
 
 @dataclass(slots=True)
@@ -95,6 +97,11 @@ class Statement:
     def late_lines(self) -> int:
         return sum(line.late for line in self.lines)
 
+    @property
+    def test_model(self) -> bool:
+        """Some line of the period comes from an event a test model attributed."""
+        return any(line.test_model for line in self.lines)
+
 
 @dataclass(slots=True)
 class FinanceSummary:
@@ -110,6 +117,7 @@ class FinanceSummary:
     carried_forward: int = 0
     closing: int = 0
     late_lines: int = 0
+    test_model: bool = False  # some statement has a line a test model attributed
     ledger_payouts: int | None = None  # what reached payouts:<CUR>, filled by the caller
     earnings_per_day: dict[str, int] = field(default_factory=dict)
     top_payees: list[tuple[str, int]] = field(default_factory=list)
@@ -196,6 +204,7 @@ def _book(statement: Statement, row: Mapping[str, Any], amount: int, late: bool,
         late=late, model_id=model, content=info.content if info else None,
         share=_share(info, statement.account), memo=row.get("memo"), transfer_id=row.get("id"),
         counterparty=row["debit_account"] if amount > 0 else row["credit_account"], reverses_id=row.get("reverses_id"),
+        test_model=bool(info and info.test_model),
     ))
 
 
@@ -218,6 +227,7 @@ def summarise(period: Period, currency: str, statements: list[Statement], closed
         summary.carried_forward += statement.carried_forward
         summary.closing += statement.closing
         summary.late_lines += statement.late_lines
+        summary.test_model = summary.test_model or statement.test_model
         for line in statement.lines:
             if line.kind in ("reward", "reversal"):
                 per_day[as_utc(line.occurred_at).date().isoformat()] += line.amount
@@ -249,6 +259,7 @@ def statement_dict(statement: Statement, fmt) -> dict[str, Any]:
         "carried_forward": fmt(statement.carried_forward),
         "closing": fmt(statement.closing),
         "reconciles": statement.reconciles,
+        "test_model": statement.test_model,
         "lines": [
             {**{k: v for k, v in asdict(line).items() if k not in ("amount", "occurred_at")},
              "occurred_at": iso_time(line.occurred_at), "amount": fmt(line.amount)}
@@ -268,7 +279,7 @@ def summary_dict(summary: FinanceSummary, fmt) -> dict[str, Any]:
         "payouts": {"count": summary.payouts.count, "total": fmt(summary.payouts.total)},
         "ledger_payouts": None if summary.ledger_payouts is None else fmt(summary.ledger_payouts),
         "carried_forward": fmt(summary.carried_forward), "closing": fmt(summary.closing),
-        "late_lines": summary.late_lines, "reconciles": summary.reconciles,
+        "late_lines": summary.late_lines, "reconciles": summary.reconciles, "test_model": summary.test_model,
         "earnings_per_day": {day: fmt(amount) for day, amount in summary.earnings_per_day.items()},
         "top_payees": [{"account": account, "earned": fmt(amount)} for account, amount in summary.top_payees],
     }

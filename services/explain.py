@@ -18,8 +18,9 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 
 from fairsplit.attribute import AttributionConfig, attribute, coalition_label
-from fairsplit.explain import Panel, draw_explanation
+from fairsplit.explain import Panel, Split, draw_explanation, name, tile, to_png
 from fairsplit.profiles import load_profile
+from fairsplit.result import CoalitionValue
 from fairsplit.sources import Acceleration, ModelSources
 from ledger.events import event_rewards, get_event
 from ledger.money import format_amount
@@ -28,7 +29,7 @@ from services.attribution_worker import to_request
 from services.contracts import parse_event
 from services.lookups import RegistryLookups
 
-WORKS_PER_ARTIST = 2
+WORKS_PER_ARTIST = 4  # tiled 2 × 2 into one panel per artist
 
 
 class ExplainError(ValueError):
@@ -56,31 +57,71 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources,
     config = AttributionConfig(mode=method["value_function"], tau=method["tau"], keep_images=True)
     again = attribute(request, load_profile(method["profile"], sources, acceleration), stored, config)
 
-    values = {coalition_label(v["players"]): v["value"] for v in recorded["values"]}
-    grand = coalition_label([p["account"] for p in recorded["players"]])
-    order = sorted(again.images, key=lambda k: (k != grand, -k.count("+"), k))
-
-    def title(key: str) -> str:
-        name = "generated image (regenerated)" if key == grand else key
-        return name if key in values or key == grand else f"{name}\n(not scored: names a filtered artist)"
-
-    panels = [Panel(title(k), again.images[k], values.get(k)) for k in order]
+    split = recorded_split(recorded)
+    members = {label: _members(label, split.players) for label in again.images}
+    grand = coalition_label(split.players)
+    scored = [k for k in again.images if k == grand or split.value(members[k]) is not None]
+    order = sorted(scored, key=lambda k: (k != grand, -k.count("+"), k))
+    panels = [Panel(_render_title(members[k], split.model, k == grand), again.images[k], members[k]) for k in order]
     renders = len(panels)
+    works = 0
     for style in request.styles:  # the artists' own works, where the registry stores thumbnails
-        works = artist_thumbnails(engine, style.artist_id)[:WORKS_PER_ARTIST]
-        panels += [Panel(f"artist:{style.artist_id} work {i + 1}", Image.open(io.BytesIO(png)))
-                   for i, png in enumerate(works)]
+        thumbnails = artist_thumbnails(engine, style.artist_id)[:WORKS_PER_ARTIST]
+        if thumbnails:
+            works += len(thumbnails)
+            panels.append(Panel(f"{style.artist_id}'s gallery ({len(thumbnails)} works shown)",
+                                tile([Image.open(io.BytesIO(png)) for png in thumbnails]),
+                                (f"artist:{style.artist_id}",)))
     amounts = {account: f"{format_amount(amount, currency)} {currency}"
                for account, amount, currency in event_rewards(engine, event_id)}
     notes = [f"event {event_id} · {row['content']!r} · seed {request.seed} · reward "
              f"{format_amount(row['reward_amount'], row['currency'])} {row['currency']} · {method['estimator']} Shapley"]
-    notes += [f"{p['account']} not recognised (style uplift {p.get('uplift', 0):+.5f} < τ {method['tau']}): earns 0"
-              for p in recorded["players"] if not p["recognised"]]
-    if method.get("test_model"):
-        notes.append("test model: renders and shares are not meaningful")
+    notes += [f"{p['account']} not recognised (style uplift {p.get('uplift', 0):+.5f} < τ {method['tau']}): "
+              "not a player, earns 0" for p in recorded["players"] if not p["recognised"]]
+    if len(scored) < len(again.images):
+        notes.append(f"{len(again.images) - len(scored)} renders that name an unrecognised artist are not drawn: "
+                     "they have no value in the split")
     drift = max((abs(again.shares.get(a, 0.0) - s) for a, s in recorded["shares"].items()), default=0.0)
     if drift > 1e-6:  # the worker rendered this event inside a batch: floating-point batch effects
         notes.append(f"re-rendered alone, the shares differ from the worker's batched render by up to {drift:.2g}; "
-                     "the recorded shares are the ones paid")
-    png = draw_explanation(f"Why event {event_id[:8]}… was split this way", panels, recorded["shares"], amounts, notes)
-    return Explanation(png, renders, len(panels) - renders, recorded["shares"])
+                     "the recorded shares and values are the ones paid")
+    png = to_png(draw_explanation(f"Why event {event_id[:8]}… was split this way", panels, split, amounts, notes,
+                                  test_model=bool(method.get("test_model"))))
+    return Explanation(png, renders, works, recorded["shares"])
+
+
+def recorded_split(recorded: dict[str, Any]) -> Split:
+    """The numbers of a recorded attribution (`attribution_json`) as the picture states them."""
+    players = recorded["players"]
+    model = next(p["account"] for p in players if p["kind"] == "model")
+    method = recorded["method"]
+    return Split(
+        model=model,
+        players=tuple(p["account"] for p in players),
+        game=tuple(p["account"] for p in players if p["recognised"]),
+        values=[CoalitionValue(tuple(v["players"]), float(v["value"])) for v in recorded["values"]],
+        shares={account: float(share) for account, share in recorded["shares"].items()},
+        clamped=bool(recorded.get("clamped")),
+        estimator=method["estimator"],
+        approximate=bool(method.get("approximate")),
+    )
+
+
+def _members(label: str, players: tuple[str, ...]) -> tuple[str, ...]:
+    """The accounts of a coalition named by `coalition_label` (its ids, in the players' order)."""
+    ids, found = label.split("+"), []
+    for account in players:
+        if len(found) < len(ids) and ids[len(found)] == name(account):
+            found.append(account)
+    return tuple(found)
+
+
+def _render_title(members: tuple[str, ...], model: str, grand: bool) -> str:
+    if grand:
+        return "the generated image (regenerated)"
+    styles = [f"{name(account)}'s" for account in members if account != model]
+    if not styles:
+        return f"{name(model)} alone (the content only)"
+    said = styles[0] if len(styles) == 1 else ", ".join(styles[:-1]) + f" and {styles[-1]}"
+    return f"{name(model)} with {said} style{'s' if len(styles) > 1 else ''}"
+

@@ -32,11 +32,14 @@ class PayoutEnv:
     key_dir: str
 
     def reward(self, event_id: str, when: datetime, amount: int, shares: dict[str, Fraction],
-               currency: str = "USD", content: str = "an image of a man") -> None:
-        """Book one attributed event the way the ledger writer does (event row + reward transfers)."""
+               currency: str = "USD", content: str = "an image of a man", test_model: bool | None = None) -> None:
+        """Book one attributed event the way the ledger writer does (event row + reward transfers);
+        `test_model` records the attribution's `method.test_model`."""
         event_id = eid(event_id)
         specs = reward_transfers(event_id, "acme", shares, amount, currency, when, f"att-{event_id}")
-        attribution = {"shares": {account: str(share) for account, share in shares.items()}}
+        attribution: dict = {"shares": {account: str(share) for account, share in shares.items()}}
+        if test_model is not None:
+            attribution["method"] = {"test_model": test_model}
         record = EventRecord(
             event_id=event_id, body_sha256="0" * 64, platform_id="acme", model_id=MODEL.partition(":")[2],
             occurred_at=when, content=content, reward_amount=amount, currency=currency,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ledger.manifest import read_manifest, verify_manifest, write_manifest
 from ledger.money import format_amount
@@ -33,27 +34,45 @@ class KeyPair:
         return self.private_key.sign(message)
 
 
-def sample():
+def sample(artist: str = "artist:van-gogh", share: str = "0.7011", test_model: bool = False):
     when = datetime(2026, 11, 3, 9, tzinfo=UTC)
     rows = [
         {"seq": 1, "event_id": "e1", "kind": "reward", "debit_account": "platform:p",
-         "credit_account": "artist:van-gogh", "amount": 2_345_678, "occurred_at": when, "memo": None},
+         "credit_account": artist, "amount": 2_345_678, "occurred_at": when, "memo": None},
         {"seq": 2, "event_id": "e1", "kind": "reward", "debit_account": "platform:p",
          "credit_account": "model:sd", "amount": 1_000_000, "occurred_at": when, "memo": None},
-        {"seq": 3, "event_id": "payout:2026-11:USD", "kind": "payout", "debit_account": "artist:van-gogh",
+        {"seq": 3, "event_id": "payout:2026-11:USD", "kind": "payout", "debit_account": artist,
          "credit_account": "payouts:USD", "amount": 2_340_000, "occurred_at": when, "memo": None},
         {"seq": 4, "event_id": "payout:2026-11:USD", "kind": "payout", "debit_account": "model:sd",
          "credit_account": "payouts:USD", "amount": 1_000_000, "occurred_at": when, "memo": None},
     ]
     timeline = Timeline("monthly", [CloseMark(NOV, 4)])
-    events = {"e1": EventInfo("a man <with> a hat", "sd", {"artist:van-gogh": "0.7011"})}
+    events = {"e1": EventInfo("a man <with> a hat", "sd", {artist: share}, test_model)}
     statements = build_statements(NOV, "USD", rows, timeline, events)
     return statements, summarise(NOV, "USD", statements, True, ledger_payouts=3_340_000)
 
 
-def render_all(out_dir):
-    statements, summary = sample()
+def render_all(out_dir, **kinds):
+    statements, summary = sample(**kinds)
     return [path for name in ("csv", "json", "pdf") for path in RENDERERS[name](out_dir, statements, summary, fmt)]
+
+
+def pdf_pages(out_dir) -> list[str]:
+    return [page.extract_text() for page in PdfReader(out_dir / "statements-2026-11-USD.pdf").pages]
+
+
+def decimal_points(out_dir, page: int, amounts: set[str]) -> dict[str, list[float]]:
+    """Where `amounts` have their decimal points on a PDF page (points from the left), in the
+    order they are drawn."""
+    found: dict[str, list[float]] = {}
+
+    def visit(text, _cm, tm, _font, size):
+        text = text.strip()
+        if text in amounts:
+            found.setdefault(text, []).append(tm[4] + stringWidth(text.partition(".")[0], "Helvetica", size))
+
+    PdfReader(out_dir / "statements-2026-11-USD.pdf").pages[page].extract_text(visitor_text=visit)
+    return found
 
 
 def test_csv_total_row_equals_the_summary(tmp_path):
@@ -103,3 +122,49 @@ def test_manifest_signature_verifies_and_catches_changes(tmp_path):
     forged["subject"]["period"] = "2026-10"
     (tmp_path / "manifest.json").write_text(json.dumps(forged))
     assert any("signature" in problem for problem in verify_manifest(tmp_path, key.public_key()))
+
+
+def test_pdf_reads_like_a_statement(tmp_path):
+    """Every payee on the first page, shares rounded (exact in CSV and JSON), amounts lined
+    up on their decimal points, a long account id whole, no test-model notice."""
+    artist = "artist:" + "an-artist-whose-registered-id-is-as-long-as-ids-may-be-0123456789"[:64]
+    render_all(tmp_path, artist=artist, share="0.70114376851")
+    pages = pdf_pages(tmp_path)
+    assert len(pages) == 3
+    first = pages[0].replace("\n", "")
+    assert artist in first and "model:sd" in first and "Total" in first  # the payees at a glance
+    assert "0.7011" in pages[1] and "0.70114376851" not in "".join(pages)
+    assert "shares rounded to 4 decimals" in pages[0]
+    assert not any("TEST MODEL" in page.upper() or "test model" in page for page in pages)
+    lines = tmp_path / "lines-2026-11-USD.csv"
+    assert next(row for row in csv.DictReader(lines.open()) if row["kind"] == "reward")["share"] == "0.70114376851"
+    points = decimal_points(tmp_path, 1, {"2.345678", "-2.34"})  # the totals, then the reward and payout lines
+    assert abs(points["2.345678"][-1] - points["-2.34"][0]) < 0.5
+    first_table = decimal_points(tmp_path, 0, {"3.345678", "3.34", "0.005678"})  # the finance summary comes first
+    summary = [xs[0] for xs in first_table.values()]
+    assert len(summary) == 3 and max(summary) - min(summary) < 0.5
+
+
+def test_a_test_model_statement_says_so_once_and_in_every_file(tmp_path):
+    render_all(tmp_path, test_model=True)
+    pages = pdf_pages(tmp_path)
+    assert "TEST MODEL: SHARES MEAN NOTHING" in pages[0]
+    assert sum(page.count("SHARES MEAN NOTHING") for page in pages) == 1
+    assert "2 of the 2 reward lines" in pages[0]  # the artist's and the model's, from the one event
+    document = json.loads((tmp_path / "statements-2026-11-USD.json").read_text())
+    assert document["summary"]["test_model"] is True
+    assert [s["test_model"] for s in document["statements"]] == [True, True]
+    assert [line["test_model"] for line in document["statements"][0]["lines"]] == [True, False]  # the payout is not
+    with (tmp_path / "statements-2026-11-USD.csv").open() as handle:
+        assert {row["account"]: row["test_model"] for row in csv.DictReader(handle)} == {
+            "artist:van-gogh": "yes", "model:sd": "yes", "TOTAL": "yes"}
+    with (tmp_path / "lines-2026-11-USD.csv").open() as handle:
+        assert [row["test_model"] for row in csv.DictReader(handle)] == ["yes", "no", "yes", "no"]
+
+
+def test_statements_without_test_model_say_no(tmp_path):
+    render_all(tmp_path)
+    document = json.loads((tmp_path / "statements-2026-11-USD.json").read_text())
+    assert document["summary"]["test_model"] is False and not any(s["test_model"] for s in document["statements"])
+    with (tmp_path / "statements-2026-11-USD.csv").open() as handle:
+        assert {row["test_model"] for row in csv.DictReader(handle)} == {"no"}
