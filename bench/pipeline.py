@@ -35,10 +35,9 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC
 from pathlib import Path
-
-from _common import DEFAULT_PG, RESULTS, record, scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = "acme"
@@ -52,6 +51,7 @@ def serve_precomputed_worker() -> None:
     """`cli serve attribution` with `attribute_many` answered from a per-artist-set cache."""
     from dataclasses import replace
 
+    # Only the checkout under test (PYTHONPATH) is imported here: _common is not, it puts this one first.
     import services.attribution_worker as worker
 
     real, cache = worker.attribute_many, {}
@@ -98,6 +98,37 @@ def registry(database_url: str, workdir: Path):
         folder = render_gallery(models, artist, workdir / "galleries" / artist.artist_id, count=2)
         cli("artists", "add", artist.artist_id, "--name", artist.name, "--gallery", str(folder), "--profile", "tiny")
     return key
+
+
+BASELINE_SET_UP = """
+import sys
+from pathlib import Path
+from typer.testing import CliRunner
+from cli import app
+from services.demo import DEMO_ARTISTS
+database_url, workdir = sys.argv[1], Path(sys.argv[2])
+def cli(*args):
+    result = CliRunner().invoke(app, ["--database-url", database_url, "--key-dir", str(workdir / "keys-baseline"), *args])
+    if result.exit_code != 0:
+        raise SystemExit(f"fairsplit {' '.join(args)} failed: {result.output}")
+cli("init")
+cli("platforms", "add", "acme", "--public-key", str(workdir / "acme.pub.pem"))
+for artist in DEMO_ARTISTS:
+    cli("artists", "add", artist.artist_id, "--name", artist.name, "--gallery", str(workdir / "galleries" / artist.artist_id),
+        "--profile", "tiny")
+"""
+
+
+def baseline_registry(root: Path, database_url: str, workdir: Path) -> None:
+    """The same platform key and galleries registered by the baseline checkout's own CLI in its own database.
+
+    The baseline's schema and key handling are its own (an older checkout refuses a newer schema), so it
+    gets a database it initialised itself; the events it is sent are the same signed bytes."""
+    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", BASELINE_SET_UP, database_url, str(workdir)], cwd=root, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"setting up the baseline at {root} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
 def events(rng: random.Random, key, n: int, every_artist_set: bool = False) -> list[dict]:
@@ -154,10 +185,11 @@ class Services:
 
     def __init__(self, mode: str, database_url: str, workdir: Path, bootstrap: str, session_timeout_ms: int,
                  root: Path = ROOT):
+        keys = workdir / ("keys" if root == ROOT else "keys-baseline")
         self.prefix = f"b{uuid.uuid4().hex[:8]}."
         env = {
             **os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": str(root), "FAIRSPLIT_DATABASE_URL": database_url, "FAIRSPLIT_KEY_DIR": str(workdir / "keys"),
+            "PYTHONPATH": str(root), "FAIRSPLIT_DATABASE_URL": database_url, "FAIRSPLIT_KEY_DIR": str(keys),
             "FAIRSPLIT_KAFKA_BOOTSTRAP": bootstrap, "FAIRSPLIT_TOPIC_PREFIX": self.prefix,
             "FAIRSPLIT_KAFKA_PARTITIONS": str(PARTITIONS), "FAIRSPLIT_KAFKA_SESSION_TIMEOUT_MS": str(session_timeout_ms),
             "FAIRSPLIT_MODE": "text" if mode == "text" else "generative",
@@ -247,6 +279,8 @@ def run_mode(mode: str, n: int, key, engine, database_url: str, workdir: Path, b
 
 
 def main() -> None:
+    from _common import DEFAULT_PG, RESULTS, record, scratch_databases
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres-url", default=DEFAULT_PG, help="admin URL; a scratch database is created next to it")
     parser.add_argument("--n", type=int, default=400, help="events per model-free mode (precomputed, text)")
@@ -258,11 +292,7 @@ def main() -> None:
     parser.add_argument("--baseline-root", type=Path, help="also run the precomputed mode with the services of this "
                         "checkout (e.g. main), as a same-run reference for a change")
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
-    parser.add_argument("--serve-precomputed-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_precomputed_worker:
-        serve_precomputed_worker()
-        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ledger.db import make_engine
     from services.tansu import TansuBroker
@@ -270,11 +300,15 @@ def main() -> None:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     runs = [(mode, ROOT) for mode in modes] + ([("precomputed", args.baseline_root.resolve())] if args.baseline_root else [])
     figures: dict[str, dict[str, float]] = {}
-    with scratch_databases(args.postgres_url) as databases, tempfile.TemporaryDirectory() as tmp:
-        database_url = dict(databases)["postgresql"]
-        workdir = Path(tmp)
+    with ExitStack() as stack:
+        database_url = dict(stack.enter_context(scratch_databases(args.postgres_url)))["postgresql"]
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         key = registry(database_url, workdir)
-        engine = make_engine(database_url)
+        engines = {ROOT: (database_url, make_engine(database_url))}
+        if args.baseline_root:
+            baseline_url = dict(stack.enter_context(scratch_databases(args.postgres_url)))["postgresql"]
+            baseline_registry(args.baseline_root.resolve(), baseline_url, workdir)
+            engines[args.baseline_root.resolve()] = (baseline_url, make_engine(baseline_url))
         with TansuBroker(log_path=workdir / "broker.log") as broker:
             size = len(json.dumps(events(random.Random(0), key, 1)[0]))
             raw = raw_consume_rate(broker.bootstrap, args.raw_n, size)
@@ -282,11 +316,13 @@ def main() -> None:
             for mode, root in runs:
                 n = args.n_model if mode == "generative" else args.n
                 name = mode if root == ROOT else f"{mode} with {root}"
-                figures[name] = run_mode(mode, n, key, engine, database_url, workdir, broker.bootstrap, args, root)
+                url, engine = engines[root]
+                figures[name] = run_mode(mode, n, key, engine, url, workdir, broker.bootstrap, args, root)
                 f = figures[name]
                 print(f"{name:>12}: {f['events/s']:8,.1f} events/s ({100 * f['events/s'] / raw:.2f}% of raw consume), "
                       f"latency p50 {f['p50 s']:.3f} s p99 {f['p99 s']:.3f} s, n={n}")
-        engine.dispose()
+        for _, engine in engines.values():
+            engine.dispose()
     shown = "; ".join(f"{mode} {f['events/s']:,.1f} events/s ({100 * f['events/s'] / raw:.2f}% of raw) "
                       f"p50 {f['p50 s']:.2f} s p99 {f['p99 s']:.2f} s n={f['n']}" for mode, f in figures.items())
     if not args.no_record:
@@ -295,4 +331,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # The worker mode is chosen before main() imports _common, which puts this checkout first on the path.
+    if sys.argv[1:] == ["--serve-precomputed-worker"]:
+        serve_precomputed_worker()
+    else:
+        main()
