@@ -187,6 +187,7 @@ class StreamContext:
     keep_alive: Callable[[], None] = lambda: None
     metrics: StreamMetrics | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
+    running: int = 0  # batches in the task thread: while any runs, the loop polls briefly to pass it on soon
 
 
 class _Forward:
@@ -291,6 +292,7 @@ class RunTask(_Forward):
             self._pass_on_oldest()
         todo = [index for index, (_, outcome) in enumerate(items) if outcome is None]
         future = self._executor.submit(self._run, [items[index][0] for index in todo]) if todo else None
+        self.context.running += future is not None
         self._in_flight.append((items, todo, future, time.monotonic()))
         if self.max_in_flight == 1:
             self._pass_on_oldest()
@@ -312,6 +314,7 @@ class RunTask(_Forward):
             if self.context.metrics:
                 self.context.metrics.batch_seconds.observe(time.monotonic() - started)
         self._in_flight.popleft()
+        self.context.running -= future is not None
         self.next.submit([(message, outcome) for (message, _), outcome in zip(items, outcomes)])
 
     def _run(self, messages: list[Message]) -> list[Outcome]:
@@ -552,6 +555,8 @@ class StreamProcessor:
     `handle_signals`), after the in-flight batch is finished and committed.
     """
 
+    BUSY_POLL_MS = 10
+
     def __init__(self, consumer: KafkaConsumer, topics: Sequence[str],
                  build: Callable[[StreamContext], ProcessingStep], *, service: str,
                  metrics: StreamMetrics | None = None, poll_timeout_ms: int = 200,
@@ -582,7 +587,8 @@ class StreamProcessor:
         log.info("stream started", extra={"topics": self.topics, "service": self.service})
         try:
             while not self._stop.is_set():
-                records = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
+                # A finished batch is passed on only between polls: wait briefly while one runs.
+                records = self.consumer.poll(timeout_ms=self.BUSY_POLL_MS if self.context.running else self.poll_timeout_ms)
                 self._busy = True
                 try:
                     for batch in records.values():

@@ -124,3 +124,29 @@ def test_a_computed_outcome_never_reaches_publishing_or_the_commit_point():
         ProduceResults(None, "out", CommitOffsets(context), context).submit([(message, Computed(1))])
     CommitOffsets(context).submit([(message, Failure("no"))])
     assert len(commits) == 1
+
+
+def test_the_loop_knows_while_a_batch_runs_so_it_polls_briefly_and_passes_it_on_soon():
+    from services.stream import Message, RunTask
+
+    release = threading.Event()
+    passed_on = []
+
+    class Sink:
+        def submit(self, items):
+            passed_on.extend(items)
+
+        def poll(self):
+            pass
+
+    context = StreamContext("test", lambda offsets: None)
+    step = RunTask(lambda messages: (release.wait(30), [Computed(len(messages))])[1], Sink(), context,
+                   max_in_flight=2)
+    step.submit([(Message("t", 0, 0, b"k", b"{}"), None)])
+    assert context.running == 1 and not passed_on
+    release.set()
+    deadline = time.monotonic() + 30
+    while not passed_on and time.monotonic() < deadline:
+        step.poll()
+        time.sleep(0.01)
+    assert context.running == 0 and len(passed_on) == 1
