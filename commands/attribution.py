@@ -59,6 +59,7 @@ def attribute_command(
     model_id: str | None = typer.Option(None, "--model-id", help="Account id of the generative model "
                                         "(default: the id FAIRSPLIT_MODEL_ROUTES serves with this profile)."),
     tau: float | None = setting("tau"),
+    value_correction: str | None = setting("value_correction"),
     save_images: str | None = typer.Option(None, "--save-images", help="Write the coalition renders into this folder."),
     timings: bool = typer.Option(False, "--timings", help="Include wall-clock timings (not deterministic)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON."),
@@ -71,7 +72,7 @@ def attribute_command(
     from fairsplit.request import AttributionRequest, Style
 
     with user_errors():
-        settings = settings_of(ctx).merge(mode=mode, profile=profile, tau=tau)
+        settings = settings_of(ctx).merge(mode=mode, profile=profile, tau=tau, value_correction=value_correction)
         routes = parse_routes(settings.routes)
     if settings.profile not in PROFILES:
         fail(f"unknown profile {settings.profile!r}; choose one of: {', '.join(PROFILES)}.")
@@ -95,7 +96,8 @@ def attribute_command(
         models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
         galleries = {**_registered_galleries(settings.database_url, ids, models.embedder.id),
                      **{a: embed_gallery(d, models) for a, d in folders.items()}}
-        config = AttributionConfig(mode=settings.mode, tau=settings.tau, keep_images=bool(save_images))
+        config = AttributionConfig(mode=settings.mode, tau=settings.tau, keep_images=bool(save_images),
+                                   value_correction=settings.value_correction)
         result = attribute(request, models, galleries, config, Renderer(models))
     except (ModelUnavailable, ValueError, OSError) as exc:
         fail(str(exc).rstrip(".") + ".")
@@ -115,6 +117,8 @@ def attribute_command(
 def _print_attribution(result, timings: bool) -> None:
     method = result.method
     title = f"{method.value_function} split, {method.estimator}, profile {method.profile}"
+    if method.value_correction == "floor" and result.floor is not None:
+        title += f", values above the floor {result.floor:.3f}"
     if method.test_model:
         title += " (test model: shares mean nothing)"
     if method.approximation:

@@ -38,6 +38,7 @@ def attribution(
     topic_prefix: str | None = setting("topic_prefix"),
     routes: str | None = setting("routes"),
     tau: float | None = setting("tau"),
+    value_correction: str | None = setting("value_correction"),
     mode: str | None = setting("mode"),
     batch_size: int | None = setting("batch_size"),
     compile: bool | None = setting("compile"),
@@ -50,7 +51,7 @@ def attribution(
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, partitions=partitions, session_timeout_ms=session_timeout_ms,
                                           metrics_port=metrics_port, topic_prefix=topic_prefix, routes=routes, tau=tau,
-                                          mode=mode, batch_size=batch_size, compile=compile,
+                                          value_correction=value_correction, mode=mode, batch_size=batch_size, compile=compile,
                                           gpu_memory_gib=gpu_memory_gib, compile_cache=compile_cache)
         task = worker_task(settings, ready_engine(ctx))
     kafka = kafka_settings(settings)

@@ -84,6 +84,11 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _optional_choice(*choices: str) -> Callable[[str], str | None]:
+    choice = _choice(*choices)
+    return lambda text: None if text == "" else choice(text)
+
+
 def _switch(text: str) -> bool | None:
     if text == "":
         return None
@@ -128,11 +133,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FAIRSPLIT_TOPIC_PREFIX", "topic_prefix", _text, "", "--topic-prefix", "prefix of topic and group names"),
     Variable("FAIRSPLIT_METRICS_PORT", "metrics_port", _optional_int(1, 65535), "", "--metrics-port",
              "Prometheus metrics port of a service (empty: none)"),
-    Variable("FAIRSPLIT_MODEL_ROUTES", "routes", _text, "sd-1.5=sd15,tiny-sd=tiny", "--routes",
+    Variable("FAIRSPLIT_MODEL_ROUTES", "routes", _text, "sd-1.5=sd15,tiny-sd=tiny,world-sd=world", "--routes",
              "event `model.id` → the model profile the worker serves it with"),
     Variable("FAIRSPLIT_PROFILE", "profile", _text, "sd15", "--profile", "profile of `attribute` and `artists add`"),
     Variable("FAIRSPLIT_TAU", "tau", _optional_float(-1.0, 1.0), "", "--tau",
              "recognizability threshold on style uplift (empty: the profile's default)"),
+    Variable("FAIRSPLIT_VALUE_CORRECTION", "value_correction", _optional_choice("floor", "none"), "",
+             "--value-correction",
+             "floor: cosines measured above the image's floor; none: the paper's values (empty: the profile's default)"),
     Variable("FAIRSPLIT_MODE", "mode", _choice("generative", "text"), "generative", "--mode",
              "value function: generative (renders) or text (approximation)"),
     Variable("FAIRSPLIT_BATCH_SIZE", "batch_size", _int(1, 4096), "32", "--batch-size",
@@ -147,6 +155,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FAIRSPLIT_DEVICE", "device", _text, "", "--device", "torch device (empty: cuda, then mps, then cpu)"),
     Variable("FAIRSPLIT_MODEL_CACHE", "model_cache", _text, "~/.cache/fairsplit/models", "--model-cache",
              "where the tiny test models are built once"),
+    Variable("FAIRSPLIT_WORLD_MODEL", "world_model", _text, "", None,
+             "folder of the test world's models (empty: the one committed in fairsplit/world/model)"),
     Variable("FAIRSPLIT_COMPILE", "compile", _switch, "", "--compile/--no-compile",
              "torch.compile the UNet with fused QKV and channels_last (empty: on for CUDA, off elsewhere)"),
     Variable("FAIRSPLIT_CUDA_GRAPHS", "cuda_graphs", _switch, "0", None, "compile with CUDA graphs (reduce-overhead)"),
@@ -193,6 +203,7 @@ class Settings:
     routes: str
     profile: str
     tau: float | None
+    value_correction: str | None
     mode: str
     batch_size: int
     generator_model: str
@@ -201,6 +212,7 @@ class Settings:
     clip_revision: str
     device: str
     model_cache: str
+    world_model: str
     compile: bool | None
     cuda_graphs: bool | None
     gpu_memory_gib: float
@@ -237,6 +249,7 @@ class Settings:
             generator=self.generator_model, generator_revision=self.generator_revision,
             clip=self.clip_model, clip_revision=self.clip_revision,
             device=self.device or None, cache_dir=Path(self.model_cache).expanduser(),
+            world_model=Path(self.world_model).expanduser() if self.world_model else None,
         )
 
     def acceleration(self, serving: bool = True) -> Acceleration:

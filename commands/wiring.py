@@ -47,7 +47,8 @@ def worker_task(settings: Settings, engine: Engine):
                                "or is revoked; an operator enrols it with `fairsplit keys enroll attribution-worker`.")
     gate = Gate(lookups.platform_keys, lookups.known_artists, routes, settings.event_window)
     sources, acceleration = settings.model_sources, settings.acceleration()
-    attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau),
+    attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau,
+                                                                     value_correction=settings.value_correction),
                             load=lambda profile: load_profile(profile, sources, acceleration))
     return WorkerTask(gate.admit, lookups.recorded, attributor)
 

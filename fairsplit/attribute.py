@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from fairsplit.gallery import synthesize_gallery
+from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, default_tau, recognise
@@ -35,7 +35,8 @@ from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, em
 from fairsplit.request import AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
-from fairsplit.values import MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine
+from fairsplit.values import (CORRECTIONS, MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
+                              default_correction, image_floor)
 
 MODES = ("generative", "text")
 
@@ -47,6 +48,7 @@ class AttributionConfig:
     shapley: ShapleyConfig = ShapleyConfig()
     max_rank: int | None = None  # zero-shot rank test, off by default
     keep_images: bool = False  # attach coalition renders to the result (CLI --save-images)
+    value_correction: str | None = None  # "floor" or "none" (the paper's); None: the profile's default
 
 
 @dataclass
@@ -62,6 +64,7 @@ class _Event:
     recognitions: list[Recognition] = field(default_factory=list)
     kept: list[int] = field(default_factory=list)  # player indices in the game (0 = model)
     plan: ShapleyPlan | None = None
+    floor: float | None = None  # the image's floor (bias-corrected values)
 
     @property
     def n_artists(self) -> int:
@@ -106,6 +109,10 @@ def attribute_many(
         raise ValueError(f"unknown mode '{config.mode}' (choose one of: {', '.join(MODES)})")
     if config.tau is None:
         config = replace(config, tau=default_tau(models.profile))
+    if config.value_correction is None:
+        config = replace(config, value_correction=default_correction(models.profile))
+    if config.value_correction not in CORRECTIONS:
+        raise ValueError(f"unknown value correction '{config.value_correction}' (choose one of: {', '.join(CORRECTIONS)})")
     renderer = renderer or Renderer(models)
     clock = _Clock()
     events = [_start(r, models, renderer, galleries or {}) for r in requests]
@@ -117,6 +124,10 @@ def attribute_many(
         event.plan = ShapleyPlan(len(event.kept), config.shapley)
     _evaluate(events, models, renderer, config, [_second_round(e) for e in events])
     clock.lap("render_round_2")
+    if config.value_correction == "floor":
+        for event in events:
+            if len(event.kept) > 1:
+                event.floor = image_floor(event.anchor, reference_galleries(renderer, event.params))
     results = [_finish(e, models, config) for e in events]
     clock.lap("shapley")
     for result in results:
@@ -276,6 +287,7 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
         event.embeddings,
         [g.vector for g in event.galleries],
         _text_rescale(event, models) if config.mode == "text" and event.n_artists else None,
+        event.floor,
     )
     estimate = event.plan.estimate({g: values[o] for g, o in zip(game_masks, originals)})
     shares = to_shares(estimate.values)
@@ -304,7 +316,10 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
             generator=models.generator,
             embedder=models.embedder,
             grand_image=_grand_image(event.request),
+            value_correction=config.value_correction,
+            test_world=models.world,
         ),
+        floor=event.floor,
         stderr=(
             {accounts[p]: s for p, s in zip(event.kept, estimate.stderr)} if estimate.stderr is not None else None
         ),

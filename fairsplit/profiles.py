@@ -7,6 +7,11 @@
   size, built once into `ModelSources.cache_dir` and loaded through the same
   `from_pretrained` code as the real models. Its outputs mean nothing; it exists so that
   tests and offline demos exercise the real code path. Results say `test_model: true`.
+- `world`: the test world (`fairsplit.world`): a small generator and CLIP trained on a
+  procedural data set whose styles are known, committed in `fairsplit/world/model` (or
+  the folder `ModelSources.world_model`) with `world.json`, the manifest of how they were
+  trained. Its shares measure the method (bench/fidelity.py) but pay nobody: results say
+  `test_model: true` and name the world (`test_world`).
 
 The device is `ModelSources.device` or the best available (cuda, mps, cpu). Nothing here
 reads the environment: sources arrive as arguments (`fairsplit.sources`).
@@ -28,10 +33,12 @@ from fairsplit.accelerate import Acceleration, Accelerator
 from fairsplit.request import Params
 from fairsplit.sources import ModelSources
 
-PROFILES = ("sd15", "tiny")
+PROFILES = ("sd15", "tiny", "world")
 TINY_VERSION = "1"
 TINY_SEED = 0
 TINY_SIZE = 32
+WORLD_STEPS = 12
+WORLD_GUIDANCE = 3.0
 
 
 class ModelUnavailable(RuntimeError):
@@ -66,6 +73,9 @@ class Models:
     # every Renderer of this profile must see it
     adapters: dict[str, str] = field(default_factory=dict)
     accelerator: Accelerator | None = None  # compiled UNet, buckets, memory ceiling (fairsplit.accelerate)
+    world: str | None = None  # the test world that trained these models (profile `world`)
+    # reference galleries per render parameters (the floor of bias-corrected values)
+    references: dict = field(default_factory=dict, repr=False)
 
 
 def pick_device(wanted: str | None = None) -> torch.device:
@@ -103,6 +113,8 @@ def load_profile(name: str, sources: ModelSources = ModelSources(), acceleration
     _quiet()
     if name == "tiny":
         models = _load_tiny(sources)
+    elif name == "world":
+        models = _load_world(sources)
     elif name == "sd15":
         models = _load_sd15(sources)
     else:
@@ -167,6 +179,50 @@ def _finish(profile, pipe, clip, tokenizer, processor, gen, emb, device, dtype, 
     return Models(
         profile, pipe, clip, tokenizer, processor, gen, emb, device, dtype, test_model, params, memory_budget(device)
     )
+
+
+# --- world: the trained test world, committed with the code ------------------------
+
+
+def world_model_dir(sources: ModelSources) -> Path:
+    return Path(sources.world_model) if sources.world_model else Path(__file__).parent / "world" / "model"
+
+
+def _load_world(sources: ModelSources) -> Models:
+    from diffusers import StableDiffusionPipeline
+    from transformers import AutoTokenizer, CLIPModel
+
+    from fairsplit.world import SIZE
+
+    root = world_model_dir(sources)
+    try:
+        manifest = json.loads((root / "world.json").read_text())
+        world_id = str(manifest["world"])
+        revision = f"{world_id}-{manifest['weights']['sd/unet/diffusion_pytorch_model.safetensors'][:12]}"
+        pipe = StableDiffusionPipeline.from_pretrained(root / "sd", safety_checker=None, requires_safety_checker=False)
+        clip = CLIPModel.from_pretrained(root / "clip")
+        tokenizer = AutoTokenizer.from_pretrained(root / "clip")
+        processor = _image_processor_class().from_pretrained(root / "clip")
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelUnavailable(
+            f"the test world in {root} could not be loaded ({type(exc).__name__}: {str(exc)[:160]}); "
+            "train it with `python -m fairsplit.world.train`"
+        ) from None
+    models = _finish(
+        "world",
+        pipe,
+        clip,
+        tokenizer,
+        processor,
+        ModelRef("fairsplit/world-sd.test-model", revision),
+        ModelRef("fairsplit/world-clip.test-model", revision),
+        pick_device(sources.device),
+        torch.float32,
+        True,
+        Params(steps=WORLD_STEPS, guidance=WORLD_GUIDANCE, width=SIZE, height=SIZE),
+    )
+    models.world = world_id
+    return models
 
 
 # --- tiny: seeded random models, built once, loaded like real ones ------------------

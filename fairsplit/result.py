@@ -44,6 +44,8 @@ class Method:
     embedder: ModelRef
     grand_image: str  # "event" (its image), "event-embedding" (its image's embedding) or "regenerated"
     v_grand: str = "v(N') = 1 over the recognised players"
+    value_correction: str = "none"  # "floor": cosines measured above the image's floor; "none": the paper's
+    test_world: str | None = None  # the test world whose models made the numbers (profile `world`)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class AttributionResult:
     clamped: bool
     method: Method
     stderr: dict[str, float] | None = None
+    floor: float | None = None  # the image's floor b when values are bias-corrected (and the game has artists)
     timings: dict[str, float] = field(default_factory=dict)
     images: dict[str, object] = field(default_factory=dict, repr=False)  # label -> PIL image
 

@@ -32,6 +32,7 @@ class ModelSources:
     clip_revision: str = "main"
     device: str | None = None  # None: cuda, then mps, then cpu
     cache_dir: Path = field(default=DEFAULT_CACHE)  # where the tiny test models are built once
+    world_model: Path | None = None  # the test world's folder (None: the one committed in fairsplit/world/model)
 
 
 DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32, 64)

@@ -23,7 +23,7 @@ from services.contracts import ContractError, GenerationEventV1, load_json_objec
 from services.signing import SignatureError, body_sha256, verify_event
 
 #: Default model routing: event `model.id` → attribution profile.
-DEFAULT_ROUTES: Mapping[str, str] = {"sd-1.5": "sd15", "tiny-sd": "tiny"}
+DEFAULT_ROUTES: Mapping[str, str] = {"sd-1.5": "sd15", "tiny-sd": "tiny", "world-sd": "world"}
 
 
 class Rejected(ValueError):

@@ -114,6 +114,9 @@ def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey)
             "budget": method.budget,
             "approximate": method.approximation,
             "test_model": method.test_model,
+            "value_correction": method.value_correction,
+            "value_floor": result.floor,
+            "test_world": method.test_world,
         },
         "players": [
             {"id": p.id, "account": p.account, "kind": p.kind, "recognised": p.recognised, "uplift": p.uplift}

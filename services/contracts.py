@@ -312,6 +312,11 @@ class MethodV1(_Contract):
     budget: Annotated[int, Field(strict=True, ge=1)] | None = None
     approximate: Annotated[bool, Field(strict=True)] = False
     test_model: Annotated[bool, Field(strict=True)] = False
+    # bias-corrected values ("floor", with the image's floor) or the paper's ("none");
+    # results from before the correction existed say neither and were "none"
+    value_correction: Literal["floor", "none"] = "none"
+    value_floor: Finite | None = None
+    test_world: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")] | None = None
 
 
 class PlayerV1(_Contract):

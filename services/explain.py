@@ -54,7 +54,8 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources,
     method = recorded["method"]
     request = to_request(parse_event(json.loads(row["event_json"])))
     stored = RegistryLookups(engine).galleries([s.artist_id for s in request.styles])
-    config = AttributionConfig(mode=method["value_function"], tau=method["tau"], keep_images=True)
+    config = AttributionConfig(mode=method["value_function"], tau=method["tau"], keep_images=True,
+                               value_correction=method.get("value_correction", "none"))
     again = attribute(request, load_profile(method["profile"], sources, acceleration), stored, config)
 
     split = recorded_split(recorded)

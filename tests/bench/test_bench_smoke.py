@@ -39,3 +39,14 @@ def test_gpu_attribution_without_cuda_says_so_and_exits_cleanly():
     done = subprocess.run([sys.executable, "bench/gpu_attribution.py", "--no-record"], cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "no CUDA device" in done.stderr
+
+
+def test_fidelity_quick_mode_prints_every_figure_beside_its_goal():
+    """bench/fidelity.py on the test world, a few cases per figure, both value functions."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "bench/fidelity.py", "--quick", "--no-record"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = [line for line in done.stdout.splitlines() if "(goal:" in line]
+    assert len(figures) == 8
+    assert all("floor " in line and "none " in line for line in figures)

@@ -1,0 +1,270 @@
+"""Fidelity and manipulation resistance of the attribution method on the test world.
+
+The world's truth is known: a known artist's style shows in a render, an unknown
+artist's cannot (the model never saw the name). Every figure is printed next to its goal,
+for the bias-corrected values (floor) and the paper's (none):
+
+- recognizability precision / recall over ≥ 200 held-out (content, artist set, seed)
+  cases at the world's τ (calibrated on other cases: `fairsplit world calibrate`);
+- the share of an unknown named artist (goal: 0 in ≥ 99 % of cases); the visible
+  artist's share against the model's (distribution);
+- monotonicity: as a style's strength in the event's image rises (the image is the plain
+  render blended with the styled one, weight 0 → 1), its artist's share does not fall;
+- padding: 1–3 unknown names added pay nothing and move the visible share ≤ 0.02;
+- aliases: a second id with the same gallery, named beside the first, pays the pair
+  ≤ the single artist's share + 0.02;
+- seed stability: the standard deviation of a visible artist's share over 8 seeds;
+- DreamBooth analogue: a LoRA trained here for an unknown artist is recognised with its
+  adapter active and not without it.
+
+    python bench/fidelity.py [--cases 240] [--quick] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _results import RESULTS, record  # noqa: E402
+
+CORRECTIONS = ("floor", "none")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=240, help="recognizability cases (held out from calibration)")
+    parser.add_argument("--per-figure", type=int, default=40, help="cases per other figure")
+    parser.add_argument("--quick", action="store_true", help="a few cases per figure (smoke run)")
+    parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
+    args = parser.parse_args()
+    if args.quick:
+        args.cases, args.per_figure = 12, 3
+
+    import torch
+
+    from fairsplit.profiles import load_profile
+    from fairsplit.recognition import default_tau
+    from fairsplit.render import Renderer
+    from fairsplit.sources import ModelSources
+    from fairsplit.world.cases import world_galleries
+
+    torch.set_num_threads(2)
+    started = time.monotonic()
+    models = load_profile("world", ModelSources(device="cpu"))
+    renderer = remembering(Renderer)(models)
+    galleries = world_galleries(models)
+    tau = default_tau("world")
+    bench = Bench(models, renderer, galleries, tau, np.random.default_rng(1))
+    lines, shown = [], []
+
+    def show(name: str, values: dict[str, str], goal: str) -> None:
+        text = "; ".join(f"{c} {v}" for c, v in values.items())
+        lines.append(f"{name:<44} {text}   (goal: {goal})")
+        shown.append(f"{name}: {text} (goal {goal})")
+
+    cases = bench.recognition_cases(args.cases)
+    split = {c: bench.run(cases, c) for c in CORRECTIONS}
+    show(f"recognizability precision/recall, n={len(cases)}", {c: bench.precision_recall(split[c]) for c in CORRECTIONS},
+         "≥ 0.95 each")
+    show("unknown named artist paid 0", {c: bench.unknown_zero(split[c]) for c in CORRECTIONS}, "≥ 99 % of cases")
+    show("visible artist's share p5/p50/p95 (model's)", {c: bench.visible_shares(split[c]) for c in CORRECTIONS},
+         "a distribution")
+    n = args.per_figure
+    show(f"monotone in style strength, n={n}", bench.monotonicity(n), "≥ 95 % of cases")
+    show(f"padding 1–3 unknown names, n={n}", bench.padding(n), "unknown paid 0, |Δ visible| ≤ 0.02")
+    show(f"aliases, n={n}", bench.aliases(n), "pair ≤ single + 0.02")
+    show(f"visible share std over 8 seeds, n={max(2, n // 8)}", bench.seed_stability(max(2, n // 8)), "small")
+    show(f"DreamBooth LoRA (unknown artist iris), n={n}", bench.dreambooth(n, steps=60 if args.quick else 250),
+         "recognised with adapter, not without")
+    title = (f"fidelity on the test world {models.world}, τ={tau:g}, {time.monotonic() - started:.0f} s "
+             f"({renderer.rendered} renders)")
+    print(title)
+    print("\n".join(lines))
+    if not args.no_record:
+        record(title, " | ".join(shown).replace("|", "/"))
+
+
+class Bench:
+    def __init__(self, models, renderer, galleries, tau, rng):
+        self.models, self.renderer, self.galleries, self.tau, self.rng = models, renderer, galleries, tau, rng
+
+    def run(self, cases, correction, requests=None, extra=None):
+        from fairsplit.attribute import AttributionConfig, attribute_many
+
+        config = AttributionConfig(tau=self.tau, value_correction=correction)
+        requests = requests or [c.request() for c in cases]
+        return attribute_many(requests, self.models, {**self.galleries, **(extra or {})}, config, self.renderer)
+
+    def recognition_cases(self, count):
+        from fairsplit.world.cases import labelled_cases
+
+        return labelled_cases(count, seed=1)  # calibration uses seed 0: these are held out
+
+    def _known_cases(self, count):
+        from fairsplit import world
+        from fairsplit.world.cases import Case
+
+        known = list(world.KNOWN)
+        return [Case(world.CONTENTS[int(self.rng.integers(len(world.CONTENTS)))],
+                     (known[int(self.rng.integers(len(known)))],), int(self.rng.integers(2**31))) for _ in range(count)]
+
+    @staticmethod
+    def precision_recall(results):
+        from fairsplit import world
+
+        said = [(p.recognised, p.id in world.KNOWN) for r in results for p in r.players if p.kind == "artist"]
+        tp = sum(s and v for s, v in said)
+        precision = tp / max(1, sum(s for s, _ in said))
+        recall = tp / max(1, sum(v for _, v in said))
+        return f"{precision:.3f}/{recall:.3f}"
+
+    @staticmethod
+    def unknown_zero(results):
+        from fairsplit import world
+
+        paid = [r.shares[p.account] for r in results for p in r.players if p.id in world.UNKNOWN]
+        return f"{100 * np.mean([s == 0 for s in paid]):.1f} % of {len(paid)}"
+
+    @staticmethod
+    def visible_shares(results):
+        from fairsplit import world
+
+        shares = [r.shares[p.account] for r in results for p in r.players if p.id in world.KNOWN]
+        model = [r.shares[r.players[0].account] for r in results if any(p.id in world.KNOWN for p in r.players)]
+        q = np.percentile(shares, [5, 50, 95])
+        return f"{q[0]:.2f}/{q[1]:.2f}/{q[2]:.2f} ({np.median(model):.2f})"
+
+    def monotonicity(self, count):
+        from fairsplit import world
+        from fairsplit.pixels import to_pil
+        from fairsplit.render import RenderJob
+
+        cases = self._known_cases(count)
+        params = self.models.default_params
+        plain = self.renderer.render_pixels([RenderJob(world.prompt(c.content), c.seed, params) for c in cases])
+        styled = self.renderer.render_pixels([RenderJob(world.prompt(c.content, c.artists), c.seed, params)
+                                              for c in cases])
+        weights = (0.0, 0.25, 0.5, 0.75, 1.0)
+        requests = []
+        for case, a, b in zip(cases, plain, styled):
+            for w in weights:
+                image = (a.float() * (1 - w) + b.float() * w).round().to(a.dtype)
+                buffer = io.BytesIO()
+                to_pil(image).save(buffer, format="PNG")
+                requests.append(replace_image(case.request(), buffer.getvalue()))
+        out = {}
+        for correction in CORRECTIONS:
+            results = self.run(cases, correction, requests)
+            falls = []
+            for k, case in enumerate(cases):
+                shares = [results[k * len(weights) + i].shares[f"artist:{case.artists[0]}"] for i in range(len(weights))]
+                falls.append(max(0.0, *(a - b for a, b in zip(shares, shares[1:]))))
+            out[correction] = (f"{100 * np.mean([f <= 1e-9 for f in falls]):.1f} % "
+                               f"({100 * np.mean([f <= 0.02 for f in falls]):.1f} % within 0.02)")
+        return out
+
+    def padding(self, count):
+        from fairsplit import world
+        from fairsplit.world.cases import Case
+
+        cases = self._known_cases(count)
+        padded = []
+        for case in cases:
+            names = list(self.rng.choice(list(world.UNKNOWN), int(self.rng.integers(1, 4)), replace=False))
+            order = [*case.artists, *names]
+            self.rng.shuffle(order)
+            padded.append(Case(case.content, tuple(order), case.seed))
+        out = {}
+        for correction in CORRECTIONS:
+            alone, more = self.run(cases, correction), self.run(padded, correction)
+            ok, moved = [], []
+            for case, a, b in zip(cases, alone, more):
+                account = f"artist:{case.artists[0]}"
+                unpaid = all(b.shares[p.account] == 0 for p in b.players if p.id in world.UNKNOWN)
+                moved.append(abs(b.shares[account] - a.shares[account]))
+                ok.append(unpaid and moved[-1] <= 0.02)
+            out[correction] = f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
+        return out
+
+    def aliases(self, count):
+        from fairsplit.world.cases import Case
+
+        cases = self._known_cases(count)
+        out = {}
+        for correction in CORRECTIONS:
+            alone = self.run(cases, correction)
+            pairs = [Case(c.content, (c.artists[0], c.artists[0] + "-alias"), c.seed) for c in cases]
+            requests = [p.request({p.artists[1]: p.artists[0]}) for p in pairs]
+            extra = {p.artists[1]: self.galleries[p.artists[0]] for p in pairs}
+            both = self.run(pairs, correction, requests, extra)
+            excess = [sum(b.shares[f"artist:{x}"] for x in p.artists) - a.shares[f"artist:{p.artists[0]}"]
+                      for p, a, b in zip(pairs, alone, both)]
+            out[correction] = f"{100 * np.mean([e <= 0.02 for e in excess]):.1f} % ok, max excess {max(excess):+.4f}"
+        return out
+
+    def seed_stability(self, count):
+        from fairsplit.world.cases import Case
+
+        bases = self._known_cases(count)
+        cases = [Case(b.content, b.artists, seed) for b in bases for seed in range(100, 108)]
+        out = {}
+        for correction in CORRECTIONS:
+            results = self.run(cases, correction)
+            stds = [np.std([results[k * 8 + s].shares[f"artist:{b.artists[0]}"] for s in range(8)])
+                    for k, b in enumerate(bases)]
+            out[correction] = f"mean {np.mean(stds):.3f}, max {np.max(stds):.3f}"
+        return out
+
+    def dreambooth(self, count, steps):
+        from fairsplit import world
+        from fairsplit.profiles import world_model_dir
+        from fairsplit.request import AttributionRequest, Style
+        from fairsplit.sources import ModelSources
+        from fairsplit.world.train import train_lora
+
+        folder = Path(tempfile.mkdtemp(prefix="world-lora-"))
+        train_lora(world_model_dir(ModelSources()), "iris", folder, steps=steps, log=lambda _: None)
+        cases = self._known_cases(count)
+        out = {}
+        for correction in CORRECTIONS:
+            with_lora = [AttributionRequest("world-sd", world.content_prompt(c.content),
+                                            (Style("iris", world.phrase("iris"), str(folder)),), c.seed) for c in cases]
+            without = [AttributionRequest("world-sd", world.content_prompt(c.content),
+                                          (Style("iris", world.phrase("iris")),), c.seed) for c in cases]
+            on = [r.players[1].recognised for r in self.run(cases, correction, with_lora)]
+            off = [r.players[1].recognised for r in self.run(cases, correction, without)]
+            out[correction] = f"recognised {100 * np.mean(on):.1f} % with, {100 * np.mean(off):.1f} % without"
+        return out
+
+
+def remembering(renderer_class):
+    """A renderer that keeps every render (32×32: a few kB each), so that the two value
+    functions are measured on the very same images and nothing is rendered twice."""
+
+    class Remembering(renderer_class):
+        def render_pixels(self, jobs):
+            memo = self.__dict__.setdefault("memo", {})
+            missing = [job for job in dict.fromkeys(jobs) if job not in memo]
+            if missing:
+                memo.update(zip(missing, super().render_pixels(missing)))
+            return [memo[job] for job in jobs]
+
+    return Remembering
+
+
+def replace_image(request, png: bytes):
+    from dataclasses import replace
+
+    return replace(request, image_png=png)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Labelled attribution cases on the test world, for calibration, tests and bench/fidelity.py.
+
+A case is a (content, artists, seed) prompt. Known artists' styles are visible in its
+render (the model learnt them); unknown artists' are not (their names never occurred in
+training). Galleries are the artists' procedural works (`fairsplit.world.works`), as a
+user would register them after `fairsplit world gallery`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from fairsplit import world
+from fairsplit.calibration import Calibration, choose_tau
+from fairsplit.request import AttributionRequest, Gallery, Style
+
+GALLERY_WORKS = 12
+MODEL_ID = "world-sd"
+
+
+@dataclass(frozen=True)
+class Case:
+    content: str
+    artists: tuple[str, ...]
+    seed: int
+
+    def request(self, aliases: dict[str, str] | None = None) -> AttributionRequest:
+        """The attribution request of this case; `aliases` maps extra artist ids to the
+        artist whose name they use in the prompt (a second id for the same style)."""
+        styles = [Style(a, world.phrase((aliases or {}).get(a, a))) for a in self.artists]
+        return AttributionRequest(MODEL_ID, world.content_prompt(self.content), tuple(styles), self.seed)
+
+
+def gallery_images(artist: str, count: int = GALLERY_WORKS, seed: int = 0) -> list[Image.Image]:
+    return [Image.fromarray(work) for work in world.works(artist, count, seed)]
+
+
+def world_galleries(models, count: int = GALLERY_WORKS) -> dict[str, Gallery]:
+    """Every world artist's gallery, embedded with `models` (the world profile)."""
+    from fairsplit.gallery import embed_gallery
+
+    return {artist: embed_gallery(gallery_images(artist, count), models) for artist in world.ARTISTS}
+
+
+def labelled_cases(count: int, seed: int = 0) -> list[Case]:
+    """`count` cases, each naming one known and one unknown artist in random order, or
+    one of either alone: every case has at least one label of each kind over the set."""
+    rng = np.random.default_rng(seed)
+    known, unknown = list(world.KNOWN), list(world.UNKNOWN)
+    cases = []
+    for k in range(count):
+        content = world.CONTENTS[int(rng.integers(len(world.CONTENTS)))]
+        kind = k % 3
+        artists = [known[int(rng.integers(len(known)))]] if kind != 1 else []
+        if kind != 2:
+            artists.append(unknown[int(rng.integers(len(unknown)))])
+        rng.shuffle(artists)
+        cases.append(Case(content, tuple(artists), int(rng.integers(2**31))))
+    return cases
+
+
+def uplifts(models, cases: Sequence[Case], galleries: dict[str, Gallery], renderer=None) -> list[tuple[float, bool]]:
+    """(style uplift, visible) of every named artist of every case."""
+    from fairsplit.attribute import AttributionConfig, attribute_many
+    from fairsplit.render import Renderer
+
+    config = AttributionConfig(tau=-1.0, value_correction="none")
+    results = attribute_many([c.request() for c in cases], models, galleries, config, renderer or Renderer(models))
+    return [(p.uplift, p.id in world.KNOWN) for r in results for p in r.players if p.kind == "artist"]
+
+
+def calibrate(models, count: int = 60, seed: int = 0, renderer=None) -> Calibration:
+    """τ for the world profile, by ROC over `count` labelled cases."""
+    labelled = uplifts(models, labelled_cases(count, seed), world_galleries(models), renderer)
+    return choose_tau([u for u, _ in labelled], [v for _, v in labelled])
