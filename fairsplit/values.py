@@ -33,10 +33,14 @@ def default_correction(profile: str) -> str:
 
 
 def image_floor(anchor: np.ndarray, references: Sequence[np.ndarray]) -> float:
-    """b: the mean cosine of the image to reference galleries unrelated to its artists."""
+    """b: the mean cosine of the image to reference galleries unrelated to its artists.
+
+    Never below 0: the paper's max(0, c) already sends unrelated images to nothing, and a
+    negative b would raise every value, an absent style's too."""
     if not len(references):
         raise ValueError("the floor of a value needs at least one reference gallery")
-    return round(min(MAX_FLOOR, float(np.mean([cosine(anchor, r) for r in references]))), DECIMALS)
+    mean = float(np.mean([cosine(anchor, r) for r in references]))
+    return round(min(MAX_FLOOR, max(0.0, mean)), DECIMALS)
 
 
 def above_floor(similarity: float, floor: float | None) -> float:

@@ -53,3 +53,10 @@ def test_overlapping_uplifts_give_the_best_youden_threshold_ties_going_to_the_hi
 def test_calibration_needs_both_labels():
     with pytest.raises(ValueError):
         choose_tau([0.1, 0.2], [True, True])
+
+
+def test_a_negative_floor_is_taken_as_zero_so_the_correction_never_raises_a_value():
+    anchor = np.array([1.0, 0.0, 0.0])
+    opposite = [np.array([-1.0, 0.2, 0.0]), np.array([-0.8, 0.0, 0.6])]
+    assert image_floor(anchor, opposite) == 0.0
+    assert above_floor(0.3, image_floor(anchor, opposite)) == pytest.approx(0.3)
