@@ -199,8 +199,8 @@ class StyleV1(_Contract):
 class ParamsV1(_Contract):
     steps: Annotated[int, Field(strict=True, ge=1, le=200)]
     guidance: Annotated[Finite, Field(ge=0.0, le=50.0)]
-    width: Annotated[int, Field(strict=True, ge=64, le=2048, multiple_of=8)]
-    height: Annotated[int, Field(strict=True, ge=64, le=2048, multiple_of=8)]
+    width: Annotated[int, Field(strict=True, ge=32, le=2048, multiple_of=8)]
+    height: Annotated[int, Field(strict=True, ge=32, le=2048, multiple_of=8)]
 
 
 class ImageV1(_Contract):

@@ -113,9 +113,7 @@ def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_a
     body.update(model={"id": "world-sd", "revision": "v3"}, content="a ring", seed=4,
                 styles=[{"artist_id": "fjord", "phrase": "by fjord"}, {"artist_id": "heron", "phrase": "by heron"}],
                 prompt="a ring, by fjord, by heron")
-    # events are at least 64 pixels wide (the contract); the world renders them at 64, twice its training size,
-    # where its styles are weaker: only the routing and the record's fields are asserted here
-    body["params"] = {"steps": 12, "guidance": 3.0, "width": 64, "height": 64}
+    body["params"] = {"steps": 12, "guidance": 3.0, "width": 32, "height": 32}  # the world's own size
     admitted = gate.admit(sign_event(body, platform))
     assert admitted.profile == "world"
     record = attributor.finish(admitted, attributor.compute([admitted])[0])
@@ -123,3 +121,4 @@ def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_a
     assert (method.profile, method.test_model, method.value_correction) == ("world", True, "floor")
     assert method.test_world == models.world
     assert record["shares"]["artist:heron"] == 0 and abs(sum(record["shares"].values()) - 1) < 1e-12
+    assert record["shares"]["artist:fjord"] > record["shares"]["artist:heron"]  # the visible style is paid
