@@ -122,11 +122,33 @@ def add_artist(
         gallery_count=gallery_count, gallery_model_id=gallery_model_id, created_at=datetime.now(UTC),
     )
     works = [{"artist_id": artist_id, "idx": i, "thumbnail_png": png} for i, png in enumerate(thumbnails)]
+
+    def new_registration(connection) -> None:
+        _refuse_shared_works(connection, artist_id, blob, list(thumbnails))
+        if works:
+            connection.execute(insert(ArtistWorkRow.__table__), works)
+
     return _insert_once(
         engine, ArtistRow.__table__, ArtistRow.__table__.c.artist_id, artist_id, values,
         lambda row: (row["name"], bytes(row["gallery"]), row["gallery_model_id"]) == (name, blob, gallery_model_id),
-        (lambda connection: connection.execute(insert(ArtistWorkRow.__table__), works)) if works else None,
+        new_registration,
     )
+
+
+def _refuse_shared_works(connection, artist_id: str, gallery: bytes, thumbnails: list[bytes]) -> None:
+    """An alias is refused at the door: a second id registered with another artist's works
+    would be named beside the first and share in what only that artist's style earned (the
+    Shapley split cannot tell two ids of one style apart). Same gallery embedding or any
+    same work thumbnail as a registered artist → refused, inside the registering transaction."""
+    artists, works = ArtistRow.__table__, ArtistWorkRow.__table__
+    other = connection.execute(select(artists.c.artist_id).where(
+        artists.c.gallery == gallery, artists.c.artist_id != artist_id).limit(1)).scalar()
+    if other is None and thumbnails:
+        other = connection.execute(select(works.c.artist_id).where(
+            works.c.thumbnail_png.in_(thumbnails), works.c.artist_id != artist_id).limit(1)).scalar()
+    if other is not None:
+        raise RegistryError(f"Artist {artist_id!r} brings works already registered to artist:{other}; "
+                            "each artist registers only their own works.")
 
 
 def artist_thumbnails(engine: Engine, artist_id: str) -> list[bytes]:

@@ -52,6 +52,16 @@ def test_malformed_ids_are_refused(env, bad):
         add_artist(env.engine, bad, "Name", [1.0], 1, "clip-x")
 
 
+def test_an_alias_of_a_registered_artist_is_refused_and_leaves_nothing_behind(env):
+    assert add_artist(env.engine, "klimt", "Gustav Klimt", [1.0, 0.0], 2, "clip-x", [b"png-1", b"png-2"])
+    with pytest.raises(RegistryError, match="already registered to artist:klimt"):
+        add_artist(env.engine, "klimt-2", "Gustav Klimt", [1.0, 0.0], 2, "clip-x")  # the same gallery
+    with pytest.raises(RegistryError, match="already registered to artist:klimt"):
+        add_artist(env.engine, "klimt-3", "G. K.", [0.9, 0.1], 3, "clip-x", [b"png-9", b"png-2"])  # one same work
+    assert set(get_artists(env.engine)) == {"klimt"} and artist_thumbnails(env.engine, "klimt-3") == []
+    assert add_artist(env.engine, "schiele", "Egon Schiele", [0.9, 0.1], 2, "clip-x", [b"png-9"])
+
+
 def test_platform_keys_cannot_be_swapped_behind_the_registry(env):
     add_platform(env.engine, "acme", PEM)
     with pytest.raises(DBAPIError, match="append-only"):
@@ -139,7 +149,7 @@ def test_concurrent_registrations_of_one_artist_all_succeed_once(env):
         def register(engine):
             barrier.wait()
             try:
-                results.append(add_artist(engine, artist, "Race", [1.0, 0.0], 1, "clip-x"))
+                results.append(add_artist(engine, artist, "Race", [1.0, float(round_)], 1, "clip-x"))
             except Exception as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(exc)
 
