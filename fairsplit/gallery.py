@@ -65,28 +65,25 @@ def synthesize_gallery(style: Style, renderer: Renderer, params: Params) -> Gall
     return Gallery(unit_mean(embed_pixels(models, pixels)), len(pixels), models.embedder.id, "synthesized")
 
 
-#: Contents of the reference galleries (the floor of bias-corrected values): generic
-#: subjects with no artist named, REFERENCE_SEEDS galleries of one render each.
-REFERENCE_CONTENTS = ("a photograph of a person", "a landscape", "a city street", "a bowl of fruit",
-                      "an animal", "a building")
-REFERENCE_SEEDS = (0, 1, 2, 3)
+REFERENCE_SEEDS = (0, 1, 2, 3)  # one reference gallery per seed, of the profile's reference contents
+MAX_REFERENCE_PARAMS = 8  # parameter sets whose references are kept (events choose their parameters)
 
 
 def reference_galleries(renderer: Renderer, params: Params) -> list:
     """Galleries that have nothing to do with any artist: for each reference seed, the
-    unit mean embedding of the model's renders of the reference contents with no artist
-    named (the world's own contents for the `world` profile). Rendered once per profile
-    and parameters, kept with the loaded models."""
+    unit mean embedding of the model's renders of its reference contents with no artist
+    named. Rendered once per profile and parameters; the most recently used few are kept
+    with the loaded models."""
     models = renderer.models
-    if params not in models.references:
-        if models.profile == "world":
-            from fairsplit.world import CONTENTS, content_prompt
-
-            contents = [content_prompt(c) for c in CONTENTS]
-        else:
-            contents = list(REFERENCE_CONTENTS)
+    references = models.references
+    if params in references:
+        references.move_to_end(params)
+    else:
+        contents = models.reference_contents
         jobs = [RenderJob(c, seed, params) for seed in REFERENCE_SEEDS for c in contents]
         vectors = embed_pixels(models, renderer.render_pixels(jobs))
         n = len(contents)
-        models.references[params] = [unit_mean(vectors[k * n : (k + 1) * n]) for k in range(len(REFERENCE_SEEDS))]
-    return models.references[params]
+        references[params] = [unit_mean(vectors[k * n : (k + 1) * n]) for k in range(len(REFERENCE_SEEDS))]
+        while len(references) > MAX_REFERENCE_PARAMS:
+            references.popitem(last=False)
+    return references[params]

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -74,8 +75,12 @@ class Models:
     adapters: dict[str, str] = field(default_factory=dict)
     accelerator: Accelerator | None = None  # compiled UNet, buckets, memory ceiling (fairsplit.accelerate)
     world: str | None = None  # the test world that trained these models (profile `world`)
-    # reference galleries per render parameters (the floor of bias-corrected values)
-    references: dict = field(default_factory=dict, repr=False)
+    # what the reference galleries show (the floor of bias-corrected values): subjects the
+    # model knows, with no artist named; the world's own contents for `world`
+    reference_contents: tuple[str, ...] = ("a photograph of a person", "a landscape", "a city street",
+                                           "a bowl of fruit", "an animal", "a building")
+    # reference galleries per render parameters, the most recently used few (fairsplit.gallery)
+    references: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
 
 def pick_device(wanted: str | None = None) -> torch.device:
@@ -192,7 +197,7 @@ def _load_world(sources: ModelSources) -> Models:
     from diffusers import StableDiffusionPipeline
     from transformers import AutoTokenizer, CLIPModel
 
-    from fairsplit.world import SIZE
+    from fairsplit.world import CONTENTS, SIZE, content_prompt
 
     root = world_model_dir(sources)
     try:
@@ -222,6 +227,7 @@ def _load_world(sources: ModelSources) -> Models:
         Params(steps=WORLD_STEPS, guidance=WORLD_GUIDANCE, width=SIZE, height=SIZE),
     )
     models.world = world_id
+    models.reference_contents = tuple(content_prompt(c) for c in CONTENTS)
     return models
 
 
