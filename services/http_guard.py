@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -152,8 +153,6 @@ class GuardedServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:
         """One line per failed connection (a client that vanished, a write that timed out)."""
-        import sys
-
         error = sys.exc_info()[1]
         log.info("connection from %s ended: %s", client_address[0], type(error).__name__ if error else "error")
 

@@ -91,3 +91,16 @@ def test_artists_add_with_a_huge_gallery_picture_is_one_sentence(sqlite_url, tmp
     assert result.output.strip() == ("error: image huge.png decodes to more than the 16,777,216 pixels a picture "
                                      "may have here.")
     assert "giant" not in runner.invoke(app, [*base, "artists", "list", "--json"]).stdout
+
+
+def test_operators_set_the_budget_with_one_variable():
+    from commands.settings import SettingsError, read_settings
+
+    assert read_settings({}).max_event_work == MAX_EVENT_WORK
+    settings = read_settings({"FAIRSPLIT_MAX_EVENT_WORK": str(512 * 512 * 25 * 2 - 1)})
+    gate = Gate(lambda _: [PLATFORM_KEY.public_key()], lambda ids: set(ids), parse_routes(None),
+                max_event_work=settings.max_event_work)
+    with pytest.raises(Rejected, match="more than this worker's budget of 13,107,199 per event"):
+        gate.admit(_event())  # 512×512 × 25 steps × 2 renders is one unit too much now
+    with pytest.raises(SettingsError, match="FAIRSPLIT_MAX_EVENT_WORK"):
+        read_settings({"FAIRSPLIT_MAX_EVENT_WORK": "lots"})
