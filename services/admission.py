@@ -3,12 +3,11 @@
 raw bytes → JSON object → `fairsplit.generation.v1` contract → registered platform →
 signature by one of the platform's active (unrevoked) keys → the per-event budget
 (pixels × steps × coalition renders, and the decoded size of its PNG: `fairsplit.budget`)
-→ event time inside the
-ledger's window (`ledger.eventtime`) → served model → registered artists. Each refusal is
-a `Rejected` with one sentence saying what is wrong; the caller dead-letters it and goes
-on. Nobody can mint rewards by writing to the topic: an event that is not signed by its
-platform's active key never reaches attribution (and the ledger writer checks the
-platform's signature again before booking).
+→ event time inside the ledger's window (`ledger.eventtime`) → served model → registered
+artists. Each refusal is a `Rejected` with one sentence saying what is wrong; the caller
+dead-letters it and goes on. Nobody can mint rewards by writing to the topic: an event
+that is not signed by its platform's active key never reaches attribution (and the
+ledger writer checks the platform's signature again before booking).
 """
 
 from __future__ import annotations
