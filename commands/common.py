@@ -6,7 +6,8 @@ rest was processed); 2 a mistake in the command, its files or its configuration,
 service it needs is unreachable — nothing was changed.
 
 Nothing a user typed or a file held is ever interpreted as rich markup: messages are
-printed with markup off, table cells are `rich.text.Text`.
+printed with markup off, table cells are `rich.text.Text`; and no terminal control in it
+reaches the terminal: every message and cell goes through `commands.safe_text.printable`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
+from commands.safe_text import printable
 from commands.settings import Settings, SettingsError
 
 out = Console()
@@ -43,13 +45,13 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def one_line(text: object, limit: int = MAX_MESSAGE_CHARS) -> str:
     """A message as one line of at most `limit` characters."""
-    line = " ".join(str(text).split())
+    line = " ".join(printable(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def say(message: object, style: str | None = None, *, to: Console = out) -> None:
     """Print `message` as plain text (markup in it is shown, never interpreted)."""
-    to.print(Text(str(message), style=style or ""), highlight=False, soft_wrap=True)
+    to.print(Text(printable(message), style=style or ""), highlight=False, soft_wrap=True)
 
 
 def fail(message: object, code: int = 2) -> NoReturn:
@@ -64,7 +66,7 @@ def print_json(data: Any) -> None:
 
 
 def cell(value: object) -> Text:
-    return value if isinstance(value, Text) else Text("" if value is None else str(value))
+    return value if isinstance(value, Text) else Text("" if value is None else printable(value))
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequen
     """A compact table of plain-text cells that fits the terminal (`Col`: what is kept, what
     goes first); a caption says what the numbers are (e.g. that a test model made them)."""
     specs = [c if isinstance(c, Col) else Col(c) for c in columns]
-    rows = [[("" if value is None else str(value)) for value in row] for row in rows]
+    rows = [[("" if value is None else printable(value)) for value in row] for row in rows]
     shown = fit_columns(specs, rows, width or out.width)
     built = Table(*(Column(specs[i].name, justify=specs[i].justify, no_wrap=specs[i].keep,
                            overflow="ignore" if specs[i].keep else "fold",

@@ -9,7 +9,7 @@ from commands.common import (id_column, money_column, open_ledger, out, print_js
 from commands.options import AS_JSON, setting
 from commands.wiring import witness_pool
 from ledger.closes import close_period, list_payouts
-from ledger.money import MAX_MICROS, format_amount, parse_amount
+from ledger.money import MAX_MICROS, format_amount, parse_money
 from ledger.periods import parse_period
 from ledger.transparency import create_checkpoint
 
@@ -33,7 +33,7 @@ def close(
         pool = witness_pool(settings)
         target = parse_period(period)
         cur = settings.currency.strip().upper()
-        minimum = parse_amount(settings.min_payout, cur, MAX_MICROS)
+        minimum = parse_money(settings.min_payout, cur, MAX_MICROS)
         ledger = open_ledger(ctx, signing=True)
         result = close_period(ledger, target, cur, minimum)
         checkpoint = create_checkpoint(ledger.engine, ledger.signer)  # every close is a signed tree head

@@ -47,7 +47,8 @@ def sign_command(
             fail(f"platform {platform!r} is not registered.")
         if all(key_id(public) != key_id(private.public_key()) for public in active):
             fail(f"{key} holds key {key_id(private.public_key())}, which is not an active key of platform:{platform}.")
-        gate = Gate(lookups.platform_keys, lookups.known_artists, parse_routes(settings.routes), settings.event_window)
+        gate = Gate(lookups.platform_keys, lookups.known_artists, parse_routes(settings.routes), settings.event_window,
+                    max_event_work=settings.max_event_work)
         lines = []
         for number, raw in enumerate(read_input(file, "event file", 1 << 30).splitlines(), start=1):
             if not raw.strip():

@@ -16,6 +16,7 @@ from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from commands.common import err
+from commands.safe_text import printable
 
 PLAIN_EVERY_S = 2.0
 
@@ -71,9 +72,9 @@ class Activity:
     def note(self, line: str) -> None:
         """A line that stays (an event booked, a record rejected), above the live display."""
         if self._bar is not None:
-            self._bar.console.print(Text(line), highlight=False, soft_wrap=True)
+            self._bar.console.print(Text(printable(line)), highlight=False, soft_wrap=True)
         else:
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(printable(line) + "\n")
             sys.stderr.flush()
 
     def tick(self) -> None:

@@ -6,6 +6,7 @@ import typer
 
 from commands.common import err, fail, out, print_json, read_input, say, witness_keys
 from commands.options import AS_JSON, WITNESS_KEY, WITNESS_QUORUM
+from commands.safe_text import printable
 from ledger.keyring import KeyringError, parse_keyring
 from ledger.proofs import MAX_DOCUMENT_BYTES, VerificationError, verify_document
 
@@ -44,8 +45,8 @@ def verify_proof(
             "root_hash": verified.checkpoint.root_hash.hex(), "checks": verified.lines,
             "account": verified.account, "balances": verified.balances})
     elif reason is None:
-        say("valid: " + "; ".join(verified.lines) + ".", "green", to=out)
-    else:
-        say(f"invalid: {reason}", "bold red", to=err)
+        say("valid: " + printable("; ".join(verified.lines), newlines=False) + ".", "green", to=out)
+    else:  # one line that nothing in the document can end, move or overwrite
+        say("invalid: " + printable(reason, newlines=False), "bold red", to=err)
     if reason is not None:
         raise typer.Exit(1)

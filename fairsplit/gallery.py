@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from fairsplit.budget import open_image
 from fairsplit.profiles import Models
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels
 from fairsplit.request import Gallery, Params, Style
@@ -28,7 +29,7 @@ def embed_gallery(works: str | Path | Sequence[Image.Image], models: Models) -> 
         if not folder.is_dir():
             raise ValueError(f"gallery folder {folder} does not exist")
         paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        works = [Image.open(p) for p in paths]
+        works = [open_image(p) for p in paths]
     if not works:
         raise ValueError("a gallery needs at least one image")
     return Gallery(unit_mean(embed_images(models, works)), len(works), models.embedder.id)
@@ -41,7 +42,7 @@ def gallery_thumbnails(folder: str | Path, count: int = 4, size: int = 96) -> li
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
     thumbnails = []
     for path in paths:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image = image.convert("RGB")
             image.thumbnail((size, size))
             buffer = io.BytesIO()

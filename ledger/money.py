@@ -3,6 +3,8 @@
 - `parse_amount("0.004", "USD") == 4000`: canonical decimal strings in (ASCII digits
   only, no sign, no spaces, no exponent, at most 6 decimals, at most `maximum`), integers
   out. Anything else, or an unknown currency, raises `MoneyError`.
+- `parse_money("1.5", "JPY")` raises: an amount someone states (a reward, a minimum
+  payout) keeps the currency's ISO 4217 minor unit (`CURRENCIES`: JPY 0, USD 2, BHD 3).
 - `format_amount(4000, "USD") == "0.004"`: integers in, decimal strings out, shown with
   at least the currency's minor-unit digits (`"1.00"` USD, `"1"` JPY).
 - `split_largest_remainder(total, weights)`: exact parts that add up to `total`.
@@ -78,6 +80,22 @@ def parse_amount(text: str, currency: str, maximum: int = MAX_MICROS) -> int:
     micros = int(units) * MICROS_PER_UNIT + int(decimals.ljust(MICRO_DIGITS, "0") or 0)
     if micros > maximum:
         raise MoneyError(f"Amount {shown!r} is more than the largest allowed here, {format_amount(maximum, currency)}.")
+    return micros
+
+
+def parse_money(text: str, currency: str, maximum: int = MAX_MICROS) -> int:
+    """`parse_amount` for an amount a person or a platform states — a reward, a minimum
+    payout: it also keeps the currency's ISO 4217 minor unit (no cents of a yen, no
+    tenths of a cent). Balances still accrue in micro-units (a split's parts); payouts
+    round down to the minor unit and carry the rest (`ledger.payouts`)."""
+    micros = parse_amount(text, currency, maximum)
+    digits = minor_units(currency)
+    decimals = len(text.partition(".")[2])
+    if decimals > digits:
+        shown = text if len(text) <= _AMOUNT_TEXT_MAX else text[:_AMOUNT_TEXT_MAX] + "…"
+        allowed = "whole units, no decimals" if digits == 0 else f"at most {digits} decimal{'s' if digits > 1 else ''}"
+        raise MoneyError(f"Amount {shown!r} is finer than {currency}'s smallest unit: "
+                         f"{currency} amounts have {allowed} (ISO 4217).")
     return micros
 
 

@@ -35,7 +35,7 @@ from ledger.encoding import utc
 from ledger.errors import LedgerError, SigningKeyError
 from ledger.ids import is_slug
 from ledger.schema import (ArtistRow, ArtistWorkRow, KeyRevocationRow, PlatformKeyRow, PlatformRow,
-                           ServiceKeyRow)
+                           ServiceKeyRow, SigningKey)
 
 
 
@@ -229,6 +229,23 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
+def key_roles(connection, key: str) -> list[str]:
+    """Every role `key` holds or held: "ledger", "platform:<id>", a service role."""
+    ledger, platforms, services = SigningKey.__table__, PlatformKeyRow.__table__, ServiceKeyRow.__table__
+    roles = ["ledger"] if connection.execute(select(ledger.c.key_id).where(ledger.c.key_id == key)).first() else []
+    roles += [f"platform:{p}" for p in connection.execute(select(platforms.c.platform_id).where(platforms.c.key_id == key)).scalars()]
+    return roles + list(connection.execute(select(services.c.role).where(services.c.key_id == key)).scalars())
+
+
+def refuse_other_role(connection, key: str, role: str) -> None:
+    """One key, one role: a key that is (or was) the ledger's, a platform's or a service's
+    cannot take another role, or one holder could sign both an event and its result (or
+    the ledger's entries). Called inside every registering transaction."""
+    other = next((held for held in key_roles(connection, key) if held != role), None)
+    if other is not None:
+        raise RegistryError(f"Key {key} already belongs to {other}; one key holds one role, so {role} needs its own key.")
+
+
 def add_platform(engine: Engine, platform_id: str, public_key_pem: str) -> bool:
     """Register a platform with the Ed25519 public key its events are signed with."""
     _check_id("Platform", platform_id)
@@ -242,6 +259,7 @@ def add_platform(engine: Engine, platform_id: str, public_key_pem: str) -> bool:
         keys = PlatformKeyRow.__table__
         if connection.execute(select(keys.c.platform_id).where(keys.c.key_id == platform_key_id)).first() is not None:
             raise RegistryError(f"Key {platform_key_id} is already registered; each platform needs its own key.")
+        refuse_other_role(connection, platform_key_id, f"platform:{platform_id}")
         connection.execute(insert(keys).values(**first_key))
 
     return _insert_once(engine, table, table.c.platform_id, platform_id, values,
@@ -294,6 +312,7 @@ def rotate_platform_key(engine: Engine, platform_id: str, public_key_pem: str) -
         table = PlatformKeyRow.__table__
         if connection.execute(select(table.c.key_id).where(table.c.key_id == new_id)).first() is not None:
             raise RegistryError(f"Key {new_id} was registered before; a rotation needs a new key.")
+        refuse_other_role(connection, new_id, f"platform:{platform_id}")
         revoked = _revoked(connection, "platform")
         current = [k for k in connection.execute(select(table.c.key_id).where(table.c.platform_id == platform_id))
                    .scalars() if k not in revoked]
@@ -334,6 +353,7 @@ def enroll_service_key(engine: Engine, role: str, public_key_pem: str) -> tuple[
             if row["role"] != role:
                 raise RegistryError(f"Key {service_key_id} is already enrolled as {row['role']}.")
             return service_key_id, False
+        refuse_other_role(connection, service_key_id, role)
         connection.execute(insert(table).values(key_id=service_key_id, role=role, public_key_pem=pem,
                                                 created_at=datetime.now(UTC)))
     return service_key_id, True

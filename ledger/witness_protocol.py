@@ -8,11 +8,11 @@ Request body (POST <prefix>/add-checkpoint), every line ending in a newline:
     <the signed checkpoint note>
 
 Responses: 200 with one cosignature line per witness key; 409 Conflict with the
-witness's size ("<decimal>\\n", content type text/x.tlog.size) when `old` is not it;
-404 unknown origin; 403 no valid signature by a trusted key of the origin (or a bad one);
-400 malformed, or old larger than the checkpoint; 422 the proof does not verify, a
-non-empty proof from 0, a size-0 checkpoint not of the empty tree, or another root for
-the size it holds.
+witness's size ("<decimal>\\n", content type text/x.tlog.size) when `old` is not it, or
+when the checkpoint has the size it holds with another root hash; 404 unknown origin;
+403 no valid signature by a trusted key of the origin (or a bad one); 400 malformed, or
+old larger than the checkpoint; 422 the proof does not verify, a non-empty proof from 0,
+or a size-0 checkpoint not of the empty tree.
 
 `decide` is the witness's whole check, pure: given the request and the checkpoint it
 holds for the origin (read and later replaced under one lock by the server), it returns
@@ -129,6 +129,8 @@ def decide(
         raise Refusal(409, f"This witness holds a checkpoint of size {held_size}, not {request.old_size}.", held_size)
     if checkpoint.size == 0 and checkpoint.root_hash != EMPTY_ROOT:
         raise Refusal(422, "A checkpoint of size 0 must have the root hash of the empty tree.")
+    if held is not None and checkpoint.size == held.size and checkpoint.root_hash != held.root_hash:
+        raise Refusal(409, f"This witness holds another root hash for size {held_size}.", held_size)
     if held is None:
         if request.proof:
             raise Refusal(422, "A consistency proof from size 0 must be empty.")

@@ -1,12 +1,13 @@
 """Admission: the checks every generation event passes before any GPU time is spent on it.
 
 raw bytes → JSON object → `fairsplit.generation.v1` contract → registered platform →
-signature by one of the platform's active (unrevoked) keys → event time inside the
-ledger's window (`ledger.eventtime`) → served model → registered artists. Each refusal is
-a `Rejected` with one sentence saying what is wrong; the caller dead-letters it and goes
-on. Nobody can mint rewards by writing to the topic: an event that is not signed by its
-platform's active key never reaches attribution (and the ledger writer checks the
-platform's signature again before booking).
+signature by one of the platform's active (unrevoked) keys → the per-event budget
+(pixels × steps × coalition renders, and the decoded size of its PNG: `fairsplit.budget`)
+→ event time inside the ledger's window (`ledger.eventtime`) → served model → registered
+artists. Each refusal is a `Rejected` with one sentence saying what is wrong; the caller
+dead-letters it and goes on. Nobody can mint rewards by writing to the topic: an event
+that is not signed by its platform's active key never reaches attribution (and the
+ledger writer checks the platform's signature again before booking).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from fairsplit.budget import MAX_EVENT_WORK, MAX_IMAGE_PIXELS, BudgetError, check_event_budget, check_png_budget
 from ledger.eventtime import EventTimeWindow
 from services.contracts import ContractError, GenerationEventV1, load_json_object, parse_event
 from services.signing import SignatureError, body_sha256, verify_event
@@ -62,6 +64,18 @@ def verify_platform_signature(body: dict[str, Any], event: GenerationEventV1,
                    "signature")
 
 
+def check_budget(event: GenerationEventV1, max_work: int = MAX_EVENT_WORK, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+    """Raise `Rejected` when the event asks for more work than one event may, or carries a
+    PNG that decodes to too many pixels (read from its header: nothing is decoded)."""
+    try:
+        params = event.params
+        check_event_budget(params.width, params.height, params.steps, len(event.styles), max_work)
+        if event.image is not None:
+            check_png_budget(event.image.png_bytes, "the event's image", max_pixels)
+    except BudgetError as exc:
+        raise Rejected(f"event {event.event_id}: {exc}", "budget") from None
+
+
 @dataclass
 class Gate:
     """The admission checks, over lookups the caller provides (the registry, in practice).
@@ -75,6 +89,8 @@ class Gate:
     routes: Mapping[str, str]
     window: EventTimeWindow = field(default_factory=EventTimeWindow)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    max_event_work: int = MAX_EVENT_WORK  # pixels × steps × coalition renders (fairsplit.budget)
+    max_image_pixels: int = MAX_IMAGE_PIXELS  # of the event's PNG, once decoded
 
     def admit(self, raw: bytes | str | dict[str, Any]) -> Admitted:
         try:
@@ -83,6 +99,7 @@ class Gate:
         except ContractError as exc:
             raise Rejected(str(exc), "contract") from None
         verify_platform_signature(body, event, self.platform_keys(event.platform_id))
+        check_budget(event, self.max_event_work, self.max_image_pixels)
         late = self.window.problem(event.occurred_at, self.clock())
         if late:
             raise Rejected(f"event {event.event_id}: {late}", "time")

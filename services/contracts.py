@@ -4,9 +4,9 @@ Rules shared by every model (see docs/pipeline.md):
 - extra fields are rejected, every schema carries its exact version string and unknown
   versions are rejected rather than guessed;
 - times are RFC 3339 strings with a timezone (`Z` or `±hh:mm`);
-- money is a canonical decimal *string* (`"0.004"`: ASCII digits, at most 6 decimals, no
-  sign or spaces), positive and at most `ledger.money.MAX_EVENT_REWARD` (1,000,000 units),
-  in a currency the ledger knows (ISO 4217);
+- money is a canonical decimal *string* (`"0.01"`: ASCII digits, no sign or spaces, no
+  more decimals than the currency's ISO 4217 minor unit — USD 2, JPY 0), positive and at
+  most `ledger.money.MAX_EVENT_REWARD` (1,000,000 units), in a currency the ledger knows;
 - ids are canonical: an event id is a lower-case UUID (anything else is refused, never
   normalised, so one event has one spelling and cannot be paid twice);
 - text never holds NUL (PostgreSQL cannot store it, SQLite would);
@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 from ledger.errors import MoneyError
 from ledger.ids import EVENT_ID, SLUG
 from ledger.strictjson import StrictJsonError, parse_object
-from ledger.money import MAX_EVENT_REWARD, parse_amount
+from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_money
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -138,8 +138,9 @@ class _Contract(BaseModel):
 
 
 class RewardV1(_Contract):
-    """`{"amount": "0.004", "currency": "USD"}`: a positive canonical decimal string, at most
-    6 decimals and `MAX_EVENT_REWARD`, in a currency the ledger knows."""
+    """`{"amount": "0.01", "currency": "USD"}`: a positive canonical decimal string in a
+    currency the ledger knows, with no more decimals than its ISO 4217 minor unit (USD 2,
+    JPY 0) and at most `MAX_EVENT_REWARD`."""
 
     amount: Text
     currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")]
@@ -147,7 +148,7 @@ class RewardV1(_Contract):
     @model_validator(mode="after")
     def _amount(self) -> "RewardV1":
         try:
-            micros = parse_amount(self.amount, self.currency, MAX_EVENT_REWARD)
+            micros = parse_money(self.amount, self.currency, MAX_EVENT_REWARD)
         except MoneyError as exc:
             raise ValueError(str(exc).rstrip(".")) from None
         if micros == 0:

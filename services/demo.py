@@ -78,7 +78,7 @@ def sample_event(rng: random.Random, platform_id: str = DEMO_PLATFORM, when: dat
         "prompt": ", ".join([content] + [a.phrase for a in artists]),
         "seed": rng.randint(0, 2**31 - 1),
         "params": dict(DEMO_PARAMS),
-        "reward": {"amount": rng.choice(["0.004", "0.01", "0.025", "0.1"]), "currency": "USD"},
+        "reward": {"amount": rng.choice(["0.01", "0.02", "0.05", "0.10"]), "currency": "USD"},
     }
 
 

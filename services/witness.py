@@ -16,41 +16,43 @@ Invariants: a checkpoint is cosigned only if `ledger.witness_protocol.decide` ac
 against the stored one, and the check, the write of the new state (to a temporary file,
 fsync, rename, fsync of the directory) and the reply happen under the origin's lock, so
 two requests can never roll the state back. State survives restarts because it is only
-ever the file. The logs it trusts are the ledger public keys files given at start
-(re-read when they change, so a rotated key file is picked up).
+ever the file. It stores only what it verified or made: the checkpoint text, the log's
+signature lines that verified, its own cosignature — never other lines a client sent.
+The logs it trusts are the ledger public keys files given at start (re-read when they
+change, so a rotated key file is picked up). Slow and greedy clients are bounded by
+`services.http_guard` (a whole-request deadline, connections per client and in all,
+a strict Content-Length).
 """
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import logging
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, parse_note
+from ledger.checkpoint import SIGNATURE_PREFIX, Checkpoint, CheckpointError, NoteKey, parse_note
 from ledger.cosignature import CosignerKey, cosign, parse_key_file
 from ledger.errors import SigningKeyError
 from ledger.keyring import Keyring, KeyringError, parse_keyring, public_key_id
 from ledger.keys import read_key
 from ledger.witness_protocol import (MAX_REQUEST_BYTES, SIZE_CONTENT_TYPE, AddCheckpoint, Refusal, decide, origin_hash,
                                      origin_of, parse_request)
+from services.http_guard import GuardedHandler, GuardedServer, Limits
 
 log = logging.getLogger("fairsplit.witness")
 
 KEY_FILE, VKEY_FILE, LOCK_FILE = "witness.key", "witness.vkey", "serve.lock"
 MAX_EVIDENCE = 1000
-MAX_CONNECTIONS = 64
-READ_TIMEOUT_S = 10.0
 _STATE_PATH = re.compile(r"/([0-9a-f]{64})/checkpoint")
 
 
@@ -192,6 +194,17 @@ def _key_problem(keyring: Keyring):
     return problem
 
 
+def verified_note(note: str, log_keys: Sequence[NoteKey]) -> str:
+    """What the witness stores of a note it accepted: the checkpoint text and only the
+    signature lines of the log's trusted keys (which `decide` verified). Any other line —
+    one claiming the witness's own name, say — was never checked, so it is never kept."""
+    text, signatures = parse_note(note)
+    trusted = {(key.name, key.key_hash) for key in log_keys}
+    lines = [f"{SIGNATURE_PREFIX}{name} {base64.b64encode(blob).decode()}\n"
+             for name, blob in signatures if (name, blob[:4]) in trusted]
+    return text + "\n" + "".join(lines)
+
+
 # --- the witness ---------------------------------------------------------------------
 
 
@@ -241,12 +254,11 @@ class Witness:
                 checkpoint = decide(request, keys, held and held[0],
                                     _key_problem(keyring) if keyring else lambda key, cp: None)
             except Refusal as refusal:
-                if refusal.status == 422:
+                if refusal.status == 422 or (refusal.status == 409 and refusal.size == request.old_size):
                     self._keep_evidence(origin, request)
                 raise
             line = cosign(checkpoint.text(), self.identity.key.name, self.identity.private_key, int(time.time()))
-            note = request.note if request.note.endswith("\n") else request.note + "\n"
-            _write_atomically(self._state_path(origin), (note + line).encode())
+            _write_atomically(self._state_path(origin), (verified_note(request.note, keys) + line).encode())
         log.info("cosigned %s at tree size %d", origin, checkpoint.size)
         return line
 
@@ -265,42 +277,15 @@ class Witness:
 # --- HTTP -------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the protocol asks
-    timeout = READ_TIMEOUT_S
+class _Handler(GuardedHandler):
     server: WitnessServer
 
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body leave in two writes: without this, Nagle's algorithm and the
-        # client's delayed ACK hold every reply back for tens of milliseconds.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _reply(self, status: int, body: str, content_type: str = "text/plain; charset=utf-8") -> None:
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+        body = self.read_body(MAX_REQUEST_BYTES)
+        if body is None:
+            return
         if self.path != "/add-checkpoint":
-            self._reply(404, "Not found: the witness serves POST /add-checkpoint.\n")
-            return
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            self._reply(411, "The request needs a Content-Length.\n")
-            self.close_connection = True
-            return
-        if int(length) > MAX_REQUEST_BYTES:
-            self._reply(413, f"The request is larger than {MAX_REQUEST_BYTES} bytes.\n")
-            self.close_connection = True
-            return
-        try:
-            body = self.rfile.read(int(length))
-        except TimeoutError:
-            self.close_connection = True
+            self.reply(404, "Not found: the witness serves POST /add-checkpoint.\n")
             return
         try:
             request = parse_request(body)
@@ -309,56 +294,42 @@ class _Handler(BaseHTTPRequestHandler):
         except Refusal as refusal:
             log.info("refused (%d): %s", refusal.status, refusal.message)
             if refusal.status == 409:
-                self._reply(409, f"{refusal.size}\n", SIZE_CONTENT_TYPE)
+                self.reply(409, f"{refusal.size}\n", SIZE_CONTENT_TYPE)
             else:
-                self._reply(refusal.status, refusal.message + "\n")
+                self.reply(refusal.status, refusal.message + "\n")
             return
         except (WitnessError, OSError) as exc:
             log.error("cannot cosign: %s", exc)
-            self._reply(500, "The witness cannot store its state; try again later.\n")
+            self.reply(500, "The witness cannot store its state; try again later.\n")
             return
-        self._reply(200, line)
+        self.reply(200, line)
 
     def do_GET(self) -> None:  # noqa: N802
+        if not self.request_arrived():
+            return
         match = _STATE_PATH.fullmatch(self.path)
         note = self.server.witness.state_note(match.group(1)) if match else None
         if note is None:
-            self._reply(404, "This witness has cosigned no checkpoint of that log.\n")
+            self.reply(404, "This witness has cosigned no checkpoint of that log.\n")
             return
-        self._reply(200, note)
+        self.reply(200, note)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the http.server signature
         log.debug("%s %s", self.address_string(), format % args)
 
 
-class WitnessServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with a bound on concurrent connections."""
+class WitnessServer(GuardedServer):
+    """The witness over HTTP, with the connection bounds and request deadlines of `Limits`."""
 
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], witness: Witness) -> None:
+    def __init__(self, address: tuple[str, int], witness: Witness, limits: Limits | None = None) -> None:
         self.witness = witness
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__(address, _Handler)
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # too many connections: drop this one
-            return
-        super().process_request(request, client_address)
+        super().__init__(address, _Handler, limits)
 
     def server_close(self) -> None:
         super().server_close()
         lock = getattr(self, "directory_lock", None)
         if lock is not None:
             lock.close()
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -380,14 +351,15 @@ def lock_directory(directory: Path):
     return handle
 
 
-def make_server(directory: str | Path, log_key_files: Sequence[str | Path], listen: str) -> WitnessServer:
+def make_server(directory: str | Path, log_key_files: Sequence[str | Path], listen: str,
+                limits: Limits | None = None) -> WitnessServer:
     """A ready witness server (not yet serving); WitnessError with one sentence otherwise."""
     directory = Path(directory)
     witness = Witness(directory, log_key_files)
     address = parse_listen(listen)
     held = lock_directory(directory)
     try:
-        server = WitnessServer(address, witness)
+        server = WitnessServer(address, witness, limits)
     except OSError as exc:
         held.close()
         raise WitnessError(f"Cannot listen on {listen}: {exc.strerror}.") from None

@@ -186,10 +186,14 @@ class WitnessPool:
                 return WitnessOutcome(name, "cosigned", "", size)
             if status == 409 and content_type.split(";")[0].strip() == SIZE_CONTENT_TYPE:
                 try:
-                    old = parse_size_response(data)
+                    held = parse_size_response(data)
                 except ValueError as exc:
                     return WitnessOutcome(name, "refused", str(exc), size)
-                self._held[name] = old
+                self._held[name] = held
+                if held == old:  # the size we named, so another root hash: a fork (C2SP tlog-witness)
+                    return WitnessOutcome(name, "refused", f"HTTP 409: the witness holds another root hash for size "
+                                          f"{held}: this log is not consistent with what it cosigned", size)
+                old = held
                 continue
             if status >= 500:
                 raise http.client.HTTPException(f"HTTP {status}: {_sentence(data)}")

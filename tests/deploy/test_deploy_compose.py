@@ -69,3 +69,21 @@ def test_one_attribution_worker_per_gpu_all_in_one_consumer_group():
     assert len(set(gpus)) == len(gpus)
     commands = {tuple(svc["command"]) for svc in workers.values()}
     assert len(commands) == 1
+
+
+def test_services_connect_as_the_service_role_and_only_migrations_as_the_owner():
+    """Least privilege: `migrate` (the owner) grants the role the services log in as."""
+    from sqlalchemy.engine import make_url
+
+    spec = yaml.safe_load(COMPOSE.read_text())
+    services = spec["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    migrate = services["migrate"]
+    role = migrate["command"][migrate["command"].index("--grant-service-role") + 1]
+    assert make_url(migrate["environment"]["FAIRSPLIT_DATABASE_URL"]).username == owner
+    assert make_url(services["cli"]["environment"]["FAIRSPLIT_DATABASE_URL"]).username == owner
+    secret = spec["secrets"][migrate["secrets"][0]]["file"]
+    password = (ROOT / secret).read_text().strip()
+    for name in ("attribution", "attribution-gpu1", "ledger"):
+        url = make_url(services[name]["environment"]["FAIRSPLIT_DATABASE_URL"])
+        assert (url.username, url.password) == (role, password) and role != owner, name

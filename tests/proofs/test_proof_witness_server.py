@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,6 +18,8 @@ from ledger.key_lifecycle import public_keyring
 from ledger.merkle import MemoryTree, consistency_proof
 from ledger.transparency import create_checkpoint, get_checkpoint, node_fetcher
 from ledger.witness_protocol import format_request, origin_hash
+from ledger.witnessing import record_cosignature
+from services.witness_client import fetch_view
 from tests.proofs.support import make_env
 from tests.proofs.witness_support import WitnessProcess, cli, exchange, post
 
@@ -113,3 +119,100 @@ def test_one_directory_is_served_by_one_process(ledger, witness, tmp_path):
     assert result.returncode == 2 and "Another witness process" in result.stderr
     again = cli("witness", "init", "--dir", str(witness.directory))
     assert again.returncode == 2 and "already holds a witness key" in again.stderr
+
+
+# --- issue 19 items 6-8: what a hostile client cannot do to a witness ----------------------
+
+
+def test_another_root_for_the_size_it_holds_is_a_409_conflict(ledger, witness):
+    assert post(witness.url, body(ledger, 0, 24))[0] == 200
+    checkpoint = get_checkpoint(ledger.engine, 24).checkpoint
+    fork = Checkpoint(checkpoint.origin, 24, MemoryTree(b"y%d" % i for i in range(24)).root(), checkpoint.issued_at)
+    answer = post(witness.url, format_request(24, [], sign_checkpoint(fork, ledger.signer.private_key)))
+    assert answer == (409, "text/x.tlog.size", "24\n")  # C2SP tlog-witness: same size, different root
+    assert len(list((witness.directory / "evidence").iterdir())) == 1  # a signed fork is kept as evidence
+
+
+def test_the_witness_stores_only_what_it_verified_or_made(ledger, witness, tmp_path):
+    status, _, line = post(witness.url, body(ledger, 0, 24))
+    assert status == 200
+    record_cosignature(ledger.engine, get_checkpoint(ledger.engine, 24), witness.key, line)
+    key_hash = witness.key.key_id
+    forged_line = f"\u2014 {witness.key.name} {base64.b64encode(key_hash + bytes(72)).decode()}\n"
+    again = format_request(24, [], get_checkpoint(ledger.engine, 24).note + forged_line)
+    assert post(witness.url, again)[0] == 200  # the same tree again: cosigned …
+    view = fetch_view(witness.endpoint, get_checkpoint(ledger.engine, 24).checkpoint.origin)
+    assert forged_line not in view and view.startswith(get_checkpoint(ledger.engine, 24).note)  # … not stored as sent
+    (tmp_path / "view.note").write_text(view)
+    (tmp_path / "w1.vkey").write_text(witness.key.vkey() + "\n")
+    verified = cli("--database-url", ledger.url, "ledger", "verify", "--witness-key", str(tmp_path / "w1.vkey"),
+                   "--witness-checkpoint", str(tmp_path / "view.note"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    """Send `request` on a fresh connection; everything the witness answers before closing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("lengths", [
+    [b"10", b"12"],  # ambiguous: which one frames the body?
+    ["²".encode()],  # a digit, but not an ASCII one
+    [b"9" * 5000],  # more digits than any length
+    [b"-5"], [b"+5"], [b"0x10"], [b"1 0"], [b""],
+])
+def test_an_ambiguous_or_malformed_content_length_is_a_400(ledger, witness, lengths):
+    headers = b"".join(b"Content-Length: " + value + b"\r\n" for value in lengths)
+    answer = _raw(witness.port, b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\n" + headers + b"\r\nold 0\n\nxxxxxxx")
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request" and b"Content-Length" in rest.split(b"\r\n\r\n")[1]
+    assert post(witness.url, body(ledger, 0, 12))[0] == 200  # and it goes on serving
+    assert "Traceback" not in witness.stop()
+
+
+def test_slow_clients_cannot_keep_a_legitimate_request_from_being_answered(ledger, witness):
+    """Slowloris: 66 connections (from 127.0.0.2) each sending one header byte every second."""
+    slow = []
+    for _ in range(66):
+        connection = socket.socket()
+        connection.bind(("127.0.0.2", 0))
+        try:
+            connection.connect(("127.0.0.1", witness.port))
+            connection.sendall(b"POST /add-checkpoint HTTP/1.1\r\n")
+        except OSError:  # refused at once: the per-client bound
+            connection.close()
+            continue
+        slow.append(connection)
+    stop = threading.Event()
+    alive = {id(connection): True for connection in slow}
+
+    def trickle() -> None:
+        while not stop.wait(1.0):
+            for connection in slow:
+                try:
+                    connection.sendall(b"X")
+                except OSError:
+                    alive[id(connection)] = False
+
+    threading.Thread(target=trickle, daemon=True).start()
+    try:
+        started = time.monotonic()
+        assert post(witness.url, body(ledger, 0, 24))[0] == 200
+        assert time.monotonic() - started < 5.0  # answered at once, not after the slow ones give up
+        bounded = time.monotonic() + 8
+        while sum(alive.values()) > 16 and time.monotonic() < bounded:
+            time.sleep(0.2)
+        assert sum(alive.values()) <= 16  # one client address holds at most 16 connections
+        deadline = time.monotonic() + 30  # the whole-request deadline (10 s) ends every slow one
+        while any(alive.values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(alive.values()) and time.monotonic() - started < 20
+    finally:
+        stop.set()
+        for connection in slow:
+            connection.close()

@@ -165,7 +165,7 @@ def test_a_history_rebuilt_after_row_10_gets_no_cosignature(witnessed):
     verify(forged, env)  # … and an artist without a witness key accepts the forged entry
 
     [outcome] = pool.cosign_latest(env.engine)
-    assert outcome.status == "refused" and "HTTP 422" in outcome.detail and "not consistent" in outcome.detail
+    assert outcome.status == "refused" and "HTTP 409" in outcome.detail and "not consistent" in outcome.detail
     assert not witnesses_of(env.engine, 24, [w1.key])
     with pytest.raises(VerificationError, match="not witnessed: The checkpoint carries 0 of the 1 required"):
         verify(forged, env, [w1])

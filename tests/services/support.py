@@ -10,5 +10,5 @@ EXAMPLE_EVENT = {
     "content": "an image of a man", "styles": [{"artist_id": "van-gogh", "phrase": "by Van Gogh"}],
     "prompt": "an image of a man, by Van Gogh", "seed": 1234,
     "params": {"steps": 25, "guidance": 7.5, "width": 512, "height": 512},
-    "reward": {"amount": "0.004", "currency": "USD"},
+    "reward": {"amount": "0.01", "currency": "USD"},
 }

@@ -45,7 +45,7 @@ RESULT = {
     "method": {"estimator": "exact", "value_function": "generative", "profile": "sd15",
                "models": {"generator": {"id": "sd", "revision": "1"}}, "tau": 0.02},
     "players": [{"id": "sd-1.5", "account": "model:sd-1.5", "kind": "model", "recognised": True}],
-    "values": [], "shares": {"model:sd-1.5": 1.0}, "reward": {"amount": "0.004", "currency": "USD"},
+    "values": [], "shares": {"model:sd-1.5": 1.0}, "reward": {"amount": "0.01", "currency": "USD"},
     "event_sha256": "0" * 64, "worker_key_id": "0123456789abcdef",
 }
 
