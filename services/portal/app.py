@@ -159,8 +159,9 @@ def create_app(engine: Engine, config: PortalConfig = PortalConfig(), limiter: L
             since = int(since_text)
         try:
             document = balance_bundle(engine, session.account, None, since)
-        except TransparencyError as exc:
-            return PlainTextResponse(str(exc), status_code=409)
+        except TransparencyError as exc:  # no checkpoint yet (409), or a since beyond it (400)
+            said = str(exc).replace("--since", "since")
+            return PlainTextResponse(said, status_code=400 if said.startswith("since") else 409)
         return Response(json.dumps(document, indent=2, sort_keys=True) + "\n", media_type="application/json")
 
     async def keys(request: Request) -> Response:
