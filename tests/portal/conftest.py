@@ -4,7 +4,6 @@ portal served by uvicorn on a free port, and a fast ledger with two registered a
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -102,7 +101,8 @@ def tampered_world(world, tmp_path) -> Path:
     import sqlite3
 
     copy = tmp_path / "tampered.db"
-    shutil.copy(world.folder / "fairsplit.db", copy)
+    with sqlite3.connect(world.folder / "fairsplit.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)  # the WAL's pages included
     with sqlite3.connect(copy) as db:
         db.execute("DROP TRIGGER IF EXISTS transfers_no_update")
         seq = db.execute("SELECT max(seq) FROM transfers WHERE credit_account = 'artist:klimt' AND kind = 'reward'").fetchone()[0]
