@@ -69,3 +69,14 @@ def test_one_attribution_worker_per_gpu_all_in_one_consumer_group():
     assert len(set(gpus)) == len(gpus)
     commands = {tuple(svc["command"]) for svc in workers.values()}
     assert len(commands) == 1
+
+
+def test_the_portal_reads_the_ledger_through_its_select_only_role():
+    spec = yaml.safe_load(COMPOSE.read_text())
+    portal, role = spec["services"]["portal"], spec["services"]["portal-role"]
+    assert portal["command"][:2] == ["serve", "portal"]
+    assert "fairsplit_portal:" in portal["environment"]["FAIRSPLIT_DATABASE_URL"]  # never the owner's role
+    assert "keys" not in " ".join(portal.get("volumes", []))  # no signing key in the portal's reach
+    assert portal["environment"]["FAIRSPLIT_PORTAL_URL"].startswith("https://")
+    assert role["command"][:4] == ["portal", "grants", "--role", "fairsplit_portal"] and "--apply" in role["command"]
+    assert portal["depends_on"]["portal-role"]["condition"] == "service_completed_successfully"
