@@ -134,8 +134,10 @@
   }
 
   // --- signed notes and checkpoints (C2SP signed-note, tlog-checkpoint) --------------------
+  // Python's str.isspace() characters (ledger/checkpoint.py check_key_name), '+' and controls.
+  const BAD_NAME = /[\x00-\x1f +\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
   function checkKeyName(name) {
-    if (!name || /[\s+]/.test(name) || /[\x00-\x1f]/.test(name)) fail(`Key name ${JSON.stringify(name)} must be non-empty, without spaces or '+'.`);
+    if (!name || BAD_NAME.test(name)) fail(`Key name ${JSON.stringify(name)} must be non-empty, without spaces or '+'.`);
   }
   function checkNoteText(text) {
     if (!text.endsWith("\n") || text.includes("\n\n") || text.startsWith("\n")) fail("A note's text must be non-empty lines, each ending in a newline.");
