@@ -176,3 +176,21 @@ def test_bad_input_is_one_sentence_never_a_traceback(access_env, portal):
         answer = request(portal.url + path, session)
         assert answer.status == status and said in answer.body, (path, answer.status, answer.body[:300])
         assert "Traceback" not in answer.body and "sqlalchemy" not in answer.body.lower()
+
+
+def test_on_sqlite_the_portal_opens_the_ledger_read_only(sqlite_url, tmp_path):
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from tests.portal.support import make_access_env
+
+    env = make_access_env(sqlite_url, tmp_path / "keys")
+    engine = read_only_engine(sqlite_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM transfers")).scalar() == 12
+        for statement in ("INSERT INTO portal_revocations (artist_id, revoked_at) VALUES ('monet', '2026-12-01')",
+                          "CREATE TABLE sessions (id text)"):
+            with pytest.raises(OperationalError, match="readonly database"):
+                connection.execute(text(statement))
+    engine.dispose()
+    env.engine.dispose()

@@ -141,3 +141,36 @@ def test_pages_are_readable_on_a_phone(world, world_portal, browser):
         font = phone.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
         assert width <= 375 and font >= 14, (path, width, font)
     context.close()
+
+
+def test_the_readme_journey_with_the_real_serve_portal_command(world, page):
+    """`fairsplit portal token klimt` and `fairsplit serve portal`, as the README says, after `up --demo`."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.portal.conftest import free_port
+    from tests.portal.world import ROOT
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "serve", "portal", "--listen", f"127.0.0.1:{port}",
+                               "--portal-url", base], cwd=world.folder, env=world.env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(base + "/keys.pem", timeout=2).read()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
+                time.sleep(0.2)
+        page.goto(link(world, "klimt", base))
+        page.wait_for_url(base + "/")
+        page.wait_for_selector(VERDICT, timeout=60_000)
+        assert page.inner_text("#verdict").startswith("verified: "), page.inner_text("#verdict")
+    finally:
+        server.terminate()
+        server.wait(30)
