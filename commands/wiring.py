@@ -78,3 +78,22 @@ def writer_task(settings: Settings, ledger: Ledger, witnesses: WitnessPool | Non
             witnesses.notify()
 
     return WriterTask(lambda raw: accept_result(raw, checks), ledger, checkpoint)
+
+
+def portal_app(settings: Settings):
+    """The artists' portal on a read-only view of the configured database (SQLite opened
+    read-only; PostgreSQL through the SELECT-only role its URL names, docs/portal.md)."""
+    from ledger.db import check_ready
+    from services.portal.app import PortalConfig, create_app, read_only_engine
+
+    engine = read_only_engine(settings.database_url)
+    check_ready(engine)
+    pool = witness_pool(settings)  # the writer's parse: a malformed list is one sentence
+    vkeys = tuple(endpoint.key.vkey() for endpoint in pool.endpoints) if pool is not None else ()
+
+    def explain(event_id: str) -> bytes:
+        from services.explain import explain_event
+
+        return explain_event(engine, event_id, settings.model_sources, settings.acceleration(serving=False)).png
+
+    return create_app(engine, PortalConfig(settings.portal_url, vkeys, settings.witness_quorum, explain))

@@ -250,3 +250,5 @@ WITNESS_COSIGNATURES = WitnessCosignature.__table__
 
 #: Column order of `transfers`, as the hot path inserts them.
 TRANSFER_COLUMNS = tuple(column.name for column in TRANSFERS.columns)
+
+from ledger import portal_schema  # noqa: E402,F401  (the portal's access tables join the one metadata)

@@ -87,3 +87,11 @@ def test_services_connect_as_the_service_role_and_only_migrations_as_the_owner()
     for name in ("attribution", "attribution-gpu1", "ledger"):
         url = make_url(services[name]["environment"]["FAIRSPLIT_DATABASE_URL"])
         assert (url.username, url.password) == (role, password) and role != owner, name
+def test_the_portal_reads_the_ledger_through_its_select_only_role():
+    portal, role = spec["services"]["portal"], spec["services"]["portal-role"]
+    assert portal["command"][:2] == ["serve", "portal"]
+    assert "fairsplit_portal:" in portal["environment"]["FAIRSPLIT_DATABASE_URL"]  # never the owner's role
+    assert "keys" not in " ".join(portal.get("volumes", []))  # no signing key in the portal's reach
+    assert portal["environment"]["FAIRSPLIT_PORTAL_URL"].startswith("https://")
+    assert role["command"][:4] == ["portal", "grants", "--role", "fairsplit_portal"] and "--apply" in role["command"]
+    assert portal["depends_on"]["portal-role"]["condition"] == "service_completed_successfully"

@@ -1,0 +1,185 @@
+"""The JavaScript verifier (verify.html, in Chromium) against the Python one
+(`fairsplit verify-proof`) on the same bundles: honest, tampered, wrong key, kept
+checkpoints and witnesses. They must agree on every verdict, and on every valid one's
+balances; a tampered bundle is never shown as valid."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from ledger.checkpoint import parse_note
+from ledger.cosignature import CosignerKey, cosign
+from ledger.crypto import generate_private_key, key_id
+from ledger.key_lifecycle import public_keyring
+from ledger.keyring import Keyring, PublicKeyInfo
+from ledger.proving import balance_bundle
+from ledger.transparency import create_checkpoint
+from tests.portal.support import make_access_env, tampered_bundles
+
+
+@pytest.fixture(scope="module")
+def verify_html(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("offline") / "verify.html"
+    result = CliRunner().invoke(app, ["portal", "verifier", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def ledger_files(sqlite_url, tmp_path):
+    env = make_access_env(sqlite_url, tmp_path / "keys")
+    keys = tmp_path / "ledger-keys.pem"
+    keys.write_text(public_keyring(env.engine).render())
+    yield env, keys
+    env.engine.dispose()
+
+
+def python_verdict(tmp_path: Path, bundle: str, keys: Path, kept: str | None = None, witness: str | None = None):
+    files = {"bundle": bundle, "kept": kept, "witness": witness}
+    paths = {}
+    for name, text in files.items():
+        if text is not None:
+            paths[name] = tmp_path / f"py-{name}.txt"
+            paths[name].write_text(text)
+    args = ["verify-proof", str(paths["bundle"]), "--public-key", str(keys), "--json"]
+    if kept is not None:
+        args += ["--previous-checkpoint", str(paths["kept"])]
+    if witness is not None:
+        args += ["--witness-key", str(paths["witness"])]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def browser_verdict(page, verify_html: Path, tmp_path: Path, bundle: str, keys: Path,
+                    kept: str | None = None, witness: str | None = None) -> str:
+    page.goto(verify_html.as_uri())
+    (tmp_path / "js-bundle.json").write_text(bundle)
+    page.set_input_files("#bundle-file", str(tmp_path / "js-bundle.json"))
+    page.set_input_files("#keys-file", str(keys))
+    for name, text, selector in (("kept", kept, "#kept-file"), ("witness", witness, "#witness-file")):
+        if text is not None:
+            (tmp_path / f"js-{name}.txt").write_text(text)
+            page.set_input_files(selector, str(tmp_path / f"js-{name}.txt"))
+    page.click("#verify-button")
+    page.wait_for_selector("#verdict.ok, #verdict.bad", timeout=30_000)
+    return page.inner_text("#verdict")
+
+
+def assert_agree(python: dict, shown: str) -> None:
+    assert shown.startswith("valid: ") == python["valid"], (python, shown)
+    if python["valid"]:
+        for currency, micros in python["balances"].items():
+            whole, cents = divmod(micros, 1_000_000)
+            assert f"{whole}.{cents:06d}".rstrip("0").rstrip(".") in shown.replace(f" {currency}", ""), (python, shown)
+    else:
+        assert shown.startswith("invalid: ") and not shown.startswith("invalid: The document could not be checked")
+
+
+def test_honest_bundles_verify_in_both_with_the_same_balance(page, verify_html, ledger_files, tmp_path):
+    env, keys = ledger_files
+    for artist in ("van-gogh", "monet"):
+        bundle = json.dumps(balance_bundle(env.engine, f"artist:{artist}"))
+        python = python_verdict(tmp_path, bundle, keys)
+        shown = browser_verdict(page, verify_html, tmp_path, bundle, keys)
+        assert python["valid"] and shown.startswith("valid: "), shown
+        assert f"3 entries of artist:{artist} are in the log; balance 1.2012 USD" in shown
+        assert python["balances"] == {"USD": 1_201_200}
+        assert_agree(python, shown)
+
+
+def test_every_tampered_bundle_is_refused_by_both(page, verify_html, ledger_files, tmp_path):
+    env, keys = ledger_files
+    bundle = balance_bundle(env.engine, "artist:van-gogh")
+    foreign = balance_bundle(env.engine, "artist:monet")
+    reasons = {}
+    for name, text in tampered_bundles(bundle, foreign).items():
+        python = python_verdict(tmp_path, text, keys)
+        shown = browser_verdict(page, verify_html, tmp_path, text, keys)
+        assert not python["valid"], name
+        assert_agree(python, shown)
+        reasons[name] = shown
+    assert "altered" in reasons["amount edited"] and "altered" in reasons["amount and claims edited"]
+    assert "add up to" in reasons["entry dropped"]
+    assert "not in the tree" in reasons["proof altered"]
+    assert "does not move money into or out of artist:van-gogh" in reasons["foreign entry"]
+    assert "signature" in reasons["signature edited"]
+    assert "repeats a key" in reasons["repeated key"]
+
+
+def test_a_keys_file_of_another_ledger_is_refused_by_both(page, verify_html, ledger_files, tmp_path):
+    env, _ = ledger_files
+    other = generate_private_key().public_key()
+    keys = tmp_path / "other-keys.pem"
+    keys.write_text(Keyring("fairsplit/ledger", (PublicKeyInfo(key_id(other), other),)).render())
+    bundle = json.dumps(balance_bundle(env.engine, "artist:van-gogh"))
+    python = python_verdict(tmp_path, bundle, keys)
+    shown = browser_verdict(page, verify_html, tmp_path, bundle, keys)
+    assert not python["valid"] and "no signature by any of the trusted public keys" in shown
+    assert_agree(python, shown)
+
+
+def test_kept_checkpoints_grown_and_rewritten_logs(page, verify_html, ledger_files, tmp_path, sqlite_url):
+    env, keys = ledger_files
+    old = balance_bundle(env.engine, "artist:van-gogh")
+    old_size = int(old["checkpoint"].split("\n")[1])
+    from fractions import Fraction
+
+    from tests.portal.support import WHEN
+
+    env.reward("van-gogh-later", WHEN, 2_000_000, {"artist:van-gogh": Fraction(1, 2), "model:sd-1.5": Fraction(1, 2)})
+    create_checkpoint(env.engine, env.signer)
+    grown = json.dumps(balance_bundle(env.engine, "artist:van-gogh", since=old_size))
+    python = python_verdict(tmp_path, grown, keys, kept=old["checkpoint"])
+    shown = browser_verdict(page, verify_html, tmp_path, grown, keys, kept=old["checkpoint"])
+    assert python["valid"] and f"the log only grew since the kept checkpoint (size {old_size} ->" in shown
+    assert_agree(python, shown)
+
+    without_proof = json.dumps(balance_bundle(env.engine, "artist:van-gogh"))
+    python = python_verdict(tmp_path, without_proof, keys, kept=old["checkpoint"])
+    shown = browser_verdict(page, verify_html, tmp_path, without_proof, keys, kept=old["checkpoint"])
+    assert not python["valid"] and "no consistency proof from the kept checkpoint" in shown
+    assert_agree(python, shown)
+
+    # the same key signs a different history of the same size: a rewritten log
+    rewritten_env = make_access_env(sqlite_url.replace("ledger.db", "rewritten.db"), Path(env.key_dir))
+    rewritten = balance_bundle(rewritten_env.engine, "artist:monet")
+    assert rewritten["checkpoint"].split("\n")[1] == str(old_size)
+    python = python_verdict(tmp_path, json.dumps(rewritten), keys, kept=old["checkpoint"])
+    shown = browser_verdict(page, verify_html, tmp_path, json.dumps(rewritten), keys, kept=old["checkpoint"])
+    assert not python["valid"] and "the log was rewritten" in shown
+    assert_agree(python, shown)
+    rewritten_env.engine.dispose()
+
+
+def test_witness_cosignatures_required_and_checked_by_both(page, verify_html, ledger_files, tmp_path):
+    env, keys = ledger_files
+    bundle = balance_bundle(env.engine, "artist:van-gogh")
+    witness = generate_private_key()
+    vkey = CosignerKey("guild.example/w1", witness.public_key()).vkey() + "\n"
+    text, _ = parse_note(bundle["checkpoint"])
+    cosigned = dict(bundle, checkpoint=bundle["checkpoint"] + cosign(text, "guild.example/w1", witness,
+                                                                     int(datetime.now(UTC).timestamp())))
+    for document, valid in ((cosigned, True), (bundle, False)):
+        python = python_verdict(tmp_path, json.dumps(document), keys, witness=vkey)
+        shown = browser_verdict(page, verify_html, tmp_path, json.dumps(document), keys, witness=vkey)
+        assert python["valid"] is valid
+        assert_agree(python, shown)
+        assert ("cosigned by 1 witness (guild.example/w1)" in shown) if valid else ("not witnessed" in shown)
+    forged = dict(cosigned, checkpoint=cosigned["checkpoint"][:-6] + ("AAAAA\n" if cosigned["checkpoint"][-6:] != "AAAAA\n" else "BBBBB\n"))
+    python = python_verdict(tmp_path, json.dumps(forged), keys, witness=vkey)
+    shown = browser_verdict(page, verify_html, tmp_path, json.dumps(forged), keys, witness=vkey)
+    assert not python["valid"]
+    assert_agree(python, shown)
+
+
+def test_verify_html_is_self_contained_and_loads_nothing(verify_html):
+    html = verify_html.read_text()
+    assert "<script src" not in html and "<link" not in html and "http://" not in html and "https://" not in html
+    assert "connect-src 'none'" in html and "script-src 'sha256-" in html
