@@ -87,7 +87,10 @@ def test_services_connect_as_the_service_role_and_only_migrations_as_the_owner()
     for name in ("attribution", "attribution-gpu1", "ledger"):
         url = make_url(services[name]["environment"]["FAIRSPLIT_DATABASE_URL"])
         assert (url.username, url.password) == (role, password) and role != owner, name
+
+
 def test_the_portal_reads_the_ledger_through_its_select_only_role():
+    spec = yaml.safe_load(COMPOSE.read_text())
     portal, role = spec["services"]["portal"], spec["services"]["portal-role"]
     assert portal["command"][:2] == ["serve", "portal"]
     assert "fairsplit_portal:" in portal["environment"]["FAIRSPLIT_DATABASE_URL"]  # never the owner's role
