@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.proofs.witness_support import WitnessProcess, cli
 
 WITNESS = "witness.test/cli"
 
 
+@pytest.mark.slow
 def test_proofs_and_the_ledger_verify_only_with_the_witness_cosignature(migrated_sqlite_url, tmp_path):
     base = ["--database-url", migrated_sqlite_url, "--key-dir", str(tmp_path / "keys")]
     assert cli(*base, "init").returncode == 0

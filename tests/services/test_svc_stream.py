@@ -77,6 +77,7 @@ def test_bad_messages_are_dead_lettered_and_the_batch_goes_on(kafka_bootstrap, k
     assert metrics.value("fairsplit_messages_retried_total") >= 1
 
 
+@pytest.mark.slow  # the batch lasts 18 s by design
 def test_a_long_batch_pauses_and_keeps_the_member_in_its_group(kafka_bootstrap, kafka_io, topic):
     """A batch three times longer than max.poll.interval: no rebalance, no redelivery."""
     ensure_topics(kafka_bootstrap, [topic, f"{topic}.out", f"{topic}.dlq"], partitions=1)
@@ -114,7 +115,7 @@ def test_sink_commits_after_its_effect(kafka_bootstrap, kafka_io, topic):
         return outcomes
 
     producer = make_producer(kafka_bootstrap)
-    consumer = make_consumer(kafka_bootstrap, f"{topic}-g", session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    consumer = make_consumer(kafka_bootstrap, f"{topic}-g", session_timeout_ms=3000, heartbeat_interval_ms=1000)
     processor = StreamProcessor(consumer, [topic], lambda ctx: sink_steps(ctx, decode=decode, effect=write,
                                                                           producer=producer),
                                 service="sink", close_with=[producer])

@@ -51,7 +51,7 @@ class Recorder:
 
 
 def _processor(bootstrap: str, topic: str, recorder: Recorder, batch_size: int, batch_wait_s: float = 0.2):
-    consumer = make_consumer(bootstrap, f"{topic}-g", session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    consumer = make_consumer(bootstrap, f"{topic}-g", session_timeout_ms=3000, heartbeat_interval_ms=1000)
     producer = make_producer(bootstrap)
     return StreamProcessor(
         consumer, [topic],
@@ -68,6 +68,7 @@ def _run(processor) -> threading.Thread:
     return thread
 
 
+@pytest.mark.slow
 def test_finishing_overlaps_the_next_batch_and_everything_stays_in_order(kafka_bootstrap, kafka_io, topic):
     ensure_topics(kafka_bootstrap, [topic, f"{topic}.out", f"{topic}.dlq"], partitions=1)
     modes = {6: "finish-fail"}
