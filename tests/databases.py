@@ -8,7 +8,7 @@ checkpoint: about a second on a busy server). So:
   that exist when the session starts (alembic's head then): a SQLite file, or a PostgreSQL
   database;
 - a test's migrated database is a copy of that file, or `CREATE DATABASE … TEMPLATE …`;
-- PostgreSQL databases are created one ahead and dropped behind, by background threads
+- PostgreSQL databases are created a few ahead and dropped behind, by background threads
   with their own admin connections, so a test waits for neither; drops run several at a
   time, so that one checkpoint serves several of them.
 
@@ -51,7 +51,7 @@ class PostgresDatabases:
     checkpoint and simultaneous drops share one (8 drops: 21 s one after the other, 0.8 s
     together, on the loaded test machine). Each thread has its own admin connection."""
 
-    AHEAD = 3  # databases of each kind kept ready
+    AHEAD = 2  # databases of each kind kept ready
     DROP_BATCH = 8  # databases dropped together
 
     def __init__(self, admin_url: str = PG_ADMIN_URL) -> None:

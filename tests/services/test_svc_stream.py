@@ -115,7 +115,7 @@ def test_sink_commits_after_its_effect(kafka_bootstrap, kafka_io, topic):
         return outcomes
 
     producer = make_producer(kafka_bootstrap)
-    consumer = make_consumer(kafka_bootstrap, f"{topic}-g", session_timeout_ms=3000, heartbeat_interval_ms=1000)
+    consumer = make_consumer(kafka_bootstrap, f"{topic}-g", session_timeout_ms=6000, heartbeat_interval_ms=1000)
     processor = StreamProcessor(consumer, [topic], lambda ctx: sink_steps(ctx, decode=decode, effect=write,
                                                                           producer=producer),
                                 service="sink", close_with=[producer])

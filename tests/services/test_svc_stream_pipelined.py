@@ -51,7 +51,7 @@ class Recorder:
 
 
 def _processor(bootstrap: str, topic: str, recorder: Recorder, batch_size: int, batch_wait_s: float = 0.2):
-    consumer = make_consumer(bootstrap, f"{topic}-g", session_timeout_ms=3000, heartbeat_interval_ms=1000)
+    consumer = make_consumer(bootstrap, f"{topic}-g", session_timeout_ms=6000, heartbeat_interval_ms=1000)
     producer = make_producer(bootstrap)
     return StreamProcessor(
         consumer, [topic],
