@@ -2,23 +2,27 @@
 
 `database_url` is parametrised over both backends, so every ledger test runs on each.
 PostgreSQL is the server at FAIRSPLIT_TEST_POSTGRES_URL (default: the local one at
-127.0.0.1:5432, user postgres, database `test`); each test gets a fresh database created
-from it and dropped afterwards. Outside CI an unreachable server skips the PostgreSQL
-half; in CI (CI=true) it fails, so a green run always means both backends were tested.
+127.0.0.1:5432, user postgres, database `test`); each test gets a database of its own,
+dropped afterwards. Outside CI an unreachable server skips the PostgreSQL half; in CI
+(CI=true) it fails, so a green run always means both backends were tested.
+
+The one ledger fixture is `ledger_env`: a migrated database (a clone of the session's
+template, see tests/databases.py) with a new signing key, on both backends. The `env`
+fixtures of tests/ledger, tests/payouts, tests/proofs and tests/commands are it, with
+their own helper class (`ledger_env_class`).
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get(
-    "FAIRSPLIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests import databases
+from tests.databases import IN_CI, PG_ADMIN_URL, PostgresUnavailable
+
+LEDGER_FIXTURE = "ledger_env"
 
 
 def _pg_unavailable(reason: str) -> None:
@@ -28,45 +32,79 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-def _sqlalchemy_url(libpq_url: str) -> str:
-    """psycopg 3 is the driver; plain postgresql:// URLs are rewritten to say so."""
-    for prefix in ("postgresql://", "postgres://"):
-        if libpq_url.startswith(prefix):
-            return "postgresql+psycopg://" + libpq_url[len(prefix) :]
-    return libpq_url
+@pytest.fixture(scope="session", autouse=True)
+def _test_databases() -> Iterator[None]:
+    """Templates and databases are made on first use; whatever is left is dropped at the end."""
+    yield
+    databases.close()
+
+
+def _postgres_database(migrated: bool) -> Iterator[str]:
+    try:
+        name = databases.POSTGRES.take(migrated)
+    except PostgresUnavailable as exc:
+        _pg_unavailable(str(exc))
+    try:
+        yield databases.POSTGRES.url(name)
+    finally:
+        databases.POSTGRES.give_back(name)
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test (SQLAlchemy URL)."""
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover - psycopg is a hard dependency
-        _pg_unavailable(str(exc))
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _pg_unavailable(str(exc).strip())
-    name = f"fs_test_{uuid.uuid4().hex[:16]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN_URL.rsplit("/", 1)[0]
-        try:
-            yield _sqlalchemy_url(f"{base}/{name}")
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def postgres_url(request) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (SQLAlchemy URL): empty, or already migrated
+    when the test uses the ledger fixture (which would migrate it anyway)."""
+    yield from _postgres_database(migrated=LEDGER_FIXTURE in request.fixturenames)
 
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
-    """A fresh SQLite database file for one test."""
+    """A fresh SQLite database file for one test (it does not exist yet)."""
     return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request) -> str:
-    """The same test on both backends."""
+    """The same test on both backends: a fresh database (see `sqlite_url`, `postgres_url`)."""
     return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def migrated_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of its own at head: a clone of the session's template."""
+    yield from _postgres_database(migrated=True)
+
+
+@pytest.fixture
+def migrated_sqlite_url(tmp_path) -> str:
+    """A SQLite ledger file of its own at head: a copy of the session's template."""
+    return databases.migrated_sqlite_url(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def migrated_database_url(request) -> str:
+    """A database at head on both backends (for tests of what comes after `fairsplit init`)."""
+    return request.getfixturevalue(f"migrated_{request.param}_url")
+
+
+@pytest.fixture
+def ledger_env_class():
+    """The helper class `ledger_env` is made of; a directory's conftest overrides it."""
+    from tests.ledger.support import LedgerEnv
+
+    return LedgerEnv
+
+
+@pytest.fixture
+def ledger_env(database_url, tmp_path, ledger_env_class):
+    """THE ledger fixture: a migrated ledger on both backends with a new signing key in
+    tmp_path/keys; `env.url` is the test's `database_url`."""
+    from tests.ledger.support import make_ledger_env
+
+    env = make_ledger_env(database_url, tmp_path / "keys", ledger_env_class)
+    assert env.key_created  # a ledger of its own: no key was there before
+    yield env
+    env.engine.dispose()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,14 +1,10 @@
-"""Command tests: a migrated ledger with a signing key, on both backends."""
+"""Command tests: `env` is the one ledger fixture (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.ledger.support import make_ledger_env
-
 
 @pytest.fixture
-def env(database_url, tmp_path):
-    made = make_ledger_env(database_url, tmp_path / "keys")
-    yield made
-    made.engine.dispose()
+def env(ledger_env):
+    return ledger_env

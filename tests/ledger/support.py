@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
@@ -20,6 +20,7 @@ class LedgerEnv:
     signer: Signer
     ledger: Ledger
     key_dir: str
+    key_created: bool = field(default=False, compare=False)  # a new key was made and registered
 
     def sql(self, statement: str, **params) -> None:
         """Run raw SQL in its own transaction (for tampering and trigger tests)."""
@@ -32,12 +33,17 @@ class LedgerEnv:
         self.sql(f"DROP TRIGGER {name}{suffix}")
 
 
-def make_ledger_env(url: str, key_dir) -> LedgerEnv:
-    """A migrated ledger at `url` with a new signing key in `key_dir`."""
-    from ledger.db import make_engine, upgrade_to_head
-    from ledger.keys import load_or_create_signer
+def make_ledger_env(url: str, key_dir, cls: type[LedgerEnv] = LedgerEnv) -> LedgerEnv:
+    """A migrated ledger at `url` with a new signing key in `key_dir`, as a `cls`.
 
-    upgrade_to_head(url)
+    A fresh test database is brought to head the cheap way (tests/databases.py): a
+    SQLite file not made yet is a copy of the session's template, a PostgreSQL clone is
+    at head already; anything else runs the migrations."""
+    from ledger.db import make_engine
+    from ledger.keys import load_or_create_signer
+    from tests.databases import migrate_fresh
+
+    migrate_fresh(url)
     engine = make_engine(url)
-    signer, _ = load_or_create_signer(str(key_dir), engine)
-    return LedgerEnv(url, engine, signer, Ledger(engine, signer), str(key_dir))
+    signer, created = load_or_create_signer(str(key_dir), engine)
+    return cls(url, engine, signer, Ledger(engine, signer), str(key_dir), created)

@@ -17,10 +17,9 @@ from ledger.db import head_revision
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def cli(database_url, tmp_path):
+def _cli(url: str, key_dir: Path):
     runner = CliRunner()
-    base = ["--database-url", database_url, "--key-dir", str(tmp_path / "keys")]
+    base = ["--database-url", url, "--key-dir", str(key_dir)]
 
     def invoke(*args: str):
         return runner.invoke(app, [*base, *args])
@@ -28,7 +27,20 @@ def cli(database_url, tmp_path):
     return invoke
 
 
-def test_init_is_idempotent_and_says_what_it_did(cli):
+@pytest.fixture
+def cli(migrated_database_url, tmp_path):
+    """The CLI on a database at head (`init` still makes the signing key)."""
+    return _cli(migrated_database_url, tmp_path / "keys")
+
+
+@pytest.fixture
+def fresh_cli(database_url, tmp_path):
+    """The CLI on an empty database."""
+    return _cli(database_url, tmp_path / "keys")
+
+
+def test_init_is_idempotent_and_says_what_it_did(fresh_cli):
+    cli = fresh_cli
     head = head_revision()
     first = cli("init")
     assert first.exit_code == 0 and f"upgraded from nothing to {head}" in first.output
@@ -83,8 +95,8 @@ def test_markup_and_huge_names_are_one_plain_sentence(cli, hostile):
     assert len(result.output) < 400
 
 
-def test_uninitialised_database_is_a_clear_error(cli):
-    result = cli("balance", "van-gogh")
+def test_uninitialised_database_is_a_clear_error(fresh_cli):
+    result = fresh_cli("balance", "van-gogh")
     assert result.exit_code == 2 and "fairsplit init" in result.output
 
 

@@ -1,20 +1,17 @@
-"""Payout fixtures: a migrated ledger with a signing key, on both backends."""
+"""Payout fixtures: `env` is the one ledger fixture (tests/conftest.py) as a `PayoutEnv`."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledger.db import make_engine, upgrade_to_head
-from ledger.keys import load_or_create_signer
-from ledger.store import Ledger
 from tests.payouts.support import PayoutEnv
 
 
 @pytest.fixture
-def env(database_url, tmp_path) -> PayoutEnv:
-    upgrade_to_head(database_url)
-    engine = make_engine(database_url)
-    key_dir = str(tmp_path / "keys")
-    signer, _ = load_or_create_signer(key_dir, engine)
-    yield PayoutEnv(database_url, engine, signer, Ledger(engine, signer), key_dir)
-    engine.dispose()
+def ledger_env_class() -> type[PayoutEnv]:
+    return PayoutEnv
+
+
+@pytest.fixture
+def env(ledger_env) -> PayoutEnv:
+    return ledger_env

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from ledger.events import EventRecord, book_event
-from ledger.keys import Signer
 from ledger.schema import TRANSFERS
-from ledger.store import Ledger, reward_transfers
+from ledger.store import reward_transfers
+from tests.ledger.support import LedgerEnv
 
 MODEL = "model:sd-1.5"
 
@@ -23,13 +22,8 @@ def eid(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fairsplit-test:{name}"))
 
 
-@dataclass
-class PayoutEnv:
-    url: str
-    engine: Engine
-    signer: Signer
-    ledger: Ledger
-    key_dir: str
+class PayoutEnv(LedgerEnv):
+    """The ledger environment of the payout tests, with what they book and read."""
 
     def reward(self, event_id: str, when: datetime, amount: int, shares: dict[str, Fraction],
                currency: str = "USD", content: str = "an image of a man", test_model: bool | None = None) -> None:

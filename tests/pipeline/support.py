@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -65,7 +67,7 @@ class Pipeline:
                 "GROUP BY event_id, credit_account HAVING COUNT(*) > 1) d")).scalar()
         assert duplicates == 0
         for event in events:
-            assert int(per_event[event["event_id"]]) == round(float(event["reward"]["amount"]) * 1_000_000)
+            assert int(per_event[event["event_id"]]) == micros(event)
 
     # --- services as processes ---------------------------------------------------
 
@@ -116,10 +118,29 @@ class Pipeline:
         return self.landed(event_ids)
 
 
-def make_pipeline(database_url: str, tmp_path: Path, sources=None) -> Pipeline:
+def micros(event: dict) -> int:
+    """An event's reward in micro-units (money is never a float)."""
+    return int(Decimal(event["reward"]["amount"]) * 1_000_000)
+
+
+def demo_gallery(sources, artist) -> Path:
+    """The folder of `artist`'s demo gallery (two images the tiny model renders of its style
+    phrase), rendered once per session beside the session's model cache: rendering was most
+    of a pipeline's setup."""
     from fairsplit.profiles import load_profile
-    from ledger.db import make_engine
     from services.demo import render_gallery
+
+    folder = Path(sources.cache_dir).parent / f"{Path(sources.cache_dir).name}-galleries" / artist.artist_id
+    if not folder.is_dir():
+        staging = folder.with_name(f"{artist.artist_id}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        render_gallery(load_profile("tiny", sources), artist, staging, count=2)
+        staging.rename(folder)
+    return folder
+
+
+def make_pipeline(database_url: str, tmp_path: Path, sources=None) -> Pipeline:
+    from ledger.db import make_engine
 
     key = generate_private_key()
     pem = tmp_path / "acme.pub.pem"
@@ -131,9 +152,9 @@ def make_pipeline(database_url: str, tmp_path: Path, sources=None) -> Pipeline:
     assert enrolled.exit_code == 0, enrolled.output
     from fairsplit.sources import ModelSources
 
-    models = load_profile("tiny", sources or ModelSources(cache_dir=Path(os.environ["FAIRSPLIT_MODEL_CACHE"])))
+    sources = sources or ModelSources(cache_dir=Path(os.environ["FAIRSPLIT_MODEL_CACHE"]))
     for artist in DEMO_ARTISTS:
-        folder = render_gallery(models, artist, tmp_path / "galleries" / artist.artist_id, count=2)
+        folder = shutil.copytree(demo_gallery(sources, artist), tmp_path / "galleries" / artist.artist_id)
         result = pipeline.cli("artists", "add", artist.artist_id, "--name", artist.name, "--gallery", str(folder), "--profile", "tiny")
         assert result.exit_code == 0, result.output
     pipeline.engine = make_engine(database_url)
@@ -157,3 +178,30 @@ def dlq_records(bootstrap: str, topic: str, count: int, timeout_s: float = 60.0)
         return records
     finally:
         consumer.close()
+
+
+def wait_consumed(bootstrap: str, prefix: str, timeout_s: float = 120.0) -> None:
+    """Until both services committed every record of their input topics: whatever was
+    published before the call has been fully handled (booked, skipped or dead-lettered)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from services.runners import EVENTS_TOPIC, RESULTS_TOPIC, WORKER_GROUP, WRITER_GROUP
+
+    behind: dict = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        behind = {}
+        for group, topic in ((WORKER_GROUP, EVENTS_TOPIC), (WRITER_GROUP, RESULTS_TOPIC)):
+            consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=prefix + group, enable_auto_commit=False)
+            try:
+                partitions = [TopicPartition(prefix + topic, p) for p in consumer.partitions_for_topic(prefix + topic) or ()]
+                for tp, end in consumer.end_offsets(partitions).items():
+                    committed = consumer.committed(tp) or 0
+                    if committed < end:
+                        behind[f"{prefix}{group} {tp.topic}[{tp.partition}]"] = f"{committed} of {end}"
+            finally:
+                consumer.close(autocommit=False)
+        if not behind:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the services did not consume everything within {timeout_s:.0f} s: {behind}")

@@ -20,15 +20,6 @@ from services.signing import sign_event
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b|\[SQL|Traceback|File \"", re.I)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_pipeline(request, tmp_path):
-    from tests.pipeline.support import make_pipeline
-
-    made = make_pipeline(request.getfixturevalue(f"{request.param}_url"), tmp_path)
-    yield made
-    made.engine.dispose()
-
-
 def corpus(pipeline, rng: random.Random) -> tuple[list[bytes], dict[int, str], list[dict]]:
     """(lines, line number → what its rejection must say, the valid events)."""
     sign = lambda **changes: pipeline.event(rng, **changes)  # noqa: E731 - signed by the platform

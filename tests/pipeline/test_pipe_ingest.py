@@ -6,19 +6,8 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
-
 from services.contracts import parse_dead_letter
 from services.signing import sign_event
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_pipeline(request, tmp_path):
-    from tests.pipeline.support import make_pipeline
-
-    made = make_pipeline(request.getfixturevalue(f"{request.param}_url"), tmp_path)
-    yield made
-    made.engine.dispose()
 
 
 def _write(path, lines) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import stat
 
+import pytest
+
 from ledger.crypto import read_private_key, write_private_key
 
 
@@ -41,6 +43,7 @@ def test_attribute_uses_registered_galleries_and_synthesizes_the_rest(sqlite_pip
     assert sources == {"van-gogh": "gallery", "banksy": "synthesized"}
 
 
+@pytest.mark.slow  # the Kafka client gives up on the broker after its own timeout
 def test_an_unreachable_broker_is_one_sentence_not_a_traceback(sqlite_pipeline, tmp_path):
     from services.tansu import free_port
 

@@ -1,14 +1,18 @@
-"""Fixtures for the verifiable-ledger tests: a migrated ledger with a key, on both backends."""
+"""Fixtures for the verifiable-ledger tests: `env` is the one ledger fixture (tests/conftest.py)
+as an `Env`."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.proofs.support import Env, make_env
+from tests.proofs.support import Env
 
 
 @pytest.fixture
-def env(database_url, tmp_path) -> Env:
-    environment = make_env(database_url, tmp_path / "keys")
-    yield environment
-    environment.engine.dispose()
+def ledger_env_class() -> type[Env]:
+    return Env
+
+
+@pytest.fixture
+def env(ledger_env) -> Env:
+    return ledger_env

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.db import make_engine, upgrade_to_head
-from ledger.keys import load_or_create_signer
-from ledger.store import Ledger, TransferSpec
-from tests.ledger.support import LedgerEnv
+from ledger.store import TransferSpec
+from tests.ledger.support import LedgerEnv, make_ledger_env
 
 WHEN = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC)
 PAYEES = ("artist:van-gogh", "artist:monet", "model:sd-1.5")
@@ -24,7 +22,5 @@ class Env(LedgerEnv):
 
 
 def make_env(url: str, key_dir: Path) -> Env:
-    upgrade_to_head(url)
-    engine = make_engine(url)
-    signer, _ = load_or_create_signer(key_dir, engine)
-    return Env(url, engine, signer, Ledger(engine, signer), str(key_dir))
+    """A migrated ledger at `url` with a new key in `key_dir` (`make_ledger_env`, as an `Env`)."""
+    return make_ledger_env(url, key_dir, Env)

@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def cli(database_url, tmp_path):
+def cli(migrated_database_url, tmp_path):
+    """The CLI on a database at head, after `init` (which makes the signing key)."""
     runner = CliRunner()
-    base = ["--database-url", database_url, "--key-dir", str(tmp_path / "keys")]
+    base = ["--database-url", migrated_database_url, "--key-dir", str(tmp_path / "keys")]
 
     def invoke(*args: str, code: int = 0):
         result = runner.invoke(app, [*base, *args])

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.proofs.witness_support import WitnessProcess, cli
 
 WITNESS = "witness.test/cli"
 
 
-def test_proofs_and_the_ledger_verify_only_with_the_witness_cosignature(sqlite_url, tmp_path):
-    base = ["--database-url", sqlite_url, "--key-dir", str(tmp_path / "keys")]
+@pytest.mark.slow
+def test_proofs_and_the_ledger_verify_only_with_the_witness_cosignature(migrated_sqlite_url, tmp_path):
+    base = ["--database-url", migrated_sqlite_url, "--key-dir", str(tmp_path / "keys")]
     assert cli(*base, "init").returncode == 0
     assert cli(*base, "ledger", "demo", "--events", "3").returncode == 0
     keys = tmp_path / "ledger-keys.pem"

@@ -1,4 +1,4 @@
-"""Real witness processes for the tests: `fairsplit witness init` / `serve` on loopback ports."""
+"""Real witness processes for the tests: `fairsplit witness serve` on loopback ports."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ledger.cosignature import CosignerKey, parse_key_file
+from services.witness import init_witness
 from services.witness_client import WitnessEndpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +35,8 @@ class WitnessProcess:
 
     def __init__(self, directory: Path, log_keys: Path, name: str) -> None:
         self.directory, self.log_keys, self.port = directory, log_keys, free_port()
-        if not (directory / "witness.key").exists():
-            result = cli("witness", "init", "--dir", str(directory), "--name", name)
-            assert result.returncode == 0, result.stderr
+        if not (directory / "witness.key").exists():  # what `fairsplit witness init` does, without a process
+            init_witness(directory, name)  # (the command itself: test_proof_witness_cli, test_proof_witness_server)
         self.key: CosignerKey = parse_key_file((directory / "witness.vkey").read_bytes())[0]
         self.process: subprocess.Popen | None = None
         self.log = directory.parent / f"{directory.name}.log"

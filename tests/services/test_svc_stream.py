@@ -77,6 +77,7 @@ def test_bad_messages_are_dead_lettered_and_the_batch_goes_on(kafka_bootstrap, k
     assert metrics.value("fairsplit_messages_retried_total") >= 1
 
 
+@pytest.mark.slow  # the batch lasts 18 s by design
 def test_a_long_batch_pauses_and_keeps_the_member_in_its_group(kafka_bootstrap, kafka_io, topic):
     """A batch three times longer than max.poll.interval: no rebalance, no redelivery."""
     ensure_topics(kafka_bootstrap, [topic, f"{topic}.out", f"{topic}.dlq"], partitions=1)

@@ -68,6 +68,7 @@ def _run(processor) -> threading.Thread:
     return thread
 
 
+@pytest.mark.slow
 def test_finishing_overlaps_the_next_batch_and_everything_stays_in_order(kafka_bootstrap, kafka_io, topic):
     ensure_topics(kafka_bootstrap, [topic, f"{topic}.out", f"{topic}.dlq"], partitions=1)
     modes = {6: "finish-fail"}

@@ -12,6 +12,8 @@ from fairsplit.render import RenderJob, embed_pixels
 from fairsplit.world.cases import Case
 from tests.world.support import world_models
 
+pytestmark = pytest.mark.slow  # each renders dozens of coalitions with the world's models
+
 SEEDS = (11, 12)
 
 
