@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,10 @@ def _platform_key(platform_id: str, key_out: Path | None, public_key: Path | Non
         yield public_key_pem(load_public_key(public_key)).decode(), None
         return
     private = generate_private_key()
-    path = write_private_key(key_out or Path(f"./{platform_id}.platform.pem"), private)
+    target = key_out or Path(f"./{platform_id}.platform.pem")
+    if os.path.lexists(target):
+        fail(f"{target} already exists and a key file is never overwritten; choose a new file with --key-out.")
+    path = write_private_key(target, private)
     try:
         yield public_key_pem(private.public_key()).decode(), path
     except BaseException:

@@ -76,6 +76,23 @@ def _text(text: str) -> str:
     return text
 
 
+def _database_url(text: str) -> str:
+    """Only the databases the ledger runs on: an unsupported URL is refused when read, not
+    when a driver is missing (issue 19 item 13)."""
+    scheme = _text(text).split("://", 1)[0] if "://" in text else ""
+    if scheme.split("+", 1)[0] not in ("sqlite", "postgresql", "postgres"):
+        raise ValueError("must be a sqlite:///path.db or postgresql://user@host/db URL")
+    return text
+
+
+def _origin(text: str) -> str:
+    """A log origin (C2SP note key name): printable ASCII, no spaces, no `+`; empty: the default."""
+    if text and (len(text) > 255 or not text.isascii() or not text.isprintable() or " " in text or "+" in text):
+        raise ValueError("must be at most 255 printable ASCII characters without spaces or '+', "
+                         "e.g. example.com/fairsplit")
+    return text
+
+
 def _choice(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in choices:
@@ -120,7 +137,7 @@ def _date(text: str) -> datetime | None:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("FAIRSPLIT_DATABASE_URL", "database_url", _text, "sqlite:///./fairsplit.db", "--database-url",
+    Variable("FAIRSPLIT_DATABASE_URL", "database_url", _database_url, "sqlite:///./fairsplit.db", "--database-url",
              "ledger database (`postgresql://…` in production)"),
     Variable("FAIRSPLIT_KEY_DIR", "key_dir", _text, "./keys", "--key-dir",
              "private signing keys (0600 files): ledger key, attribution-worker key"),
@@ -172,7 +189,7 @@ VARIABLES: tuple[Variable, ...] = (
              "the ledger writer signs a checkpoint after this many new entries…"),
     Variable("FAIRSPLIT_CHECKPOINT_SECONDS", "checkpoint_seconds", _float(0.1, 86400 * 30), "60",
              "--checkpoint-seconds", "…or this many seconds, whichever comes first"),
-    Variable("FAIRSPLIT_LEDGER_ORIGIN", "ledger_origin", _text, "", "--origin",
+    Variable("FAIRSPLIT_LEDGER_ORIGIN", "ledger_origin", _origin, "", "--origin",
              "the log's name in its first checkpoint (empty: fairsplit/ledger)"),
     Variable("FAIRSPLIT_WITNESSES", "witnesses", _text, "", "--witnesses",
              "witnesses the ledger asks to cosign its checkpoints: \"<url> <vkey>\" entries, comma-separated"),

@@ -37,6 +37,7 @@ def export(
         target = parse_period(period)
         cur = settings_of(ctx).merge(currency=currency).currency.strip().upper()
         accounts = [resolve_account(a) for a in account] if account else None
+        _not_over_yet(target)
         ledger = open_ledger(ctx, signing=True)
         summary, manifest, files = export_statements(ledger.engine, ledger.signer, target, cur, formats,
                                                      out_dir, accounts)
@@ -55,6 +56,9 @@ def verify(
     """Check manifest.json's signature and every file's SHA-256, and that the folder holds nothing else."""
     if not directory.is_dir():
         fail(f"{directory} is not a folder.")
+    if public_key is None:
+        with user_errors():
+            _offline_hint(ctx)
     try:
         manifest = read_manifest(directory)
     except ValueError as exc:
@@ -76,3 +80,25 @@ def verify(
     if problems:
         raise typer.Exit(1)
     say(f"Manifest intact: signature by {key_id} verifies, {len(manifest['files'])} files match and nothing else is there.")
+
+
+def _offline_hint(ctx: typer.Context) -> None:
+    """Without --public-key the keys come from the ledger; with no ledger here, say how to
+    check offline instead of asking to create one."""
+    from ledger.db import check_ready, make_engine
+    from ledger.errors import NotInitialisedError
+
+    try:
+        check_ready(make_engine(settings_of(ctx).database_url))
+    except NotInitialisedError:
+        fail("No ledger database here to take the signing key from; to check offline, pass the ledger's "
+             "public keys file with --public-key (written by `fairsplit keys public`).")
+
+
+def _not_over_yet(period) -> None:
+    """A period that has not ended cannot be closed: say when it can be, not "close it first"."""
+    from datetime import UTC, datetime
+
+    if period.end > datetime.now(UTC):
+        fail(f"Period {period.id} is not over yet; it ends {period.end.isoformat()} and can be closed "
+             f"(`fairsplit payouts close {period.id}`) and then exported after that.")
