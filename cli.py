@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import typer
 
-from commands import (accounts, artists, attribution, keys, ledger, payouts, pipeline, platforms, proofs, serve,
-                      setup, statements, witness, world)
+from commands import (accounts, artists, attribution, dead_letters, keys, ledger, payouts, pipeline, platforms,
+                      proofs, serve, setup, statements, witness, world)
 from commands.common import fail
 from commands.options import setting
 from commands.settings import SettingsError, read_settings
@@ -52,7 +52,7 @@ def root(
         fail(str(exc))
 
 
-for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, proofs.app):
+for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, dead_letters.app, proofs.app):
     app.add_typer(top_level)
 for noun, group in (("ledger", ledger.app), ("artists", artists.app), ("platforms", platforms.app),
                     ("keys", keys.app), ("serve", serve.app), ("payouts", payouts.app),

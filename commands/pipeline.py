@@ -117,9 +117,13 @@ def ingest_command(
 
     Rejected lines go to FILE.dlq.jsonl; exit 1 when any line was rejected."""
     from ledger.account_views import paid_by_test_models
-    from services.ingest import count_lines, ingest
+    from services.ingest import DeadLetterFileError, check_dead_letter_file, count_lines, dead_letter_path, ingest
 
     check_input(file, "event file")
+    try:
+        check_dead_letter_file(dead_letter_path(file))
+    except DeadLetterFileError as exc:
+        fail(str(exc))
     logging.getLogger("fairsplit").setLevel(logging.CRITICAL)  # each line's fate is reported below, not logged
     reports = []
     with user_errors():
@@ -153,8 +157,11 @@ def ingest_command(
 
 def _print_line(report) -> None:
     style = {"recorded": "green", "duplicate": "yellow", "rejected": "red"}[report.status]
-    reason = f": {report.reason}" if report.reason else ""
-    say(f"line {report.line}: {report.status} {report.event_id or ''}{reason}", style)
+    from services.dead_letters import printable
+
+    reason = f": {printable(report.reason)}" if report.reason else ""
+    event = report.event_id or "(no valid event id)"
+    say(f"line {report.line}: {report.status} {event}{reason}", style)
 
 
 @app.command("up")
@@ -181,10 +188,12 @@ def up_command(
     from ledger.verify import verify_ledger
     from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events, setup_demo
     from services.runners import emit
+    from services.broker_record import forget_broker, record_broker
     from services.stack import embedded_stack
     from services.tansu import BrokerNotFound, BrokerStartError
 
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops `up` like Ctrl-C: the stack's cleanup runs
+    signal.signal(signal.SIGINT, _interrupt)  # even where a shell started `up` with SIGINT ignored (no terminal)
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, tau=tau)
         if fresh:
@@ -211,7 +220,9 @@ def up_command(
         with Activity("starting the broker and the services") as activity, \
                 embedded_stack(child, state_dir / "logs", settings.bootstrap or None,
                                broker_bin=settings.tansu_bin or None) as stack:
-            say(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}", to=err)
+            record_broker(state_dir, stack.bootstrap, tuple(stack.processes))
+            say(f"broker at {stack.bootstrap} (recorded in {state_dir}, so `emit`, `serve`, `dead-letters --topic` "
+                f"and `status` find it); services logging to {state_dir / 'logs'}", to=err)
             watch = _Watch(engine, stack.bootstrap, settings.merge(bootstrap=stack.bootstrap), dead_letters, quiet)
             if not demo:
                 activity.step("running; Ctrl-C (or SIGTERM) stops the services and the broker")
@@ -241,6 +252,8 @@ def up_command(
         raise typer.Exit(0 if not demo else 1) from None
     except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
         fail(str(exc).rstrip(".") + ".")
+    finally:
+        forget_broker(state_dir)
     with user_errors():
         ledger = open_ledger(ctx)
         accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
@@ -278,6 +291,7 @@ class _Watch:
 
     def show(self, activity: Activity) -> None:
         from ledger.events import recorded_since
+        from services.dead_letters import describe
 
         lines = []
         with user_errors():
@@ -292,8 +306,7 @@ class _Watch:
                 continue
             with self.path.open("ab") as handle:
                 handle.write(letter.to_json_bytes() + b"\n")
-            lines.append(f"rejected by the {letter.service} ({letter.source.topic}[{letter.source.partition}]@"
-                         f"{letter.source.offset}): {letter.reason}")
+            lines.append(describe(letter))
         if not self.quiet:
             for line in lines:
                 activity.note(line)
@@ -330,59 +343,3 @@ def _where(database_url: str) -> str:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-@app.command("dead-letters")
-def dead_letters_command(
-    state_dir: Path = typer.Option(Path(".fairsplit"), "--state-dir", help="Where `fairsplit up` keeps them."),
-    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Read the dead-letter topics of this broker instead."),
-    topic_prefix: str = typer.Option("", "--topic-prefix", help="With --bootstrap: the services' topic prefix."),
-    follow: bool = typer.Option(False, "--follow", help="Keep showing new ones until Ctrl-C."),
-    as_json: bool = typer.Option(False, "--json", help="One dead-letter record per line (fairsplit.deadletter.v1)."),
-) -> None:
-    """Show the records the services could not process, with their reasons."""
-    from services.contracts import ContractError, parse_dead_letter
-
-    def show(letter) -> None:
-        if as_json:
-            sys.stdout.write(letter.to_json_bytes().decode() + "\n")
-            sys.stdout.flush()
-        else:
-            say(f"{letter.failed_at.isoformat(timespec='seconds')} {letter.service} "
-                f"{letter.source.topic}[{letter.source.partition}]@{letter.source.offset}: {letter.reason}")
-
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        if bootstrap:
-            from services.kafka import dlq_topic
-            from services.runners import EVENTS_TOPIC, RESULTS_TOPIC
-            from services.watch import DeadLetterTail
-
-            with broker_errors(bootstrap):
-                tail = DeadLetterTail(bootstrap, [dlq_topic(topic_prefix + EVENTS_TOPIC), dlq_topic(topic_prefix + RESULTS_TOPIC)])
-                quiet_for = 0.0
-                while follow or quiet_for < 3.0:
-                    letters = [letter for letter in tail.poll(500) if not isinstance(letter, bytes)]
-                    quiet_for = 0.0 if letters else quiet_for + 0.5
-                    for letter in letters:
-                        show(letter)
-                tail.close()
-            return
-        path = state_dir / "dead-letters.jsonl"
-        if not path.exists() and not follow:
-            say(f"No dead letters: {path} does not exist (`fairsplit up` writes it).")
-            return
-        seen = 0
-        while True:
-            lines = path.read_bytes().splitlines() if path.exists() else []
-            for raw in lines[seen:]:
-                try:
-                    show(parse_dead_letter(raw))
-                except ContractError:
-                    say(f"{path}: a line that is not a dead letter", to=err)
-            seen = len(lines)
-            if not follow:
-                break
-            time.sleep(1)
-    except KeyboardInterrupt:
-        return

@@ -79,7 +79,8 @@ def _text(text: str) -> str:
 def _database_url(text: str) -> str:
     """Only the databases the ledger runs on: an unsupported URL is refused when read, not
     when a driver is missing (issue 19 item 13)."""
-    scheme = _text(text).split("://", 1)[0] if "://" in text else ""
+    _text(text)
+    scheme = text.split("://", 1)[0] if "://" in text else ""
     if scheme.split("+", 1)[0] not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("must be a sqlite:///path.db or postgresql://user@host/db URL")
     return text
