@@ -105,3 +105,14 @@ def test_exporting_a_period_that_has_not_ended_says_when_it_can_be_closed(cli, t
     result = cli("statements", "export", period, "--format", "csv", "--out", str(tmp_path / "s"))
     line = _one_error_line(result.output)
     assert result.exit_code == 2 and "not over yet" in line and "close it first" not in line
+
+
+def test_a_missing_default_model_is_one_whole_sentence_naming_the_way_out(cli, tmp_path):
+    gallery = tmp_path / "gallery"
+    gallery.mkdir()
+    missing = tmp_path / ("no-such-model-" + "x" * 120)
+    result = cli("artists", "add", "van-gogh", "--name", "Vincent", "--gallery", str(gallery),
+                 env={"FAIRSPLIT_GENERATOR_MODEL": str(missing), "HF_HUB_OFFLINE": "1"})
+    line = _one_error_line(result.output)
+    assert result.exit_code == 2 and "--profile tiny" in line and "FAIRSPLIT_GENERATOR_MODEL" in line
+    assert line.endswith(".") and len(line) < 300 and "FutureWarning" not in result.output
