@@ -138,8 +138,11 @@ def ingest_command(
                 if not as_json:
                     _print_line(report)
 
-            letters = ingest(file, worker, writer, on_line, finish=worker.finish, batch_size=batch_size,
-                             keep_alive=activity.tick)
+            try:
+                letters = ingest(file, worker, writer, on_line, finish=worker.finish, batch_size=batch_size,
+                                 keep_alive=activity.tick)
+            except KeyboardInterrupt:
+                _interrupted(file, reports, total)
     counts = {status: sum(r.status == status for r in reports) for status in ("recorded", "duplicate", "rejected")}
     dlq = str(letters.path) if letters.count else None
     with user_errors():
@@ -153,6 +156,15 @@ def ingest_command(
             + (f"; rejected lines with reasons in {dlq}" if dlq else "")
             + ("; split by a test model: those shares mean nothing" if test_model else ""))
     raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+def _interrupted(file: Path, reports: list, total: int):
+    """Ctrl-C during `ingest`: say what was done and how to resume, exit 130."""
+    counts = {status: sum(r.status == status for r in reports) for status in ("recorded", "duplicate", "rejected")}
+    say(f"interrupted after {len(reports)} of {total} lines ({counts['recorded']} recorded, {counts['duplicate']} "
+        f"duplicate, {counts['rejected']} rejected); run `fairsplit ingest {file}` again to resume: what is recorded "
+        "is skipped and nothing is paid twice.", to=err)
+    raise typer.Exit(130)
 
 
 def _print_line(report) -> None:
