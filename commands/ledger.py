@@ -73,12 +73,18 @@ def demo(
     ctx: typer.Context,
     events: int = typer.Option(3, "--events", min=1, max=100_000, help="How many sample rewards to book."),
 ) -> None:
-    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5); safe to repeat."""
-    from services.demo import book_sample_rewards
+    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5) into an empty demo
+    ledger only; safe to repeat. Real demo events go through the signed pipeline: `up --demo`."""
+    from services.demo import DemoLedgerError, book_sample_rewards
 
     with user_errors():
-        new, total = book_sample_rewards(open_ledger(ctx, signing=True), events)
+        try:
+            new, total = book_sample_rewards(open_ledger(ctx, signing=True), events)
+        except DemoLedgerError as exc:
+            fail(str(exc))
     say(f"Booked {new} new demo transfers for {events} events ({total - new} were already booked).")
+    say("These sample transfers are signed by no platform and split by no model: they mean nothing, in a "
+        "database kept for the demo (`fairsplit up --demo` runs signed events through the real pipeline).", to=err)
 
 
 @app.command("reverse")
