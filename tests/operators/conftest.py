@@ -26,3 +26,12 @@ def cli(env):
         return runner.invoke(app, [*base, *args], **kwargs)
 
     return invoke
+
+
+@pytest.fixture
+def sqlite_pipeline(sqlite_url, tmp_path):
+    from tests.pipeline.support import make_pipeline
+
+    made = make_pipeline(sqlite_url, tmp_path)
+    yield made
+    made.engine.dispose()
