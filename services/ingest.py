@@ -37,7 +37,7 @@ from services.stream import (
     RunTask,
     StreamContext,
     Terminal,
-    _Forward,
+    Forward,
 )
 
 SOURCE_CHARS = 249  # a dead letter's source topic is at most this long
@@ -54,7 +54,7 @@ class LineReport:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-class Handoff(_Forward):
+class Handoff(Forward):
     """The hop the broker makes between the services, in process: a worker's `Produce`
     becomes the writer's input (payload = the signed result). The message keeps the event
     line as its value, so a dead letter holds what the file said."""
