@@ -72,27 +72,20 @@ class BadLine:
 def read_dead_letter_file(path: Path) -> Iterator[DeadLetterV1 | BadLine]:
     """Every letter of a `FILE.dlq.jsonl` (as `ingest` and `up` write them), in order. Only a
     regular file is read (a FIFO would block for ever); lines are read bounded."""
+    from services.ingest import read_lines
+
+    read = 0
     with open(path, "rb", opener=_regular_file_opener) as handle:
-        number = 0
-        read = 0
-        while True:
-            raw = handle.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            number += 1
+        for number, raw in read_lines(handle, MAX_LINE_BYTES):
             read += len(raw)
             if read > MAX_FILE_BYTES:
                 yield BadLine(number, f"the file is larger than {MAX_FILE_BYTES >> 20} MiB; the rest is not read")
                 return
             if len(raw) > MAX_LINE_BYTES:
                 yield BadLine(number, "the line is too long to be a dead letter")
-                while raw and not raw.endswith(b"\n"):
-                    raw = handle.readline(1 << 20)
-                continue
-            if not raw.strip():
                 continue
             try:
-                yield parse_dead_letter(raw.rstrip(b"\r\n"))
+                yield parse_dead_letter(raw)
             except ContractError as exc:
                 yield BadLine(number, printable(str(exc), 200))
 

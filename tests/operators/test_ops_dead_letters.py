@@ -7,23 +7,11 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
-
 from ledger.crypto import generate_private_key, public_key_pem
 from services.signing import sign_event
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_pipeline(request, tmp_path):
-    from tests.pipeline.support import make_pipeline
-
-    made = make_pipeline(request.getfixturevalue(f"{request.param}_url"), tmp_path)
-    yield made
-    made.engine.dispose()
-
-
-def _write(path, lines) -> None:
-    path.write_bytes(b"".join((line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in lines))
+from tests.pipeline.test_pipe_ingest import _write, any_pipeline  # noqa: F401 - the same fixture and writer
 
 
 def test_rejected_events_are_named_and_replayed_once_the_cause_is_fixed(any_pipeline, tmp_path):
