@@ -84,10 +84,11 @@ def list_keys(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
     if as_json:
         print_json(rows)
         return
-    out.print(table("Keys", [id_column("key id"), "holder", text_column("status", keep=True), text_column("since", drop=2),
-                             text_column("reason", drop=1)],
-                    [(r["key_id"], r["holder"], r["status"], (r["ended_at"] or r["created_at"] or "")[:19], r["reason"] or "")
-                     for r in rows]))
+    # Ids, holders and times are never split across lines (at 80 columns the reason wraps, then goes).
+    out.print(table("Keys", [id_column("key id"), text_column("holder", keep=True), text_column("status", keep=True),
+                             text_column("since (UTC)", drop=2, keep=True), text_column("reason", drop=1)],
+                    [(r["key_id"], r["holder"], r["status"], (r["ended_at"] or r["created_at"] or "")[:16].replace("T", " "),
+                      r["reason"] or "") for r in rows]))
 
 
 @app.command("revoke")

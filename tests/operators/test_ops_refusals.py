@@ -116,3 +116,31 @@ def test_a_missing_default_model_is_one_whole_sentence_naming_the_way_out(cli, t
     line = _one_error_line(result.output)
     assert result.exit_code == 2 and "--profile tiny" in line and "FAIRSPLIT_GENERATOR_MODEL" in line
     assert line.endswith(".") and len(line) < 300 and "FutureWarning" not in result.output
+
+
+def test_history_at_80_columns_keeps_date_kind_counterparty_and_currency(cli, env):
+    from datetime import UTC, datetime
+
+    from ledger.store import TransferSpec
+
+    when = datetime(2026, 11, 24, 12, 5, tzinfo=UTC)
+    env.ledger.append([
+        TransferSpec("6f000001-1a2b-4c3d-8e4f-5a6b7c8d9e0f", "platform:acme", "artist:van-gogh", 10_000_000, "EUR",
+                     "reward", when),
+        TransferSpec("6f000002-1a2b-4c3d-8e4f-5a6b7c8d9e0f", "platform:acme", "model:sd-1.5", 1_763_039, "USD",
+                     "reward", when)])
+    shown = cli("history", "platform:acme", env={"COLUMNS": "80", "LINES": "40"}).output
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    flat = " ".join(shown.split())
+    for fragment in ("2026-11-24 12:05", "reward", "artist:van-gogh", "model:sd-1.5", "-10.00", "EUR", "-1.763039", "USD",
+                     "6f000001-1a2b-4c3d-8e4f-5a6b7c8d9e0f", "pending"):
+        assert fragment in flat, fragment
+    wide = cli("history", "platform:acme", env={"COLUMNS": "200", "LINES": "40"}).output
+    assert any("-10.00 EUR" in line and "2026-11-24 12:05" in line and "artist:van-gogh" in line for line in wide.splitlines())
+
+
+def test_keys_list_keeps_times_and_holders_on_one_line(cli, env):
+    assert cli("keys", "enroll", "attribution-worker").exit_code == 0
+    shown = cli("keys", "list", env={"COLUMNS": "80", "LINES": "40"}).output
+    rows = [line for line in shown.splitlines() if "attribution-worker" in line]
+    assert len(rows) == 1 and rows[0].split()[-1].count(":") == 1 and rows[0].split()[-2].count("-") == 2
