@@ -14,8 +14,9 @@ import traceback
 from datetime import UTC, datetime
 
 import typer
+from typer._click import exceptions as click_errors  # typer vendors Click; its usage errors live here
 
-from commands import (accounts, artists, attribution, dead_letters, keys, ledger, payouts, pipeline, platforms,
+from commands import (accounts, artists, attribution, dead_letters, events, keys, ledger, payouts, pipeline, platforms,
                       proofs, serve, setup, statements, witness, world)
 from commands.common import fail
 from commands.options import setting
@@ -54,7 +55,7 @@ def root(
 
 for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, dead_letters.app, proofs.app):
     app.add_typer(top_level)
-for noun, group in (("ledger", ledger.app), ("artists", artists.app), ("platforms", platforms.app),
+for noun, group in (("ledger", ledger.app), ("events", events.app), ("artists", artists.app), ("platforms", platforms.app),
                     ("keys", keys.app), ("serve", serve.app), ("payouts", payouts.app),
                     ("statements", statements.app), ("witness", witness.app),
                     ("world", world.app)):
@@ -64,7 +65,19 @@ for noun, group in (("ledger", ledger.app), ("artists", artists.app), ("platform
 def main() -> None:
     """The console script: run the app; an unexpected error is one sentence and exit 3."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # a group named alone: its help, as before
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:  # one sentence, not a box (issue 23 defect 12)
+        where = f" (see `fairsplit {' '.join(exc.ctx.command_path.split()[1:])} --help`)" if exc.ctx else ""
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        sys.stderr.write(f"error: {message}{where.replace('fairsplit  --help', 'fairsplit --help')}.\n")
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C where the command has no resume message of its own
+        sys.stderr.write("interrupted: what was already written stays (each write is one transaction); "
+                         "run the command again to continue (nothing is booked twice).\n")
+        sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         fd, path = tempfile.mkstemp(prefix=f"fairsplit-error-{stamp}-", suffix=".log")
@@ -72,6 +85,7 @@ def main() -> None:
             traceback.print_exc(file=handle)
         sys.stderr.write(f"error: unexpected {type(exc).__name__} (a bug, not your input); details in {path}.\n")
         sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

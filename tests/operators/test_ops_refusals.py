@@ -144,3 +144,18 @@ def test_keys_list_keeps_times_and_holders_on_one_line(cli, env):
     shown = cli("keys", "list", env={"COLUMNS": "80", "LINES": "40"}).output
     rows = [line for line in shown.splitlines() if "attribution-worker" in line]
     assert len(rows) == 1 and rows[0].split()[-1].count(":") == 1 and rows[0].split()[-2].count("-") == 2
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["ledger", "prove"], "error: Missing argument 'entry' (see `fairsplit ledger prove --help`)."),
+    (["ledger", "verify", "--jsn"], "error: No such option: --jsn (Possible options: --json) (see `fairsplit ledger verify --help`)."),
+    (["--bogus"], "error: No such option: --bogus (see `fairsplit --help`)."),
+])
+def test_usage_mistakes_are_one_sentence_not_a_box(args, expected):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, str(root / "cli.py"), *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.splitlines() == [expected] and result.stdout == ""
