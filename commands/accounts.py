@@ -29,8 +29,11 @@ def known_account(engine, text: str) -> str:
     """The account a person named, refused with a sentence when the ledger does not know it."""
     name = resolve_account(text)
     if not account_known(engine, name):
+        from commands.suggest import did_you_mean
+
         what = "has never been paid" if name.startswith("model:") else "is not registered"
-        fail(f"{name} {what} in this ledger.")
+        kind, _, typed = name.partition(":")
+        fail(f"{name} {what} in this ledger{did_you_mean(engine, kind, typed)}.")
     return name
 
 

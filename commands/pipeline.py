@@ -48,21 +48,41 @@ def sign_command(
         if all(key_id(public) != key_id(private.public_key()) for public in active):
             fail(f"{key} holds key {key_id(private.public_key())}, which is not an active key of platform:{platform}.")
         gate = Gate(lookups.platform_keys, lookups.known_artists, parse_routes(settings.routes), settings.event_window)
-        lines = []
+        lines, problems = [], []
         for number, raw in enumerate(read_input(file, "event file", 1 << 30).splitlines(), start=1):
             if not raw.strip():
                 continue
             try:
                 event = load_json_object(raw, "generation event")
                 if event.setdefault("platform_id", platform) != platform:
-                    fail(f"line {number}: the event is for platform {event['platform_id']!r}, not {platform!r}.")
+                    raise Rejected(f"the event is for platform {event['platform_id']!r}, not {platform!r}.", "platform")
                 signed = sign_event(event, private)
                 gate.admit(signed)
             except (ContractError, Rejected) as exc:
-                fail(f"line {number}: {exc}")
+                problems.append((number, _with_suggestion(lookups.engine, exc)))
+                continue
             lines.append(json.dumps(signed, ensure_ascii=False, separators=(",", ":")))
+        if problems:  # every bad line is named, and nothing is written
+            from services.dead_letters import printable
+
+            for number, reason in problems[:100]:
+                say(f"line {number}: {printable(reason)}", to=err)
+            fail(f"{len(problems)} of {len(lines) + len(problems)} events would be refused (listed above); "
+                 "nothing was written.")
     text = "".join(line + "\n" for line in lines)
     write_output(text, out_file, what=f"{len(lines)} events signed for platform:{platform}")
+
+
+def _with_suggestion(engine, exc: Exception) -> str:
+    """The reason, with the registered artists closest to any that is not registered."""
+    from commands.suggest import did_you_mean
+
+    reason = str(exc)
+    if getattr(exc, "kind", None) == "unknown_artist":
+        names = reason.split(": ", 1)[-1].rstrip(".").split(", ")
+        hints = "".join(did_you_mean(engine, "artist", name) for name in names[:5])
+        reason = reason.rstrip(".") + hints + "."
+    return reason
 
 
 @app.command("emit")
