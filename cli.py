@@ -20,7 +20,7 @@ from commands import (accounts, artists, attribution, dead_letters, events, keys
                       proofs, serve, setup, statements, witness, world)
 from commands.common import fail
 from commands.options import setting
-from commands.settings import SettingsError, read_settings
+from commands.settings import CONFIG_NAME, SettingsError, config_file, read_config_file, read_settings
 
 app = typer.Typer(
     name="fairsplit",
@@ -42,10 +42,14 @@ def root(
     generator_revision: str | None = setting("generator_revision"),
     clip_model: str | None = setting("clip_model"),
     clip_revision: str | None = setting("clip_revision"),
+    config: str | None = setting("config"),
 ) -> None:
-    """Configuration: environment variables FAIRSPLIT_*, overridden by these options."""
+    """Configuration: these options, then environment variables FAIRSPLIT_*, then fairsplit.toml (or --config)."""
     try:
-        ctx.obj = read_settings(os.environ).merge(
+        path = config_file(config if config is not None else os.environ.get("FAIRSPLIT_CONFIG"))
+        from_file = read_config_file(path) if path is not None else {}
+        environ = {**os.environ, "FAIRSPLIT_CONFIG": str(path)} if path is not None else os.environ
+        ctx.obj = read_settings(environ, from_file, str(path or CONFIG_NAME)).merge(
             database_url=database_url, key_dir=key_dir, device=device, model_cache=model_cache,
             generator_model=generator_model, generator_revision=generator_revision,
             clip_model=clip_model, clip_revision=clip_revision)
