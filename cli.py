@@ -17,7 +17,7 @@ import typer
 from typer._click import exceptions as click_errors  # typer vendors Click; its usage errors live here
 
 from commands import (accounts, artists, attribution, dead_letters, events, keys, ledger, payouts, pipeline, platforms,
-                      proofs, serve, setup, statements, witness, world)
+                      proofs, serve, setup, statements, status, witness, world)
 from commands.common import fail
 from commands.options import setting
 from commands.settings import CONFIG_NAME, SettingsError, config_file, read_config_file, read_settings
@@ -57,7 +57,7 @@ def root(
         fail(str(exc))
 
 
-for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, dead_letters.app, proofs.app):
+for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, dead_letters.app, status.app, proofs.app):
     app.add_typer(top_level)
 for noun, group in (("ledger", ledger.app), ("events", events.app), ("artists", artists.app), ("platforms", platforms.app),
                     ("keys", keys.app), ("serve", serve.app), ("payouts", payouts.app),

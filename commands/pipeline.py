@@ -252,7 +252,7 @@ def up_command(
         with Activity("starting the broker and the services") as activity, \
                 embedded_stack(child, state_dir / "logs", settings.bootstrap or None,
                                broker_bin=settings.tansu_bin or None) as stack:
-            record_broker(state_dir, stack.bootstrap, tuple(stack.processes))
+            record_broker(state_dir, stack.bootstrap, {name: process.pid for name, process in stack.processes.items()})
             say(f"broker at {stack.bootstrap} (recorded in {state_dir}, so `emit`, `serve`, `dead-letters --topic` "
                 f"and `status` find it); services logging to {state_dir / 'logs'}", to=err)
             watch = _Watch(engine, stack.bootstrap, settings.merge(bootstrap=stack.bootstrap), dead_letters, quiet)

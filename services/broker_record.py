@@ -25,18 +25,18 @@ class BrokerRecord:
     bootstrap: str
     pid: int
     started_at: str
-    services: tuple[str, ...] = ()
+    services: dict[str, int] | None = None  # service name -> pid
 
     def as_dict(self) -> dict:
         return {"bootstrap": self.bootstrap, "pid": self.pid, "started_at": self.started_at,
-                "services": list(self.services)}
+                "services": dict(self.services or {})}
 
 
 def record_path(state_dir: Path) -> Path:
     return Path(state_dir) / RECORD_NAME
 
 
-def record_broker(state_dir: Path, bootstrap: str, services: tuple[str, ...] = ()) -> BrokerRecord:
+def record_broker(state_dir: Path, bootstrap: str, services: dict[str, int] | None = None) -> BrokerRecord:
     """Write the record of this process's broker (atomically: a reader never sees half)."""
     record = BrokerRecord(bootstrap, os.getpid(), datetime.now(UTC).isoformat(timespec="seconds"), services)
     path = record_path(state_dir)
@@ -66,17 +66,18 @@ def read_record(state_dir: Path, check_alive: bool = True) -> BrokerRecord | Non
     if not isinstance(data, dict):
         return None
     bootstrap, pid, started = data.get("bootstrap"), data.get("pid"), data.get("started_at")
-    services = data.get("services", [])
+    services = data.get("services", {})
     if (not isinstance(bootstrap, str) or not _BOOTSTRAP.fullmatch(bootstrap) or type(pid) is not int or pid <= 0
-            or not isinstance(started, str) or len(started) > 40 or not isinstance(services, list)
-            or not all(isinstance(s, str) and len(s) <= 64 for s in services)):
+            or not isinstance(started, str) or len(started) > 40 or not isinstance(services, dict) or len(services) > 16
+            or not all(isinstance(k, str) and len(k) <= 64 and type(v) is int and v > 0 for k, v in services.items())):
         return None
-    if check_alive and not _alive(pid):
+    if check_alive and not alive(pid):
         return None
-    return BrokerRecord(bootstrap, pid, started, tuple(services))
+    return BrokerRecord(bootstrap, pid, started, dict(services))
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a zombie counts until it is reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

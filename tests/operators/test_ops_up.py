@@ -1,5 +1,5 @@
-"""Issue 23 defects 2 and 7: `up` records its broker, so `emit` and `dead-letters --topic`
-in the same folder find it without --bootstrap; a SIGINT to `up`'s process group outside
+"""Issue 23 defects 2 and 7: `up` records its broker, so `emit`, `dead-letters --topic` and
+`status` in the same folder find it without --bootstrap; a SIGINT to `up`'s process group outside
 a terminal (SIGINT ignored, as a shell leaves a background job) stops it cleanly."""
 
 from __future__ import annotations
@@ -70,6 +70,15 @@ def test_emit_and_dead_letters_find_the_broker_up_recorded(tmp_path):
         assert letters.returncode == 0, letters.stderr
         assert [json.loads(line)["event_id"] for line in letters.stdout.splitlines()] == [
             "0b7e8a52-4a4e-4b8e-9d61-0d7f3c1b2a11"]
+        status = _cli(tmp_path, "status", "--json")
+        assert status.returncode == 0, status.stderr
+        report = json.loads(status.stdout)
+        assert report["up"]["pid"] == up.process.pid and report["broker"]["reachable"] is True
+        assert set(report["services"]) == {"attribution", "ledger"}
+        assert all(service["running"] for service in report["services"].values())
+        assert report["broker"]["dead_letters"]["generation.events.dlq"] == 1
+        assert {p["topic"] for p in report["broker"]["lag"]} == {"generation.events", "attribution.results"}
+        assert report["ledger"]["ready"] is True
     finally:
         os.killpg(up.process.pid, signal.SIGINT)
         up.process.wait(timeout=120)
