@@ -11,6 +11,7 @@ import typer
 from commands.common import (err, fail, out, read_input, ready_engine, say, settings_of, table, user_errors,
                              write_new_file)
 from commands.options import setting
+from commands.progress import Activity
 from ledger.ids import is_event_id
 from services.admission import parse_routes
 
@@ -93,12 +94,15 @@ def attribute_command(
     try:
         request = AttributionRequest(model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed,
                                      image_png=png)
-        models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
-        galleries = {**_registered_galleries(settings.database_url, ids, models.embedder.id),
-                     **{a: embed_gallery(d, models) for a, d in folders.items()}}
-        config = AttributionConfig(mode=settings.mode, tau=settings.tau, keep_images=bool(save_images),
-                                   value_correction=settings.value_correction)
-        result = attribute(request, models, galleries, config, Renderer(models))
+        with Activity(f"loading the {settings.profile} models") as activity:  # progress on stderr, from the first second
+            models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
+            activity.step(f"embedding the galleries of {len(ids)} artists")
+            galleries = {**_registered_galleries(settings.database_url, ids, models.embedder.id),
+                         **{a: embed_gallery(d, models) for a, d in folders.items()}}
+            config = AttributionConfig(mode=settings.mode, tau=settings.tau, keep_images=bool(save_images),
+                                       value_correction=settings.value_correction)
+            activity.step(f"rendering and scoring the coalitions of {len(ids)} artists and the model")
+            result = attribute(request, models, galleries, config, Renderer(models))
     except (ModelUnavailable, ValueError, OSError) as exc:
         fail(str(exc).rstrip(".") + ".")
     if save_images:
@@ -150,7 +154,9 @@ def explain_command(
         engine = ready_engine(ctx)
         try:
             settings = settings_of(ctx)
-            explanation = explain_event(engine, event_id, settings.model_sources, settings.acceleration(serving=False))
+            with Activity(f"explaining event {event_id[:8]}…") as activity:
+                explanation = explain_event(engine, event_id, settings.model_sources,
+                                            settings.acceleration(serving=False), on_step=activity.step)
         except ExplainError as exc:
             fail(str(exc))
         except (ContractError, ModelUnavailable, ValueError) as exc:
