@@ -10,8 +10,9 @@ import typer
 
 from commands.common import (err, fail, out, read_input, ready_engine, say, settings_of, table, user_errors,
                              write_new_file)
-from commands.options import setting
+from commands.options import AS_JSON, setting
 from commands.progress import Activity
+from commands.report import done
 from ledger.ids import is_event_id
 from services.admission import parse_routes
 
@@ -142,6 +143,7 @@ def explain_command(
     event_id: str = typer.Argument(..., help="The event to explain (a lower-case UUID)."),
     out_path: Path = typer.Option(..., "--out", help="Where to write the picture (a new PNG file)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Draw why an event was split as it was: its image, every coalition value (renders and galleries), the formula, the shares paid."""
     from fairsplit.profiles import ModelUnavailable
@@ -162,5 +164,7 @@ def explain_command(
         except (ContractError, ModelUnavailable, ValueError) as exc:
             fail(f"cannot re-render event {event_id}: {str(exc).rstrip('.')}.")
     written = write_new_file(out_path, explanation.png, overwrite=force)
-    say(f"Wrote {written} ({explanation.renders} renders, {explanation.works} gallery works, "
-        f"{len(explanation.shares)} shares).")
+    done(as_json, {"event_id": event_id, "file": str(written), "renders": explanation.renders,
+                   "works": explanation.works, "shares": explanation.shares},
+         f"Wrote {written} ({explanation.renders} renders, {explanation.works} gallery works, "
+         f"{len(explanation.shares)} shares).")

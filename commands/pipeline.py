@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -13,8 +12,9 @@ import typer
 
 from commands.common import (broker_errors, check_input, err, fail, money_column, open_ledger, out, print_json,
                              ready_engine, read_input, say, settings_of, table, user_errors, write_output)
-from commands.options import setting
+from commands.options import AS_JSON, setting
 from commands.progress import Activity
+from commands.report import done
 from commands.serve import kafka_settings
 from commands.wiring import worker_task, writer_task
 from ledger.crypto import key_id, read_private_key
@@ -95,6 +95,7 @@ def emit_command(
     bootstrap: str | None = setting("bootstrap"),
     partitions: int | None = setting("partitions"),
     topic_prefix: str | None = setting("topic_prefix"),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Publish events to generation.events (key = event_id), as a platform would."""
     from services.demo import sample_events
@@ -120,7 +121,8 @@ def emit_command(
     kafka = kafka_settings(settings)
     with broker_errors(kafka.bootstrap):
         sent = emit(kafka, records, keys)
-    say(f"{sent} events published to {kafka.events}.")
+    done(as_json, {"published": sent, "topic": kafka.events, "bootstrap": kafka.bootstrap},
+         f"{sent} events published to {kafka.events}.")
 
 
 @app.command("ingest")

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from commands.common import err, fail, open_ledger, read_input, say, settings_of, user_errors
-from commands.options import setting
+from commands.common import err, fail, open_ledger, print_json, read_input, say, settings_of, user_errors
+from commands.options import AS_JSON, setting
+from commands.report import done
 from ledger.accounts import resolve_account
 from ledger.keyring import KeyringError, parse_keyring
 from ledger.keys import public_key_of
@@ -28,6 +29,7 @@ def export(
     out_dir: Path = typer.Option(..., "--out", help="A new (or empty) folder to write the files and manifest.json into."),
     account: list[str] = typer.Option(None, "--account", help="Only this payee (repeatable); default: all."),
     currency: str | None = setting("currency"),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Write per-payee statements and the finance summary, with a signed manifest.json."""
     formats = [part.strip().lower() for part in fmt.split(",") if part.strip()]
@@ -41,9 +43,13 @@ def export(
         ledger = open_ledger(ctx, signing=True)
         summary, manifest, files = export_statements(ledger.engine, ledger.signer, target, cur, formats,
                                                      out_dir, accounts)
-    say(f"Exported {summary.payees} statements for {target.id} ({cur}) to {out_dir}: payouts "
-        f"{format_amount(summary.payouts.total, cur)} = ledger {format_amount(summary.ledger_payouts, cur)}; "
-        f"{len(files)} files and {manifest.name} signed by key {ledger.signer.key_id}.")
+    done(as_json, {"period": target.id, "currency": cur, "folder": str(out_dir), "payees": summary.payees,
+                   "payouts": format_amount(summary.payouts.total, cur),
+                   "ledger_payouts": format_amount(summary.ledger_payouts, cur),
+                   "files": [str(f) for f in files], "manifest": str(manifest), "key_id": ledger.signer.key_id},
+         f"Exported {summary.payees} statements for {target.id} ({cur}) to {out_dir}: payouts "
+         f"{format_amount(summary.payouts.total, cur)} = ledger {format_amount(summary.ledger_payouts, cur)}; "
+         f"{len(files)} files and {manifest.name} signed by key {ledger.signer.key_id}.")
 
 
 @app.command("verify")
@@ -52,6 +58,7 @@ def verify(
     directory: Path = typer.Argument(..., help="A folder written by `statements export`."),
     public_key: Path | None = typer.Option(None, "--public-key", help="The ledger's public keys file (`fairsplit keys public`): "
                                            "check offline, without the ledger database."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Check manifest.json's signature and every file's SHA-256, and that the folder holds nothing else."""
     if not directory.is_dir():
@@ -75,11 +82,16 @@ def verify(
         if key is None:
             fail(f"Key {key_id!r} that signed the manifest is not registered in this ledger.")
     problems = verify_manifest(directory, key)
-    for problem in problems:
-        say(f"bad: {problem}", "bold red", to=err)
+    if as_json:
+        print_json({"intact": not problems, "problems": problems, "key_id": key_id, "files": len(manifest["files"])})
+    else:
+        for problem in problems:
+            say(f"bad: {problem}", "bold red", to=err)
     if problems:
         raise typer.Exit(1)
-    say(f"Manifest intact: signature by {key_id} verifies, {len(manifest['files'])} files match and nothing else is there.")
+    if not as_json:
+        say(f"Manifest intact: signature by {key_id} verifies, {len(manifest['files'])} files match and nothing else "
+            "is there.")
 
 
 def _offline_hint(ctx: typer.Context) -> None:

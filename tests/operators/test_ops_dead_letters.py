@@ -11,7 +11,7 @@ from ledger.crypto import generate_private_key, public_key_pem
 from services.signing import sign_event
 
 
-from tests.pipeline.test_pipe_ingest import _write, any_pipeline  # noqa: F401 - the same fixture and writer
+from tests.pipeline.test_pipe_ingest import _write
 
 
 def test_rejected_events_are_named_and_replayed_once_the_cause_is_fixed(any_pipeline, tmp_path):

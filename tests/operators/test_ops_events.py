@@ -10,7 +10,7 @@ import random
 from ledger.crypto import generate_private_key
 from services.demo import sample_event
 from services.signing import sign_event
-from tests.pipeline.test_pipe_ingest import _write, any_pipeline  # noqa: F401 - the same fixture and writer
+from tests.pipeline.test_pipe_ingest import _write
 
 
 def _ingest(pipeline, tmp_path):
