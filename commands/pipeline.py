@@ -299,8 +299,15 @@ def up_command(
         print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows],
                     "recorded": landed, "emitted": len(ids), "test_model": test_model, "ledger_intact": report.ok})
     else:
+        from ledger.statement_files import fixed_decimals
+
+        shown = {c: fixed_decimals(lambda micros, c=c: format_amount(micros, c), [m for _, cc, m in rows if cc == c])
+                 for _, c, _ in rows}  # one number of decimals per currency: "0.100", never "0.10" beside "0.004"
+        owes = f"platform:{DEMO_PLATFORM} is negative by the rewards it paid: a platform's balance is what it owes."
         out.print(table("Balances (running totals of this database)", ["account", money_column("balance")],
-                        [(a, f"{format_amount(m, c)} {c}") for a, c, m in rows], caption=note))
+                        [(a, f"{shown[c](m)} {c}") for a, c, m in rows],
+                        caption=" ".join(part for part in (note, owes if any(m < 0 for _, _, m in rows) else None)
+                                         if part)))
         say(f"{landed} of {len(ids)} events recorded; ledger verify: "
             f"{'intact' if report.ok else 'BROKEN at seq ' + str(report.bad_seq)} ({report.checked} entries).")
     if landed < len(ids) or not report.ok:
