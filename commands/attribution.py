@@ -95,7 +95,8 @@ def attribute_command(
     try:
         request = AttributionRequest(model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed,
                                      image_png=png)
-        with Activity(f"loading the {settings.profile} models") as activity:  # progress on stderr, from the first second
+        # Progress on stderr from the first second; with --json, only in a terminal (a program reads the JSON).
+        with Activity(f"loading the {settings.profile} models", enabled=not as_json or err.is_terminal) as activity:
             models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
             activity.step(f"embedding the galleries of {len(ids)} artists")
             galleries = {**_registered_galleries(settings.database_url, ids, models.embedder.id),
@@ -133,6 +134,13 @@ def _print_attribution(result, timings: bool) -> None:
     out.print(table(title, ["account", "share", "recognised", "uplift", "gallery"], rows))
     if result.clamped:
         say("negative Shapley values were clamped to 0 and the rest renormalised")
+    stand_ins = [p.account for p in result.players if p.gallery_source == "synthesized"]
+    if stand_ins:  # why the same prompt splits differently once these artists are registered
+        names = ", ".join(stand_ins)
+        say(f"{names} {'has' if len(stand_ins) == 1 else 'have'} no registered gallery: the reference was synthesized "
+            "from the style phrase, so the split measures the phrase, not the artist's works; once registered "
+            "(`fairsplit artists add`, or --gallery here) the same prompt is measured against the real works and "
+            "the shares change.")
     if timings:
         say(", ".join(f"{k} {v:.4f} s" for k, v in result.timings.items()))
 
