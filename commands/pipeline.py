@@ -282,7 +282,13 @@ def up_command(
             watch.show(activity)
             watch.close()
     except KeyboardInterrupt:
-        say("stopped.", to=err)
+        if demo:  # what was done, and how to go on
+            with user_errors():
+                now = count_recorded(engine, None)
+            say(f"stopped: {now - before} demo events were recorded in this run and stay ({now} in all); "
+                "`fairsplit up --demo` adds more, `fairsplit events list` shows them.", to=err)
+        else:
+            say("stopped.", to=err)
         raise typer.Exit(0 if not demo else 1) from None
     except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
         fail(str(exc).rstrip(".") + ".")
