@@ -77,3 +77,29 @@ def test_each_batch_is_committed_after_its_results_and_dead_letters_in_order():
     kinds = [(entry[0], entry[1]) if entry[0] == "send" else entry for entry in log]
     assert kinds == [("send", "results"), ("send", "events.dlq"), ("commit", {TP: 2}),
                      ("send", "results"), ("send", "events.dlq"), ("commit", {TP: 4})]
+
+
+@pytest.mark.kafka
+def test_a_rebalance_starts_a_new_run_of_increasing_commits(kafka_bootstrap):
+    """Revoked or newly assigned partitions forget their marks: the next owner starts from the
+    group's committed offset, which may be below what this member once committed."""
+    from kafka import KafkaConsumer
+
+    from services.stream import StreamProcessor
+    from services.stream.rebalance import Rebalance
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id="offsets-test", enable_auto_commit=False)
+    try:
+        processor = StreamProcessor(consumer, ["events"], lambda context: CommitOffsets(context), service="test")
+        listener = Rebalance(processor)
+        processor.committed.committed({TP: 5})
+        with pytest.raises(InvariantError):
+            processor.committed.check({TP: 2})
+        listener.on_partitions_revoked([TP])
+        processor.committed.check({TP: 2})
+        processor.committed.committed({TP: 7})
+        listener.on_partitions_assigned([TP])
+        processor.committed.check({TP: 3})
+        assert processor.revocations == 1
+    finally:
+        consumer.close(autocommit=False)
