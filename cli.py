@@ -14,12 +14,13 @@ import traceback
 from datetime import UTC, datetime
 
 import typer
+from typer._click import exceptions as click_errors  # typer vendors Click; its usage errors live here
 
-from commands import (accounts, artists, attribution, keys, ledger, payouts, pipeline, platforms, portal, proofs,
-                      serve, setup, statements, witness, world)
+from commands import (accounts, artists, attribution, dead_letters, events, keys, ledger, payouts, pipeline, platforms,
+                      portal, proofs, serve, setup, statements, status, witness, world)
 from commands.common import fail
 from commands.options import setting
-from commands.settings import SettingsError, read_settings
+from commands.settings import CONFIG_NAME, SettingsError, config_file, read_config_file, read_settings
 
 app = typer.Typer(
     name="fairsplit",
@@ -41,10 +42,14 @@ def root(
     generator_revision: str | None = setting("generator_revision"),
     clip_model: str | None = setting("clip_model"),
     clip_revision: str | None = setting("clip_revision"),
+    config: str | None = setting("config"),
 ) -> None:
-    """Configuration: environment variables FAIRSPLIT_*, overridden by these options."""
+    """Configuration: these options, then environment variables FAIRSPLIT_*, then fairsplit.toml (or --config)."""
     try:
-        ctx.obj = read_settings(os.environ).merge(
+        path = config_file(config if config is not None else os.environ.get("FAIRSPLIT_CONFIG"))
+        from_file = read_config_file(path) if path is not None else {}
+        environ = {**os.environ, "FAIRSPLIT_CONFIG": str(path)} if path is not None else os.environ
+        ctx.obj = read_settings(environ, from_file, str(path or CONFIG_NAME)).merge(
             database_url=database_url, key_dir=key_dir, device=device, model_cache=model_cache,
             generator_model=generator_model, generator_revision=generator_revision,
             clip_model=clip_model, clip_revision=clip_revision)
@@ -52,9 +57,9 @@ def root(
         fail(str(exc))
 
 
-for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, proofs.app):
+for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, dead_letters.app, status.app, proofs.app):
     app.add_typer(top_level)
-for noun, group in (("ledger", ledger.app), ("artists", artists.app), ("platforms", platforms.app),
+for noun, group in (("ledger", ledger.app), ("events", events.app), ("artists", artists.app), ("platforms", platforms.app),
                     ("keys", keys.app), ("serve", serve.app), ("payouts", payouts.app),
                     ("statements", statements.app), ("witness", witness.app),
                     ("world", world.app), ("portal", portal.app)):
@@ -64,7 +69,19 @@ for noun, group in (("ledger", ledger.app), ("artists", artists.app), ("platform
 def main() -> None:
     """The console script: run the app; an unexpected error is one sentence and exit 3."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # a group named alone: its help, as before
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:  # one sentence, not a box (issue 23 defect 12)
+        where = f" (see `fairsplit {' '.join(exc.ctx.command_path.split()[1:])} --help`)" if exc.ctx else ""
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        sys.stderr.write(f"error: {message}{where.replace('fairsplit  --help', 'fairsplit --help')}.\n")
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C where the command has no resume message of its own
+        sys.stderr.write("interrupted: what was already written stays (each write is one transaction); "
+                         "run the command again to continue (nothing is booked twice).\n")
+        sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         fd, path = tempfile.mkstemp(prefix=f"fairsplit-error-{stamp}-", suffix=".log")
@@ -72,6 +89,7 @@ def main() -> None:
             traceback.print_exc(file=handle)
         sys.stderr.write(f"error: unexpected {type(exc).__name__} (a bug, not your input); details in {path}.\n")
         sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

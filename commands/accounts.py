@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from commands.common import (fail, id_column, money_column, open_ledger, out, print_json, say, settings_of, table,
-                             text_column, user_errors, write_output)
+from commands.common import (Col, fail, id_column, line_width, money_column, open_ledger, out, print_json, say,
+                             settings_of, table, text_column, user_errors, write_output)
 from commands.options import AS_JSON
 from ledger.account_views import account_history, account_known, paid_by_test_models, paid_totals, period_balances
 from ledger.accounts import resolve_account
@@ -29,8 +29,11 @@ def known_account(engine, text: str) -> str:
     """The account a person named, refused with a sentence when the ledger does not know it."""
     name = resolve_account(text)
     if not account_known(engine, name):
+        from commands.suggest import did_you_mean
+
         what = "has never been paid" if name.startswith("model:") else "is not registered"
-        fail(f"{name} {what} in this ledger.")
+        kind, _, typed = name.partition(":")
+        fail(f"{name} {what} in this ledger{did_you_mean(engine, kind, typed)}.")
     return name
 
 
@@ -131,10 +134,23 @@ def history(
     if not rows:
         say(f"{name} has no transfers yet.")
         return
-    columns = [text_column("seq", drop=6), text_column("occurred at", drop=5), text_column("kind", drop=3),
-               id_column("event"), id_column("counterparty", drop=2), money_column("amount"), text_column("cur", drop=4),
-               text_column("period", drop=1, keep=True), text_column("status", keep=True)]
-    out.print(table(name, columns, [(r["seq"], r["occurred_at"][:19], r["kind"], r["event_id"], r["counterparty"],
-                                     r["amount"], r["currency"], r["period"] + (" (late)" if r["late"] else ""),
-                                     r["status"]) for r in rows],
-                    caption=TEST_MODEL_NOTE if test_model else None))
+    # Everything stays whole: date, kind, counterparty, the event id, the amount with its
+    # currency, period and status. Where one line per transfer does not fit the terminal,
+    # each cell stacks two values (e.g. at 80 columns).
+    cells = [(r["seq"], r["occurred_at"][:16].replace("T", " "), r["kind"], r["counterparty"], r["event_id"],
+              f"{r['amount']} {r['currency']}", r["period"] + (" (late)" if r["late"] else ""), r["status"]) for r in rows]
+    wide = [text_column("seq", keep=True), text_column("occurred (UTC)", keep=True), text_column("kind", keep=True),
+            id_column("counterparty"), id_column("event"), money_column("amount"), text_column("period", keep=True),
+            text_column("status", keep=True)]
+    if not _fits(wide, cells, out.width):
+        wide = [text_column("occurred (UTC)\nkind, status", keep=True), id_column("counterparty\nevent"),
+                Col("amount\nperiod", "right", keep=True)]
+        cells = [(f"{when}\n{kind}, {status}", f"{other}\n{event}", f"{amount}\n{period}")
+                 for _, when, kind, other, event, amount, period, status in cells]
+    out.print(table(name, wide, cells, caption=TEST_MODEL_NOTE if test_model else None))
+
+
+def _fits(columns, cells, width: int) -> bool:
+    """Whether one line per row, every column whole, fits `width` cells."""
+    return sum(max(line_width(str(value)) for value in [column.name, *(row[i] for row in cells)]) + 2
+               for i, column in enumerate(columns)) <= width

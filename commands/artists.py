@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from commands.common import fail, out, print_json, ready_engine, say, settings_of, table, user_errors
+from commands.common import fail, out, print_json, ready_engine, settings_of, table, user_errors
 from commands.options import AS_JSON, setting
+from commands.report import done
 from ledger.registry import add_artist, get_artists
 
 app = typer.Typer(help="Register artists and the galleries of their reference works.", no_args_is_help=True)
@@ -20,6 +21,7 @@ def add(
     name: str = typer.Option(..., "--name", help="The artist's name."),
     gallery: Path = typer.Option(..., "--gallery", help="Folder of the artist's reference images."),
     profile: str | None = setting("profile"),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Register an artist with the CLIP embedding of their reference works."""
     from fairsplit.gallery import embed_gallery, gallery_thumbnails
@@ -39,7 +41,9 @@ def add(
         added = add_artist(engine, artist_id, name, embedded.vector.tolist(), embedded.count, embedded.model_id,
                            thumbnails)
     state = "registered" if added else "already registered (unchanged)"
-    say(f"artist:{artist_id} {state}: {embedded.count} works embedded with {embedded.model_id}.")
+    done(as_json, {"artist_id": artist_id, "account": f"artist:{artist_id}", "registered": bool(added),
+                   "works": embedded.count, "embedder": embedded.model_id},
+         f"artist:{artist_id} {state}: {embedded.count} works embedded with {embedded.model_id}.")
 
 
 @app.command("list")

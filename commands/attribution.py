@@ -10,7 +10,9 @@ import typer
 
 from commands.common import (err, fail, out, read_input, ready_engine, say, settings_of, table, user_errors,
                              write_new_file)
-from commands.options import setting
+from commands.options import AS_JSON, setting
+from commands.progress import Activity
+from commands.report import done
 from ledger.ids import is_event_id
 from services.admission import parse_routes
 
@@ -93,12 +95,16 @@ def attribute_command(
     try:
         request = AttributionRequest(model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed,
                                      image_png=png)
-        models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
-        galleries = {**_registered_galleries(settings.database_url, ids, models.embedder.id),
-                     **{a: embed_gallery(d, models) for a, d in folders.items()}}
-        config = AttributionConfig(mode=settings.mode, tau=settings.tau, keep_images=bool(save_images),
-                                   value_correction=settings.value_correction)
-        result = attribute(request, models, galleries, config, Renderer(models))
+        # Progress on stderr from the first second; with --json, only in a terminal (a program reads the JSON).
+        with Activity(f"loading the {settings.profile} models", enabled=not as_json or err.is_terminal) as activity:
+            models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
+            activity.step(f"embedding the galleries of {len(ids)} artists")
+            galleries = {**_registered_galleries(settings.database_url, ids, models.embedder.id),
+                         **{a: embed_gallery(d, models) for a, d in folders.items()}}
+            config = AttributionConfig(mode=settings.mode, tau=settings.tau, keep_images=bool(save_images),
+                                       value_correction=settings.value_correction)
+            activity.step(f"rendering and scoring the coalitions of {len(ids)} artists and the model")
+            result = attribute(request, models, galleries, config, Renderer(models))
     except (ModelUnavailable, ValueError, OSError) as exc:
         fail(str(exc).rstrip(".") + ".")
     if save_images:
@@ -128,6 +134,13 @@ def _print_attribution(result, timings: bool) -> None:
     out.print(table(title, ["account", "share", "recognised", "uplift", "gallery"], rows))
     if result.clamped:
         say("negative Shapley values were clamped to 0 and the rest renormalised")
+    stand_ins = [p.account for p in result.players if p.gallery_source == "synthesized"]
+    if stand_ins:  # why the same prompt splits differently once these artists are registered
+        names = ", ".join(stand_ins)
+        say(f"{names} {'has' if len(stand_ins) == 1 else 'have'} no registered gallery: the reference was synthesized "
+            "from the style phrase, so the split measures the phrase, not the artist's works; once registered "
+            "(`fairsplit artists add`, or --gallery here) the same prompt is measured against the real works and "
+            "the shares change.")
     if timings:
         say(", ".join(f"{k} {v:.4f} s" for k, v in result.timings.items()))
 
@@ -138,6 +151,7 @@ def explain_command(
     event_id: str = typer.Argument(..., help="The event to explain (a lower-case UUID)."),
     out_path: Path = typer.Option(..., "--out", help="Where to write the picture (a new PNG file)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Draw why an event was split as it was: its image, every coalition value (renders and galleries), the formula, the shares paid."""
     from fairsplit.profiles import ModelUnavailable
@@ -150,11 +164,15 @@ def explain_command(
         engine = ready_engine(ctx)
         try:
             settings = settings_of(ctx)
-            explanation = explain_event(engine, event_id, settings.model_sources, settings.acceleration(serving=False))
+            with Activity(f"explaining event {event_id[:8]}…") as activity:
+                explanation = explain_event(engine, event_id, settings.model_sources,
+                                            settings.acceleration(serving=False), on_step=activity.step)
         except ExplainError as exc:
             fail(str(exc))
         except (ContractError, ModelUnavailable, ValueError) as exc:
             fail(f"cannot re-render event {event_id}: {str(exc).rstrip('.')}.")
     written = write_new_file(out_path, explanation.png, overwrite=force)
-    say(f"Wrote {written} ({explanation.renders} renders, {explanation.works} gallery works, "
-        f"{len(explanation.shares)} shares).")
+    done(as_json, {"event_id": event_id, "file": str(written), "renders": explanation.renders,
+                   "works": explanation.works, "shares": explanation.shares},
+         f"Wrote {written} ({explanation.renders} renders, {explanation.works} gallery works, "
+         f"{len(explanation.shares)} shares).")

@@ -93,12 +93,17 @@ def text_column(name: str, drop: int = 0, keep: bool = False) -> Col:
     return Col(name, keep=keep, drop=drop)
 
 
+def line_width(value: str) -> int:
+    """Cells of the widest line of a cell (a cell may stack two values on two lines)."""
+    return max(cell_len(line) for line in value.split("\n"))
+
+
 def fit_columns(columns: Sequence[Col], rows: Sequence[Sequence[object]], width: int) -> list[int]:
     """Indices of the columns to show so that the table fits `width` cells: the kept
     columns at their widest cell, the others at a few characters (they wrap)."""
 
     def needed(index: int) -> int:
-        widest = max(cell_len(str(value)) for value in [columns[index].name, *(row[index] for row in rows)])
+        widest = max(line_width(str(value)) for value in [columns[index].name, *(row[index] for row in rows)])
         return widest if columns[index].keep else min(widest, max(6, cell_len(columns[index].name)))
 
     shown = list(range(len(columns)))
@@ -118,7 +123,7 @@ def table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequen
     shown = fit_columns(specs, rows, width or out.width)
     built = Table(*(Column(specs[i].name, justify=specs[i].justify, no_wrap=specs[i].keep,
                            overflow="ignore" if specs[i].keep else "fold",
-                           min_width=max(cell_len(v) for v in [specs[i].name, *(r[i] for r in rows)]) if specs[i].keep
+                           min_width=max(line_width(v) for v in [specs[i].name, *(r[i] for r in rows)]) if specs[i].keep
                            else None) for i in shown),
                   title=title, caption=caption, box=box.SIMPLE_HEAD, caption_justify="left")
     for row in rows:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from commands.common import (id_column, open_ledger, out, print_json, ready_engine, say, settings_of, table, text_column,
+from commands.common import (id_column, open_ledger, out, print_json, ready_engine, settings_of, table, text_column,
                              user_errors, write_output)
 from commands.options import AS_JSON
+from commands.report import done
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, read_private_key, write_private_key
 from ledger.keys import load_signer
 from ledger.registry import SERVICE_ROLES, enroll_service_key, revoke_service_key, service_key_history
@@ -32,15 +33,16 @@ def public(
 
 
 @app.command("rotate")
-def rotate(ctx: typer.Context) -> None:
+def rotate(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
     """Create a new ledger signing key and retire the current one (which must be at hand); old public keys stay."""
     with user_errors():
         engine = open_ledger(ctx).engine
         key_dir = settings_of(ctx).key_dir
         load_signer(key_dir, engine)  # rotating proves possession of the current key
         signer, retired = rotate_key(engine, key_dir)
-    say(f"Signing key {signer.key_id} is now in use; retired {', '.join(retired) or 'none'}. "
-        "Publish the new public keys file (`fairsplit keys public`).")
+    done(as_json, {"key_id": signer.key_id, "retired": list(retired)},
+         f"Signing key {signer.key_id} is now in use; retired {', '.join(retired) or 'none'}. "
+         "Publish the new public keys file (`fairsplit keys public`).")
 
 
 @app.command("enroll")
@@ -49,6 +51,7 @@ def enroll(
     role: str = typer.Argument(..., help=f"The service the key belongs to: {', '.join(SERVICE_ROLES)}."),
     public_key: Path | None = typer.Option(None, "--public-key", help="Enrol this public key (PEM) of a worker on another host, "
                                            "instead of the key in the key directory (created there if missing)."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Trust a service's key: results it signs are booked from now on (an operator's explicit act)."""
     from services.attribution_worker import worker_key_path
@@ -65,7 +68,8 @@ def enroll(
             pem = public_key_pem(read_private_key(path).public_key()).decode()
         key_id, new = enroll_service_key(engine, role, pem)
     made = f"created {created} and " if created else ""
-    say(f"{made}{'enrolled' if new else 'already enrolled'} {role} key {key_id}.")
+    done(as_json, {"role": role, "key_id": key_id, "enrolled": new, "created_key_file": str(created) if created else None},
+         f"{made}{'enrolled' if new else 'already enrolled'} {role} key {key_id}.")
 
 
 @app.command("list")
@@ -84,10 +88,11 @@ def list_keys(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
     if as_json:
         print_json(rows)
         return
-    out.print(table("Keys", [id_column("key id"), "holder", text_column("status", keep=True), text_column("since", drop=2),
-                             text_column("reason", drop=1)],
-                    [(r["key_id"], r["holder"], r["status"], (r["ended_at"] or r["created_at"] or "")[:19], r["reason"] or "")
-                     for r in rows]))
+    # Ids, holders and times are never split across lines (at 80 columns the reason wraps, then goes).
+    out.print(table("Keys", [id_column("key id"), text_column("holder", keep=True), text_column("status", keep=True),
+                             text_column("since (UTC)", drop=2, keep=True), text_column("reason", drop=1)],
+                    [(r["key_id"], r["holder"], r["status"], (r["ended_at"] or r["created_at"] or "")[:16].replace("T", " "),
+                      r["reason"] or "") for r in rows]))
 
 
 @app.command("revoke")
@@ -95,9 +100,11 @@ def revoke(
     ctx: typer.Context,
     key_id: str = typer.Argument(..., help="The enrolled service key to stop trusting (see `fairsplit keys list`)."),
     reason: str = typer.Option(..., "--reason", help="Why (kept with the revocation)."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Stop trusting a service key: results it signs are refused from now on; what it signed before stays booked."""
     with user_errors():
         key = revoke_service_key(ready_engine(ctx), key_id, reason)
-    say(f"Revoked {key.holder} key {key.key_id}; results it signs are refused from now on.")
+    done(as_json, {"role": key.holder, "key_id": key.key_id, "reason": reason},
+         f"Revoked {key.holder} key {key.key_id}; results it signs are refused from now on.")
 

@@ -9,6 +9,7 @@ import typer
 from commands.common import (err, fail, id_column, money_column, open_ledger, out, print_json, read_input, say,
                              settings_of, table, user_errors, witness_keys, write_output)
 from commands.options import AS_JSON as AS_JSON_OPTION, WITNESS_KEY, WITNESS_QUORUM, setting
+from commands.report import done
 from ledger.reversals import reverse_event
 from ledger.ids import is_event_id
 from ledger.keys import load_signer
@@ -72,13 +73,21 @@ def verify(
 def demo(
     ctx: typer.Context,
     events: int = typer.Option(3, "--events", min=1, max=100_000, help="How many sample rewards to book."),
+    as_json: bool = AS_JSON_OPTION,
 ) -> None:
-    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5); safe to repeat."""
-    from services.demo import book_sample_rewards
+    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5) into an empty demo
+    ledger only; safe to repeat. Real demo events go through the signed pipeline: `up --demo`."""
+    from services.demo import DemoLedgerError, book_sample_rewards
 
     with user_errors():
-        new, total = book_sample_rewards(open_ledger(ctx, signing=True), events)
-    say(f"Booked {new} new demo transfers for {events} events ({total - new} were already booked).")
+        try:
+            new, total = book_sample_rewards(open_ledger(ctx, signing=True), events)
+        except DemoLedgerError as exc:
+            fail(str(exc))
+    done(as_json, {"events": events, "booked": new, "already_booked": total - new, "unsigned_sample": True},
+         f"Booked {new} new demo transfers for {events} events ({total - new} were already booked).")
+    say("These sample transfers are signed by no platform and split by no model: they mean nothing, in a "
+        "database kept for the demo (`fairsplit up --demo` runs signed events through the real pipeline).", to=err)
 
 
 @app.command("reverse")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -13,8 +12,9 @@ import typer
 
 from commands.common import (broker_errors, check_input, err, fail, money_column, open_ledger, out, print_json,
                              ready_engine, read_input, say, settings_of, table, user_errors, write_output)
-from commands.options import setting
+from commands.options import AS_JSON, setting
 from commands.progress import Activity
+from commands.report import done
 from commands.serve import kafka_settings
 from commands.wiring import worker_task, writer_task
 from ledger.crypto import key_id, read_private_key
@@ -49,21 +49,41 @@ def sign_command(
             fail(f"{key} holds key {key_id(private.public_key())}, which is not an active key of platform:{platform}.")
         gate = Gate(lookups.platform_keys, lookups.known_artists, parse_routes(settings.routes), settings.event_window,
                     max_event_work=settings.max_event_work)
-        lines = []
+        lines, problems = [], []
         for number, raw in enumerate(read_input(file, "event file", 1 << 30).splitlines(), start=1):
             if not raw.strip():
                 continue
             try:
                 event = load_json_object(raw, "generation event")
                 if event.setdefault("platform_id", platform) != platform:
-                    fail(f"line {number}: the event is for platform {event['platform_id']!r}, not {platform!r}.")
+                    raise Rejected(f"the event is for platform {event['platform_id']!r}, not {platform!r}.", "platform")
                 signed = sign_event(event, private)
                 gate.admit(signed)
             except (ContractError, Rejected) as exc:
-                fail(f"line {number}: {exc}")
+                problems.append((number, _with_suggestion(lookups.engine, exc)))
+                continue
             lines.append(json.dumps(signed, ensure_ascii=False, separators=(",", ":")))
+        if problems:  # every bad line is named, and nothing is written
+            from services.dead_letters import printable
+
+            for number, reason in problems[:100]:
+                say(f"line {number}: {printable(reason)}", to=err)
+            fail(f"{len(problems)} of {len(lines) + len(problems)} events would be refused (listed above); "
+                 "nothing was written.")
     text = "".join(line + "\n" for line in lines)
     write_output(text, out_file, what=f"{len(lines)} events signed for platform:{platform}")
+
+
+def _with_suggestion(engine, exc: Exception) -> str:
+    """The reason, with the registered artists closest to any that is not registered."""
+    from commands.suggest import did_you_mean
+
+    reason = str(exc)
+    if getattr(exc, "kind", None) == "unknown_artist":
+        names = reason.split(": ", 1)[-1].rstrip(".").split(", ")
+        hints = "".join(did_you_mean(engine, "artist", name) for name in names[:5])
+        reason = reason.rstrip(".") + hints + "."
+    return reason
 
 
 @app.command("emit")
@@ -76,6 +96,7 @@ def emit_command(
     bootstrap: str | None = setting("bootstrap"),
     partitions: int | None = setting("partitions"),
     topic_prefix: str | None = setting("topic_prefix"),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Publish events to generation.events (key = event_id), as a platform would."""
     from services.demo import sample_events
@@ -101,7 +122,8 @@ def emit_command(
     kafka = kafka_settings(settings)
     with broker_errors(kafka.bootstrap):
         sent = emit(kafka, records, keys)
-    say(f"{sent} events published to {kafka.events}.")
+    done(as_json, {"published": sent, "topic": kafka.events, "bootstrap": kafka.bootstrap},
+         f"{sent} events published to {kafka.events}.")
 
 
 @app.command("ingest")
@@ -118,9 +140,13 @@ def ingest_command(
 
     Rejected lines go to FILE.dlq.jsonl; exit 1 when any line was rejected."""
     from ledger.account_views import paid_by_test_models
-    from services.ingest import count_lines, ingest
+    from services.ingest import DeadLetterFileError, check_dead_letter_file, count_lines, dead_letter_path, ingest
 
     check_input(file, "event file")
+    try:
+        check_dead_letter_file(dead_letter_path(file))
+    except DeadLetterFileError as exc:
+        fail(str(exc))
     logging.getLogger("fairsplit").setLevel(logging.CRITICAL)  # each line's fate is reported below, not logged
     reports = []
     with user_errors():
@@ -135,8 +161,11 @@ def ingest_command(
                 if not as_json:
                     _print_line(report)
 
-            letters = ingest(file, worker, writer, on_line, finish=worker.finish, batch_size=batch_size,
-                             keep_alive=activity.tick)
+            try:
+                letters = ingest(file, worker, writer, on_line, finish=worker.finish, batch_size=batch_size,
+                                 keep_alive=activity.tick)
+            except KeyboardInterrupt:
+                _interrupted(file, reports, total)
     counts = {status: sum(r.status == status for r in reports) for status in ("recorded", "duplicate", "rejected")}
     dlq = str(letters.path) if letters.count else None
     with user_errors():
@@ -152,10 +181,22 @@ def ingest_command(
     raise typer.Exit(1 if counts["rejected"] else 0)
 
 
+def _interrupted(file: Path, reports: list, total: int):
+    """Ctrl-C during `ingest`: say what was done and how to resume, exit 130."""
+    counts = {status: sum(r.status == status for r in reports) for status in ("recorded", "duplicate", "rejected")}
+    say(f"interrupted after {len(reports)} of {total} lines ({counts['recorded']} recorded, {counts['duplicate']} "
+        f"duplicate, {counts['rejected']} rejected); run `fairsplit ingest {file}` again to resume: what is recorded "
+        "is skipped and nothing is paid twice.", to=err)
+    raise typer.Exit(130)
+
+
 def _print_line(report) -> None:
     style = {"recorded": "green", "duplicate": "yellow", "rejected": "red"}[report.status]
-    reason = f": {report.reason}" if report.reason else ""
-    say(f"line {report.line}: {report.status} {report.event_id or ''}{reason}", style)
+    from services.dead_letters import printable
+
+    reason = f": {printable(report.reason)}" if report.reason else ""
+    event = report.event_id or "(no valid event id)"
+    say(f"line {report.line}: {report.status} {event}{reason}", style)
 
 
 @app.command("up")
@@ -182,10 +223,12 @@ def up_command(
     from ledger.verify import verify_ledger
     from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events, setup_demo
     from services.runners import emit
+    from services.broker_record import forget_broker, record_broker
     from services.stack import embedded_stack
     from services.tansu import BrokerNotFound, BrokerStartError
 
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops `up` like Ctrl-C: the stack's cleanup runs
+    signal.signal(signal.SIGINT, _interrupt)  # even where a shell started `up` with SIGINT ignored (no terminal)
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, tau=tau)
         if fresh:
@@ -212,7 +255,9 @@ def up_command(
         with Activity("starting the broker and the services") as activity, \
                 embedded_stack(child, state_dir / "logs", settings.bootstrap or None,
                                broker_bin=settings.tansu_bin or None) as stack:
-            say(f"broker at {stack.bootstrap}; services logging to {state_dir / 'logs'}", to=err)
+            record_broker(state_dir, stack.bootstrap, {name: process.pid for name, process in stack.processes.items()})
+            say(f"broker at {stack.bootstrap} (recorded in {state_dir}, so `emit`, `serve`, `dead-letters --topic` "
+                f"and `status` find it); services logging to {state_dir / 'logs'}", to=err)
             watch = _Watch(engine, stack.bootstrap, settings.merge(bootstrap=stack.bootstrap), dead_letters, quiet)
             if not demo:
                 activity.step("running; Ctrl-C (or SIGTERM) stops the services and the broker")
@@ -238,10 +283,18 @@ def up_command(
             watch.show(activity)
             watch.close()
     except KeyboardInterrupt:
-        say("stopped.", to=err)
+        if demo:  # what was done, and how to go on
+            with user_errors():
+                now = count_recorded(engine, None)
+            say(f"stopped: {now - before} demo events were recorded in this run and stay ({now} in all); "
+                "`fairsplit up --demo` adds more, `fairsplit events list` shows them.", to=err)
+        else:
+            say("stopped.", to=err)
         raise typer.Exit(0 if not demo else 1) from None
     except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
         fail(str(exc).rstrip(".") + ".")
+    finally:
+        forget_broker(state_dir)
     with user_errors():
         ledger = open_ledger(ctx)
         accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
@@ -253,8 +306,15 @@ def up_command(
         print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows],
                     "recorded": landed, "emitted": len(ids), "test_model": test_model, "ledger_intact": report.ok})
     else:
+        from ledger.statement_files import fixed_decimals
+
+        shown = {c: fixed_decimals(lambda micros, c=c: format_amount(micros, c), [m for _, cc, m in rows if cc == c])
+                 for _, c, _ in rows}  # one number of decimals per currency: "0.100", never "0.10" beside "0.004"
+        owes = f"platform:{DEMO_PLATFORM} is negative by the rewards it paid: a platform's balance is what it owes."
         out.print(table("Balances (running totals of this database)", ["account", money_column("balance")],
-                        [(a, f"{format_amount(m, c)} {c}") for a, c, m in rows], caption=note))
+                        [(a, f"{shown[c](m)} {c}") for a, c, m in rows],
+                        caption=" ".join(part for part in (note, owes if any(m < 0 for _, _, m in rows) else None)
+                                         if part)))
         say(f"{landed} of {len(ids)} events recorded; ledger verify: "
             f"{'intact' if report.ok else 'BROKEN at seq ' + str(report.bad_seq)} ({report.checked} entries).")
     if landed < len(ids) or not report.ok:
@@ -279,6 +339,7 @@ class _Watch:
 
     def show(self, activity: Activity) -> None:
         from ledger.events import recorded_since
+        from services.dead_letters import describe
 
         lines = []
         with user_errors():
@@ -293,8 +354,7 @@ class _Watch:
                 continue
             with self.path.open("ab") as handle:
                 handle.write(letter.to_json_bytes() + b"\n")
-            lines.append(f"rejected by the {letter.service} ({letter.source.topic}[{letter.source.partition}]@"
-                         f"{letter.source.offset}): {letter.reason}")
+            lines.append(describe(letter))
         if not self.quiet:
             for line in lines:
                 activity.note(line)
@@ -331,59 +391,3 @@ def _where(database_url: str) -> str:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-@app.command("dead-letters")
-def dead_letters_command(
-    state_dir: Path = typer.Option(Path(".fairsplit"), "--state-dir", help="Where `fairsplit up` keeps them."),
-    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Read the dead-letter topics of this broker instead."),
-    topic_prefix: str = typer.Option("", "--topic-prefix", help="With --bootstrap: the services' topic prefix."),
-    follow: bool = typer.Option(False, "--follow", help="Keep showing new ones until Ctrl-C."),
-    as_json: bool = typer.Option(False, "--json", help="One dead-letter record per line (fairsplit.deadletter.v1)."),
-) -> None:
-    """Show the records the services could not process, with their reasons."""
-    from services.contracts import ContractError, parse_dead_letter
-
-    def show(letter) -> None:
-        if as_json:
-            sys.stdout.write(letter.to_json_bytes().decode() + "\n")
-            sys.stdout.flush()
-        else:
-            say(f"{letter.failed_at.isoformat(timespec='seconds')} {letter.service} "
-                f"{letter.source.topic}[{letter.source.partition}]@{letter.source.offset}: {letter.reason}")
-
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        if bootstrap:
-            from services.kafka import dlq_topic
-            from services.runners import EVENTS_TOPIC, RESULTS_TOPIC
-            from services.watch import DeadLetterTail
-
-            with broker_errors(bootstrap):
-                tail = DeadLetterTail(bootstrap, [dlq_topic(topic_prefix + EVENTS_TOPIC), dlq_topic(topic_prefix + RESULTS_TOPIC)])
-                quiet_for = 0.0
-                while follow or quiet_for < 3.0:
-                    letters = [letter for letter in tail.poll(500) if not isinstance(letter, bytes)]
-                    quiet_for = 0.0 if letters else quiet_for + 0.5
-                    for letter in letters:
-                        show(letter)
-                tail.close()
-            return
-        path = state_dir / "dead-letters.jsonl"
-        if not path.exists() and not follow:
-            say(f"No dead letters: {path} does not exist (`fairsplit up` writes it).")
-            return
-        seen = 0
-        while True:
-            lines = path.read_bytes().splitlines() if path.exists() else []
-            for raw in lines[seen:]:
-                try:
-                    show(parse_dead_letter(raw))
-                except ContractError:
-                    say(f"{path}: a line that is not a dead letter", to=err)
-            seen = len(lines)
-            if not follow:
-                break
-            time.sleep(1)
-    except KeyboardInterrupt:
-        return

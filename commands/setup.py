@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from commands.common import fail, read_input, say, settings_of, user_errors
+from commands.options import AS_JSON
+from commands.report import done
 from ledger.db import head_revision, make_engine, upgrade_to_head
 from ledger.keys import load_or_create_signer
 from ledger.roles import grant_service_role as grant_service_role_to
@@ -22,6 +24,7 @@ def init(
         help="PostgreSQL: create ROLE if missing and let it only SELECT and append (INSERT), for the services."),
     service_role_password_file: Path | None = typer.Option(
         None, "--service-role-password-file", help="Set the service role's password from this file (a secret)."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Create or upgrade the ledger schema; create the signing key of a new ledger (run as the schema's owner)."""
     settings = settings_of(ctx)
@@ -36,8 +39,10 @@ def init(
         signer, created = load_or_create_signer(settings.key_dir, engine)
         if grant_service_role is not None:
             appendable = grant_service_role_to(engine, grant_service_role, password)
-            say(f"Role {grant_service_role} may read every table and append to {len(appendable)}; nothing else.")
+            if not as_json:
+                say(f"Role {grant_service_role} may read every table and append to {len(appendable)}; nothing else.")
     head = head_revision()
     schema = f"schema already at {head}" if before == head else f"schema upgraded from {before or 'nothing'} to {head}"
     key = f"signing key {signer.key_id} {'created and registered' if created else 'in use'} ({settings.key_dir})"
-    say(f"Ledger ready: {schema}; {key}.")
+    done(as_json, {"schema_before": before, "schema": head, "key_id": signer.key_id, "key_created": created,
+                   "key_dir": settings.key_dir}, f"Ledger ready: {schema}; {key}.")

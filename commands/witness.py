@@ -8,7 +8,8 @@ import socket
 import threading
 
 import typer
-from commands.common import fail, say
+from commands.common import fail, print_json, say
+from commands.options import AS_JSON
 
 app = typer.Typer(help="Run a witness: cosign checkpoints only when the log's history was not rewritten.",
                   no_args_is_help=True)
@@ -18,6 +19,7 @@ app = typer.Typer(help="Run a witness: cosign checkpoints only when the log's hi
 def init(
     directory: str = typer.Option(..., "--dir", help="The witness's own directory (created, mode 0700)."),
     name: str = typer.Option(None, "--name", help="The witness's name in its cosignatures (default witness.<host>/w1)."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Create the witness's key (0600) and print its public key line for verifiers."""
     from services.witness import WitnessError, init_witness
@@ -26,6 +28,9 @@ def init(
         key = init_witness(directory, name or f"witness.{socket.gethostname() or 'local'}/w1")
     except WitnessError as exc:
         fail(str(exc))
+    if as_json:
+        print_json({"name": key.name, "directory": directory, "vkey": key.vkey(), "vkey_file": f"{directory}/witness.vkey"})
+        return
     say(f"Witness {key.name} ready in {directory}. Its public key (give it to verifiers; also in "
         f"{directory}/witness.vkey):")
     say(key.vkey())

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
-from commands.common import fail, out, print_json, say, settings_of, table
+from commands.common import fail, out, print_json, settings_of, table
 from commands.options import AS_JSON
+from commands.report import done
 
 app = typer.Typer(help="The test world: a trained offline generator and CLIP whose styles are known.",
                   no_args_is_help=True)
@@ -36,6 +37,7 @@ def gallery(
     out_dir: Path = typer.Option(..., "--out", help="A new (or empty) folder for the works."),
     count: int = typer.Option(12, "--count", min=1, max=1000, help="How many works."),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the works."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Write an artist's reference works, drawn from the procedural style itself (not by the generator)."""
     from PIL import Image
@@ -54,8 +56,9 @@ def gallery(
             Image.fromarray(work).save(out_dir / f"{artist}-{k:03d}.png")
     except OSError as exc:
         fail(f"Cannot write {out_dir}: {exc.strerror or exc}.")
-    say(f"Wrote {count} works of {artist} to {out_dir} (register them with "
-        f"`fairsplit artists add {artist} --name {artist} --gallery {out_dir} --profile world`).")
+    done(as_json, {"artist": artist, "works": count, "folder": str(out_dir), "seed": seed},
+         f"Wrote {count} works of {artist} to {out_dir} (register them with "
+         f"`fairsplit artists add {artist} --name {artist} --gallery {out_dir} --profile world`).")
 
 
 @app.command("calibrate")

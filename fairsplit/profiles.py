@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,6 +134,7 @@ def _quiet() -> None:
     import diffusers
     import transformers
 
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(diffusers|transformers)(\.|$)")
     diffusers.utils.logging.disable_progress_bar()
     diffusers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
@@ -163,12 +165,13 @@ def _load_sd15(sources: ModelSources) -> Models:
 
 
 def _missing(ref: ModelRef, variable: str, exc: Exception) -> str:
-    reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    return (
-        f"model '{ref.id}' (revision {ref.revision}) could not be loaded ({reason}); download it "
-        f"(`hf download {ref.id}`) or point {variable} at a local directory that holds it, "
-        "or use --profile tiny for an offline test run"
-    )
+    """One sentence that fits a line (300 characters): what to do first (a test profile, or
+    a local copy), then the loader's reason if there is room (it is the least useful part)."""
+    advice = (f"model '{ref.id[:60]}' is not available here; use --profile tiny or --profile world for an offline "
+              f"run, or point {variable} at a local copy (`hf download`)")
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    room = 290 - len(advice) - 3
+    return advice if room < 20 else f"{advice} ({reason if len(reason) <= room else reason[: room - 1] + '…'})"
 
 
 def _image_processor_class():

@@ -10,12 +10,14 @@ with the same decimal strings.
 - JSON: `statements-<P>-<CUR>.json` = {schema, summary, statements}.
 - PDF: `statements-<P>-<CUR>.pdf`, to be read: on the first page the finance summary, the
   two charts (earnings per day, top payees) and the payees at a glance; then one section
-  per payee with its totals and lines. Amounts are right-aligned on their decimal points,
-  shares rounded to `SHARE_DIGITS` decimals (CSV and JSON keep them exact).
+  per payee with its totals, its credits per model and per payer, and its lines in time
+  order. Amounts are written to one number of decimals and right-aligned on their decimal
+  points; shares rounded to `SHARE_DIGITS` decimals (CSV and JSON keep them exact). Every
+  page has a numbered footer; the per-day chart has every day of its range.
 
 Shares a test model made mean nothing, and every file says so: a `test_model` column
 (yes/no) in both CSVs, `test_model` fields in the JSON (summary, statement, line), and a
-notice on the PDF's first page.
+notice on the PDF's first page, repeated as a banner at the top of every later page.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ledger.statements import STATEMENT_SCHEMA, FinanceSummary, Statement, iso_time, statement_dict, summary_dict
+from ledger.statements import (STATEMENT_SCHEMA, FinanceSummary, Statement, Tally, iso_time, statement_dict,
+                               summary_dict)
 
 Formatter = Callable[[int], str]
 _LINES_PER_TABLE = 30
@@ -98,6 +101,18 @@ def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSumma
     return [path]
 
 
+def daily_series(per_day: dict[str, int]) -> list[tuple[str, int]]:
+    """Every day from the first to the last with earnings, 0 on the days without: the axis
+    of a time chart must not skip days (a gap is information)."""
+    from datetime import date, timedelta
+
+    if not per_day:
+        return []
+    first, last = date.fromisoformat(min(per_day)), date.fromisoformat(max(per_day))
+    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    return [(day, per_day.get(day, 0)) for day in days]
+
+
 def chart_png(summary: FinanceSummary, fmt: Formatter, size: tuple[float, float] = (10, 4.2)) -> bytes:
     """Earnings per day and top payees (each bar labelled with its amount), side by side, as PNG bytes."""
     import matplotlib
@@ -108,8 +123,9 @@ def chart_png(summary: FinanceSummary, fmt: Formatter, size: tuple[float, float]
 
     label = FuncFormatter(lambda value, _pos: fmt(int(round(value))))
     figure, (per_day, top) = pyplot.subplots(1, 2, figsize=size, dpi=110)
-    days = list(summary.earnings_per_day)
-    per_day.bar(range(len(days)), [summary.earnings_per_day[day] for day in days], color="#3b7dd8")
+    series = daily_series(summary.earnings_per_day)
+    days = [day for day, _ in series]
+    per_day.bar(range(len(days)), [amount for _, amount in series], color="#3b7dd8")
     per_day.set_xticks(range(len(days)), [day[5:] for day in days], rotation=60, fontsize=7)
     per_day.yaxis.set_major_formatter(label)
     per_day.tick_params(axis="y", labelsize=7)
@@ -255,12 +271,65 @@ def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummar
 
     path = out_dir / f"statements-{stem(summary)}.pdf"
     pdf = _Pdf()
-    story = _first_page(pdf, statements, summary, fmt)
+    fixed = fixed_decimals(fmt, _amounts(statements, summary))
+    story = _first_page(pdf, statements, summary, fixed)
     for statement in statements:
-        story += _payee_section(pdf, statement, fmt)
+        story += _payee_section(pdf, statement, fixed)
+    decorate = _page_decoration(f"fairsplit statements {summary.period} {summary.currency}",
+                                test_model_notice(statements) is not None)
     SimpleDocTemplate(str(path), pagesize=landscape(A4), title=f"fairsplit statements {stem(summary)}",
-                      leftMargin=1.5 * cm, rightMargin=1.5 * cm, topMargin=1.3 * cm, bottomMargin=1.3 * cm).build(story)
+                      leftMargin=1.5 * cm, rightMargin=1.5 * cm, topMargin=1.3 * cm, bottomMargin=1.3 * cm).build(
+        story, onFirstPage=decorate, onLaterPages=decorate)
     return [path]
+
+
+def _amounts(statements: list[Statement], summary: FinanceSummary) -> list[int]:
+    """Every amount the PDF prints."""
+    found = [summary.opening, summary.credits.total, summary.reversals.total, summary.adjustments,
+             summary.payouts.total, summary.carried_forward, summary.closing]
+    for statement in statements:
+        found += [statement.opening, statement.credits.total, statement.reversals.total, statement.adjustments,
+                  statement.payout, statement.carried_forward, statement.closing]
+        found += [line.amount for line in statement.lines]
+        found += [tally.total for tally in statement.credits_by_model.values()]
+    return found
+
+
+def fixed_decimals(fmt: Formatter, amounts: Sequence[int]) -> Formatter:
+    """`fmt` with every amount written to the same number of decimals (the most any amount
+    needs), so a reader never compares "0.10" with "0.004": padding zeros, never rounding."""
+    most = max((_decimals(fmt(amount)) for amount in amounts), default=-1)
+
+    def fixed(micros: int) -> str:
+        text = fmt(micros)
+        places = _decimals(text)
+        if most <= 0 or places == most:
+            return text
+        return text + ("0" * (most - places) if places >= 0 else "." + "0" * most)
+    return fixed
+
+
+def _page_decoration(title: str, test_model: bool):
+    """Every page: its number and the document's name in the footer; after the first, the
+    test-model banner again (a page read alone must still say the shares mean nothing)."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import cm
+
+    def decorate(canvas, document) -> None:
+        width, height = document.pagesize
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawRightString(width - 1.5 * cm, 0.6 * cm, f"{title} · page {document.page}")
+        if test_model and document.page > 1:
+            canvas.setFillColor(colors.HexColor("#c0392b"))
+            canvas.rect(1.5 * cm, height - 1.05 * cm, width - 3 * cm, 0.5 * cm, fill=1, stroke=0)
+            canvas.setFillColor(colors.white)
+            canvas.setFont("Helvetica-Bold", 8.5)
+            canvas.drawString(1.7 * cm, height - 0.88 * cm,
+                              "TEST MODEL: SHARES MEAN NOTHING (see the first page for what this means).")
+        canvas.restoreState()
+    return decorate
 
 
 def _first_page(pdf: _Pdf, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list:
@@ -327,12 +396,18 @@ def _payee_section(pdf: _Pdf, statement: Statement, fmt: Formatter) -> list:
     ], [WIDTH_CM / 7 * cm] * 7, amounts=range(7))
     header = ["Event", "Time (UTC)", "Kind", "Prompt content", "Share", "Amount"]
     widths = [6.2 * cm, 3.3 * cm, 2.3 * cm, 9.2 * cm, 2.0 * cm, 3.2 * cm]
+    in_time = sorted(statement.lines, key=lambda line: (line.occurred_at, line.seq))  # time order, not entry order
     lines = [
         [_wrap(line.event_id, widths[0]), iso_time(line.occurred_at)[:19].replace("T", " "),
          line.kind + (" (late)" if line.late else ""), _wrap(line.content or line.memo or "", widths[3], most=3),
          share_text(line.share), fmt(line.amount)]
-        for line in statement.lines
+        for line in in_time
     ]
+    payers: dict[str, Tally] = {}
+    for line in statement.lines:
+        if line.kind == "reward" and line.counterparty:
+            payers.setdefault(line.counterparty, Tally()).add(line.amount)
+    by_payer = ", ".join(f"{payer}: {fmt(tally.total)} ({tally.count})" for payer, tally in sorted(payers.items()))
     decimals = max((_decimals(line[5]) for line in lines), default=0)  # one alignment across the chunks
     # Small tables: reportlab splits a long table page by page, which is quadratic.
     chunks = [pdf.table([header, *lines[i:i + _LINES_PER_TABLE]], widths, amounts=[5], right=[4], decimals=decimals)
@@ -345,6 +420,7 @@ def _payee_section(pdf: _Pdf, statement: Statement, fmt: Formatter) -> list:
         totals,
         Spacer(1, 0.2 * cm),
         Paragraph(f"Credits per model: {escape(by_model)}", pdf.body),
+        Paragraph(f"Credits per payer: {escape(by_payer or 'none')}", pdf.body),
         Paragraph(f"Shares rounded to {SHARE_DIGITS} decimals (exact in the CSV and JSON files). Lines marked (late) "
                   "belong to an earlier, already closed period and are counted here.", pdf.small),
         Spacer(1, 0.2 * cm),

@@ -92,9 +92,33 @@ def sample_events(n: int, key: Ed25519PrivateKey, platform_id: str = DEMO_PLATFO
 SAMPLE_SHARES = {"artist:van-gogh": Fraction(1, 2), "artist:monet": Fraction(1, 5), "model:sd-1.5": Fraction(3, 10)}
 
 
+class DemoLedgerError(RegistryError):
+    """`ledger demo` was asked to book into a ledger that holds real registrations or money."""
+
+
+def refuse_real_ledger(engine: Engine) -> None:
+    """Sample rewards are unsigned: they may go only into a ledger that holds nothing but
+    them (no platform, artist or worker key registered, no other platform's reward)."""
+    from sqlalchemy import func, select
+
+    from ledger.schema import ARTISTS, PLATFORMS, SERVICE_KEYS, TRANSFERS
+
+    with engine.connect() as connection:
+        registered = sum(connection.execute(select(func.count()).select_from(table)).scalar_one()
+                         for table in (PLATFORMS, ARTISTS, SERVICE_KEYS))
+        other = connection.execute(select(func.count()).select_from(TRANSFERS).where(
+            TRANSFERS.c.kind == "reward", TRANSFERS.c.debit_account != "platform:demo")).scalar_one()
+    if registered or other:
+        raise DemoLedgerError("This ledger holds real registrations or transfers; `ledger demo` books unsigned sample "
+                              "rewards only into an empty demo database (use `fairsplit up --demo` for signed demo "
+                              "events, or --database-url sqlite:///demo.db).")
+
+
 def book_sample_rewards(ledger: Ledger, events: int) -> tuple[int, int]:
     """Book `events` sample rewards of 0.004 USD (the same ids every time, so repeating is
-    harmless); returns (transfers newly booked, transfers in all)."""
+    harmless) into a demo ledger (`refuse_real_ledger`); returns (transfers newly booked,
+    transfers in all)."""
+    refuse_real_ledger(ledger.engine)
     head_before, _ = ledger.head()
     when = datetime(2026, 11, 24, 12, tzinfo=UTC)
     specs = [spec for n in range(events) for spec in reward_transfers(

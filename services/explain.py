@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,10 @@ class Explanation:
 
 
 def explain_event(engine: Engine, event_id: str, sources: ModelSources,
-                  acceleration: Acceleration | None = None) -> Explanation:
-    """The picture of one recorded event (see the module docstring)."""
+                  acceleration: Acceleration | None = None,
+                  on_step: Callable[[str], None] = lambda what: None) -> Explanation:
+    """The picture of one recorded event (see the module docstring); `on_step` hears what
+    it is doing (for a progress display)."""
     row = get_event(engine, event_id)
     if row is None:
         raise ExplainError(f"event {event_id} is not in the ledger.")
@@ -56,7 +59,11 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources,
     stored = RegistryLookups(engine).galleries([s.artist_id for s in request.styles])
     config = AttributionConfig(mode=method["value_function"], tau=method["tau"], keep_images=True,
                                value_correction=method.get("value_correction", "none"))
-    again = attribute(request, load_profile(method["profile"], sources, acceleration), stored, config)
+    on_step(f"loading the {method['profile']} models")
+    models = load_profile(method["profile"], sources, acceleration)
+    on_step(f"re-rendering the coalitions of {len(request.styles)} artists and the model")
+    again = attribute(request, models, stored, config)
+    on_step("drawing the picture")
 
     split = recorded_split(recorded)
     members = {label: _members(label, split.players) for label in again.images}

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,7 +37,7 @@ from services.stream import (
     RunTask,
     StreamContext,
     Terminal,
-    _Forward,
+    Forward,
 )
 
 SOURCE_CHARS = 249  # a dead letter's source topic is at most this long
@@ -52,7 +54,7 @@ class LineReport:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-class Handoff(_Forward):
+class Handoff(Forward):
     """The hop the broker makes between the services, in process: a worker's `Produce`
     becomes the writer's input (payload = the signed result). The message keeps the event
     line as its value, so a dead letter holds what the file said."""
@@ -99,9 +101,28 @@ class _Acked:
         return None
 
 
+class DeadLetterFileError(ValueError):
+    """The dead-letter file cannot be used safely (a link, a folder, a special file)."""
+
+
+def check_dead_letter_file(path: Path) -> Path:
+    """`path` if dead letters may be appended there: absent, or a regular file that is not a
+    symbolic link (a link would send them, and a rerun's appends, somewhere else)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return path
+    if stat.S_ISLNK(mode):
+        raise DeadLetterFileError(f"{path} is a symbolic link; dead letters are never written through one.")
+    if not stat.S_ISREG(mode):
+        raise DeadLetterFileError(f"{path} is not a regular file; dead letters go only to a plain file.")
+    return path
+
+
 class DeadLetterFile:
-    """A `Producer` for the `DeadLetter` step that writes each letter as one JSON line to
-    `path` (created, or emptied, with the first letter of a run)."""
+    """A `Producer` for the `DeadLetter` step that appends each letter as one JSON line to
+    `path` (created with the first letter; earlier runs' letters are kept). It is opened
+    append-only, never through a symbolic link, and only if it is a regular file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -110,7 +131,13 @@ class DeadLetterFile:
 
     def send(self, topic: str, key: bytes | None = None, value: bytes | None = None) -> _Acked:
         if self._handle is None:
-            self._handle = open(self.path, "wb")
+            check_dead_letter_file(self.path)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(self.path, flags, 0o600)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise DeadLetterFileError(f"{self.path} is not a regular file; dead letters go only to a plain file.")
+            self._handle = os.fdopen(fd, "ab")
         self._handle.write((value or b"") + b"\n")
         self._handle.flush()
         self.count += 1
@@ -163,17 +190,36 @@ def ingest(
     keep_alive: Callable[[], None] = lambda: None,
     retry: RetryPolicy = RetryPolicy(attempts=3),
 ) -> DeadLetterFile:
-    """Run every line of `path` through the chain above; returns the dead-letter file."""
+    """Run every line of `path` through the chain below; returns the dead-letter file."""
     dead_letters = dead_letters or DeadLetterFile(dead_letter_path(path))
+    with open(path, "rb") as handle:
+        return ingest_lines(str(path), read_lines(handle), worker, writer, on_line, finish=finish,
+                            batch_size=batch_size, dead_letters=dead_letters, keep_alive=keep_alive, retry=retry)
+
+
+def ingest_lines(
+    source: str,
+    lines: Iterable[tuple[int, bytes]],
+    worker: Callable[[list[Message]], list[Outcome]],
+    writer: Callable[[list[Message]], list[Outcome]],
+    on_line: Callable[[LineReport], None],
+    *,
+    dead_letters: DeadLetterFile,
+    finish: Callable[[Message, Any], Outcome] | None = None,
+    batch_size: int = 8,
+    keep_alive: Callable[[], None] = lambda: None,
+    retry: RetryPolicy = RetryPolicy(attempts=3),
+) -> DeadLetterFile:
+    """Run (number, event bytes) pairs through the services' chain (a file, or the originals
+    of replayed dead letters); rejects go to `dead_letters`."""
     context = StreamContext("ingest", commit=lambda offsets: None, keep_alive=keep_alive)
     sink = RunTask(writer, DeadLetter(dead_letters, context, Report(on_line)), context, retry)
     handoff = Handoff(sink) if finish is None else Finish(finish, Handoff(sink))
     chain = Decode(lambda value: value, Batch(batch_size, math.inf, RunTask(worker, handoff, context, retry)))
-    source = str(path)[-SOURCE_CHARS:]
+    source = source[-SOURCE_CHARS:]
     try:
-        with open(path, "rb") as handle:
-            for number, line in read_lines(handle):
-                chain.submit(Message(source, 0, number, None, line))
+        for number, line in lines:
+            chain.submit(Message(source, 0, number, None, line))
         chain.close()
         chain.join()
     finally:

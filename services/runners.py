@@ -124,10 +124,15 @@ def writer_stream(
 
 def emit(settings: KafkaSettings, records: Sequence[bytes], keys: Sequence[bytes]) -> int:
     """Publish raw event records to generation.events (key = event_id) and wait for the acks."""
+    return emit_to(settings, settings.events, records, keys)
+
+
+def emit_to(settings: KafkaSettings, topic: str, records: Sequence[bytes], keys: Sequence[bytes | None]) -> int:
+    """Publish raw records to one of the services' input topics and wait for the acks."""
     ensure_topics(settings.bootstrap, settings.all_topics(), settings.partitions)
     producer = make_producer(settings.bootstrap, client_id="fairsplit-emit", max_request_size=MAX_MESSAGE_BYTES)
     try:
-        futures = [producer.send(settings.events, key=k, value=v) for k, v in zip(keys, records)]
+        futures = [producer.send(topic, key=k, value=v) for k, v in zip(keys, records)]
         for future in futures:
             future.get(timeout=60)
     finally:

@@ -1,7 +1,9 @@
 """The embedded stack: a broker (Tansu, unless one is configured) and both services as
 child processes, the way they run in production, stopped cleanly together.
 
-Children get SIGTERM on stop: each finishes its in-flight batch, commits and exits.
+Children get SIGTERM on stop: each finishes its in-flight batch, commits and exits. They
+run in their own sessions, so a SIGINT sent to `up`'s process group (Ctrl-C, or a
+supervisor) reaches `up` alone, which then stops them in order.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def embedded_stack(env: Mapping[str, str], log_dir: Path, bootstrap: str | None 
                 handle = stack.enter_context(log.open("wb"))
                 command = [sys.executable, "-m", "cli", "serve", name, *(service_args or {}).get(name, [])]
                 running.processes[name] = subprocess.Popen(command, env=child_env, stdout=handle, stderr=subprocess.STDOUT,
-                                                           preexec_fn=die_with_parent)
+                                                           preexec_fn=die_with_parent, start_new_session=True)
                 running.logs[name] = log
             yield running
         finally:

@@ -125,6 +125,7 @@ class TansuBroker:
             [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+            start_new_session=True,  # a SIGINT to the caller's group must not stop the broker under its services
         )
         try:
             wait_for_broker(self.bootstrap, self.ready_timeout, self._process)

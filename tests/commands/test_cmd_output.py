@@ -73,7 +73,7 @@ def test_dead_letters_are_readable_from_the_file_up_keeps(tmp_path):
                           failed_at=datetime(2026, 11, 25, 9, tzinfo=UTC), service="attribution-worker")
     (tmp_path / "dead-letters.jsonl").write_bytes(letter.to_json_bytes() + b"\n")
     shown = CliRunner().invoke(app, ["dead-letters", "--state-dir", str(tmp_path)])
-    assert shown.exit_code == 0 and "generation.events[1]@7: invalid generation event: [/] unexpected field." in shown.output
+    assert shown.exit_code == 0 and "generation.events[1]@7): invalid generation event: [/] unexpected field." in shown.output
     as_json = CliRunner().invoke(app, ["dead-letters", "--state-dir", str(tmp_path), "--json"])
     assert json.loads(as_json.stdout.splitlines()[0])["reason"] == letter.reason
     none = CliRunner().invoke(app, ["dead-letters", "--state-dir", str(tmp_path / "nowhere")])

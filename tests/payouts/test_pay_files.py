@@ -138,18 +138,18 @@ def test_pdf_reads_like_a_statement(tmp_path):
     assert not any("TEST MODEL" in page.upper() or "test model" in page for page in pages)
     lines = tmp_path / "lines-2026-11-USD.csv"
     assert next(row for row in csv.DictReader(lines.open()) if row["kind"] == "reward")["share"] == "0.70114376851"
-    points = decimal_points(tmp_path, 1, {"2.345678", "-2.34"})  # the totals, then the reward and payout lines
-    assert abs(points["2.345678"][-1] - points["-2.34"][0]) < 0.5
-    first_table = decimal_points(tmp_path, 0, {"3.345678", "3.34", "0.005678"})  # the finance summary comes first
+    points = decimal_points(tmp_path, 1, {"2.345678", "-2.340000"})  # the totals, then the reward and payout lines
+    assert abs(points["2.345678"][-1] - points["-2.340000"][0]) < 0.5  # one number of decimals (issue 23)
+    first_table = decimal_points(tmp_path, 0, {"3.345678", "3.340000", "0.005678"})  # the finance summary comes first
     summary = [xs[0] for xs in first_table.values()]
     assert len(summary) == 3 and max(summary) - min(summary) < 0.5
 
 
-def test_a_test_model_statement_says_so_once_and_in_every_file(tmp_path):
+def test_a_test_model_statement_says_so_on_every_page_and_in_every_file(tmp_path):
     render_all(tmp_path, test_model=True)
     pages = pdf_pages(tmp_path)
     assert "TEST MODEL: SHARES MEAN NOTHING" in pages[0]
-    assert sum(page.count("SHARES MEAN NOTHING") for page in pages) == 1
+    assert all(page.count("SHARES MEAN NOTHING") == 1 for page in pages)  # the notice, then a banner per page
     assert "2 of the 2 reward lines" in pages[0]  # the artist's and the model's, from the one event
     document = json.loads((tmp_path / "statements-2026-11-USD.json").read_text())
     assert document["summary"]["test_model"] is True

@@ -1,0 +1,28 @@
+"""Issue 23 defect 1: `ledger demo` books its unsigned sample rewards only into an empty
+demo ledger, never into one with real registrations or rewards, and says they mean nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ledger.schema import TRANSFERS
+
+
+def _transfers(env) -> int:
+    with env.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(TRANSFERS)).scalar_one()
+
+
+def test_ledger_demo_refuses_a_ledger_with_a_registered_platform(cli, env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli("platforms", "add", "acme").exit_code == 0
+    result = cli("ledger", "demo")
+    assert result.exit_code == 2 and "up --demo" in result.output and "Booked" not in result.output
+    assert _transfers(env) == 0
+
+
+def test_ledger_demo_in_an_empty_ledger_says_the_transfers_mean_nothing(cli, env):
+    result = cli("ledger", "demo")
+    assert result.exit_code == 0 and "Booked 9 new" in result.output
+    assert "signed by no platform" in result.output and "mean nothing" in result.output
+    assert _transfers(env) == 9
