@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import typer
 
-from commands.common import fail, open_ledger, print_json, say, settings_of, user_errors, write_output
+from commands.common import fail, open_ledger, print_json, say, settings_of, user_errors, write_new_file
+from commands.report import done
 from commands.options import AS_JSON, setting
 
 app = typer.Typer(help="The artists' portal: login links, revocation, the offline verifier, the database role.",
@@ -49,24 +50,28 @@ def token(
 
 
 @app.command("revoke")
-def revoke(ctx: typer.Context, artist: str = ARTIST) -> None:
+def revoke(ctx: typer.Context, artist: str = ARTIST, as_json: bool = AS_JSON) -> None:
     """End every login link and session of an artist now."""
     from services.portal.tokens import revoke_artist
 
     with user_errors():
         alive = revoke_artist(open_ledger(ctx).engine, _artist_id(artist), datetime.now(UTC))
-    say(f"Revoked artist:{_artist_id(artist)}'s portal access ({alive} live login link{'s' if alive != 1 else ''} ended).")
+    done(as_json, {"artist": f"artist:{_artist_id(artist)}", "links_ended": alive},
+         f"Revoked artist:{_artist_id(artist)}'s portal access ({alive} live login link{'s' if alive != 1 else ''} ended).")
 
 
 @app.command("verifier")
 def verifier(
     out_file: str = typer.Option(..., "--out", help="The new HTML file to write (e.g. verify.html)."),
     force: bool = typer.Option(False, "--force", help="Overwrite the file if it exists."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Write the offline verifier: one HTML file, no network, that checks a bundle with a keys file."""
     from services.portal.offline import verifier_html
 
-    write_output(verifier_html(), out_file, overwrite=force, what="the offline verifier")
+    with user_errors():
+        written = write_new_file(out_file, verifier_html(), overwrite=force)
+    done(as_json, {"written": str(written)}, f"Wrote the offline verifier to {written}.")
 
 
 @app.command("grants")
@@ -75,6 +80,7 @@ def grants(
     role: str = typer.Option("fairsplit_portal", "--role", help="The portal's PostgreSQL role."),
     password: str | None = typer.Option(None, "--password", help="Set this login password for the role."),
     apply: bool = typer.Option(False, "--apply", help="Run the statements on the configured database (as its owner)."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Print (or --apply) the SQL that makes the portal's PostgreSQL role: SELECT only."""
     from sqlalchemy import text
@@ -86,6 +92,9 @@ def grants(
     except ValueError as exc:
         fail(str(exc))
     if not apply:
+        if as_json:
+            print_json({"role": role, "statements": statements, "applied": False})
+            return
         for statement in statements:
             say(statement + ";")
         return
@@ -96,4 +105,5 @@ def grants(
         with engine.begin() as connection:
             for statement in statements:
                 connection.execute(text(statement))
-    say(f"Role {role} can now SELECT from the ledger and nothing else.")
+    done(as_json, {"role": role, "statements": statements, "applied": True},
+         f"Role {role} can now SELECT from the ledger and nothing else.")

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from tests.ledger.support import make_ledger_env
-from tests.pipeline.test_pipe_ingest import any_pipeline  # noqa: F401 - the pipeline on SQLite and PostgreSQL
+from tests.pipeline.conftest import any_pipeline  # noqa: F401 - the pipeline on SQLite and PostgreSQL
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ NO_JSON = {
     "keys public": "writes the public keys file (PEM)",
     "serve attribution": "a service: it logs one JSON object per line",
     "serve ledger": "a service: it logs one JSON object per line",
+    "serve portal": "a service: the artists' web pages",
     "witness serve": "a service: it logs until stopped",
 }
 
