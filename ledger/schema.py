@@ -55,7 +55,9 @@ from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKe
                         SmallInteger, String, Text)
 from sqlmodel import Field, SQLModel
 
-TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment")
+from ledger.accounts import SYSTEM_KINDS
+
+TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment", *SYSTEM_KINDS)
 GENESIS_HASH = "0" * 64
 
 
@@ -72,10 +74,10 @@ class SigningKey(SQLModel, table=True):
 class Transfer(SQLModel, table=True):
     __tablename__ = "transfers"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="ck_transfers_amount_positive"),
+        CheckConstraint("amount > 0 OR kind IN ('key', 'close')", name="ck_transfers_amount_positive"),
         CheckConstraint("debit_account <> credit_account", name="ck_transfers_two_accounts"),
         CheckConstraint(
-            "kind IN ('reward', 'payout', 'reversal', 'adjustment')", name="ck_transfers_kind"
+            "kind IN ('reward', 'payout', 'reversal', 'adjustment', 'key', 'close')", name="ck_transfers_kind"
         ),
         CheckConstraint("seq > 0", name="ck_transfers_seq_positive"),
         Index("ix_transfers_credit", "credit_account", "currency", "seq"),
