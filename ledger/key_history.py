@@ -215,6 +215,24 @@ class KeyHistory:
         return replace(self, origin=document["origin"], ranges=tuple(ranges), legacy_below=seq, entries=(seq,))
 
 
+def history_mismatch(stated: KeyHistory, derived: KeyHistory) -> str | None:
+    """Where a published history (a keys file) disagrees with the log's (None: it is a prefix of it).
+
+    A file made before a later rotation still agrees: its last, open range may have ended since.
+    """
+    if len(stated.ranges) > len(derived.ranges):
+        return f"the keys file names {len(stated.ranges)} keys, the log's key history only {len(derived.ranges)}"
+    for number, (said, found) in enumerate(zip(stated.ranges, derived.ranges)):
+        open_end = said.last_seq is None and number == len(stated.ranges) - 1
+        if said.key_id != found.key_id or said.first_seq != found.first_seq or (
+                not open_end and said.last_seq != found.last_seq):
+            return (f"the keys file says key {said.key_id} signs seqs {said.span}, the log says key {found.key_id} "
+                    f"signs seqs {found.span}")
+    if stated.legacy_below != derived.legacy_below and stated.legacy_below:
+        return f"the keys file says legacy_below {stated.legacy_below}, the log {derived.legacy_below}"
+    return None
+
+
 def parse_key_memo(memo: str | None) -> dict:
     """The memo document of a ledger-key entry, checked for shape; KeyHistoryError otherwise."""
     if not isinstance(memo, str) or len(memo) > MAX_KEY_MEMO_CHARS:

@@ -22,7 +22,7 @@ from ledger.crypto import public_key_raw
 from ledger.errors import SigningKeyError
 from ledger.key_history import (KEY_CURRENCY, KEY_DOCUMENT_TYPE, KEY_KIND, KEYS_ACCOUNT, SIGNING_ACCOUNT, b64,
                                 canonical_memo, handover_message, incoming_message)
-from ledger.key_log import key_current_after, legacy_pending, log_key_history
+from ledger.key_log import KeyEntryError, key_current_after, legacy_pending, log_key_history
 from ledger.keyring import Keyring, PublicKeyInfo
 from ledger.keys import ALGORITHM, KEY_SUFFIX, Signer, load_signer, read_key, write_new_key
 from ledger.schema import CHECKPOINTS, TRANSFERS, SigningKey
@@ -167,7 +167,28 @@ def _adopt_document(ranges: list[tuple[str, int, int]], origin: str, signer: Sig
 def public_keyring(engine: Engine) -> Keyring:
     """Every key of the log's key history with its seq range: the file artists are given."""
     with engine.connect() as connection:
-        history = log_key_history(connection)
+        try:
+            history = log_key_history(connection)
+        except KeyEntryError as exc:
+            if exc.seq == 1 and "no signing key" in str(exc):
+                raise SigningKeyError("This ledger has no signing key yet; run `fairsplit init`.") from None
+            raise SigningKeyError(f"The log's key history is broken at seq {exc.seq} ({exc}); "
+                                  "run `fairsplit ledger verify`.") from None
         origin = ledger_origin(connection)
     infos = tuple(PublicKeyInfo(r.key_id, r.public_key, r.first_seq, r.last_seq) for r in history.ranges)
     return Keyring(origin, infos, history.legacy_below)
+
+
+def manifest_context(engine: Engine, manifest: dict) -> tuple:
+    """(the log's key history, the close seq of the manifest's period) to check a manifest online."""
+    from ledger.closes import closes
+
+    subject = manifest.get("subject") if isinstance(manifest.get("subject"), dict) else {}
+    with engine.connect() as connection:
+        try:
+            history = log_key_history(connection)
+        except KeyEntryError as exc:
+            raise SigningKeyError(f"The log's key history is broken at seq {exc.seq}; run `fairsplit ledger verify`.") from None
+        through = next((r["through_seq"] for r in closes(connection, subject.get("currency"))
+                        if r["period"] == subject.get("period")), None) if isinstance(subject.get("currency"), str) else None
+    return history, through

@@ -156,10 +156,3 @@ def load_signer(key_dir: str | Path, engine: Engine) -> Signer:
         f"This ledger signs with key {active[0]}, whose file {active[0]}{KEY_SUFFIX} is not in {key_dir}; "
         "point --key-dir (FAIRSPLIT_KEY_DIR) at the folder that holds it."
     )
-
-
-def public_key_of(engine: Engine, key_id: str):
-    """The registered public key `key_id` (for checking manifests), or None."""
-    with engine.connect() as connection:
-        raw = connection.execute(select(SigningKey.public_key).where(SigningKey.key_id == key_id)).scalar()
-    return None if raw is None else public_key_from_hex(raw)

@@ -17,7 +17,9 @@ against the stored one, and the check, the write of the new state (to a temporar
 fsync, rename, fsync of the directory) and the reply happen under the origin's lock, so
 two requests can never roll the state back. State survives restarts because it is only
 ever the file. The logs it trusts are the ledger public keys files given at start
-(re-read when they change, so a rotated key file is picked up).
+(re-read when they change, so a rotated key file is picked up); a checkpoint is cosigned
+only when signed by the key the file makes current at its size, and only when its time
+line does not go back from the checkpoint held.
 """
 
 from __future__ import annotations
@@ -183,11 +185,11 @@ class TrustedLogs:
 
 
 def _key_problem(keyring: Keyring):
+    """A checkpoint of size N must be signed by the key current after entry N (the keys file's ranges)."""
+    history = keyring.history()
+
     def problem(key: NoteKey, checkpoint: Checkpoint) -> str | None:
-        try:
-            return keyring.get(public_key_id(key.public_key)).problem_at(checkpoint.issued_at)
-        except KeyringError as exc:
-            return str(exc)
+        return history.checkpoint_problem(public_key_id(key.public_key), checkpoint.size)
 
     return problem
 
