@@ -113,3 +113,32 @@ def test_verify_proof_refuses_the_forged_bundle(rotated, tmp_path):
                  "--witness-key", str(tmp_path / "w1.vkey"))
     assert result.returncode == 1 and "invalid" in result.stderr and "outside its range" in result.stderr
     assert "valid:" not in result.stdout
+
+
+def test_a_key_inserted_into_signing_keys_is_caught_by_ledger_verify_and_verify_proof(sqlite_url, tmp_path):
+    """Issue 19 item 2's key half: the attacker can write to the database, not sign with the ledger key."""
+    from sqlalchemy import text
+
+    from ledger.crypto import generate_private_key
+    from ledger.keys import Signer, register_key
+    from ledger.proving import balance_bundle
+    from ledger.store import _insert, _seal
+    from ledger.verify import verify_ledger
+
+    env = make_env(sqlite_url, tmp_path / "keys")
+    env.book(3)
+    intruder = Signer.from_private_key(generate_private_key())
+    register_key(env.engine, intruder)  # INSERT INTO signing_keys
+    spec = TransferSpec("minted", "platform:acme", "artist:mallory", 9 * 10**11, "USD", "reward", WHEN)
+    with env.engine.begin() as connection:
+        head = connection.execute(text("SELECT seq, hash FROM transfers ORDER BY seq DESC LIMIT 1")).one()
+        _insert(connection, _seal([(spec.id, spec)], head.seq, head.hash, intruder))
+    env.book(2, start=3)  # the honest writer goes on, and checkpoints over the minted row with the real key
+    create_checkpoint(env.engine, env.signer)
+    report = verify_ledger(env.engine)
+    assert report.bad_seq == 4 and "not in the log's key history" in report.problem
+    keyring = public_keyring(env.engine)  # what `keys public` publishes: the log's history, not the table
+    assert [k.key_id for k in keyring.keys] == [env.signer.key_id]
+    with pytest.raises(VerificationError, match="not in the public keys file"):
+        verify_document(json.dumps(balance_bundle(env.engine, "artist:mallory", None)), keyring)
+    env.engine.dispose()
