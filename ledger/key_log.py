@@ -186,8 +186,3 @@ def signer_problem(connection: Connection, signer: Signer, size: int) -> str | N
 def legacy_pending(connection: Connection) -> bool:
     """A ledger rotated before key entries existed, whose history `init` has not adopted yet."""
     return not _key_entries(connection, limit=1) and _legacy_rotated(connection)
-
-
-def key_entry_seqs(engine: Engine) -> list[int]:
-    with engine.connect() as connection:
-        return [entry.seq for entry in _key_entries(connection)]
