@@ -142,3 +142,26 @@ def test_a_key_inserted_into_signing_keys_is_caught_by_ledger_verify_and_verify_
     with pytest.raises(VerificationError, match="not in the public keys file"):
         verify_document(json.dumps(balance_bundle(env.engine, "artist:mallory", None)), keyring)
     env.engine.dispose()
+
+
+def test_the_witness_refuses_a_checkpoint_whose_time_goes_backwards():
+    from datetime import UTC, datetime
+
+    from ledger.checkpoint import NoteKey
+    from ledger.crypto import generate_private_key
+    from ledger.witness_protocol import AddCheckpoint, Refusal, decide
+
+    key, tree = generate_private_key(), MemoryTree(b"e%d" % i for i in range(8))
+    noon = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    held = Checkpoint("log.test", 4, tree.root(4), noon)
+    trusted = [NoteKey("log.test", key.public_key())]
+
+    def request(issued_at):
+        note = sign_checkpoint(Checkpoint("log.test", 8, tree.root(8), issued_at), key)
+        return AddCheckpoint(4, tree.consistency_proof(4, 8), note)
+
+    assert decide(request(noon + timedelta(seconds=1)), trusted, held).size == 8
+    for earlier in (noon - timedelta(microseconds=1), None):
+        with pytest.raises(Refusal) as refused:
+            decide(request(earlier), trusted, held)
+        assert refused.value.status == 422 and "time" in refused.value.message
