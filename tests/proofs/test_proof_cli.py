@@ -139,3 +139,17 @@ def test_huge_or_foreign_seqs_are_one_sentence(cli, tmp_path):
         result = cli("ledger", "prove", entry, "--out", str(tmp_path / "p.json"), code=2)
         assert "No transfer with" in result.output and "Traceback" not in result.output and len(result.output) < 400
     assert not (tmp_path / "p.json").exists()
+
+
+def test_ledger_verify_pins_the_first_key_of_the_keys_file_it_is_given(cli, tmp_path):
+    from ledger.crypto import generate_private_key, key_id
+    from ledger.keyring import Keyring, PublicKeyInfo
+
+    cli("ledger", "demo", "--events", "2")
+    mine, other = tmp_path / "mine.pem", tmp_path / "other.pem"
+    cli("keys", "public", "--out", str(mine))
+    assert "Ledger intact" in cli("ledger", "verify", "--public-key", str(mine)).output
+    stranger = generate_private_key().public_key()
+    other.write_text(Keyring("fairsplit/ledger", (PublicKeyInfo(key_id(stranger), stranger),)).render())
+    said = words(cli("ledger", "verify", "--public-key", str(other), code=1).output)
+    assert "broken at seq 1" in said and "the log's first key is " + key_id(stranger) in said
