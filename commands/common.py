@@ -175,7 +175,8 @@ def open_ledger(ctx: typer.Context, signing: bool = False):
     settings = settings_of(ctx)
     engine = make_engine(settings.database_url)
     check_ready(engine)
-    return Ledger(engine, load_signer(settings.key_dir, engine) if signing else None)
+    signer = load_signer(settings.key_dir, engine) if signing else None
+    return Ledger(engine, signer, str(settings.key_dir) if signing else None)  # a rotated key is picked up there
 
 
 def ready_engine(ctx: typer.Context):

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import typer
 
-from commands.common import (id_column, open_ledger, out, print_json, ready_engine, settings_of, table, text_column,
+from commands.common import (fail, id_column, open_ledger, out, print_json, ready_engine, settings_of, table, text_column,
                              user_errors, write_output)
 from commands.options import AS_JSON
 from commands.report import done
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, read_private_key, write_private_key
-from ledger.keys import load_signer
 from ledger.registry import SERVICE_ROLES, enroll_service_key, revoke_service_key, service_key_history
 from ledger.key_lifecycle import public_keyring, rotate_key
 
@@ -25,24 +24,32 @@ def public(
     ctx: typer.Context,
     out_file: str | None = typer.Option(None, "--out", help="Write the PEM file here (a new file) instead of stdout."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+    fmt: str = typer.Option("pem", "--format", help="pem: every key with its seq range (for verify-proof and "
+                            "witnesses); vkey: the current key's C2SP/sumdb note verifier key (for Go and C2SP tools)."),
 ) -> None:
-    """The ledger's public keys (current and retired, with ids and validity): the file artists verify with."""
+    """The ledger's public keys (every key of the log's key history with its seq range): the file artists verify with."""
+    if fmt not in ("pem", "vkey"):
+        fail(f"--format {fmt!r} is not one of pem, vkey.")
     with user_errors():
-        text = public_keyring(open_ledger(ctx).engine).render()
-    write_output(text, out_file, overwrite=force, what="the ledger's public keys")
+        keyring = public_keyring(open_ledger(ctx).engine)
+        text = keyring.render() if fmt == "pem" else keyring.vkey() + "\n"
+    write_output(text, out_file, overwrite=force,
+                 what="the ledger's public keys" if fmt == "pem" else "the ledger's note verifier key")
 
 
 @app.command("rotate")
 def rotate(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
-    """Create a new ledger signing key and retire the current one (which must be at hand); old public keys stay."""
+    """Rotate the ledger key: a log entry signed by the current key (which must be at hand) names the new one;
+    the retired private key moves to KEY_DIR/retired/."""
     with user_errors():
         engine = open_ledger(ctx).engine
-        key_dir = settings_of(ctx).key_dir
-        load_signer(key_dir, engine)  # rotating proves possession of the current key
-        signer, retired = rotate_key(engine, key_dir)
-    done(as_json, {"key_id": signer.key_id, "retired": list(retired)},
-         f"Signing key {signer.key_id} is now in use; retired {', '.join(retired) or 'none'}. "
-         "Publish the new public keys file (`fairsplit keys public`).")
+        settings = settings_of(ctx)
+        signer, retired = rotate_key(engine, settings.key_dir, settings.ledger_origin or None)
+    done(as_json, {"key_id": signer.key_id, "retired": list(retired),
+                   "retired_key_dir": f"{settings.key_dir}/retired"},
+         f"Signing key {signer.key_id} is now in use; retired {', '.join(retired) or 'none'} (its private key is now in "
+         f"{settings.key_dir}/retired/: keep it offline or destroy it). "
+         "Publish the new public keys file (`fairsplit keys public`) to artists and witnesses.")
 
 
 @app.command("enroll")
@@ -79,9 +86,10 @@ def list_keys(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
         engine = ready_engine(ctx)
         ledger = public_keyring(engine).keys
         services = service_key_history(engine)
-    rows = [{"key_id": k.key_id, "owner": "ledger", "holder": "ledger", "status": "retired" if k.retired_at else "active",
-             "created_at": k.created_at and k.created_at.isoformat(), "ended_at": k.retired_at and k.retired_at.isoformat(),
-             "reason": None} for k in ledger]
+    rows = [{"key_id": k.key_id, "owner": "ledger", "holder": "ledger",
+             "status": "retired" if k.last_seq is not None else "active", "created_at": None, "ended_at": None,
+             "first_seq": k.first_seq, "last_seq": k.last_seq,
+             "reason": f"signs seqs {k.first_seq}-{k.last_seq if k.last_seq is not None else ''}"} for k in ledger]
     rows += [{"key_id": k.key_id, "owner": "service", "holder": k.holder, "status": "active" if k.active else "revoked",
               "created_at": k.created_at.isoformat(), "ended_at": k.revoked_at and k.revoked_at.isoformat(),
               "reason": k.reason} for k in services]

@@ -20,6 +20,7 @@ from ledger.proving import prove_consistency, prove_inclusion
 from ledger.verify import verify_ledger
 from ledger.witnessing import verify_witnessing
 from commands.wiring import witness_pool
+from commands.keyfiles import agrees_with_keyring, read_keyring
 
 app = typer.Typer(help="Verify and inspect the ledger.", no_args_is_help=True)
 
@@ -32,18 +33,24 @@ def verify(
     witness_checkpoint: list[str] | None = typer.Option(
         None, "--witness-checkpoint", help="A checkpoint a witness serves (GET <url>/<origin hash>/checkpoint); "
         "repeatable: the ledger must still hold the tree it cosigned."),
+    public_key: str | None = typer.Option(None, "--public-key", help="The ledger's public keys file you hold: its first "
+                                          "key is pinned and its seq ranges must agree with the log's key history."),
     as_json: bool = AS_JSON_OPTION,
 ) -> None:
-    """Recompute every hash, link and signature and check every signed checkpoint (and, with
-    witness keys, their cosignatures); exit 1 at the first problem."""
+    """Recompute every hash, link and signature (each by the key the log's key history gives its seq) and check
+    every signed checkpoint (and, with witness keys, their cosignatures); exit 1 at the first problem."""
     cosigners, quorum = witness_keys(witness_key, witness_quorum)
     views = [read_input(path, "witness checkpoint file", 1 << 20) for path in witness_checkpoint or []]
     if views and not cosigners:
         fail("--witness-checkpoint needs the witnesses' keys (--witness-key).")
+    keyring = None if public_key is None else read_keyring(public_key)
     with user_errors():
         engine = open_ledger(ctx).engine
-        report = verify_ledger(engine)
-        checkpoints = verify_checkpoints(engine) if report.ok else None
+        pinned = keyring and keyring.keys[0].public_key
+        report = verify_ledger(engine, first_key=pinned)
+        if report.ok and keyring is not None:
+            report = agrees_with_keyring(engine, keyring, report)
+        checkpoints = verify_checkpoints(engine, pinned) if report.ok else None
         witnessed = (verify_witnessing(engine, cosigners, quorum or len(cosigners), views)
                      if cosigners and report.ok and checkpoints.ok else None)
     if as_json:
@@ -52,7 +59,8 @@ def verify(
     elif report.ok:
         say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
     else:
-        say(f"Ledger broken at seq {report.bad_seq}: {report.problem}.", "bold red", to=err)
+        where = f" at seq {report.bad_seq}" if report.bad_seq is not None else ""
+        say(f"Ledger broken{where}: {report.problem}.", "bold red", to=err)
     if checkpoints is not None and not as_json:
         if checkpoints.ok:
             say(f"Checkpoints intact: {checkpoints.checkpoints} signed tree heads match the transfers.")

@@ -10,6 +10,7 @@ from commands.common import fail, read_input, say, settings_of, user_errors
 from commands.options import AS_JSON
 from commands.report import done
 from ledger.db import head_revision, make_engine, upgrade_to_head
+from ledger.key_lifecycle import init_key_history
 from ledger.keys import load_or_create_signer
 from ledger.roles import grant_service_role as grant_service_role_to
 
@@ -26,7 +27,8 @@ def init(
         None, "--service-role-password-file", help="Set the service role's password from this file (a secret)."),
     as_json: bool = AS_JSON,
 ) -> None:
-    """Create or upgrade the ledger schema; create the signing key of a new ledger (run as the schema's owner)."""
+    """Create or upgrade the ledger schema; create the signing key of a new ledger and anchor its key history in the
+    log (run as the schema's owner)."""
     settings = settings_of(ctx)
     password = None
     if service_role_password_file is not None:
@@ -37,6 +39,7 @@ def init(
         engine = make_engine(settings.database_url)
         before = upgrade_to_head(engine)
         signer, created = load_or_create_signer(settings.key_dir, engine)
+        anchored = init_key_history(engine, signer, settings.key_dir, settings.ledger_origin or None)
         if grant_service_role is not None:
             appendable = grant_service_role_to(engine, grant_service_role, password)
             if not as_json:
@@ -44,5 +47,7 @@ def init(
     head = head_revision()
     schema = f"schema already at {head}" if before == head else f"schema upgraded from {before or 'nothing'} to {head}"
     key = f"signing key {signer.key_id} {'created and registered' if created else 'in use'} ({settings.key_dir})"
+    history = {"genesis": "; the key's genesis entry opens the log",
+               "adopt": "; the earlier key rotations are now recorded in the log"}.get(anchored or "", "")
     done(as_json, {"schema_before": before, "schema": head, "key_id": signer.key_id, "key_created": created,
-                   "key_dir": settings.key_dir}, f"Ledger ready: {schema}; {key}.")
+                   "key_dir": settings.key_dir, "key_history": anchored}, f"Ledger ready: {schema}; {key}{history}.")

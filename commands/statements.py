@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from commands.common import err, fail, open_ledger, print_json, read_input, say, settings_of, user_errors
+from commands.common import err, fail, open_ledger, print_json, say, settings_of, user_errors
 from commands.options import AS_JSON, setting
 from commands.report import done
 from ledger.accounts import resolve_account
-from ledger.keyring import KeyringError, parse_keyring
-from ledger.keys import public_key_of
-from ledger.manifest import read_manifest, verify_manifest
+from commands.keyfiles import read_keyring
+from ledger.key_lifecycle import manifest_context
+from ledger.manifest import manifest_key, read_manifest, verify_manifest
 from ledger.money import format_amount
 from ledger.periods import parse_period
 from ledger.statement_export import export_statements
@@ -72,26 +72,26 @@ def verify(
         fail(str(exc))
     key_id = manifest["key_id"]
     if public_key is not None:
-        try:
-            key = parse_keyring(read_input(public_key, "public keys file", 1 << 20)).get(key_id).public_key
-        except KeyringError as exc:
-            fail(f"{public_key}: {exc}")
+        history, close_through = read_keyring(public_key).history(), None
     else:
         with user_errors():
-            key = public_key_of(open_ledger(ctx).engine, key_id)
-        if key is None:
-            fail(f"Key {key_id!r} that signed the manifest is not registered in this ledger.")
-    problems = verify_manifest(directory, key)
+            history, close_through = manifest_context(open_ledger(ctx).engine, manifest)
+    try:
+        key = manifest_key(manifest, history, close_through)
+        problems = verify_manifest(directory, key)
+    except ValueError as exc:
+        problems = [str(exc)]
     if as_json:
-        print_json({"intact": not problems, "problems": problems, "key_id": key_id, "files": len(manifest["files"])})
+        print_json({"intact": not problems, "problems": problems, "key_id": key_id,
+                    "log_size": manifest.get("log_size"), "files": len(manifest["files"])})
     else:
         for problem in problems:
             say(f"bad: {problem}", "bold red", to=err)
     if problems:
         raise typer.Exit(1)
     if not as_json:
-        say(f"Manifest intact: signature by {key_id} verifies, {len(manifest['files'])} files match and nothing else "
-            "is there.")
+        say(f"Manifest intact: signature by {key_id} (current at log size {manifest['log_size']}) verifies, "
+            f"{len(manifest['files'])} files match and nothing else is there.")
 
 
 def _offline_hint(ctx: typer.Context) -> None:

@@ -1,4 +1,7 @@
-"""Account names: `artist:<id>`, `model:<id>`, `platform:<id>`, `payouts:<CUR>`.
+"""Account names: `artist:<id>`, `model:<id>`, `platform:<id>`, `payouts:<CUR>`, `ledger:<id>`.
+
+`ledger:<id>` accounts name the log's own entries that move no money (`SYSTEM_KINDS`: key
+changes, period closes); no money ever moves to or from one (`ledger.store.check_spec`).
 
 Accounts are not rows: an account exists once a transfer names it. An id is a
 `ledger.ids.SLUG` (lower-case letters, digits, `.`, `_` and `-`, 1 to 64 characters,
@@ -12,7 +15,9 @@ from ledger.errors import AccountError, MoneyError
 from ledger.ids import is_slug
 from ledger.money import check_currency
 
-ACCOUNT_KINDS = ("artist", "model", "platform", "payouts")
+ACCOUNT_KINDS = ("artist", "model", "platform", "payouts", "ledger")
+#: Transfer kinds that are log entries without money: amount 0, `ledger:` accounts only.
+SYSTEM_KINDS = ("key", "close")
 
 
 def validate_account(name: str) -> str:

@@ -2,8 +2,9 @@
 
 - A private key is `<key_dir>/<key_id>.ed25519.pem`, written and read by `ledger.crypto`
   (PKCS#8 PEM, mode 0600, a file others can read is refused); its id is `ledger.crypto.key_id`.
-- Every key that signs is registered in `signing_keys` first; verification looks keys up
-  there, so retired keys keep verifying the rows they signed.
+- Every key that signs is registered in `signing_keys` first (the rows' foreign key). That
+  table is a cache: which key signs which seqs is the log's own key history
+  (`ledger.key_history`, `ledger.key_log`), and the key to sign with is the log's current one.
 """
 
 from __future__ import annotations
@@ -135,9 +136,13 @@ def load_or_create_signer(key_dir: str | Path, engine: Engine) -> tuple[Signer, 
 
 
 def load_signer(key_dir: str | Path, engine: Engine) -> Signer:
-    """The ledger's active signing key from `key_dir`; never creates or registers anything."""
+    """The log's current signing key from `key_dir`; never creates or registers anything."""
+    from ledger.key_log import key_current_after  # the log's key history, which imports this module
+
     key_dir = Path(key_dir)
-    active = active_key_ids(engine)
+    with engine.connect() as connection:
+        current = key_current_after(connection)
+    active = [current] if current is not None else active_key_ids(engine)
     for active_id in active:
         path = key_dir / f"{active_id}{KEY_SUFFIX}"
         if path.exists():
@@ -151,10 +156,3 @@ def load_signer(key_dir: str | Path, engine: Engine) -> Signer:
         f"This ledger signs with key {active[0]}, whose file {active[0]}{KEY_SUFFIX} is not in {key_dir}; "
         "point --key-dir (FAIRSPLIT_KEY_DIR) at the folder that holds it."
     )
-
-
-def public_key_of(engine: Engine, key_id: str):
-    """The registered public key `key_id` (for checking manifests), or None."""
-    with engine.connect() as connection:
-        raw = connection.execute(select(SigningKey.public_key).where(SigningKey.key_id == key_id)).scalar()
-    return None if raw is None else public_key_from_hex(raw)

@@ -15,8 +15,8 @@ Three documents, each a JSON object whose `format` names it and its version:
 Verification (`verify_document`) needs only the document, the ledger's public keys file
 (`ledger.keyring`) and, optionally, a checkpoint the verifier kept from before. No
 database, no network. For each entry it recomputes the canonical row encoding
-(`ledger.encoding`), checks the row's hash and its Ed25519 signature by the key that was
-valid at the row's `created_at`, then the RFC 6962 inclusion of SHA-256(0x00 ‖ encoding)
+(`ledger.encoding`), checks the row's hash and its Ed25519 signature by the key whose seq
+range (`ledger.keyring`) holds the row's seq, then the RFC 6962 inclusion of SHA-256(0x00 ‖ encoding)
 at index seq - 1 under the signed checkpoint. A bundle's balance is recomputed from its
 entries. A `consistency` part names an older tree head (size, root) and proves, RFC 9162
 §2.1.4, that it is a prefix of the checkpoint's tree; it is always checked. With a kept
@@ -46,6 +46,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from ledger.accounts import SYSTEM_KINDS
 from ledger.checkpoint import Checkpoint, CheckpointError, b64decode_strict, open_checkpoint, parse_time
 from ledger.cosignature import CosignerKey, require_quorum
 from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp
@@ -173,8 +174,8 @@ def _entry_row(obj: Any, where: str) -> dict[str, Any]:
             row[name] = _checked_text(value, name, kind, where)
     if row["version"] != ENCODING_VERSION:
         raise VerificationError(f"{where} uses entry encoding version {row['version']}, which this verifier does not know.")
-    if row["seq"] < 1 or row["amount"] < 1:
-        raise VerificationError(f"{where}: seq and amount must be positive.")
+    if row["seq"] < 1 or row["amount"] < (0 if row["kind"] in SYSTEM_KINDS else 1):
+        raise VerificationError(f"{where}: seq and amount must be positive (amount 0 only for a log entry of kind key or close).")
     return row
 
 
@@ -221,7 +222,7 @@ def open_signed_checkpoint(note: Any, keyring: Keyring, what: str = "The checkpo
         if keyring.origin is not None and origin != keyring.origin:
             raise VerificationError(f"{what} is from log {origin!r}, not {keyring.origin!r}.")
         checkpoint, key = open_checkpoint(note, keyring.note_keys(origin))
-        keyring.key_valid_at(public_key_id(key.public_key), checkpoint.issued_at)
+        keyring.key_for_size(public_key_id(key.public_key), checkpoint.size)
     except (CheckpointError, KeyringError) as exc:
         raise VerificationError(f"{what}: {exc}") from None
     return checkpoint
@@ -256,7 +257,7 @@ def verify_entry(
     if digest.hex() != row["hash"]:
         raise VerificationError(f"{where}: the entry's fields do not match its hash; it was altered.")
     try:
-        public_key = keyring.key_valid_at(row["key_id"], row["created_at"])
+        public_key = keyring.key_for_entry(row["key_id"], row["seq"])
         public_key.verify(bytes.fromhex(row["signature"]), digest)
     except KeyringError as exc:
         raise VerificationError(f"{where}: {exc}") from None

@@ -21,10 +21,14 @@ Money
   4. Chain: `seq` is 1, 2, 3, … without gaps; `prev_hash` is the previous row's `hash`
      (64 zeros for seq 1); `hash` = SHA-256 of the row's canonical encoding
      (`ledger.encoding`, tagged by `version`); `signature` is Ed25519 over the 32 raw
-     hash bytes by the key `key_id` registered in `signing_keys` (checked where rows are
-     sealed, `ledger.store._seal`, and for every row by `ledger.verify`).
-`signing_keys` — the public half of every key that ever signed a row or checkpoint, so
-  verification survives rotation; a key signs only in [created_at, retired_at).
+     hash bytes by the key `key_id`, which must be the key the log's own key history
+     gives that seq (`ledger.key_history`; checked under the chain lock before rows are
+     sealed, `ledger.key_log.guard_signer`, and for every row by `ledger.verify`).
+  5. Entries of the system kinds `key` and `close` move no money: amount 0, `ledger:`
+     accounts only, a canonical-JSON document as memo (`ledger.system_entries`).
+`signing_keys` — the public half of every key that ever signed a row or checkpoint (the
+  rows' foreign key): a cache, never a source of trust; which key signs which seqs is the
+  log's key entries' (`ledger.key_history`), never these times.
 `events` — one row per attributed generation event (id = canonical UUID), written in the
   transaction that pays it; the same id with another body is refused (`ledger.events`).
 `period_closes` — one row per closed (currency, period), written with its payouts;
@@ -55,7 +59,9 @@ from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKe
                         SmallInteger, String, Text)
 from sqlmodel import Field, SQLModel
 
-TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment")
+from ledger.accounts import SYSTEM_KINDS
+
+TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment", *SYSTEM_KINDS)
 GENESIS_HASH = "0" * 64
 
 
@@ -72,10 +78,10 @@ class SigningKey(SQLModel, table=True):
 class Transfer(SQLModel, table=True):
     __tablename__ = "transfers"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="ck_transfers_amount_positive"),
+        CheckConstraint("amount > 0 OR kind IN ('key', 'close')", name="ck_transfers_amount_positive"),
         CheckConstraint("debit_account <> credit_account", name="ck_transfers_two_accounts"),
         CheckConstraint(
-            "kind IN ('reward', 'payout', 'reversal', 'adjustment')", name="ck_transfers_kind"
+            "kind IN ('reward', 'payout', 'reversal', 'adjustment', 'key', 'close')", name="ck_transfers_kind"
         ),
         CheckConstraint("seq > 0", name="ck_transfers_seq_positive"),
         Index("ix_transfers_credit", "credit_account", "currency", "seq"),

@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.accounts import validate_account
-from ledger.closes import PeriodLockedError, currency_rows, first_period, timeline
+from ledger.closes import PeriodLockedError, closes, currency_rows, first_period, timeline
 from ledger.cosigned_notes import cosigned_note
 from ledger.db import refuse_overflow
 from ledger.errors import LedgerError
+from ledger.key_log import signer_problem
 from ledger.keys import Signer
 from ledger.manifest import MANIFEST_NAME, write_manifest
 from ledger.money import format_amount
@@ -116,14 +117,27 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
         subject = {"period": period.id, "currency": currency, "formats": list(formats),
                    "accounts": None if accounts is None else sorted(accounts),
                    "payouts_total": fmt(summary.payouts.total)}
+        log_size, subject["through_seq"] = _signed_at(engine, signer, period, currency)
         checkpoint = latest_checkpoint(engine)
         if checkpoint is not None:  # the signed tree head the statements were made at, with its cosignatures
             with engine.connect() as connection:
                 subject["checkpoint"] = cosigned_note(connection, checkpoint.size, checkpoint.note)
-        write_manifest(staging, files, signer, subject)
+        write_manifest(staging, files, signer, subject, log_size)
         if out_dir.exists():
             out_dir.rmdir()
         staging.rename(out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary, out_dir / MANIFEST_NAME, [out_dir / path.name for path in files]
+
+
+def _signed_at(engine: Engine, signer: Signer, period: Period, currency: str) -> tuple[int, int | None]:
+    """(the log's size now, the period's close seq): the manifest states both, and only the key
+    current at that size may sign it (`ledger.manifest.manifest_key`)."""
+    with engine.connect() as connection:
+        size = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
+        problem = signer_problem(connection, signer, size)
+        through = next((r["through_seq"] for r in closes(connection, currency) if r["period"] == period.id), None)
+    if problem is not None:
+        raise LedgerError(f"Cannot sign the manifest: {problem}; sign with the current key.")
+    return size, through

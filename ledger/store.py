@@ -33,9 +33,11 @@ from ledger.db import WRITE_OPTION, is_sqlite, refuse_overflow
 from ledger.encoding import ENCODING_VERSION, encode_row, utc
 from ledger.errors import ConflictError, MoneyError, TransferError
 from ledger.invariants import invariant
+from ledger.key_log import guard_signer
 from ledger.keys import Signer
 from ledger.money import MAX_MICROS, check_currency, checked_total, split_largest_remainder
 from ledger.schema import GENESIS_HASH, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
+from ledger.system_entries import check_system_entry, is_system, refuse_ledger_accounts
 
 #: uuid5 namespace of transfer ids (fixed forever: ids are derived, never stored elsewhere).
 TRANSFER_NAMESPACE = uuid.UUID("6f1b9c1e-3a53-5d0e-9a51-2f0a1e5c7b10")
@@ -101,6 +103,8 @@ def check_spec(spec: TransferSpec) -> None:
     """Raise TransferError/MoneyError/AccountError unless `spec` may be booked."""
     if not isinstance(spec.event_id, str) or not 0 < len(spec.event_id) <= 200 or "\x00" in spec.event_id:
         raise TransferError("An event id must be 1-200 characters of text without NUL.")
+    if is_system(spec.kind):
+        return check_system_entry(spec)  # key changes and closes: amount 0, ledger: accounts
     for name, value in (("memo", spec.memo), ("attribution id", spec.attribution_id)):
         if value is not None and (not isinstance(value, str) or "\x00" in value or len(value) > 2000):
             raise TransferError(f"A transfer's {name} must be text of at most 2000 characters without NUL.")
@@ -111,6 +115,7 @@ def check_spec(spec: TransferSpec) -> None:
     check_currency(spec.currency)
     _known_account(spec.debit)
     _known_account(spec.credit)
+    refuse_ledger_accounts(spec.debit, spec.credit)
     if spec.debit == spec.credit:
         raise TransferError(f"A transfer needs two different accounts, not {spec.debit} twice.")
     if spec.kind not in TRANSFER_KINDS:
@@ -191,11 +196,15 @@ class StoredTransfer:
 
 
 class Ledger:
-    """The ledger on one database, appending with one signing key."""
+    """The ledger on one database, appending with its current signing key.
 
-    def __init__(self, engine: Engine, signer: Signer | None = None) -> None:
+    `key_dir`: where a rotated key is picked up from (`ledger.key_log.guard_signer`).
+    """
+
+    def __init__(self, engine: Engine, signer: Signer | None = None, key_dir: str | None = None) -> None:
         self.engine = engine
         self.signer = signer
+        self.key_dir = key_dir
 
     # --- writing -------------------------------------------------------------------
 
@@ -217,6 +226,7 @@ class Ledger:
         if not wanted and before_insert is None:
             return []
         with self._chain_lock() as connection:
+            self.signer = guard_signer(connection, self.signer, self.key_dir)  # the log's current key, or nothing
             if before_insert is not None:
                 before_insert(connection)
             if not wanted:

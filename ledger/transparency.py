@@ -14,7 +14,8 @@ Invariants (each checked in one place, named in brackets):
    a proof reads O(log n) nodes [`_extend`, `node_fetcher`].
 3. Checkpoints: `checkpoints` holds signed tree heads, one per tree size, append-only.
    A new checkpoint is signed only after proving (RFC 9162 consistency) that the previous
-   one is a prefix of it, by an active (unretired) registered key [`create_checkpoint`].
+   one is a prefix of it, by the key the log's key history makes current after its last
+   entry (`ledger.key_log`) [`create_checkpoint`].
 Writers (the ledger writer, payout close) call `maybe_checkpoint` every N entries / T
 seconds, or `create_checkpoint` directly.
 """
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine
 from sqlalchemy import func, insert, select, text
 
@@ -35,8 +37,9 @@ from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, open_checkpo
 from ledger.db import WRITE_OPTION, is_sqlite
 from ledger.encoding import encode_row, utc
 from ledger.errors import LedgerError
-from ledger.keyring import PublicKeyInfo
-from ledger.keys import Signer, public_key_from_hex
+from ledger.key_history import KeyHistory
+from ledger.key_log import derive_history, signer_problem
+from ledger.keys import Signer
 from ledger.merkle import (
     Frontier,
     Node,
@@ -197,7 +200,7 @@ def create_checkpoint(
         origin = origin or (latest.checkpoint.origin if latest else DEFAULT_ORIGIN)
         if latest is not None and origin != latest.checkpoint.origin:
             raise TransparencyError(f"This ledger's checkpoints are for origin {latest.checkpoint.origin!r}, not {origin!r}.")
-        _check_active(connection, signer)
+        _check_active(connection, signer, size)
         fetch = node_fetcher(connection)
         root = tree_head(size, fetch)
         if latest is not None:
@@ -215,12 +218,13 @@ def create_checkpoint(
     return StoredCheckpoint(checkpoint, signer.key_id, note)
 
 
-def _check_active(connection: Connection, signer: Signer) -> None:
+def _check_active(connection: Connection, signer: Signer, size: int) -> None:
     row = connection.execute(select(SigningKey).where(SigningKey.key_id == signer.key_id)).first()
     if row is None or row.public_key != signer.public_hex:
         raise TransparencyError(f"Signing key {signer.key_id} is not registered in this ledger.")
-    if row.retired_at is not None:
-        raise TransparencyError(f"Signing key {signer.key_id} is retired; sign with the current key.")
+    problem = signer_problem(connection, signer, size)  # the log's key history, never the cache
+    if problem is not None:
+        raise TransparencyError(f"Refusing to sign: {problem}; sign with the current key.")
 
 
 def maybe_checkpoint(
@@ -266,17 +270,18 @@ class CheckpointReport:
         return {"ok": self.ok, "checkpoints": self.checkpoints, "tree_size": self.tree_size, "problem": self.problem}
 
 
-def verify_checkpoints(engine: Engine) -> CheckpointReport:
+def verify_checkpoints(engine: Engine, first_key: Ed25519PublicKey | None = None) -> CheckpointReport:
     """Recompute the tree from the transfers and check it against every stored checkpoint.
 
     Catches what the hash chain alone cannot: entries removed from the end (a checkpoint
     is larger than the ledger), a rewritten history (a root differs at a checkpoint's
-    size), a checkpoint whose note does not verify with its key (valid at its time), and a
-    stored tree that differs from the entries (what artists' proofs would be made from).
+    size), a checkpoint whose note does not verify with the key the log's key history
+    gives its size (`ledger.key_history`), and a stored tree that differs from the entries
+    (what artists' proofs would be made from). `first_key` pins the history's first key.
     """
     with engine.connect() as connection:
         pending = [_stored(row) for row in connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size))]
-        count, keys = len(pending), {row.key_id: row for row in connection.execute(select(SigningKey))}
+        count, (keys, _) = len(pending), derive_history(connection, first_key)
         tree_size = _tree_size(connection)
         stored_root = tree_head(tree_size, node_fetcher(connection))
         frontier = Frontier()
@@ -313,20 +318,20 @@ def _all_transfers(connection: Connection, after: int = 0) -> Iterator[Any]:
         after = rows[-1]["seq"]
 
 
-def _checkpoint_problem(stored: StoredCheckpoint, root: bytes, keys: dict[str, Any]) -> str | None:
+def _checkpoint_problem(stored: StoredCheckpoint, root: bytes, history: KeyHistory | None) -> str | None:
     checkpoint = stored.checkpoint
     if root != checkpoint.root_hash:
         return f"the first {checkpoint.size} entries no longer have the root hash of checkpoint {checkpoint.size}: history was rewritten"
-    key = keys.get(stored.key_id)
+    key = None if history is None else history.key(stored.key_id)
     if key is None:
-        return f"checkpoint {checkpoint.size} names unknown key {stored.key_id}"
-    info = PublicKeyInfo(key.key_id, public_key_from_hex(key.public_key), utc(key.created_at),
-                         None if key.retired_at is None else utc(key.retired_at))
+        return f"checkpoint {checkpoint.size} names key {stored.key_id}, which is not in the log's key history"
     try:
-        opened, _ = open_checkpoint(stored.note, [NoteKey(checkpoint.origin, info.public_key)])
+        opened, _ = open_checkpoint(stored.note, [NoteKey(checkpoint.origin, key.public_key)])
     except CheckpointError as exc:
         return f"checkpoint {checkpoint.size}: {exc}"
     if opened != checkpoint:
         return f"checkpoint {checkpoint.size}'s note says something else than its row"
-    problem = info.problem_at(checkpoint.issued_at)
+    if history.origin is not None and checkpoint.origin != history.origin:
+        return f"checkpoint {checkpoint.size} is of log {checkpoint.origin!r}, but the key entries name {history.origin!r}"
+    problem = history.checkpoint_problem(stored.key_id, checkpoint.size)
     return None if problem is None else f"checkpoint {checkpoint.size}: {problem}"

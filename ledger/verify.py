@@ -5,10 +5,11 @@ never sit in memory). For each row, in this order:
 1. `seq` is the previous seq + 1 (the first row is 1)           -> "gap in seq"
 2. `prev_hash` equals the previous row's `hash` (64 zeros first) -> "broken link"
 3. the recomputed hash of its canonical encoding equals `hash`   -> "hash mismatch"
-4. `key_id` names a key in `signing_keys` whose id matches it    -> "unknown key"
+4. `key_id` is the key the log's own key history (`ledger.key_log`, from the pinned
+   first key through every key entry) gives that seq             -> "key not valid"
 5. `signature` is a valid Ed25519 signature of the hash bytes   -> "bad signature"
-6. the key was in use when the row was written: created_at of the key <= the row's
-   created_at < retired_at of the key                             -> "key not valid"
+A key entry that breaks the history is reported at its seq. `signing_keys` is not trusted:
+a key that is only there signs nothing that verifies.
 The report names the FIRST bad seq and what is wrong with it. Signatures of a page are
 checked on worker threads (Ed25519 verification releases the GIL).
 
@@ -20,7 +21,7 @@ verify`) checks the rows against the signed checkpoints for that.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from hashlib import sha256
@@ -28,10 +29,10 @@ from hashlib import sha256
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, select
 
-from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp, utc
-from ledger.crypto import key_id as key_id_of
-from ledger.keys import public_key_from_hex, signature_valid
-from ledger.schema import GENESIS_HASH, TRANSFERS, SigningKey
+from ledger.encoding import ENCODING_VERSION, encode_row
+from ledger.keys import signature_valid
+from ledger.key_log import LogKeys, log_keys
+from ledger.schema import GENESIS_HASH, TRANSFERS
 
 PAGE = 5000
 _CHUNK = 500
@@ -54,13 +55,16 @@ class VerifyReport:
 class _Chain:
     expected_seq: int = 1
     prev_hash: str = GENESIS_HASH
-    key_windows: dict = field(default_factory=dict)  # key_id -> (created_at, retired_at or None)
+    keys: LogKeys | None = None
 
 
-def verify_ledger(engine: Engine, page: int = PAGE) -> VerifyReport:
-    """Check every row of `transfers`; see the module docstring for what is checked."""
-    keys = _load_keys(engine)
-    chain = _Chain(key_windows=_key_windows(engine))
+def verify_ledger(engine: Engine, page: int = PAGE, first_key: Ed25519PublicKey | None = None) -> VerifyReport:
+    """Check every row of `transfers`; see the module docstring for what is checked.
+
+    `first_key`: the ledger's first key as the verifier knows it (a public keys file).
+    """
+    chain = _Chain(keys=log_keys(engine, first_key))
+    keys = chain.keys.public
     for rows in _pages(engine, page):
         start_seq, start_hash = chain.expected_seq - 1, chain.prev_hash
         good, failure = _check_page(rows, chain, keys)
@@ -72,29 +76,6 @@ def verify_ledger(engine: Engine, page: int = PAGE) -> VerifyReport:
             head_seq, head_hash = (rows[good - 1]["seq"], rows[good - 1]["hash"]) if good else (start_seq, start_hash)
             return VerifyReport(False, head_seq, head_seq, head_hash, *failure)
     return VerifyReport(True, chain.expected_seq - 1, chain.expected_seq - 1, chain.prev_hash)
-
-
-def _load_keys(engine: Engine) -> dict[str, Ed25519PublicKey | str]:
-    """key_id -> public key, or -> a sentence saying why the registered key is unusable."""
-    keys: dict[str, Ed25519PublicKey | str] = {}
-    with engine.connect() as connection:
-        for key_id, public_hex in connection.execute(select(SigningKey.key_id, SigningKey.public_key)):
-            try:
-                public_key = public_key_from_hex(public_hex)
-            except ValueError:
-                keys[key_id] = f"signing key {key_id} in signing_keys is not a valid Ed25519 public key"
-                continue
-            if key_id_of(public_key) != key_id:
-                keys[key_id] = f"signing key {key_id} in signing_keys holds a public key with another id"
-            else:
-                keys[key_id] = public_key
-    return keys
-
-
-def _key_windows(engine: Engine) -> dict:
-    with engine.connect() as connection:
-        rows = connection.execute(select(SigningKey.key_id, SigningKey.created_at, SigningKey.retired_at))
-        return {key_id: (utc(created), retired and utc(retired)) for key_id, created, retired in rows}
 
 
 def _pages(engine: Engine, page: int) -> Iterator[list[dict]]:
@@ -130,22 +111,7 @@ def _row_problem(row: dict, chain: _Chain, keys: dict) -> str | None:
         return f"unknown encoding version {row['version']}"
     if sha256(encode_row(row)).hexdigest() != row["hash"]:
         return "hash mismatch: the row's contents do not match its stored hash"
-    key = keys.get(row["key_id"])
-    if key is None:
-        return f"unknown key: {row['key_id']} is not in signing_keys"
-    if isinstance(key, str):
-        return key
-    return _key_window_problem(row, chain.key_windows[row["key_id"]])
-
-
-def _key_window_problem(row: dict, window: tuple) -> str | None:
-    written, (created, retired) = utc(row["created_at"]), window
-    if written < created:
-        return f"key not valid: written at {format_timestamp(written)}, before key {row['key_id']} was created"
-    if retired is not None and written >= retired:
-        return (f"key not valid: written at {format_timestamp(written)} with key {row['key_id']}, "
-                f"retired at {format_timestamp(retired)}")
-    return None
+    return chain.keys.problem(row["key_id"], seq)
 
 
 def _first_bad_signature(rows: list[dict], keys: dict) -> int | None:

@@ -10,9 +10,12 @@ Request body (POST <prefix>/add-checkpoint), every line ending in a newline:
 Responses: 200 with one cosignature line per witness key; 409 Conflict with the
 witness's size ("<decimal>\\n", content type text/x.tlog.size) when `old` is not it, or
 when the checkpoint has the size it holds with another root hash; 404 unknown origin;
-403 no valid signature by a trusted key of the origin (or a bad one); 400 malformed, or
-old larger than the checkpoint; 422 the proof does not verify, a non-empty proof from 0,
-or a size-0 checkpoint not of the empty tree.
+403 no valid signature by a trusted key of the origin (or a bad one), or a signature by
+a trusted key outside its range (`key_problem`: the key is not the one current at the
+checkpoint's size); 400 malformed, or old larger than the checkpoint; 422 the proof does
+not verify, a non-empty proof from 0, a size-0 checkpoint not of the empty tree, or a
+`time` line earlier than the held checkpoint's (or missing where the held one had one):
+a log's clock only moves forward, so a backdated checkpoint is never cosigned.
 
 `decide` is the witness's whole check, pure: given the request and the checkpoint it
 holds for the origin (read and later replaced under one lock by the server), it returns
@@ -110,7 +113,8 @@ def decide(
     """The checkpoint to cosign, or Refusal; `held` is the witness's latest for this origin.
 
     `log_keys`: the keys trusted for the origin (None: unknown origin). `key_problem`
-    says why a trusted key could not have signed this checkpoint (a retired key), if so.
+    says why a trusted key could not have signed this checkpoint (not the key current at
+    its size), if so.
     """
     origin = origin_of(request.note)
     if log_keys is None:
@@ -121,12 +125,13 @@ def decide(
         raise Refusal(403, f"The checkpoint is not validly signed by the log: {exc}") from None
     problem = key_problem(key, checkpoint)
     if problem is not None:
-        raise Refusal(403, f"The checkpoint is signed by a key that was not valid then: {problem}.")
+        raise Refusal(403, f"The checkpoint is signed by a key outside its range: {problem}.")
     if request.old_size > checkpoint.size:
         raise Refusal(400, f"The old size {request.old_size} is larger than the checkpoint's size {checkpoint.size}.")
     held_size = 0 if held is None else held.size
     if request.old_size != held_size:
         raise Refusal(409, f"This witness holds a checkpoint of size {held_size}, not {request.old_size}.", held_size)
+    _check_time(checkpoint, held)
     if checkpoint.size == 0 and checkpoint.root_hash != EMPTY_ROOT:
         raise Refusal(422, "A checkpoint of size 0 must have the root hash of the empty tree.")
     if held is not None and checkpoint.size == held.size and checkpoint.root_hash != held.root_hash:
@@ -140,6 +145,16 @@ def decide(
     except ProofError as exc:
         raise Refusal(422, f"The checkpoint is not consistent with the one this witness holds: {exc}") from None
     return checkpoint
+
+
+def _check_time(checkpoint: Checkpoint, held: Checkpoint | None) -> None:
+    """A checkpoint's time never goes backwards from the one this witness last cosigned."""
+    if held is None or held.issued_at is None:
+        return
+    if checkpoint.issued_at is None:
+        raise Refusal(422, "The checkpoint has no time line, but the one this witness holds has one.")
+    if checkpoint.issued_at < held.issued_at:
+        raise Refusal(422, "The checkpoint's time is earlier than that of the checkpoint this witness holds.")
 
 
 def origin_hash(origin: str) -> str:

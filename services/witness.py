@@ -19,9 +19,11 @@ two requests can never roll the state back. State survives restarts because it i
 ever the file. It stores only what it verified or made: the checkpoint text, the log's
 signature lines that verified, its own cosignature — never other lines a client sent.
 The logs it trusts are the ledger public keys files given at start (re-read when they
-change, so a rotated key file is picked up). Slow and greedy clients are bounded by
-`services.http_guard` (a whole-request deadline, connections per client and in all,
-a strict Content-Length).
+change, so a rotated key file is picked up); a checkpoint is cosigned only when signed
+by the key the file makes current at its size, and only when its time line does not go
+back from the checkpoint held. Slow and greedy clients are bounded by
+`services.http_guard` (a whole-request deadline, connections per client and in all, a
+strict Content-Length).
 """
 
 from __future__ import annotations
@@ -185,11 +187,11 @@ class TrustedLogs:
 
 
 def _key_problem(keyring: Keyring):
+    """A checkpoint of size N must be signed by the key current after entry N (the keys file's ranges)."""
+    history = keyring.history()
+
     def problem(key: NoteKey, checkpoint: Checkpoint) -> str | None:
-        try:
-            return keyring.get(public_key_id(key.public_key)).problem_at(checkpoint.issued_at)
-        except KeyringError as exc:
-            return str(exc)
+        return history.checkpoint_problem(public_key_id(key.public_key), checkpoint.size)
 
     return problem
 

@@ -58,11 +58,11 @@ def test_balance_history_and_verify(cli):
                      "test_model": False}
     assert "0.006" in cli("balance", "artist:van-gogh").output
     history = json.loads(cli("history", "platform:demo", "--json", "--limit", "2").output)
-    assert [t["seq"] for t in history["transfers"]] == [9, 8]
+    assert [t["seq"] for t in history["transfers"]] == [10, 9]  # seq 1 is the key's genesis entry
     assert history["transfers"][0]["amount"] == "-0.0012" and history["transfers"][0]["counterparty"] == "model:sd-1.5"
     verified = cli("ledger", "verify", "--json")
-    assert verified.exit_code == 0 and json.loads(verified.output)["checked"] == 9
-    assert "9 transfers verified" in cli("ledger", "verify").output
+    assert verified.exit_code == 0 and json.loads(verified.output)["checked"] == 10
+    assert "10 transfers verified" in cli("ledger", "verify").output
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 
 from ledger.encoding import row_hash
+from ledger.errors import SigningKeyError
+from ledger.key_lifecycle import rotate_key
 from ledger.keys import Signer, register_key
-from ledger.store import Ledger, TransferSpec
+from ledger.store import Ledger, TransferSpec, _insert, _seal
 from ledger.verify import verify_ledger
 from tests.ledger.support import WHEN
 
@@ -67,18 +69,41 @@ def test_foreign_key_signature_is_caught(env):
 
 def test_rotated_key_verifies_and_unregistered_key_is_refused(env):
     fill(env, 2)
-    successor = Signer.from_private_key(Ed25519PrivateKey.generate())
-    register_key(env.engine, successor)
-    env.sql("UPDATE signing_keys SET retired_at = :t WHERE key_id = :k", t=datetime.now(UTC), k=env.signer.key_id)
+    successor, _ = rotate_key(env.engine, env.key_dir)  # a log entry sealed by the outgoing key
     Ledger(env.engine, successor).append(
         [TransferSpec("ev-x", "platform:acme", "artist:a", 5, "USD", "reward", WHEN)])
     report = verify_ledger(env.engine)
-    assert report.ok and report.checked == 3  # rows of the retired key still verify
+    assert report.ok and report.checked == 4  # rows of the retired key still verify
     stranger = Signer.from_private_key(Ed25519PrivateKey.generate())
-    with pytest.raises(IntegrityError):  # the database refuses rows by an unregistered key
+    with pytest.raises(SigningKeyError, match="rotated to"):  # not the log's current key: nothing is written
         Ledger(env.engine, stranger).append(
             [TransferSpec("ev-y", "platform:acme", "artist:a", 5, "USD", "reward", WHEN)])
-    assert verify_ledger(env.engine).checked == 3
+    assert verify_ledger(env.engine).checked == 4
+
+
+def test_a_key_only_in_signing_keys_signs_nothing_that_verifies(env):
+    """Issue 19 item 2's key half: INSERT INTO signing_keys (and retire the real key) by SQL."""
+    fill(env, 2)
+    intruder = Signer.from_private_key(Ed25519PrivateKey.generate())
+    register_key(env.engine, intruder)
+    env.sql("UPDATE signing_keys SET retired_at = :t WHERE key_id = :k", t=datetime.now(UTC), k=env.signer.key_id)
+    Ledger(env.engine, intruder).append(
+        [TransferSpec("ev-x", "platform:acme", "artist:mallory", 9 * 10**11, "USD", "reward", WHEN)])
+    report = verify_ledger(env.engine)
+    assert not report.ok and report.bad_seq == 3 and "not in the log's key history" in report.problem
+
+
+def test_a_row_sealed_by_an_inserted_key_after_a_rotation_is_caught(env):
+    fill(env, 1)
+    rotate_key(env.engine, env.key_dir)
+    intruder = Signer.from_private_key(Ed25519PrivateKey.generate())
+    register_key(env.engine, intruder)
+    spec = TransferSpec("ev-x", "platform:acme", "artist:mallory", 9 * 10**11, "USD", "reward", WHEN)
+    with env.engine.begin() as connection:  # straight into the database, past Ledger.append's guard
+        head = connection.execute(text("SELECT seq, hash FROM transfers ORDER BY seq DESC LIMIT 1")).one()
+        _insert(connection, _seal([(spec.id, spec)], head.seq, head.hash, intruder))
+    report = verify_ledger(env.engine)
+    assert report.bad_seq == 3 and "not in the log's key history" in report.problem
 
 
 def test_swapped_key_id_is_caught(env):

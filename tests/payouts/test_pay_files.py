@@ -108,7 +108,7 @@ def test_pdf_reads_back_with_payee_period_and_totals(tmp_path):
 def test_manifest_signature_verifies_and_catches_changes(tmp_path):
     files = render_all(tmp_path)
     key = Ed25519PrivateKey.generate()
-    write_manifest(tmp_path, files, KeyPair("k1", key), {"period": "2026-11", "currency": "USD"})
+    write_manifest(tmp_path, files, KeyPair("k1", key), {"period": "2026-11", "currency": "USD"}, 0)
     manifest = read_manifest(tmp_path)
     assert sorted(entry["name"] for entry in manifest["files"]) == sorted(path.name for path in files)
     assert verify_manifest(tmp_path, key.public_key()) == []

@@ -112,20 +112,42 @@ def keyring(*infos: PublicKeyInfo) -> Keyring:
     return Keyring(ORIGIN, infos)
 
 
-def test_public_keys_file_round_trips_with_validity():
-    old = PublicKeyInfo(public_key_id(KEY.public_key()), KEY.public_key(), NOW - timedelta(days=9), NOW)
-    new = PublicKeyInfo(public_key_id(OTHER.public_key()), OTHER.public_key(), NOW, None)
+def test_public_keys_file_round_trips_with_seq_ranges():
+    old = PublicKeyInfo(public_key_id(KEY.public_key()), KEY.public_key(), 1, 40)
+    new = PublicKeyInfo(public_key_id(OTHER.public_key()), OTHER.public_key(), 41, None)
     parsed = parse_keyring(keyring(old, new).render())
     assert parsed.origin == ORIGIN
-    assert [(k.key_id, k.created_at, k.retired_at) for k in parsed.keys] == [
-        (old.key_id, old.created_at, old.retired_at), (new.key_id, new.created_at, None)]
-    assert parsed.key_valid_at(old.key_id, NOW - timedelta(days=1)) is not None
-    with pytest.raises(KeyringError, match="retired"):
-        parsed.key_valid_at(old.key_id, NOW + timedelta(seconds=1))
-    with pytest.raises(KeyringError, match="created"):
-        parsed.key_valid_at(new.key_id, NOW - timedelta(seconds=1))
+    assert [(k.key_id, k.first_seq, k.last_seq) for k in parsed.keys] == [(old.key_id, 1, 40), (new.key_id, 41, None)]
+    assert parsed.key_for_entry(old.key_id, 40) is not None and parsed.key_for_entry(new.key_id, 41) is not None
+    with pytest.raises(KeyringError, match="outside its range"):
+        parsed.key_for_entry(old.key_id, 41)
+    with pytest.raises(KeyringError, match="outside its range"):
+        parsed.key_for_entry(new.key_id, 40)
+    assert parsed.key_for_size(old.key_id, 39) is not None  # a checkpoint of size N: the key after entry N
+    with pytest.raises(KeyringError, match="outside its range"):
+        parsed.key_for_size(old.key_id, 40)
     with pytest.raises(KeyringError, match="not in the public keys file"):
-        parsed.key_valid_at("0" * 16, NOW)
+        parsed.key_for_entry("0" * 16, 1)
+
+
+def test_a_keys_file_stating_validity_by_time_is_refused_when_it_holds_several_keys():
+    pem = [k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+           for k in (KEY, OTHER)]
+    old = (f"# origin: {ORIGIN}\n# created_at: 2026-11-01T00:00:00.000000Z\n# retired_at: 2026-11-02T00:00:00.000000Z\n"
+           f"{pem[0]}\n# created_at: 2026-11-02T00:00:00.000000Z\n# retired_at: -\n{pem[1]}")
+    with pytest.raises(KeyringError, match="by time"):
+        parse_keyring(old)
+    single = parse_keyring(f"# origin: {ORIGIN}\n# created_at: 2026-11-01T00:00:00.000000Z\n# retired_at: -\n{pem[0]}")
+    assert [(k.first_seq, k.last_seq) for k in single.keys] == [(1, None)]
+
+
+@pytest.mark.parametrize("ranges", [((2, None),), ((1, 5), (7, None)), ((1, None), (2, None)), ((1, 5), (6, 9))])
+def test_key_ranges_must_follow_each_other_from_seq_1(ranges):
+    keys = (KEY, OTHER)[: len(ranges)]
+    infos = tuple(PublicKeyInfo(public_key_id(k.public_key()), k.public_key(), first, last)
+                  for k, (first, last) in zip(keys, ranges))
+    with pytest.raises(KeyringError, match="seq ranges"):
+        keyring(*infos)
 
 
 def test_a_plain_pem_public_key_is_a_keyring_too():

@@ -79,31 +79,35 @@ def test_prove_consistency_and_a_kept_checkpoint(cli, tmp_path):
     kept = tmp_path / "kept.checkpoint"
     cli("ledger", "checkpoint", "--out", str(kept))
     cli("ledger", "demo", "--events", "7")
-    assert "tree size 21" in cli("ledger", "checkpoint").output
+    assert "tree size 22" in cli("ledger", "checkpoint").output  # seq 1 is the key's genesis entry
     keys, proof, step = tmp_path / "keys.pem", tmp_path / "proof.json", tmp_path / "step.json"
     cli("keys", "public", "--out", str(keys))
-    cli("ledger", "prove", "4", "--out", str(proof), "--since", "9")
-    cli("ledger", "consistency", "9", "21", "--out", str(step))
+    cli("ledger", "prove", "4", "--out", str(proof), "--since", "10")
+    cli("ledger", "consistency", "10", "22", "--out", str(step))
     assert json.loads(step.read_text())["format"] == "fairsplit.consistency-proof/v1"
 
     result = offline_verify(tmp_path, proof, keys, kept)
     assert result.returncode == 0 and "only grew" in result.stdout, result.stderr
     result = offline_verify(tmp_path, step, keys, kept)
-    assert result.returncode == 0 and "only grew since the kept checkpoint (size 9 -> 21)" in result.stdout, result.stderr
+    assert result.returncode == 0 and "only grew since the kept checkpoint (size 10 -> 22)" in result.stdout, result.stderr
     assert "Checkpoints intact: 2 signed tree heads" in words(cli("ledger", "verify").output)
-    assert "no checkpoint of tree size 10" in words(cli("ledger", "consistency", "10", "21", code=2).output.lower())
+    assert "no checkpoint of tree size 11" in words(cli("ledger", "consistency", "11", "22", code=2).output.lower())
     assert "no transfer" in words(cli("ledger", "prove", "99", "--out", str(proof), code=2).output.lower())
 
 
 def test_keys_rotate_and_public_keys_file(cli, tmp_path):
     cli("ledger", "demo", "--events", "2")
     before = cli("keys", "public").stdout
-    assert before.count("BEGIN PUBLIC KEY") == 1 and "retired_at: -" in before
+    assert before.count("BEGIN PUBLIC KEY") == 1 and "first_seq: 1" in before and "last_seq: -" in before
     assert "now in use" in cli("keys", "rotate").output
     cli("ledger", "demo", "--events", "4")
     after = cli("keys", "public").stdout
-    assert after.count("BEGIN PUBLIC KEY") == 2 and after.count("retired_at: -") == 1
-    assert "12 transfers verified" in " ".join(cli("ledger", "verify").output.split())
+    # genesis (1), 6 demo rows (2-7), the rotation entry (8, sealed by the old key), then the new key from 9
+    assert after.count("BEGIN PUBLIC KEY") == 2 and after.count("last_seq: -") == 1 and "last_seq: 8" in after
+    assert "first_seq: 9" in after
+    assert "14 transfers verified" in " ".join(cli("ledger", "verify").output.split())
+    assert not list((tmp_path / "keys").glob("*.ed25519.pem"))[1:]  # one ledger key left in the key folder
+    assert len(list((tmp_path / "keys" / "retired").glob("*.ed25519.pem"))) == 1
 
 
 def test_verify_proof_reports_bad_files_without_tracebacks(cli, tmp_path):
@@ -136,3 +140,17 @@ def test_huge_or_foreign_seqs_are_one_sentence(cli, tmp_path):
         result = cli("ledger", "prove", entry, "--out", str(tmp_path / "p.json"), code=2)
         assert "No transfer with" in result.output and "Traceback" not in result.output and len(result.output) < 400
     assert not (tmp_path / "p.json").exists()
+
+
+def test_ledger_verify_pins_the_first_key_of_the_keys_file_it_is_given(cli, tmp_path):
+    from ledger.crypto import generate_private_key, key_id
+    from ledger.keyring import Keyring, PublicKeyInfo
+
+    cli("ledger", "demo", "--events", "2")
+    mine, other = tmp_path / "mine.pem", tmp_path / "other.pem"
+    cli("keys", "public", "--out", str(mine))
+    assert "Ledger intact" in cli("ledger", "verify", "--public-key", str(mine)).output
+    stranger = generate_private_key().public_key()
+    other.write_text(Keyring("fairsplit/ledger", (PublicKeyInfo(key_id(stranger), stranger),)).render())
+    said = words(cli("ledger", "verify", "--public-key", str(other), code=1).output)
+    assert "broken at seq 1" in said and "the log's first key is " + key_id(stranger) in said

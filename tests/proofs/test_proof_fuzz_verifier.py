@@ -47,7 +47,7 @@ from tests.proofs.rfc_reference import Reference
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 KEY_ID = public_key_id(KEY.public_key())
 T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
-KEYRING = Keyring("fairsplit/ledger", (PublicKeyInfo(KEY_ID, KEY.public_key(), T0 - timedelta(days=1)),))
+KEYRING = Keyring("fairsplit/ledger", (PublicKeyInfo(KEY_ID, KEY.public_key(), 1),))
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -1,0 +1,47 @@
+"""Log entries that move no money (`ledger.accounts.SYSTEM_KINDS`): what `check_spec` requires of them.
+
+Invariant: an entry of a system kind has amount 0, `ledger:` accounts on both sides and a
+memo that is a canonical-JSON document (at most `MAX_SYSTEM_MEMO` characters); a money
+entry never names a `ledger:` account. A key entry's currency is `XXX` (ISO 4217 "no
+currency"); its document is checked by `ledger.key_history` when the history is derived.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.accounts import SYSTEM_KINDS, validate_account
+from ledger.errors import TransferError
+from ledger.key_history import KEY_CURRENCY, KEY_KIND, KeyHistoryError, parse_key_memo
+
+MAX_SYSTEM_MEMO = 64 << 10
+
+
+def is_system(kind: str) -> bool:
+    return kind in SYSTEM_KINDS
+
+
+def check_system_entry(spec: Any) -> None:
+    """Raise TransferError unless `spec` (a `TransferSpec` of a system kind) may be booked."""
+    if spec.amount != 0 or isinstance(spec.amount, bool):
+        raise TransferError(f"A {spec.kind} entry moves no money: its amount must be 0.")
+    for account in (spec.debit, spec.credit):
+        if not isinstance(account, str) or not validate_account(account).startswith("ledger:"):
+            raise TransferError(f"A {spec.kind} entry is between ledger: accounts only.")
+    if spec.debit == spec.credit or spec.reverses_id is not None:
+        raise TransferError(f"A {spec.kind} entry needs two different ledger: accounts and reverses nothing.")
+    if not isinstance(spec.memo, str) or "\x00" in spec.memo or not 0 < len(spec.memo) <= MAX_SYSTEM_MEMO:
+        raise TransferError(f"A {spec.kind} entry's memo is its document, at most {MAX_SYSTEM_MEMO} characters.")
+    if spec.kind == KEY_KIND:
+        if spec.currency != KEY_CURRENCY:
+            raise TransferError(f"A key entry's currency is {KEY_CURRENCY}.")
+        try:
+            parse_key_memo(spec.memo)
+        except KeyHistoryError as exc:
+            raise TransferError(f"The key entry is refused: {exc}.") from None
+
+
+def refuse_ledger_accounts(debit: str, credit: str) -> None:
+    """No money moves to or from a `ledger:` account."""
+    if debit.startswith("ledger:") or credit.startswith("ledger:"):
+        raise TransferError("No money moves to or from a ledger: account; those name the log's own entries.")

@@ -1,0 +1,123 @@
+"""The upgrade path: a ledger written before key entries existed — rows, a rotation the old way
+(`signing_keys.retired_at`, the retired key file left in the key folder), more rows, a
+checkpoint — is migrated to 0008, `fairsplit init` records its key history in the log (an
+adopt entry vouched for by every earlier key), and it verifies, online and offline."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import insert, select, text
+from typer.testing import CliRunner
+
+from cli import app
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.db import alembic_config, make_engine
+from ledger.encoding import encode_row, row_hash
+from ledger.keyring import parse_keyring
+from ledger.keys import write_new_key
+from ledger.merkle import MemoryTree
+from ledger.proofs import verify_document
+from ledger.proving import balance_bundle
+from ledger.schema import CHECKPOINTS, TRANSFERS, SigningKey
+from ledger.store import TransferSpec
+from ledger.transparency import extend_tree
+from tests.ledger.support import WHEN
+
+LEGACY = "0007_witness_cosignatures"
+
+
+def _legacy_rows(engine, signer, start: int, count: int, prev_hash: str) -> str:
+    """Rows sealed as the pre-change code sealed them: v1 encoding, by direct SQL."""
+    with engine.begin() as connection:
+        for seq in range(start, start + count):
+            spec = TransferSpec(f"ev-{seq}", "platform:acme", "artist:van-gogh", 1000 + seq, "USD", "reward", WHEN)
+            row = {**spec.body(), "seq": seq, "id": spec.id, "version": 1, "key_id": signer.key_id,
+                   "created_at": WHEN + timedelta(seconds=seq), "prev_hash": prev_hash}
+            row["hash"] = prev_hash = row_hash(row)
+            row["signature"] = signer.sign(bytes.fromhex(row["hash"])).hex()
+            connection.execute(insert(TRANSFERS), row)
+    return prev_hash
+
+
+def _register(engine, signer, retired_at=None) -> None:
+    with engine.begin() as connection:
+        connection.execute(insert(SigningKey).values(key_id=signer.key_id, algorithm="ed25519",
+                                                     public_key=signer.public_hex, created_at=datetime.now(UTC),
+                                                     retired_at=retired_at))
+
+
+def _legacy_ledger(url: str, key_dir: Path):
+    """Schema at 0007; 5 rows by key A; A retired (old-style), B registered; 4 rows by B; checkpoints 5 by A, 9 by B."""
+    engine = make_engine(url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, LEGACY)
+    first = write_new_key(key_dir)
+    _register(engine, first)
+    head = _legacy_rows(engine, first, 1, 5, "0" * 64)
+    second = write_new_key(key_dir)
+    _register(engine, second)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE signing_keys SET retired_at = :t WHERE key_id = :k"),
+                           {"t": datetime.now(UTC), "k": first.key_id})
+    _legacy_rows(engine, second, 6, 4, head)
+    extend_tree(engine)  # the stored Merkle tree, as the old checkpointing left it
+    with engine.connect() as connection:
+        rows = [dict(r._mapping) for r in connection.execute(select(TRANSFERS).order_by(TRANSFERS.c.seq))]
+    tree = MemoryTree(encode_row(row) for row in rows)
+    before = sign_checkpoint(Checkpoint("fairsplit/ledger", 5, tree.root(5), WHEN), first.private_key)  # then current
+    note = sign_checkpoint(Checkpoint("fairsplit/ledger", 9, tree.root(), WHEN), second.private_key)
+    with engine.begin() as connection:
+        connection.execute(insert(CHECKPOINTS).values(tree_size=5, origin="fairsplit/ledger", root_hash=tree.root(5).hex(),
+                                                      key_id=first.key_id, issued_at=WHEN, note=before))
+        connection.execute(insert(CHECKPOINTS).values(tree_size=9, origin="fairsplit/ledger", root_hash=tree.root().hex(),
+                                                      key_id=second.key_id, issued_at=WHEN, note=note))
+    return engine, first, second
+
+
+def test_a_ledger_rotated_before_key_entries_upgrades_and_verifies(database_url, tmp_path):
+    key_dir = tmp_path / "keys"
+    engine, first, second = _legacy_ledger(database_url, key_dir)
+    runner = CliRunner()
+    base = ["--database-url", database_url, "--key-dir", str(key_dir)]
+
+    def cli(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    said = cli("init")
+    assert "0008_key_entries" in said and "earlier key rotations are now recorded" in said
+    assert "Ledger intact: 10 transfers verified" in " ".join(cli("ledger", "verify").split())
+    keys = parse_keyring(cli("keys", "public"))
+    assert [(k.key_id, k.first_seq, k.last_seq) for k in keys.keys] == [(first.key_id, 1, 5), (second.key_id, 6, None)]
+    assert keys.legacy_below == 10
+    assert not (key_dir / f"{first.key_id}.ed25519.pem").exists()  # the retired key left the key folder
+    assert (key_dir / "retired" / f"{first.key_id}.ed25519.pem").exists()
+    cli("ledger", "demo", "--events", "1")
+    assert "13 transfers verified" in " ".join(cli("ledger", "verify").split())
+    bundle = balance_bundle(engine, "artist:van-gogh", None)
+    assert verify_document(json.dumps(bundle), keys).balances == {"USD": sum(1000 + seq for seq in range(1, 10))}
+    (tmp_path / "keys.pem").write_text(keys.render())
+    assert "Ledger intact" in cli("ledger", "verify", "--public-key", str(tmp_path / "keys.pem"))
+    assert "now in use" in cli("keys", "rotate")  # and it rotates the new way from here
+    assert "Ledger intact" in cli("ledger", "verify")
+    assert "recorded" not in cli("init")  # idempotent: nothing more is written
+    assert "Ledger intact: 14 transfers" in " ".join(cli("ledger", "verify").split())
+    engine.dispose()
+
+
+def test_before_init_the_legacy_rotation_is_reported_with_what_to_do(sqlite_url, tmp_path):
+    from ledger.db import upgrade_to_head
+    from ledger.verify import verify_ledger
+
+    engine, _, _ = _legacy_ledger(sqlite_url, tmp_path / "keys")
+    upgrade_to_head(engine)
+    report = verify_ledger(engine)
+    assert report.bad_seq == 6 and "run `fairsplit init` once" in report.problem
+    engine.dispose()
