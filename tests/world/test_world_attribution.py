@@ -127,12 +127,12 @@ def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_a
 def test_reference_galleries_show_the_worlds_contents_and_only_a_few_parameter_sets_are_kept(monkeypatch):
     import numpy as np
 
-    from fairsplit import gallery
+    from fairsplit import gallery, runtime
     from fairsplit.request import Params
 
     models, renderer, _ = world_models()
     assert models.reference_contents == tuple(world.content_prompt(c) for c in world.CONTENTS)
-    monkeypatch.setattr(gallery, "MAX_REFERENCE_PARAMS", 1)
+    monkeypatch.setattr(runtime, "MAX_REFERENCE_PARAMS", 1)
     first, second = Params(steps=4, guidance=3.0, width=32, height=32), Params(steps=5, guidance=3.0, width=32, height=32)
     kept = gallery.reference_galleries(renderer, first)
     gallery.reference_galleries(renderer, second)
