@@ -325,6 +325,7 @@ class PlayerV1(_Contract):
     kind: Literal["model", "artist"]
     recognised: Annotated[bool, Field(strict=True)]
     uplift: Finite | None = None
+    group: Annotated[Text, StringConstraints(min_length=1, max_length=160)] | None = None  # one style, several ids
 
 
 class CoalitionValueV1(_Contract):
