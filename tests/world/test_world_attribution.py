@@ -91,6 +91,8 @@ def test_calibrate_prints_tau_with_precision_and_recall():
     facts = json.loads(done.stdout)
     assert facts["profile"] == "world" and facts["cases"] == 12 and facts["visible"] == 6
     assert facts["precision"] >= 0.8 and facts["recall"] >= 0.8
+    styles = facts["style_distance"]  # the shell-company distance, by ROC on other works vs distinct artists
+    assert 0 < styles["distance"] < 2 and styles["recall_same_artist"] == 1.0 and styles["same_artist_pairs"] == 72
 
 
 def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_and_the_correction(tmp_path):
