@@ -16,9 +16,10 @@ for the bias-corrected values (floor) and the paper's (none):
 - shell companies: a second id with *other* works of the same artist (held-out seeds),
   named beside the first: refused at registration (style distance), and in the game the
   pair earns ≤ the single artist's share + 0.02 (the group rule);
-- padding, aliases and shell companies are measured with today's method ("after": the
-  padding rule and the group rule) next to the method before them ("before": unrecognised
-  names dropped from the coalition prompts, no groups), on the same renders;
+- padding, aliases and shell companies are measured with both rules ("after": the padding
+  rule and the group rule) next to the method before them ("before": unrecognised names
+  dropped from the coalition prompts, no groups), on the same renders (the default today
+  is the group rule without the padding rule: docs/attribution.md says why);
 - seed stability: the standard deviation of a visible artist's share over 8 seeds;
 - DreamBooth analogue: a LoRA trained here for an unknown artist is recognised with its
   adapter active and not without it.
@@ -124,13 +125,15 @@ class Bench:
     def __init__(self, models, renderer, galleries, tau, rng):
         self.models, self.renderer, self.galleries, self.tau, self.rng = models, renderer, galleries, tau, rng
 
-    def run(self, cases, correction, requests=None, extra=None, before=False):
+    def run(self, cases, correction, requests=None, extra=None, before=None):
         from fairsplit.attribute import AttributionConfig, attribute_many
 
         config = AttributionConfig(tau=self.tau, value_correction=correction)
-        if before:  # the method before the padding and group rules
+        if before is True:  # the method before the padding and group rules
             config = AttributionConfig(tau=self.tau, value_correction=correction, unrecognised_words="drop",
                                        style_distance=0.0)
+        elif before is False:  # both rules
+            config = AttributionConfig(tau=self.tau, value_correction=correction, unrecognised_words="keep")
         requests = requests or [c.request() for c in cases]
         return attribute_many(requests, self.models, {**self.galleries, **(extra or {})}, config, self.renderer)
 

@@ -18,7 +18,8 @@ from tests.world.support import world_models
 def test_unrecognised_names_stay_in_every_render_of_the_model_and_are_not_players():
     models, renderer, stored = world_models()
     case = Case("circle", ("glacier", "cobalt"), 5)
-    result = attribute(case.request(), models, stored, AttributionConfig(value_correction="none"), renderer)
+    keep = AttributionConfig(value_correction="none", unrecognised_words="keep")  # the padding rule
+    result = attribute(case.request(), models, stored, keep, renderer)
     players = {p.id: p for p in result.players}
     assert not players["glacier"].recognised and players["cobalt"].recognised
     assert result.shares["artist:glacier"] == 0.0
@@ -29,10 +30,9 @@ def test_unrecognised_names_stay_in_every_render_of_the_model_and_are_not_player
         RenderJob(world.prompt("circle"), 5, params)]))
     model_alone = next(c.value for c in result.coalitions if c.members == ("model:world-sd",))
     assert model_alone == pytest.approx(max(0.0, float(anchor @ padded)), abs=1e-6)  # the render with glacier's words
-    before = attribute(case.request(), models, stored,
-                       AttributionConfig(value_correction="none", unrecognised_words="drop"), renderer)
-    dropped = next(c.value for c in before.coalitions if c.members == ("model:world-sd",))
-    assert dropped == pytest.approx(max(0.0, float(anchor @ plain)), abs=1e-6)  # the method before: words dropped
+    default = attribute(case.request(), models, stored, AttributionConfig(value_correction="none"), renderer)
+    dropped = next(c.value for c in default.coalitions if c.members == ("model:world-sd",))
+    assert dropped == pytest.approx(max(0.0, float(anchor @ plain)), abs=1e-6)  # the default: words dropped
 
 
 def test_a_shell_company_with_other_works_is_one_group_player_and_the_pair_earns_no_more():
