@@ -325,7 +325,7 @@ class PlayerV1(_Contract):
     kind: Literal["model", "artist"]
     recognised: Annotated[bool, Field(strict=True)]
     uplift: Finite | None = None
-    group: Annotated[Text, StringConstraints(min_length=1, max_length=160)] | None = None  # one style, several ids
+    group: Slug | None = None  # players of one style, one group player: its first member's id
 
 
 class CoalitionValueV1(_Contract):
