@@ -29,6 +29,7 @@ from PIL import Image
 
 from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
+from fairsplit.profile import CORRECTIONS
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, recognise
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels, embed_texts
@@ -36,7 +37,7 @@ from fairsplit.request import AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
 from fairsplit.styles import style_groups
-from fairsplit.values import (CORRECTIONS, MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
+from fairsplit.values import (MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
                               image_floor)
 
 MODES = ("generative", "text")

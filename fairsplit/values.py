@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from fairsplit.profile import CORRECTIONS, FACTS
+from fairsplit.profile import FACTS
 
 MODEL_BIT = 1
 DECIMALS = 9  # values are quantised: CLIP cosines carry no meaning past this
