@@ -25,6 +25,8 @@ Money
      sealed, `ledger.store._seal`, and for every row by `ledger.verify`).
 `signing_keys` — the public half of every key that ever signed a row or checkpoint, so
   verification survives rotation; a key signs only in [created_at, retired_at).
+`reward_evidence` — the worker-signed result (carrying the platform-signed event) each
+  reward was paid for, keyed by the SHA-256 its reward transfers name (`ledger.evidence`).
 `events` — one row per attributed generation event (id = canonical UUID), written in the
   transaction that pays it; the same id with another body is refused (`ledger.events`).
 `period_closes` — one row per closed (currency, period), written with its payouts;
@@ -52,10 +54,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
-                        SmallInteger, String, Text)
+                        SmallInteger, String, Text, text)
 from sqlmodel import Field, SQLModel
 
-TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment")
+TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment", "key", "close")
+#: Log entries that move no money: amount 0, between `ledger:` accounts, memo = canonical JSON.
+NON_MONEY_KINDS = ("key", "close")
 GENESIS_HASH = "0" * 64
 
 
@@ -72,15 +76,17 @@ class SigningKey(SQLModel, table=True):
 class Transfer(SQLModel, table=True):
     __tablename__ = "transfers"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="ck_transfers_amount_positive"),
+        CheckConstraint("amount > 0 OR kind IN ('key', 'close')", name="ck_transfers_amount_positive"),
         CheckConstraint("debit_account <> credit_account", name="ck_transfers_two_accounts"),
         CheckConstraint(
-            "kind IN ('reward', 'payout', 'reversal', 'adjustment')", name="ck_transfers_kind"
+            "kind IN ('reward', 'payout', 'reversal', 'adjustment', 'key', 'close')", name="ck_transfers_kind"
         ),
         CheckConstraint("seq > 0", name="ck_transfers_seq_positive"),
         Index("ix_transfers_credit", "credit_account", "currency", "seq"),
         Index("ix_transfers_debit", "debit_account", "currency", "seq"),
         Index("ix_transfers_event", "event_id"),
+        Index("ix_transfers_key_entries", "seq", postgresql_where=text("kind = 'key'"),
+              sqlite_where=text("kind = 'key'")),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -121,6 +127,20 @@ class EventRow(SQLModel, table=True):
     event_json: str = Field(sa_column=Column(Text, nullable=False))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
+
+class RewardEvidence(SQLModel, table=True):
+    """What a reward was paid for: the worker-signed attribution result exactly as booked
+    (canonical JSON with its `signature`), which carries the platform-signed event.
+
+    Invariant: `digest` = SHA-256 of `document`'s UTF-8 bytes; every reward transfer of the
+    event names it in its memo as `evidence:sha256:<digest>` (`ledger.evidence`)."""
+
+    __tablename__ = "reward_evidence"
+
+    digest: str = Field(sa_column=Column(String(64), primary_key=True))
+    event_id: str = Field(sa_column=Column(String(200), nullable=False))
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class ArtistRow(SQLModel, table=True):
@@ -237,6 +257,7 @@ class WitnessCosignature(SQLModel, table=True):
 TRANSFERS = Transfer.__table__
 SIGNING_KEYS = SigningKey.__table__
 EVENTS = EventRow.__table__
+REWARD_EVIDENCE = RewardEvidence.__table__
 ARTISTS = ArtistRow.__table__
 ARTIST_WORKS = ArtistWorkRow.__table__
 PLATFORMS = PlatformRow.__table__

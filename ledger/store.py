@@ -35,7 +35,7 @@ from ledger.errors import ConflictError, MoneyError, TransferError
 from ledger.invariants import invariant
 from ledger.keys import Signer
 from ledger.money import MAX_MICROS, check_currency, checked_total, split_largest_remainder
-from ledger.schema import GENESIS_HASH, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
+from ledger.schema import GENESIS_HASH, NON_MONEY_KINDS, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
 
 #: uuid5 namespace of transfer ids (fixed forever: ids are derived, never stored elsewhere).
 TRANSFER_NAMESPACE = uuid.UUID("6f1b9c1e-3a53-5d0e-9a51-2f0a1e5c7b10")
@@ -106,11 +106,16 @@ def check_spec(spec: TransferSpec) -> None:
             raise TransferError(f"A transfer's {name} must be text of at most 2000 characters without NUL.")
     if isinstance(spec.amount, bool) or not isinstance(spec.amount, int):
         raise MoneyError(f"Amount {spec.amount!r} must be an integer number of micro-units, never a float.")
-    if not 0 < spec.amount <= MAX_MICROS:
-        raise MoneyError(f"Amount {spec.amount} must be more than zero and fit the ledger's 64-bit amounts.")
-    check_currency(spec.currency)
     _known_account(spec.debit)
     _known_account(spec.credit)
+    if spec.kind in NON_MONEY_KINDS:
+        _check_system_entry(spec)
+    elif not 0 < spec.amount <= MAX_MICROS:
+        raise MoneyError(f"Amount {spec.amount} must be more than zero and fit the ledger's 64-bit amounts.")
+    elif spec.debit.startswith("ledger:") or spec.credit.startswith("ledger:"):
+        raise TransferError("No money moves to or from a ledger: account; they hold the log's system entries.")
+    else:
+        check_currency(spec.currency)
     if spec.debit == spec.credit:
         raise TransferError(f"A transfer needs two different accounts, not {spec.debit} twice.")
     if spec.kind not in TRANSFER_KINDS:
@@ -122,6 +127,16 @@ def check_spec(spec: TransferSpec) -> None:
     for account in (spec.debit, spec.credit):
         if account.startswith("payouts:") and account != f"payouts:{spec.currency}":
             raise TransferError(f"Account {account} only holds {account[8:]}, not {spec.currency}.")
+
+
+def _check_system_entry(spec: TransferSpec) -> None:
+    """A `key` or `close` entry moves nothing: amount 0, currency XXX, between ledger: accounts."""
+    if spec.amount != 0 or spec.currency != "XXX":
+        raise MoneyError(f"A {spec.kind} entry moves no money: amount 0 in currency XXX.")
+    if not (spec.debit.startswith("ledger:") and spec.credit.startswith("ledger:")):
+        raise TransferError(f"A {spec.kind} entry is booked between ledger: accounts only.")
+    if spec.memo is None:
+        raise TransferError(f"A {spec.kind} entry states what it records in its memo (canonical JSON).")
 
 
 @lru_cache(maxsize=65536)
@@ -219,15 +234,29 @@ class Ledger:
         with self._chain_lock() as connection:
             if before_insert is not None:
                 before_insert(connection)
-            if not wanted:
-                return []
-            stored = _fetch_by_ids(connection, list(wanted))
-            fresh = [(key, spec) for key, spec in wanted.items() if key not in stored]
-            for key, row in stored.items():
-                _check_same_body(wanted[key], row)
-            _check_reversals(connection, [spec for _, spec in fresh])
-            head_seq, head_hash = _head(connection)
-            rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
+            return self._book(connection, wanted, ids)
+
+    def append_decided(self, decide: Callable[[Connection], Sequence[TransferSpec]]) -> list[StoredTransfer]:
+        """Book what `decide(connection)` returns, decided under the chain lock in the same
+        transaction: a registry change and the log entry that records it land together,
+        and no other writer can change what the decision read."""
+        if self.signer is None:
+            raise TransferError("This ledger was opened without a signing key, so it cannot append.")
+        with self._chain_lock() as connection:
+            specs = list(decide(connection))
+            ids = [spec.id for spec in specs]
+            return self._book(connection, _dedupe(specs, ids), ids)
+
+    def _book(self, connection: Connection, wanted: dict[str, TransferSpec], ids: list[str]) -> list[StoredTransfer]:
+        if not wanted:
+            return []
+        stored = _fetch_by_ids(connection, list(wanted))
+        fresh = [(key, spec) for key, spec in wanted.items() if key not in stored]
+        for key, row in stored.items():
+            _check_same_body(wanted[key], row)
+        _check_reversals(connection, [spec for _, spec in fresh])
+        head_seq, head_hash = _head(connection)
+        rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
         written = {row["id"]: StoredTransfer(**row) for row in rows}  # sealed in UTC already
         return [written[key] if key in written else _transfer(stored[key]) for key in ids]
 

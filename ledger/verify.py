@@ -9,6 +9,9 @@ never sit in memory). For each row, in this order:
 5. `signature` is a valid Ed25519 signature of the hash bytes   -> "bad signature"
 6. the key was in use when the row was written: created_at of the key <= the row's
    created_at < retired_at of the key                             -> "key not valid"
+7. a reward is paid exactly as the signed evidence it commits to says, with keys the
+   log's key history trusts at that seq (`ledger.verify_evidence`) -> "reward without
+   evidence", "evidence …"
 The report names the FIRST bad seq and what is wrong with it. Signatures of a page are
 checked on worker threads (Ed25519 verification releases the GIL).
 
@@ -32,6 +35,7 @@ from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp, utc
 from ledger.crypto import key_id as key_id_of
 from ledger.keys import public_key_from_hex, signature_valid
 from ledger.schema import GENESIS_HASH, TRANSFERS, SigningKey
+from ledger.verify_evidence import EvidenceCheck
 
 PAGE = 5000
 _CHUNK = 500
@@ -45,6 +49,7 @@ class VerifyReport:
     head_hash: str
     bad_seq: int | None = None
     problem: str | None = None
+    legacy_rewards: int = 0  # rewards from before evidence-bound rewards (`ledger.verify_evidence`)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +66,7 @@ def verify_ledger(engine: Engine, page: int = PAGE) -> VerifyReport:
     """Check every row of `transfers`; see the module docstring for what is checked."""
     keys = _load_keys(engine)
     chain = _Chain(key_windows=_key_windows(engine))
+    evidence = EvidenceCheck(engine)
     for rows in _pages(engine, page):
         start_seq, start_hash = chain.expected_seq - 1, chain.prev_hash
         good, failure = _check_page(rows, chain, keys)
@@ -68,10 +74,17 @@ def verify_ledger(engine: Engine, page: int = PAGE) -> VerifyReport:
         if bad_signature is not None:
             good = bad_signature
             failure = (rows[good]["seq"], "bad signature: not a valid signature of the row's hash by its key")
+        unpaid = evidence.page(rows[:good])  # rewards must be paid as their evidence says
+        if unpaid is not None:
+            return VerifyReport(False, unpaid.good_seq, unpaid.good_seq, unpaid.good_hash, unpaid.seq, unpaid.problem)
         if failure is not None:
             head_seq, head_hash = (rows[good - 1]["seq"], rows[good - 1]["hash"]) if good else (start_seq, start_hash)
             return VerifyReport(False, head_seq, head_seq, head_hash, *failure)
-    return VerifyReport(True, chain.expected_seq - 1, chain.expected_seq - 1, chain.prev_hash)
+    unpaid = evidence.finish()
+    if unpaid is not None:
+        return VerifyReport(False, unpaid.good_seq, unpaid.good_seq, unpaid.good_hash, unpaid.seq, unpaid.problem)
+    return VerifyReport(True, chain.expected_seq - 1, chain.expected_seq - 1, chain.prev_hash,
+                        legacy_rewards=evidence.legacy)
 
 
 def _load_keys(engine: Engine) -> dict[str, Ed25519PublicKey | str]:
