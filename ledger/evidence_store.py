@@ -65,5 +65,5 @@ def documents(connection: Connection, digests: Iterable[str]) -> dict[str, str]:
     for start in range(0, len(wanted), _CHUNK):
         query = select(REWARD_EVIDENCE.c.digest, REWARD_EVIDENCE.c.document).where(
             REWARD_EVIDENCE.c.digest.in_(wanted[start:start + _CHUNK]))
-        found.update(connection.execute(query).tuples())
+        found.update((digest, document) for digest, document in connection.execute(query))
     return found

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
+from tests.signed_rewards import sample_rewards
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +33,12 @@ def cli(database_url, tmp_path):
 
     invoke("init")
     return invoke
+
+
+@pytest.fixture
+def book(database_url, tmp_path):
+    """Signed sample rewards (what `ledger demo` books, with evidence): 3 key entries, then 3 rows an event."""
+    return lambda events: sample_rewards(database_url, tmp_path / "keys", events)
 
 
 def words(text: str) -> str:
@@ -54,8 +61,8 @@ def offline_verify(tmp_path: Path, document: Path, keys: Path, *extra: Path) -> 
     return subprocess.run(command, cwd=alone, env=environment, capture_output=True, text=True, timeout=60)
 
 
-def test_balance_bundle_verifies_offline_and_fails_after_an_amount_is_edited(cli, tmp_path):
-    cli("ledger", "demo", "--events", "12")
+def test_balance_bundle_verifies_offline_and_fails_after_an_amount_is_edited(cli, book, tmp_path):
+    book(12)
     bundle, keys = tmp_path / "bundle.json", tmp_path / "ledger-keys.pem"
     cli("keys", "public", "--out", str(keys))
     shown = json.loads(cli("balance", "van-gogh", "--json", "--proof", str(bundle)).stdout)
@@ -73,36 +80,36 @@ def test_balance_bundle_verifies_offline_and_fails_after_an_amount_is_edited(cli
     assert bad.returncode == 1 and "invalid" in bad.stderr and "altered" in bad.stderr
 
 
-def test_prove_consistency_and_a_kept_checkpoint(cli, tmp_path):
-    cli("ledger", "demo", "--events", "3")
+def test_prove_consistency_and_a_kept_checkpoint(cli, book, tmp_path):
+    book(3)
     kept = tmp_path / "kept.checkpoint"
     cli("ledger", "checkpoint", "--out", str(kept))
-    cli("ledger", "demo", "--events", "7")
-    assert "tree size 21" in cli("ledger", "checkpoint").output
+    book(7)
+    assert "tree size 24" in cli("ledger", "checkpoint").output
     keys, proof, step = tmp_path / "keys.pem", tmp_path / "proof.json", tmp_path / "step.json"
     cli("keys", "public", "--out", str(keys))
-    cli("ledger", "prove", "4", "--out", str(proof), "--since", "9")
-    cli("ledger", "consistency", "9", "21", "--out", str(step))
+    cli("ledger", "prove", "4", "--out", str(proof), "--since", "12")
+    cli("ledger", "consistency", "12", "24", "--out", str(step))
     assert json.loads(step.read_text())["format"] == "fairsplit.consistency-proof/v1"
 
     result = offline_verify(tmp_path, proof, keys, kept)
     assert result.returncode == 0 and "only grew" in result.stdout, result.stderr
     result = offline_verify(tmp_path, step, keys, kept)
-    assert result.returncode == 0 and "only grew since the kept checkpoint (size 9 -> 21)" in result.stdout, result.stderr
+    assert result.returncode == 0 and "only grew since the kept checkpoint (size 12 -> 24)" in result.stdout, result.stderr
     assert "Checkpoints intact: 2 signed tree heads" in words(cli("ledger", "verify").output)
-    assert "no checkpoint of tree size 10" in words(cli("ledger", "consistency", "10", "21", code=2).output.lower())
+    assert "no checkpoint of tree size 10" in words(cli("ledger", "consistency", "10", "24", code=2).output.lower())
     assert "no transfer" in words(cli("ledger", "prove", "99", "--out", str(proof), code=2).output.lower())
 
 
-def test_keys_rotate_and_public_keys_file(cli, tmp_path):
-    cli("ledger", "demo", "--events", "2")
+def test_keys_rotate_and_public_keys_file(cli, book, tmp_path):
+    book(2)
     before = cli("keys", "public").stdout
     assert before.count("BEGIN PUBLIC KEY") == 1 and "retired_at: -" in before
     assert "now in use" in cli("keys", "rotate").output
-    cli("ledger", "demo", "--events", "4")
+    book(4)
     after = cli("keys", "public").stdout
     assert after.count("BEGIN PUBLIC KEY") == 2 and after.count("retired_at: -") == 1
-    assert "12 transfers verified" in " ".join(cli("ledger", "verify").output.split())
+    assert "15 transfers verified" in " ".join(cli("ledger", "verify").output.split())
 
 
 def test_verify_proof_reports_bad_files_without_tracebacks(cli, tmp_path):
@@ -129,8 +136,8 @@ def test_no_bundle_is_handed_out_from_a_ledger_that_does_not_verify(env, tmp_pat
     assert not (tmp_path / "bundle.json").exists()
 
 
-def test_huge_or_foreign_seqs_are_one_sentence(cli, tmp_path):
-    cli("ledger", "demo", "--events", "1")
+def test_huge_or_foreign_seqs_are_one_sentence(cli, book, tmp_path):
+    book(1)
     for entry in ("99999999999999999999", "\u0661", "0", "x" * 5000):
         result = cli("ledger", "prove", entry, "--out", str(tmp_path / "p.json"), code=2)
         assert "No transfer with" in result.output and "Traceback" not in result.output and len(result.output) < 400
