@@ -18,7 +18,9 @@ Memory: 32 bytes per event (the digests paid, to refuse a second payment).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -28,6 +30,8 @@ from ledger.evidence_store import documents
 from ledger.schema import TRANSFERS
 from ledger.store import transfer_id
 from ledger.trusted_keys import KeyEntryError, TrustedKeys
+
+_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -64,24 +68,39 @@ class EvidenceCheck:
             wanted.discard(memo_digest(self._run[0]["memo"]))
         with self.engine.connect() as connection:
             kept = documents(connection, wanted)
+        closed: list[tuple] = []
+        problem = None
         for row in rows:
             if self._run and row["kind"] == "reward" and row["memo"] == self._run[0]["memo"]:
                 self._run.append(row)
                 continue
-            problem = self.finish() or self._row(row, kept)
+            problem = self._close(closed) or self._row(row, kept)
             if problem is not None:
-                return problem
-        return None
+                break
+        return _first_problem(closed) or problem
 
     def finish(self) -> Problem | None:
         """Check the run of rewards still open (call once more after the last page)."""
+        closed: list[tuple] = []
+        return self._close(closed) or _first_problem(closed)
+
+    def _close(self, closed: list[tuple]) -> Problem | None:
+        """End the open run: refuse a second payment now, queue the rest of its checks."""
         run, document = self._run, self._run_document
         self._run, self._run_document = [], None
-        return _run_problem(run, document, self.keys, self._paid) if run else None
+        if not run:
+            return None
+        key = bytes.fromhex(memo_digest(run[0]["memo"]))
+        if key in self._paid:
+            return _at(run[0], f"evidence {key.hex()[:16]} pays a second time")
+        self._paid.add(key)
+        closed.append((run, document, self.keys))
+        return None
 
     def _row(self, row: dict, kept: Mapping[str, str]) -> Problem | None:
         if row["kind"] == "key":
-            try:
+            try:  # a new history object: runs queued before this entry keep the one they were paid under
+                self.keys = replace(self.keys, keys=dict(self.keys.keys))
                 self.keys.apply(row)
             except KeyEntryError as exc:
                 return _at(row, f"bad key entry: {exc}")
@@ -101,14 +120,25 @@ class EvidenceCheck:
         return None
 
 
-def _run_problem(run: list[dict], document: str | None, keys: TrustedKeys, paid: set[bytes]) -> Problem | None:
+def _first_problem(closed: list[tuple]) -> Problem | None:
+    """Check queued runs on worker threads (Ed25519 releases the GIL); the first problem in seq order."""
+    if len(closed) < 8:
+        results = [_run_problem(*item) for item in closed]
+    else:
+        chunks = [closed[i : i + _CHUNK] for i in range(0, len(closed), _CHUNK)]
+        results = [r for chunk in _pool().map(lambda c: [_run_problem(*item) for item in c], chunks) for r in chunk]
+    return next((problem for problem in results if problem is not None), None)
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="ledger-evidence")
+
+
+def _run_problem(run: list[dict], document: str | None, keys: TrustedKeys) -> Problem | None:
     first, digest = run[0], memo_digest(run[0]["memo"])
     if document is None:
         return _at(first, f"reward without evidence: evidence {digest[:16]} named by its memo is not kept")
-    key = bytes.fromhex(digest)
-    if key in paid:
-        return _at(first, f"evidence {digest[:16]} pays a second time")
-    paid.add(key)
     try:
         evidence = open_document(document, digest)
         check_signatures(evidence, keys, first["seq"])
