@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -202,7 +202,3 @@ def check_rows(evidence: Evidence, rows: Sequence[Mapping[str, Any]], complete: 
     if complete and paid != set(expected):
         raise EvidenceError(f"the rewards at seq {rows[0]['seq']}-{rows[-1]['seq']} do not pay every payee "
                             f"the split in {where} names")
-
-
-def to_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)

@@ -24,7 +24,6 @@ Pure: no database (the offline bundle verifier uses it too).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,12 +173,3 @@ def _public_key(text: Any, ident: Any) -> Ed25519PublicKey:
 def key_memo(document: dict[str, Any]) -> str:
     """The memo of a key entry: its canonical JSON."""
     return canonical_json(document).decode()
-
-
-def memo_type(memo: str | None) -> str | None:
-    """The `type` of a key entry's memo, or None when it has none that can be read."""
-    try:
-        value = json.loads(memo).get("type") if memo else None
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
