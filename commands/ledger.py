@@ -49,7 +49,8 @@ def verify(
         print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict(),
                     "witnesses": witnessed and witnessed.as_dict()})
     elif report.ok:
-        say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
+        legacy = f"; {report.legacy_rewards} legacy rewards predate evidence" if report.legacy_rewards else ""
+        say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}…{legacy}.")
     else:
         say(f"Ledger broken at seq {report.bad_seq}: {report.problem}.", "bold red", to=err)
     if checkpoints is not None and not as_json:

@@ -9,11 +9,14 @@ Money
 `transfers` — one double-entry movement of money.
   1. Double entry: money leaves `debit_account` and enters `credit_account` (never the
      same account); `amount` is an integer number of micro-units (10^-6), 0 < amount <
-     2^63. A balance is credits − debits per (account, currency); every sum the ledger
+     2^63 — except the system entries (kinds `key` and `close`): amount 0, currency XXX,
+     between `ledger:` accounts, memo a canonical JSON document (`ledger.trusted_keys`). A balance is credits − debits per (account, currency); every sum the ledger
      forms is checked to stay inside 64 bits (`ledger.money.checked_total`).
   2. Legs sum to the reward: the reward transfers of one event are the largest-remainder
      split of the event's reward (`ledger.store.reward_transfers`), so their amounts add
-     up exactly to it; one `Ledger.append` call is one database transaction.
+     up exactly to it; one `Ledger.append` call is one database transaction. Each names
+     its evidence in its memo (`evidence:sha256:<digest>`, `ledger.evidence`), checked
+     where booked (`ledger.evidence_store`) and by `ledger.verify`.
   3. Never paid twice: `id = uuid5(TRANSFER_NAMESPACE, f"{event_id}|{payee}|{kind}")`
      where the payee is the credit account, except for `reversal` and `payout`, whose
      subject is the debit account. Re-appending an identical body is a no-op; a different

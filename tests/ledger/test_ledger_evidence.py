@@ -170,6 +170,7 @@ def test_a_ledger_from_before_evidence_is_upgraded_and_later_unbound_rewards_are
     reward(env.ledger, signers, event_id("new"), SHARES, 4_000_000, when=WHEN)
     report = verify_ledger(env.engine)
     assert report.ok and report.legacy_rewards == 3 and report.checked == 9
+    assert "3 legacy rewards predate evidence" in " ".join(cli(env, "ledger", "verify").output.split())
     late = env.ledger.append([TransferSpec(event_id("late"), "platform:acme", "artist:monet", 7, "USD", "reward",
                                            WHEN)])[0]
     report = verify_ledger(env.engine)
