@@ -12,6 +12,9 @@ Fed the rows `ledger.verify` has found intact, in seq order, page by page:
   start's `through_seq` (a ledger from before this check, upgraded); the count must be
   the one the evidence start recorded. Anywhere else it is a problem.
 
+- a reversal takes back, between the same accounts, at most what an earlier reward
+  paid; an adjustment has no evidence format, so every one is refused.
+
 Memory: 32 bytes per event (the digests paid, to refuse a second payment).
 """
 
@@ -53,6 +56,7 @@ class EvidenceCheck:
     _run: list[dict] = field(default_factory=list)
     _run_document: str | None = None
     _paid: set[bytes] = field(default_factory=set)
+    _reversed: dict[str, int] = field(default_factory=dict)  # reward id -> micro-units reversed so far
 
     def __post_init__(self) -> None:
         """Where legacy rewards end, read ahead (the stream checks that entry when it gets there)."""
@@ -66,15 +70,18 @@ class EvidenceCheck:
         wanted = {memo_digest(row["memo"]) for row in rows if row["kind"] == "reward"} - {None}
         if self._run:
             wanted.discard(memo_digest(self._run[0]["memo"]))
+        reversed_ids = [row["reverses_id"] for row in rows if row["kind"] == "reversal" and row["reverses_id"]]
         with self.engine.connect() as connection:
             kept = documents(connection, wanted)
+            originals = {row["id"]: row for row in connection.execute(
+                select(TRANSFERS).where(TRANSFERS.c.id.in_(reversed_ids))).mappings()} if reversed_ids else {}
         closed: list[tuple] = []
         problem = None
         for row in rows:
             if self._run and row["kind"] == "reward" and row["memo"] == self._run[0]["memo"]:
                 self._run.append(row)
                 continue
-            problem = self._close(closed) or self._row(row, kept)
+            problem = self._close(closed) or self._row(row, kept) or self._taken_back(row, originals)
             if problem is not None:
                 break
         return _first_problem(closed) or problem
@@ -117,6 +124,25 @@ class EvidenceCheck:
                 return None
             return _at(row, "reward without evidence: its memo names no signed event and result it was paid for")
         self._run, self._run_document = [row], kept.get(digest)
+        return None
+
+
+    def _taken_back(self, row: dict, originals: Mapping[str, Mapping[str, Any]]) -> Problem | None:
+        """A reversal takes back at most what an earlier (so verified) reward paid; an
+        adjustment has no evidence format, so none is trusted."""
+        if row["kind"] == "adjustment":
+            return _at(row, "adjustment without evidence: no signed evidence can back one")
+        if row["kind"] != "reversal":
+            return None
+        original = originals.get(row["reverses_id"])
+        if (original is None or original["kind"] != "reward" or original["seq"] >= row["seq"]
+                or (row["debit_account"], row["credit_account"], row["currency"])
+                != (original["credit_account"], original["debit_account"], original["currency"])):
+            return _at(row, "the reversal does not take back an earlier reward between the same accounts")
+        taken = self._reversed.get(original["id"], 0) + row["amount"]
+        if taken > original["amount"]:
+            return _at(row, f"reversals take back more than reward seq {original['seq']} paid")
+        self._reversed[original["id"]] = taken
         return None
 
 

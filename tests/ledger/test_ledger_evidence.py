@@ -204,3 +204,24 @@ def test_a_bundle_carries_what_an_artist_needs_to_check_offline(env, honest):
 
 def test_a_memo_spelling_is_exact():
     assert memo_for("ab" * 32) == "evidence:sha256:" + "ab" * 32
+
+
+def test_reversals_take_back_at_most_a_reward_and_adjustments_are_not_trusted(env, honest):
+    from ledger.reversals import reverse_event
+
+    reverse_event(env.ledger, event_id("a"), "withdrawn by the platform")
+    assert verify_ledger(env.engine).ok  # an honest clawback verifies
+    van_gogh = next(t for t in env.ledger.history("artist:van-gogh") if t.kind == "reward" and t.event_id == event_id("b"))
+    more = env.ledger.append([TransferSpec(event_id("b"), "platform:acme", "artist:van-gogh", 1, "USD", "adjustment",
+                                           WHEN)])[0]
+    report = verify_ledger(env.engine)
+    assert not report.ok and report.bad_seq == more.seq and "adjustment without evidence" in report.problem
+    assert van_gogh.amount == 2_000_000
+
+
+def test_a_reward_taken_back_twice_is_caught(env, honest):
+    paid = next(t for t in env.ledger.history("artist:monet") if t.kind == "reward")
+    back = [env.ledger.append([TransferSpec(f"claw-{n}", "artist:monet", "platform:acme", paid.amount, "USD", "reversal",
+                                            WHEN, reverses_id=paid.id)])[0] for n in range(2)]
+    report = verify_ledger(env.engine)
+    assert not report.ok and report.bad_seq == back[1].seq and "take back more than" in report.problem
