@@ -8,7 +8,10 @@ Three documents, each a JSON object whose `format` names it and its version:
      "consistency": {"old_size", "old_root", "consistency_path"}   (optional, see below)}
 `fairsplit.balance-bundle/v1` — an account's balance and every entry behind it:
     {"format", "account", "balances": {currency: micro-units}, "display": {currency: "1.50"},
-     "entries": [{"entry", "leaf_index", "inclusion_path"}, …], "checkpoint", "consistency"?}
+     "entries": [{"entry", "leaf_index", "inclusion_path"}, …],
+     "evidence": [{"digest", "document"}, …], "key_entries": [{"entry", "leaf_index", "inclusion_path"}, …],
+     "checkpoint", "consistency"?}
+    (each reward entry checked against its signed evidence: `ledger.evidence_proofs`)
 `fairsplit.consistency-proof/v1` — the log of `old_checkpoint` is a prefix of `checkpoint`:
     {"format", "old_checkpoint", "checkpoint", "consistency": {"old_size", "old_root", "consistency_path"}}
 
