@@ -57,7 +57,8 @@ def verify(
         print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict(),
                     "witnesses": witnessed and witnessed.as_dict()})
     elif report.ok:
-        say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
+        legacy = f"; {report.legacy_rewards} legacy rewards predate evidence" if report.legacy_rewards else ""
+        say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}…{legacy}.")
     else:
         where = f" at seq {report.bad_seq}" if report.bad_seq is not None else ""
         say(f"Ledger broken{where}: {report.problem}.", "bold red", to=err)

@@ -229,15 +229,30 @@ class Ledger:
             self.signer = guard_signer(connection, self.signer, self.key_dir)  # the log's current key, or nothing
             if before_insert is not None:
                 before_insert(connection)
-            if not wanted:
-                return []
-            stored = _fetch_by_ids(connection, list(wanted))
-            fresh = [(key, spec) for key, spec in wanted.items() if key not in stored]
-            for key, row in stored.items():
-                _check_same_body(wanted[key], row)
-            _check_reversals(connection, [spec for _, spec in fresh])
-            head_seq, head_hash = _head(connection)
-            rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
+            return self._book(connection, wanted, ids)
+
+    def append_decided(self, decide: Callable[[Connection], Sequence[TransferSpec]]) -> list[StoredTransfer]:
+        """Book what `decide(connection)` returns, decided under the chain lock in the same
+        transaction: a registry change and the log entry that records it land together,
+        and no other writer can change what the decision read."""
+        if self.signer is None:
+            raise TransferError("This ledger was opened without a signing key, so it cannot append.")
+        with self._chain_lock() as connection:
+            self.signer = guard_signer(connection, self.signer, self.key_dir)
+            specs = list(decide(connection))
+            ids = [spec.id for spec in specs]
+            return self._book(connection, _dedupe(specs, ids), ids)
+
+    def _book(self, connection: Connection, wanted: dict[str, TransferSpec], ids: list[str]) -> list[StoredTransfer]:
+        if not wanted:
+            return []
+        stored = _fetch_by_ids(connection, list(wanted))
+        fresh = [(key, spec) for key, spec in wanted.items() if key not in stored]
+        for key, row in stored.items():
+            _check_same_body(wanted[key], row)
+        _check_reversals(connection, [spec for _, spec in fresh])
+        head_seq, head_hash = _head(connection)
+        rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
         written = {row["id"]: StoredTransfer(**row) for row in rows}  # sealed in UTC already
         return [written[key] if key in written else _transfer(stored[key]) for key in ids]
 

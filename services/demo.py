@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from fairsplit.sources import ModelSources
 from ledger.crypto import generate_private_key, public_key_pem, read_private_key, write_private_key
+from ledger.keys import load_signer
 from ledger.registry import (WORKER_ROLE, RegistryError, active_platform_keys, add_artist, add_platform,
                              enroll_service_key)
 from ledger.store import Ledger, reward_transfers
@@ -144,11 +145,12 @@ def setup_demo(engine: Engine, key_dir: Path, state_dir: Path, sources: ModelSou
                                 "start a new demo with --fresh.")
         write_private_key(key_path, generate_private_key())
     private = read_private_key(key_path)
-    add_platform(engine, DEMO_PLATFORM, public_key_pem(private.public_key()).decode())
+    ledger = Ledger(engine, load_signer(str(key_dir), engine))  # registrations are log entries
+    add_platform(ledger, DEMO_PLATFORM, public_key_pem(private.public_key()).decode())
     worker_path = worker_key_path(key_dir)
     if not worker_path.exists():
         write_private_key(worker_path, generate_private_key())
-    enroll_service_key(engine, WORKER_ROLE, public_key_pem(read_private_key(worker_path).public_key()).decode())
+    enroll_service_key(ledger, WORKER_ROLE, public_key_pem(read_private_key(worker_path).public_key()).decode())
     models = load_profile("tiny", sources)
     for artist in DEMO_ARTISTS:
         folder = render_gallery(models, artist, Path(state_dir) / "galleries" / artist.artist_id)

@@ -39,7 +39,7 @@ def test_close_pays_rounded_down_and_reconciles(env):
     assert summary.payouts.total == summary.ledger_payouts == env.balance("payouts:USD")
     assert summary.closing == sum(env.balance(s.account) for s in statements)
     van_gogh = next(s for s in statements if s.account == "artist:van-gogh")
-    assert van_gogh.lines[0].content == "an image of a man" and van_gogh.lines[0].share == "1/2"
+    assert van_gogh.lines[0].content == "an image of a man" and van_gogh.lines[0].share == "0.5"  # as the worker signed it
 
 
 def test_double_close_pays_nothing_more_and_period_is_locked(env):
