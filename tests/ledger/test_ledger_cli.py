@@ -54,12 +54,12 @@ def test_balance_history_and_verify(cli):
     assert "Booked 9 new" in cli("ledger", "demo").output
     assert "0 new" in cli("ledger", "demo").output
     shown = json.loads(cli("balance", "van-gogh", "--json").output)
-    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.006", "paid_out": "0.00"}],
+    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.015", "paid_out": "0.00"}],
                      "test_model": False}
-    assert "0.006" in cli("balance", "artist:van-gogh").output
+    assert "0.015" in cli("balance", "artist:van-gogh").output
     history = json.loads(cli("history", "platform:demo", "--json", "--limit", "2").output)
     assert [t["seq"] for t in history["transfers"]] == [13, 12]  # seq 1 is the key genesis entry, 2-4 the evidence start and demo keys
-    assert history["transfers"][0]["amount"] == "-0.0012" and history["transfers"][0]["counterparty"] == "model:sd-1.5"
+    assert history["transfers"][0]["amount"] == "-0.003" and history["transfers"][0]["counterparty"] == "model:sd-1.5"
     # genesis key entry, evidence start, demo platform and worker keys, 3 events × 3 rewards
     verified = cli("ledger", "verify", "--json")
     assert verified.exit_code == 0 and json.loads(verified.output)["checked"] == 13

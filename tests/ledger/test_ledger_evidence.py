@@ -33,7 +33,7 @@ from ledger.verify import verify_ledger
 from services.contracts import parse_result
 from services.ledger_writer import AcceptedResult, booking
 from tests.ledger.support import WHEN
-from tests.signed_rewards import Signers, book_signed, enrol, reward, signed_result
+from services.signed_rewards import Signers, book_signed, enrol, reward, signed_result
 
 SHARES = {"artist:van-gogh": 0.5, "artist:monet": 0.25, "model:sd-1.5": 0.25}
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ledger.schema import TRANSFERS
 from tests.ledger.support import LedgerEnv
-from tests.signed_rewards import Signers, enrol, reward
+from services.signed_rewards import Signers, enrol, reward
 
 MODEL = "model:sd-1.5"
 

@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tests.signed_rewards import sample_rewards
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,9 +36,9 @@ def cli(migrated_database_url, tmp_path):
 
 
 @pytest.fixture
-def book(database_url, tmp_path):
-    """Signed sample rewards (what `ledger demo` books, with evidence): 3 key entries, then 3 rows an event."""
-    return lambda events: sample_rewards(database_url, tmp_path / "keys", events)
+def book(cli):
+    """`ledger demo --events N`: signed sample rewards with their evidence (3 key entries, then 3 rows an event)."""
+    return lambda events: cli("ledger", "demo", "--events", str(events))
 
 
 def words(text: str) -> str:

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from tests.proofs.witness_support import WitnessProcess, cli
-from tests.signed_rewards import sample_rewards
 
 WITNESS = "witness.test/cli"
 
@@ -17,7 +16,7 @@ WITNESS = "witness.test/cli"
 def test_proofs_and_the_ledger_verify_only_with_the_witness_cosignature(migrated_sqlite_url, tmp_path):
     base = ["--database-url", migrated_sqlite_url, "--key-dir", str(tmp_path / "keys")]
     assert cli(*base, "init").returncode == 0
-    sample_rewards(sqlite_url, tmp_path / "keys", 3)
+    assert cli(*base, "ledger", "demo", "--events", "3").returncode == 0
     keys = tmp_path / "ledger-keys.pem"
     assert cli(*base, "keys", "public", "--out", str(keys)).returncode == 0
     witness = WitnessProcess(tmp_path / "w", keys, WITNESS).start()
@@ -47,7 +46,7 @@ def test_proofs_and_the_ledger_verify_only_with_the_witness_cosignature(migrated
         assert bad_quorum.returncode == 2 and "between 1 and the 1 witness keys" in bad_quorum.stderr
     finally:
         witness.stop()
-    sample_rewards(sqlite_url, tmp_path / "keys", 5)
+    assert cli(*base, "ledger", "demo", "--events", "5").returncode == 0
     assert cli(*base, "ledger", "checkpoint").returncode == 0  # a newer checkpoint, and its witness is down
     down = cli(*base, "ledger", "cosign", "--witnesses", witnesses)
     assert down.returncode == 1 and "down" in down.stdout and "Traceback" not in down.stderr

@@ -38,7 +38,7 @@ from services.witness_client import (
 )
 from tests.proofs.support import PAYEES, WHEN
 from tests.proofs.witness_support import WitnessProcess, post
-from tests.signed_rewards import enrol, reward
+from services.signed_rewards import enrol, reward
 
 
 @pytest.fixture

@@ -1,22 +1,21 @@
 """Rewards booked as the ledger writer books them: a platform-signed event, a worker-signed
 result around it, and the result kept as the rewards' evidence (`ledger.evidence`).
 
-Real keys and real signatures, registered through the registry (so their `key` entries
-are in the log): what `ledger verify` and bundles check is what production books.
+Real keys and real signatures, registered through the registry (so their `key` entries are
+in the log): what `ledger verify` and bundles check is what production books. Used by
+`fairsplit ledger demo` (`services.demo_ledger`) and by the tests.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.crypto import generate_private_key, key_id, public_key_pem, read_private_key, write_private_key
+from ledger.crypto import generate_private_key, key_id, public_key_pem
 from ledger.events import book_events
 from ledger.money import format_amount
 from ledger.registry import WORKER_ROLE, add_platform, enroll_service_key
@@ -28,6 +27,8 @@ from services.signing import body_sha256, sign_event
 
 @dataclass
 class Signers:
+    """A platform's key and an attribution worker's key, both registered in the ledger."""
+
     platform_id: str
     platform: Ed25519PrivateKey
     worker: Ed25519PrivateKey
@@ -41,9 +42,10 @@ def _pem(key: Ed25519PrivateKey) -> str:
     return public_key_pem(key.public_key()).decode()
 
 
-def enrol(ledger: Ledger, platform_id: str = "acme", worker: Ed25519PrivateKey | None = None) -> Signers:
-    """Register a platform with a new key and enrol a worker key (new unless given)."""
-    signers = Signers(platform_id, generate_private_key(), worker or generate_private_key())
+def enrol(ledger: Ledger, platform_id: str = "acme", worker: Ed25519PrivateKey | None = None,
+          platform: Ed25519PrivateKey | None = None) -> Signers:
+    """Register a platform with its key and enrol a worker key (new ones unless given)."""
+    signers = Signers(platform_id, platform or generate_private_key(), worker or generate_private_key())
     add_platform(ledger, platform_id, _pem(signers.platform))
     enroll_service_key(ledger, WORKER_ROLE, _pem(signers.worker))
     return signers
@@ -79,40 +81,12 @@ def signed_result(signers: Signers, event_id: str, shares: Mapping[str, Fraction
 
 
 def book_signed(ledger: Ledger, signers: Signers, result: dict) -> str:
-    """Book `result` exactly as the ledger writer does (after its acceptance checks)."""
+    """Book `result` exactly as the ledger writer does (after its acceptance checks); its status."""
     record, specs, evidence = booking(AcceptedResult(parse_result(result), result, signers.platform_key_id))
     return book_events(ledger, [(record, specs)], [evidence])[0]
 
 
 def reward(ledger: Ledger, signers: Signers, event_id: str, shares: Mapping[str, Fraction | float], micros: int,
            **fields) -> str:
-    """Sign and book one event's rewards."""
+    """Sign and book one event's rewards; "recorded" when they are new."""
     return book_signed(ledger, signers, signed_result(signers, event_id, shares, micros, **fields))
-
-
-#: The shares `fairsplit ledger demo` pays, as a worker would sign them.
-SAMPLE_SHARES = {"artist:van-gogh": 0.5, "artist:monet": 0.2, "model:sd-1.5": 0.3}
-_SAMPLES = uuid.UUID("2d7c1a52-7f0e-4a55-9a57-59b1f4b4a7e1")
-
-
-def sample_rewards(url: str, key_dir: str | Path, events: int, micros: int = 4000) -> int:
-    """What `ledger demo` books, signed: events 0…events-1 of platform `demo` (the same ids every
-    time, so repeating is harmless), their keys kept in `key_dir`. Returns how many were new."""
-    from ledger.db import make_engine
-    from ledger.keys import load_signer
-
-    engine = make_engine(url)
-    try:
-        ledger = Ledger(engine, load_signer(str(key_dir), engine))
-        paths = Path(key_dir) / "sample.platform.pem", Path(key_dir) / "sample.worker.pem"
-        if paths[0].exists():
-            signers = Signers("demo", read_private_key(paths[0]), read_private_key(paths[1]))
-        else:
-            signers = enrol(ledger, "demo")
-            write_private_key(paths[0], signers.platform)
-            write_private_key(paths[1], signers.worker)
-        when = datetime(2026, 11, 24, 12, tzinfo=UTC)
-        return sum(reward(ledger, signers, str(uuid.uuid5(_SAMPLES, str(n))), SAMPLE_SHARES, micros, when=when)
-                   == "recorded" for n in range(events))
-    finally:
-        engine.dispose()
