@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, select
 
 from ledger.crypto import load_public_key, public_key_raw
+from ledger.key_history import KEY_CURRENCY, KEY_KIND
 from ledger.schema import KEY_REVOCATIONS, PLATFORM_KEYS, SERVICE_KEYS, TRANSFERS
 from ledger.store import TransferSpec
 from ledger.trusted_keys import (ACCOUNTS, EVIDENCE_START, KEYS_ACCOUNT, PLATFORM_KEY, SERVICE_KEY, TrustedKeys,
@@ -27,7 +28,7 @@ from ledger.trusted_keys import (ACCOUNTS, EVIDENCE_START, KEYS_ACCOUNT, PLATFOR
 
 
 def _entry(kind: str, event_id: str, document: dict, now: datetime) -> TransferSpec:
-    return TransferSpec(event_id, KEYS_ACCOUNT, ACCOUNTS[kind], 0, "XXX", "key", now, memo=key_memo(document))
+    return TransferSpec(event_id, KEYS_ACCOUNT, ACCOUNTS[kind], 0, KEY_CURRENCY, KEY_KIND, now, memo=key_memo(document))
 
 
 def platform_key_entry(action: str, platform_id: str, key_id: str, public_key_pem: str, reason: str,

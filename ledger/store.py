@@ -103,6 +103,8 @@ def check_spec(spec: TransferSpec) -> None:
     """Raise TransferError/MoneyError/AccountError unless `spec` may be booked."""
     if not isinstance(spec.event_id, str) or not 0 < len(spec.event_id) <= 200 or "\x00" in spec.event_id:
         raise TransferError("An event id must be 1-200 characters of text without NUL.")
+    if not isinstance(spec.occurred_at, datetime) or spec.occurred_at.tzinfo is None:
+        raise TransferError(f"occurred_at {spec.occurred_at!r} must be a timezone-aware datetime.")
     if is_system(spec.kind):
         return check_system_entry(spec)  # key changes and closes: amount 0, ledger: accounts
     for name, value in (("memo", spec.memo), ("attribution id", spec.attribution_id)):
@@ -122,8 +124,6 @@ def check_spec(spec: TransferSpec) -> None:
         raise TransferError(f"Kind {spec.kind!r} is not one of {', '.join(TRANSFER_KINDS)}.")
     if (spec.kind == "reversal") != (spec.reverses_id is not None):
         raise TransferError("A reversal must name the transfer it reverses (reverses_id), and only a reversal may.")
-    if not isinstance(spec.occurred_at, datetime) or spec.occurred_at.tzinfo is None:
-        raise TransferError(f"occurred_at {spec.occurred_at!r} must be a timezone-aware datetime.")
     for account in (spec.debit, spec.credit):
         if account.startswith("payouts:") and account != f"payouts:{spec.currency}":
             raise TransferError(f"Account {account} only holds {account[8:]}, not {spec.currency}.")

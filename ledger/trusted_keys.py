@@ -32,12 +32,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.crypto import canonical_json, key_id, public_key_from_raw
 from ledger.ids import is_slug
+from ledger.key_history import KEY_CURRENCY, KEYS_ACCOUNT  # one frame for both key histories
 from ledger.strictjson import StrictJsonError, parse_object
 
 PLATFORM_KEY = "fairsplit.platform-key.v1"
 SERVICE_KEY = "fairsplit.service-key.v1"
 EVIDENCE_START = "fairsplit.evidence-start.v1"
-KEYS_ACCOUNT = "ledger:keys"
 #: type -> the account its entries are booked to
 ACCOUNTS = {PLATFORM_KEY: "ledger:platform-keys", SERVICE_KEY: "ledger:service-keys", EVIDENCE_START: "ledger:evidence"}
 WORKER_ROLE = "attribution-worker"
@@ -162,7 +162,7 @@ def _document(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_frame(row: Mapping[str, Any], kind: str) -> None:
     if (row["amount"], row["currency"], row["debit_account"], row["credit_account"]) != (
-            0, "XXX", KEYS_ACCOUNT, ACCOUNTS[kind]):
+            0, KEY_CURRENCY, KEYS_ACCOUNT, ACCOUNTS[kind]):
         raise KeyEntryError(f"a {kind} entry moves 0 XXX from {KEYS_ACCOUNT} to {ACCOUNTS[kind]}")
 
 
