@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from typer.testing import CliRunner
 
 from cli import app
@@ -27,7 +27,8 @@ from ledger.proofs import VerificationError, verify_document
 from ledger.proving import balance_bundle
 from ledger.registry import revoke_platform_keys
 from ledger.schema import PLATFORM_KEYS, REWARD_EVIDENCE, SERVICE_KEYS
-from ledger.store import Ledger, TransferSpec
+from ledger.errors import SigningKeyError
+from ledger.store import Ledger, TransferSpec, _insert, _seal
 from ledger.transparency import create_checkpoint
 from ledger.verify import verify_ledger
 from services.contracts import parse_result
@@ -61,21 +62,25 @@ def test_a_key_inserted_into_signing_keys_mints_nothing_that_verifies(env, hones
     """The exact attack of item 2: INSERT a signing key, append 900,000 USD signed by it."""
     mallory = Signer.from_private_key(generate_private_key())
     register_key(env.engine, mallory)  # a plain INSERT into signing_keys
-    forged = Ledger(env.engine, mallory).append([TransferSpec(
-        event_id("mint"), "platform:acme", "artist:van-gogh", 900_000_000_000, "USD", "reward", WHEN)])[0]
+    spec = TransferSpec(event_id("mint"), "platform:acme", "artist:van-gogh", 900_000_000_000, "USD", "reward", WHEN)
+    with pytest.raises(SigningKeyError):  # Ledger.append seals only with the log's current key …
+        Ledger(env.engine, mallory).append([spec])
+    with env.engine.begin() as connection:  # … so the attacker seals the row by hand
+        head = connection.execute(text("SELECT seq, hash FROM transfers ORDER BY seq DESC LIMIT 1")).one()
+        forged = _insert(connection, _seal([(spec.id, spec)], head.seq, head.hash, mallory))[0]["seq"]
     report = verify_ledger(env.engine)
-    assert not report.ok and report.bad_seq == forged.seq and "reward without evidence" in report.problem
+    assert not report.ok and report.bad_seq == forged and "not in the log's key history" in report.problem
 
     closed = cli(env, "payouts", "close", "2026-11", "--json")  # pays it, as any close pays balances …
     assert closed.exit_code == 0, closed.output
-    verified = cli(env, "ledger", "verify")  # … and verify still names the minted reward
-    assert verified.exit_code == 1 and f"seq {forged.seq}: reward without evidence" in verified.output
+    verified = cli(env, "ledger", "verify")  # … and verify still names the minted row
+    assert verified.exit_code == 1 and f"seq {forged}: key not valid" in verified.output, verified.output
     refused = cli(env, "balance", "van-gogh", "--proof", str(tmp_path / "bundle.json"))
-    assert refused.exit_code == 2 and "reward without evidence" in refused.output
+    assert refused.exit_code == 2 and "not in the log's key history" in refused.output, refused.output
 
-    # the attacker builds the bundle itself and publishes its key in the keys file: still refused offline
+    # the attacker builds the bundle itself: the keys file is the log's history, so it is refused offline
     bundle = balance_bundle(env.engine, "artist:van-gogh", mallory)
-    with pytest.raises(VerificationError, match=f"seq {forged.seq} is a reward without evidence"):
+    with pytest.raises(VerificationError, match="not in the public keys file"):
         verify_document(json.dumps(bundle), public_keyring(env.engine))
 
 
