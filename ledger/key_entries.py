@@ -6,7 +6,8 @@ the log, never the authority: verification, bundles and the ledger writer's fina
 read the key history from the log (`read_trusted_keys`).
 
 Anchoring (the upgrade of a ledger from before evidence-bound rewards): the first time a
-key entry is written, or a ledger writer starts, and the log has no evidence start yet,
+key entry is written, a ledger writer starts or `fairsplit init` runs on a log with
+rewards, and the log has no evidence start yet,
 `anchor_specs` writes it (rewards so far are legacy) followed by an `add` entry for every
 unrevoked platform and worker key in the tables. That is the one moment table rows are
 taken on trust, once, at the upgrade; afterwards a key reaches the log only through the
@@ -52,7 +53,7 @@ def _raw_hex(public_key_pem: str) -> str:
 
 
 def has_evidence_start(connection: Connection) -> bool:
-    query = select(TRANSFERS.c.seq).where(TRANSFERS.c.kind == "key", TRANSFERS.c.event_id == "evidence-start")
+    query = select(TRANSFERS.c.seq).where(TRANSFERS.c.kind == KEY_KIND, TRANSFERS.c.event_id == "evidence-start")
     return connection.execute(query.limit(1)).first() is not None
 
 
@@ -77,9 +78,17 @@ def anchor_specs(connection: Connection, now: datetime | None = None) -> list[Tr
     return specs
 
 
+def upgrade_specs(connection: Connection) -> list[TransferSpec]:
+    """`anchor_specs` for a log that holds rewards and no evidence start yet (the upgrade
+    `fairsplit init` completes); [] for a new ledger, whose first registration anchors it."""
+    if connection.execute(select(TRANSFERS.c.seq).where(TRANSFERS.c.kind == "reward").limit(1)).first() is None:
+        return []
+    return anchor_specs(connection)
+
+
 def read_trusted_keys(connection: Connection, through_seq: int | None = None) -> TrustedKeys:
     """The key history of the log (up to `through_seq`), read through the key-entry index."""
-    query = select(TRANSFERS).where(TRANSFERS.c.kind == "key").order_by(TRANSFERS.c.seq)
+    query = select(TRANSFERS).where(TRANSFERS.c.kind == KEY_KIND).order_by(TRANSFERS.c.seq)
     if through_seq is not None:
         query = query.where(TRANSFERS.c.seq <= through_seq)
     keys = TrustedKeys()

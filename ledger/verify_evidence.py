@@ -57,6 +57,7 @@ class EvidenceCheck:
     _run_document: str | None = None
     _paid: set[bytes] = field(default_factory=set)
     _reversed: dict[str, int] = field(default_factory=dict)  # reward id -> micro-units reversed so far
+    _upgrade_hint: str = ""  # set when the log has no evidence start
 
     def __post_init__(self) -> None:
         """Where legacy rewards end, read ahead (the stream checks that entry when it gets there)."""
@@ -64,6 +65,8 @@ class EvidenceCheck:
             starts = connection.execute(select(TRANSFERS.c.seq).where(
                 TRANSFERS.c.kind == "key", TRANSFERS.c.event_id == "evidence-start").limit(2)).scalars().all()
         self.legacy_through = starts[0] - 1 if len(starts) == 1 else 0
+        self._upgrade_hint = "" if starts else (" (a ledger from before evidence-bound rewards: run `fairsplit init` "
+                                                "once to record its rewards so far as legacy)")
 
     def page(self, rows: list[dict]) -> Problem | None:
         """Check the rows of one page (after those of the pages before)."""
@@ -122,10 +125,10 @@ class EvidenceCheck:
             if row["seq"] <= self.legacy_through:
                 self.legacy += 1
                 return None
-            return _at(row, "reward without evidence: its memo names no signed event and result it was paid for")
+            return _at(row, "reward without evidence: its memo names no signed event and result it was paid for"
+                       + self._upgrade_hint)
         self._run, self._run_document = [row], kept.get(digest)
         return None
-
 
     def _taken_back(self, row: dict, originals: Mapping[str, Mapping[str, Any]]) -> Problem | None:
         """A reversal takes back at most what an earlier (so verified) reward paid; an
