@@ -224,7 +224,7 @@ def test_a_payout_close_is_cosigned_and_its_statements_carry_the_cosigned_checkp
     signers = enrol(env.ledger)  # a close pays rewards, so they are real ones, with their evidence
     for n in range(9):
         reward(env.ledger, signers, str(uuid.uuid5(uuid.NAMESPACE_URL, f"close-{n}")), {PAYEES[n % 3]: 1.0},
-               1_000_000 + n, when=WHEN)
+               1_000_000 + 10_000 * n, when=WHEN)  # whole cents: an event reward (ISO 4217)
     close_period(env.ledger, "2026-11", "USD", now=datetime(2027, 1, 5, tzinfo=UTC))
     stored = create_checkpoint(env.engine, env.signer)  # what `payouts close` does after closing …
     assert statuses(pool.cosign_latest(env.engine)) == ["cosigned"]  # … and then asks the witnesses
