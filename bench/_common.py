@@ -71,7 +71,7 @@ def signed_bookings(ledger: Ledger, n: int, prefix: str = "bench") -> list:
     """(record, transfers, evidence) of n/3 events paying 3 payees each: platform-signed events,
     worker-signed results (no image: what a platform sending `image_embedding` costs), keys
     enrolled in the log on first use."""
-    from tests.signed_rewards import enrol, signed_result
+    from services.signed_rewards import enrol, signed_result
 
     from services.contracts import parse_result
     from services.ledger_writer import AcceptedResult, booking
