@@ -57,7 +57,18 @@ def test_a_database_that_cannot_be_reached_is_a_transient_failure_of_the_writer(
         task([_message(0), _message(1)])
 
 
-def test_transient_failures_are_retried_until_they_pass_with_one_line_each(caplog):
+class _Lines(logging.Handler):
+    """The records of one logger, whatever other tests did to the root's handlers."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_transient_failures_are_retried_until_they_pass_with_one_line_each():
     calls = []
 
     def flaky(messages):
@@ -69,10 +80,18 @@ def test_transient_failures_are_retried_until_they_pass_with_one_line_each(caplo
     end = Collect()
     context = StreamContext("writer", commit=lambda offsets: None)
     task = RunTask(flaky, end, context, RetryPolicy(attempts=None, backoff_s=0.01))
-    with caplog.at_level(logging.WARNING, logger="fairsplit.stream"):
+    logger, lines = logging.getLogger("fairsplit.stream"), _Lines()
+    was = logger.level, logger.disabled
+    logger.addHandler(lines)
+    logger.setLevel(logging.WARNING)
+    logger.disabled = False
+    try:
         task.submit([(_message(n), None) for n in range(3)])
+    finally:
+        logger.removeHandler(lines)
+        logger.level, logger.disabled = was
     assert calls == [3, 3, 3, 3] and all(isinstance(outcome, Done) for _, outcome in end.items)
-    retries = [r for r in caplog.records if r.getMessage() == "retrying transient failures"]
+    retries = [r for r in lines.records if r.getMessage() == "retrying transient failures"]
     assert len(retries) == 3 and all("\n" not in r.getMessage() for r in retries)
 
 
