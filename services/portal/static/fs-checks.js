@@ -103,7 +103,9 @@
       else row[name] = checkedText(get(obj, name, "string", where), name, kind, where);
     }
     if (row.version !== 1n) fail(`${where} uses entry encoding version ${row.version}, which this verifier does not know.`);
-    if (row.seq < 1n || row.amount < 1n) fail(`${where}: seq and amount must be positive.`);
+    if (row.seq < 1n || row.amount < (I.SYSTEM_KINDS.includes(row.kind) ? 0n : 1n)) {
+      fail(`${where}: seq and amount must be positive (amount 0 only for a log entry of kind key or close).`);
+    }
     return row;
   }
   function checkedText(value, name, kind, where) {
@@ -126,7 +128,7 @@
   }
   F.encodeRow = encodeRow;
 
-  /** One {"entry", "leaf_index", "inclusion_path"}: hash, signature by a key valid then, inclusion. */
+  /** One {"entry", "leaf_index", "inclusion_path"}: hash, signature by the key whose seq range holds it, inclusion. */
   async function verifyEntry(part, checkpoint, keyring, where, fields) {
     const row = entryRow(get(part, "entry", "object", where), `${where} entry`);
     if (fields) only(part, fields, where);
@@ -137,7 +139,7 @@
     const digest = await sha256(encoding);
     if (toHex(digest) !== row.hash) fail(`${where}: the entry's fields do not match its hash; it was altered.`);
     let key;
-    try { key = I.keyValidAt(keyring, row.key_id, row.created_at); } catch (exc) { fail(`${where}: ${exc.message}`); }
+    try { key = F.keyForEntry(keyring, row.key_id, row.seq); } catch (exc) { fail(`${where}: ${exc.message}`); }
     const signature = Uint8Array.from(row.signature.match(/../g) || [], (h) => parseInt(h, 16));
     if (!(await F.ed25519Verify(key.raw, signature, digest))) fail(`${where}: the entry's signature by key ${row.key_id} does not verify.`);
     try {
