@@ -13,11 +13,21 @@ for the bias-corrected values (floor) and the paper's (none):
 - padding: 1–3 unknown names added pay nothing and move the visible share ≤ 0.02;
 - aliases: a second id with the same gallery, named beside the first, pays the pair
   ≤ the single artist's share + 0.02;
+- shell companies: a second id with *other* works of the same artist (held-out seeds),
+  named beside the first: refused at registration (style distance), and in the game the
+  pair earns ≤ the single artist's share + 0.02 (the group rule);
+- padding, aliases and shell companies are measured with both rules ("after": the padding
+  rule and the group rule) next to the method before them ("before": unrecognised names
+  dropped from the coalition prompts, no groups), on the same renders (the default today
+  is the group rule without the padding rule: docs/attribution.md says why);
 - seed stability: the standard deviation of a visible artist's share over 8 seeds;
 - DreamBooth analogue: a LoRA trained here for an unknown artist is recognised with its
   adapter active and not without it.
 
-    python bench/fidelity.py [--cases 240] [--quick] [--no-record]
+    python bench/fidelity.py [--cases 240] [--seed 1] [--only padding,aliases,shell] [--quick] [--no-record]
+
+`--seed` draws the per-figure cases (1 is the historical row; other seeds are held out
+from every choice made on the world).
 """
 
 from __future__ import annotations
@@ -36,6 +46,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _results import RESULTS, record  # noqa: E402
 
 CORRECTIONS = ("floor", "none")
+VERSIONS = (("floor", True), ("floor", False))  # (correction, the method before the padding and group rules)
+
+
+def version_name(correction: str, before: bool) -> str:
+    return f"{correction} {'before' if before else 'after'}"
 
 
 def main() -> None:
@@ -43,6 +58,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=240, help="recognizability cases (held out from calibration)")
     parser.add_argument("--per-figure", type=int, default=40, help="cases per other figure")
     parser.add_argument("--quick", action="store_true", help="a few cases per figure (smoke run)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the per-figure cases (held out: not 1)")
+    parser.add_argument("--only", default="", help="comma-separated figures to run (default: all)")
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
     args = parser.parse_args()
     if args.quick:
@@ -62,7 +79,11 @@ def main() -> None:
     renderer = remembering(Renderer)(models)
     galleries = world_galleries(models)
     tau = default_tau("world")
-    bench = Bench(models, renderer, galleries, tau, np.random.default_rng(1))
+    bench = Bench(models, renderer, galleries, tau, np.random.default_rng(args.seed))
+    only = set(filter(None, args.only.split(",")))
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
     lines, shown = [], []
 
     def show(name: str, values: dict[str, str], goal: str) -> None:
@@ -70,22 +91,30 @@ def main() -> None:
         lines.append(f"{name:<44} {text}   (goal: {goal})")
         shown.append(f"{name}: {text} (goal {goal})")
 
-    cases = bench.recognition_cases(args.cases)
-    split = {c: bench.run(cases, c) for c in CORRECTIONS}
-    show(f"recognizability precision/recall, n={len(cases)}", {c: bench.precision_recall(split[c]) for c in CORRECTIONS},
-         "≥ 0.95 each")
-    show("unknown named artist paid 0", {c: bench.unknown_zero(split[c]) for c in CORRECTIONS}, "≥ 99 % of cases")
-    show("visible artist's share p5/p50/p95 (model's)", {c: bench.visible_shares(split[c]) for c in CORRECTIONS},
-         "a distribution")
+    if wanted("recognition"):
+        cases = bench.recognition_cases(args.cases)
+        split = {c: bench.run(cases, c) for c in CORRECTIONS}
+        show(f"recognizability precision/recall, n={len(cases)}",
+             {c: bench.precision_recall(split[c]) for c in CORRECTIONS}, "≥ 0.95 each")
+        show("unknown named artist paid 0", {c: bench.unknown_zero(split[c]) for c in CORRECTIONS}, "≥ 99 % of cases")
+        show("visible artist's share p5/p50/p95 (model's)", {c: bench.visible_shares(split[c]) for c in CORRECTIONS},
+             "a distribution")
     n = args.per_figure
-    show(f"monotone in style strength, n={n}", bench.monotonicity(n), "≥ 95 % of cases")
-    show(f"padding 1–3 unknown names, n={n}", bench.padding(n), "unknown paid 0, |Δ visible| ≤ 0.02")
-    show(f"aliases, n={n}", bench.aliases(n), "pair ≤ single + 0.02")
-    show(f"visible share std over 8 seeds, n={max(2, n // 8)}", bench.seed_stability(max(2, n // 8)), "small")
-    show(f"DreamBooth LoRA (unknown artist iris), n={n}", bench.dreambooth(n, steps=60 if args.quick else 250),
-         "recognised with adapter, not without")
-    title = (f"fidelity on the test world {models.world}, τ={tau:g}, {time.monotonic() - started:.0f} s "
-             f"({renderer.rendered} renders)")
+    if wanted("monotone"):
+        show(f"monotone in style strength, n={n}", bench.monotonicity(n), "≥ 95 % of cases")
+    if wanted("padding"):
+        show(f"padding 1–3 unknown names, n={n}", bench.padding(n), "unknown paid 0, |Δ visible| ≤ 0.02")
+    if wanted("aliases"):
+        show(f"aliases, n={n}", bench.aliases(n), "pair ≤ single + 0.02")
+    if wanted("shell"):
+        show(f"shell company (other works), n={n}", bench.shell(n), "refused, or pair ≤ single + 0.02")
+    if wanted("seeds"):
+        show(f"visible share std over 8 seeds, n={max(2, n // 8)}", bench.seed_stability(max(2, n // 8)), "small")
+    if wanted("dreambooth"):
+        show(f"DreamBooth LoRA (unknown artist iris), n={n}", bench.dreambooth(n, steps=60 if args.quick else 250),
+             "recognised with adapter, not without")
+    title = (f"fidelity on the test world {models.world}, τ={tau:g}, seed {args.seed}, "
+             f"{time.monotonic() - started:.0f} s ({renderer.rendered} renders)")
     print(title)
     print("\n".join(lines))
     if not args.no_record:
@@ -96,10 +125,15 @@ class Bench:
     def __init__(self, models, renderer, galleries, tau, rng):
         self.models, self.renderer, self.galleries, self.tau, self.rng = models, renderer, galleries, tau, rng
 
-    def run(self, cases, correction, requests=None, extra=None):
+    def run(self, cases, correction, requests=None, extra=None, before=None):
         from fairsplit.attribute import AttributionConfig, attribute_many
 
         config = AttributionConfig(tau=self.tau, value_correction=correction)
+        if before is True:  # the method before the padding and group rules
+            config = AttributionConfig(tau=self.tau, value_correction=correction, unrecognised_words="drop",
+                                       style_distance=0.0)
+        elif before is False:  # both rules
+            config = AttributionConfig(tau=self.tau, value_correction=correction, unrecognised_words="keep")
         requests = requests or [c.request() for c in cases]
         return attribute_many(requests, self.models, {**self.galleries, **(extra or {})}, config, self.renderer)
 
@@ -183,31 +217,52 @@ class Bench:
             self.rng.shuffle(order)
             padded.append(Case(case.content, tuple(order), case.seed))
         out = {}
-        for correction in CORRECTIONS:
-            alone, more = self.run(cases, correction), self.run(padded, correction)
+        for correction, before in VERSIONS:
+            alone, more = self.run(cases, correction, before=before), self.run(padded, correction, before=before)
             ok, moved = [], []
             for case, a, b in zip(cases, alone, more):
                 account = f"artist:{case.artists[0]}"
                 unpaid = all(b.shares[p.account] == 0 for p in b.players if p.id in world.UNKNOWN)
                 moved.append(abs(b.shares[account] - a.shares[account]))
                 ok.append(unpaid and moved[-1] <= 0.02)
-            out[correction] = f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
+            out[version_name(correction, before)] = f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
         return out
 
     def aliases(self, count):
         from fairsplit.world.cases import Case
 
         cases = self._known_cases(count)
+        return self._pairs(cases, {c.artists[0] + "-alias": self.galleries[c.artists[0]] for c in cases})
+
+    def shell(self, count):
+        """A second id registered with other works of the same artist (seeds 9000+, 4 or 12
+        works, never used in calibration), named with the same phrase."""
+        from fairsplit.gallery import embed_gallery
+        from fairsplit.styles import style_distance
+        from fairsplit.world.cases import gallery_images
+
+        cases = self._known_cases(count)
+        extra = {c.artists[0] + "-alias": embed_gallery(gallery_images(c.artists[0], (4, 12)[k % 2], 9000 + k),
+                                                        self.models) for k, c in enumerate(cases)}
+        refused = [style_distance(extra[c.artists[0] + "-alias"].vector, self.galleries[c.artists[0]].vector)
+                   < self.models.spec.style_distance for c in cases]
+        out = {"refused at registration": f"{100 * np.mean(refused):.1f} %"}
+        out.update(self._pairs(cases, extra))
+        return out
+
+    def _pairs(self, cases, extra):
+        from fairsplit.world.cases import Case
+
         out = {}
-        for correction in CORRECTIONS:
-            alone = self.run(cases, correction)
+        for correction, before in VERSIONS:
+            alone = self.run(cases, correction, before=before)
             pairs = [Case(c.content, (c.artists[0], c.artists[0] + "-alias"), c.seed) for c in cases]
             requests = [p.request({p.artists[1]: p.artists[0]}) for p in pairs]
-            extra = {p.artists[1]: self.galleries[p.artists[0]] for p in pairs}
-            both = self.run(pairs, correction, requests, extra)
+            both = self.run(pairs, correction, requests, extra, before=before)
             excess = [sum(b.shares[f"artist:{x}"] for x in p.artists) - a.shares[f"artist:{p.artists[0]}"]
                       for p, a, b in zip(pairs, alone, both)]
-            out[correction] = f"{100 * np.mean([e <= 0.02 for e in excess]):.1f} % ok, max excess {max(excess):+.4f}"
+            out[version_name(correction, before)] = (f"{100 * np.mean([e <= 0.02 for e in excess]):.1f} % ok, "
+                                                     f"max excess {max(excess):+.4f}")
         return out
 
     def seed_stability(self, count):

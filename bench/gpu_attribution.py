@@ -115,15 +115,15 @@ def components(tiny: bool, device, dtype):
 
 def fairsplit_models(parts, device, dtype, acceleration):
     """A `Models` over the bench components, accelerated as a loaded profile would be."""
-    from fairsplit.accelerate import Accelerator
-    from fairsplit.profiles import Models, ModelRef, memory_budget
-    from fairsplit.request import Params
+    from dataclasses import replace
+
+    from fairsplit.profile import facts
+    from fairsplit.profiles import ModelRef, build_models
 
     pipe, clip, tokenizer, processor = parts
-    models = Models("sd15", pipe, clip, tokenizer, processor, ModelRef("bench/sd15-random", "random"),
-                    ModelRef("bench/clip-vit-l14-random", "random"), device, dtype, True, Params(), memory_budget(device))
-    models.accelerator = Accelerator(pipe, device, acceleration, models.memory_budget)
-    return models
+    spec = replace(facts("sd15"), generator=ModelRef("bench/sd15-random", "random"),
+                   embedder=ModelRef("bench/clip-vit-l14-random", "random"), test_model=True)
+    return build_models(spec, pipe, clip, tokenizer, processor, device, dtype, acceleration)
 
 
 def requests(n_events: int, n_artists: int, params, offset: int, embedding=None):

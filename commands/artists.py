@@ -10,6 +10,7 @@ from commands.common import fail, out, print_json, ready_engine, settings_of, ta
 from commands.options import AS_JSON, setting
 from commands.report import done
 from ledger.registry import add_artist, get_artists
+from ledger.style_allowances import StylePolicy
 
 app = typer.Typer(help="Register artists and the galleries of their reference works.", no_args_is_help=True)
 
@@ -21,9 +22,13 @@ def add(
     name: str = typer.Option(..., "--name", help="The artist's name."),
     gallery: Path = typer.Option(..., "--gallery", help="Folder of the artist's reference images."),
     profile: str | None = setting("profile"),
+    allow_similar_to: str | None = typer.Option(
+        None, "--allow-similar-to", help="Register although the gallery is in this registered artist's style."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (recorded with --allow-similar-to)."),
     as_json: bool = AS_JSON,
 ) -> None:
-    """Register an artist with the CLIP embedding of their reference works."""
+    """Register an artist with the CLIP embedding of their reference works; a gallery in a
+    registered artist's style is refused unless an operator records --allow-similar-to and --reason."""
     from fairsplit.gallery import embed_gallery, gallery_thumbnails
     from fairsplit.profiles import ModelUnavailable, load_profile
 
@@ -36,10 +41,11 @@ def add(
             models = load_profile(settings.profile, settings.model_sources, settings.acceleration(serving=False))
             embedded = embed_gallery(gallery, models)
             thumbnails = gallery_thumbnails(gallery)
+            style = StylePolicy(models.spec.style_distance, allow_similar_to, reason)
         except (ModelUnavailable, ValueError) as exc:
             fail(str(exc).rstrip(".") + ".")
         added = add_artist(engine, artist_id, name, embedded.vector.tolist(), embedded.count, embedded.model_id,
-                           thumbnails)
+                           thumbnails, style)
     state = "registered" if added else "already registered (unchanged)"
     done(as_json, {"artist_id": artist_id, "account": f"artist:{artist_id}", "registered": bool(added),
                    "works": embedded.count, "embedder": embedded.model_id},

@@ -68,22 +68,32 @@ def calibrate(
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the cases."),
     as_json: bool = AS_JSON,
 ) -> None:
-    """Choose τ for the world profile by ROC over labelled cases (visible vs unknown artists); print precision and recall."""
+    """Choose τ (visible vs unknown artists) and the style distance (other works of one artist vs
+    different artists) for the world profile by ROC; print precision and recall of each."""
     from fairsplit.profiles import ModelUnavailable, load_profile
     from fairsplit.world.cases import calibrate as run
+    from fairsplit.world.cases import calibrate_style_distance
 
     settings = settings_of(ctx)
     try:
         models = load_profile("world", settings.model_sources, settings.acceleration(serving=False))
         chosen = run(models, cases, seed)
+        styles = calibrate_style_distance(models)
     except (ModelUnavailable, ValueError) as exc:
         fail(str(exc).rstrip(".") + ".")
     facts = {"profile": "world", "tau": chosen.tau, "precision": chosen.precision, "recall": chosen.recall,
              "false_positive_rate": chosen.false_positive_rate, "cases": chosen.cases, "visible": chosen.visible,
-             "rule": chosen.rule, "world": models.world}
+             "rule": chosen.rule, "world": models.world,
+             "style_distance": {"distance": styles.tau, "recall_same_artist": styles.recall,
+                                "distinct_pairs_within": styles.false_positive_rate, "pairs": styles.cases,
+                                "same_artist_pairs": styles.visible, "rule": styles.rule}}
     if as_json:
         print_json(facts)
         return
     out.print(table(f"τ for profile world ({chosen.rule})", ["τ", "precision", "recall", "named artists", "visible"],
                     [(f"{chosen.tau:.6f}", f"{chosen.precision:.3f}", f"{chosen.recall:.3f}", chosen.cases,
                       chosen.visible)]))
+    out.print(table("style distance for profile world (other works of one artist vs different artists)",
+                    ["distance", "same artist within", "distinct pairs within", "pairs", "same-artist pairs"],
+                    [(f"{styles.tau:.6f}", f"{styles.recall:.3f}", f"{styles.false_positive_rate:.3f}", styles.cases,
+                      styles.visible)]))

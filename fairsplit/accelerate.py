@@ -143,7 +143,8 @@ class Accelerator:
         """Apply `options` to `pipe` (in place). Off CUDA the ceiling is `memory_budget`."""
         self.pipe, self.device = pipe, device
         self.options = options.resolved(device)
-        self.unet = pipe.unet  # the eager module, kept for the LoRA fallback
+        self.unet = pipe.unet  # the eager module, for renders with LoRA adapters
+        self.compiled_unet = None  # its compiled wrapper (graphs kept while adapters render eager)
         self.compiled = False
         self.cache_loaded = False
         self._apply()
@@ -173,16 +174,25 @@ class Accelerator:
             name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
             setattr(config, name, max(getattr(config, name), 8 * len(opts.buckets)))
             mode = "reduce-overhead" if opts.cuda_graphs else None
-            pipe.unet = torch.compile(self.unet, mode=mode, dynamic=False)
+            self.compiled_unet = torch.compile(self.unet, mode=mode, dynamic=False)
+            pipe.unet = self.compiled_unet
             self.compiled = True
 
     def to_eager(self) -> None:
-        """Back to the plain pipeline (LoRA adapters are about to be loaded), for good."""
+        """The plain pipeline while LoRA adapters render (`restore` undoes it)."""
         if self.compiled:
             self.pipe.unet = self.unet
             self.compiled = False
         if getattr(self.pipe, "fusing_unet", False) or getattr(self.pipe, "fusing_vae", False):
             self.pipe.unfuse_qkv_projections(unet=self.pipe.fusing_unet, vae=self.pipe.fusing_vae)
+
+    def restore(self) -> None:
+        """Fused and compiled again as the options ask (after the adapters were unloaded)."""
+        if self.options.fuse_qkv and not getattr(self.pipe, "fusing_unet", False):
+            self.pipe.fuse_qkv_projections(unet=True, vae=True)
+        if self.compiled_unet is not None and not self.compiled:
+            self.pipe.unet = self.compiled_unet
+            self.compiled = True
 
     # --- batching ----------------------------------------------------------------------
 

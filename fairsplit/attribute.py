@@ -30,14 +30,16 @@ from PIL import Image
 from fairsplit.budget import check_png_budget
 from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
+from fairsplit.profile import CORRECTIONS
 from fairsplit.profiles import Models
-from fairsplit.recognition import Recognition, default_tau, recognise
+from fairsplit.recognition import Recognition, recognise
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels, embed_texts
 from fairsplit.request import AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
 from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
-from fairsplit.values import (CORRECTIONS, MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
-                              default_correction, image_floor)
+from fairsplit.styles import style_groups
+from fairsplit.values import (MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
+                              image_floor)
 
 MODES = ("generative", "text")
 
@@ -45,11 +47,18 @@ MODES = ("generative", "text")
 @dataclass(frozen=True)
 class AttributionConfig:
     mode: str = "generative"
-    tau: float | None = None  # None: the profile's default (recognition.PROFILE_TAU)
+    tau: float | None = None  # None: the profile's (`Profile.tau`)
     shapley: ShapleyConfig = ShapleyConfig()
     max_rank: int | None = None  # zero-shot rank test, off by default
     keep_images: bool = False  # attach coalition renders to the result (CLI --save-images)
     value_correction: str | None = None  # "floor" or "none" (the paper's); None: the profile's default
+    # galleries closer than this (cosine distance) are one group player; None: the profile's
+    # (`Profile.style_distance`); 0 turns grouping off
+    style_distance: float | None = None
+    # the words of unrecognised names: "keep" them in every coalition with the model (the
+    # padding rule), or "drop" them. "drop" stays the default: on held-out world cases the
+    # padding rule did not bring padded shares closer (docs/attribution.md, bench/fidelity.py)
+    unrecognised_words: str = "drop"
 
 
 @dataclass
@@ -63,7 +72,13 @@ class _Event:
     images: dict[int, Image.Image] = field(default_factory=dict)
     anchor: np.ndarray | None = None
     recognitions: list[Recognition] = field(default_factory=list)
-    kept: list[int] = field(default_factory=list)  # player indices in the game (0 = model)
+    # the game's players, each the tuple of named players it stands for (0 = the model; an
+    # artist j is j + 1): one recognised artist, or a group of recognised artists whose
+    # galleries are one style (`fairsplit.styles`)
+    kept: list[tuple[int, ...]] = field(default_factory=list)
+    # bits of the named artists that failed recognition: no longer players, but their words
+    # stay in every coalition with the model (the padding rule, docs/attribution.md)
+    silent: int = 0
     plan: ShapleyPlan | None = None
     floor: float | None = None  # the image's floor (bias-corrected values)
 
@@ -76,8 +91,12 @@ class _Event:
         return (1 << (self.n_artists + 1)) - 1
 
     def original_mask(self, game_mask: int) -> int:
-        """A coalition of the game over `kept` as a coalition over all players."""
-        return sum(1 << p for i, p in enumerate(self.kept) if game_mask >> i & 1)
+        """A coalition of the game over `kept` as a coalition over all named artists: a
+        coalition with the model also carries the unrecognised artists' words (`silent`),
+        as the event's image did, so that padding a prompt with names that do not show
+        perturbs every model render the way it perturbed the image."""
+        mask = sum(1 << p for i, group in enumerate(self.kept) if game_mask >> i & 1 for p in group)
+        return mask | self.silent if mask & MODEL_BIT else mask
 
 
 def attribute(
@@ -109,9 +128,13 @@ def attribute_many(
     if config.mode not in MODES:
         raise ValueError(f"unknown mode '{config.mode}' (choose one of: {', '.join(MODES)})")
     if config.tau is None:
-        config = replace(config, tau=default_tau(models.profile))
+        config = replace(config, tau=models.spec.tau)
     if config.value_correction is None:
-        config = replace(config, value_correction=default_correction(models.profile))
+        config = replace(config, value_correction=models.spec.value_correction)
+    if config.style_distance is None:
+        config = replace(config, style_distance=models.spec.style_distance)
+    if config.unrecognised_words not in ("keep", "drop"):
+        raise ValueError("unrecognised_words is 'keep' or 'drop'")
     if config.value_correction not in CORRECTIONS:
         raise ValueError(f"unknown value correction '{config.value_correction}' (choose one of: {', '.join(CORRECTIONS)})")
     renderer = renderer or Renderer(models)
@@ -253,7 +276,7 @@ def _job(event: _Event, mask: int) -> RenderJob:
 def _recognise(event: _Event, models: Models, config: AttributionConfig, registry) -> None:
     """The uplift test per artist; the recognised ones stay in the game."""
     if event.n_artists == 0:
-        event.kept = [0]
+        event.kept = [(0,)]
         return
     event.anchor = _anchor(event, models, config)
     event.recognitions = [
@@ -268,7 +291,11 @@ def _recognise(event: _Event, models: Models, config: AttributionConfig, registr
         )
         for j, style in enumerate(event.request.styles)
     ]
-    event.kept = [0] + [j + 1 for j, r in enumerate(event.recognitions) if r.recognised]
+    recognised = [j for j, r in enumerate(event.recognitions) if r.recognised]
+    groups = style_groups([event.galleries[j].vector for j in recognised], config.style_distance)
+    event.kept = [(0,)] + [tuple(recognised[i] + 1 for i in group) for group in groups]
+    if config.unrecognised_words == "keep":
+        event.silent = sum(1 << (j + 1) for j, r in enumerate(event.recognitions) if not r.recognised)
 
 
 def _anchor(event: _Event, models: Models, config: AttributionConfig) -> np.ndarray:
@@ -297,13 +324,13 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
     players = _players(event)
     accounts = [p.account for p in players]
     share_of = dict.fromkeys(accounts, 0.0)
-    share_of.update({accounts[p]: s for p, s in zip(event.kept, shares.values)})
+    share_of.update(_split_among_members(accounts, event.kept, shares.values))
     return AttributionResult(
         event_id=event.request.event_id,
         model_id=event.request.model_id,
         players=players,
-        coalitions=[
-            CoalitionValue(tuple(accounts[p] for p in range(len(accounts)) if o >> p & 1), values[o])
+        coalitions=[  # named by their players: the silent names are part of the model's render
+            CoalitionValue(tuple(accounts[p] for p in range(len(accounts)) if (o & ~event.silent) >> p & 1), values[o])
             for o in sorted(set(originals))
         ],
         shares=share_of,
@@ -321,13 +348,31 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
             grand_image=_grand_image(event.request),
             value_correction=config.value_correction,
             test_world=models.world,
+            style_distance=config.style_distance,
         ),
         floor=event.floor,
         stderr=(
-            {accounts[p]: s for p, s in zip(event.kept, estimate.stderr)} if estimate.stderr is not None else None
+            _split_among_members(accounts, event.kept, estimate.stderr) if estimate.stderr is not None else None
         ),
-        images={_label(accounts, m): im for m, im in sorted(event.images.items())},
+        images=_images(event, accounts, originals),
     )
+
+
+def _images(event: _Event, accounts: list[str], originals: list[int]) -> dict[str, object]:
+    """Coalition renders by label: the game's renders named by their players (a render that
+    carries silent names is the coalition's), then the other renders that do not clash."""
+    used = {m: _label(accounts, m & ~event.silent) for m in sorted(set(originals)) if m in event.images}
+    images = {label: event.images[m] for m, label in used.items()}
+    for m, image in sorted(event.images.items()):
+        if m not in used:
+            images.setdefault(_label(accounts, m), image)
+    return images
+
+
+def _split_among_members(accounts: list[str], kept: list[tuple[int, ...]], values) -> dict[str, float]:
+    """A game player's number split equally among the named players it stands for (a group
+    of one style: no member can be told apart from another, so none earns more)."""
+    return {accounts[p]: float(value) / len(group) for group, value in zip(kept, values) for p in group}
 
 
 def _grand_image(request: AttributionRequest) -> str:
@@ -345,9 +390,12 @@ def _text_rescale(event: _Event, models: Models) -> tuple[float, float]:
 
 def _players(event: _Event) -> list[Player]:
     model = Player(event.request.model_id, f"model:{event.request.model_id}", "model")
+    styles = event.request.styles
+    group_of = {p: styles[group[0] - 1].artist_id for group in event.kept if len(group) > 1 for p in group}
     return [model] + [
-        Player(r.artist_id, f"artist:{r.artist_id}", "artist", r.recognised, r.uplift, r.rank, g.source)
-        for r, g in zip(event.recognitions, event.galleries)
+        Player(r.artist_id, f"artist:{r.artist_id}", "artist", r.recognised, r.uplift, r.rank, g.source,
+               group_of.get(j + 1))
+        for j, (r, g) in enumerate(zip(event.recognitions, event.galleries))
     ]
 
 

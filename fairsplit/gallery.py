@@ -67,7 +67,6 @@ def synthesize_gallery(style: Style, renderer: Renderer, params: Params) -> Gall
 
 
 REFERENCE_SEEDS = (0, 1, 2, 3)  # one reference gallery per seed, of the profile's reference contents
-MAX_REFERENCE_PARAMS = 8  # parameter sets whose references are kept (events choose their parameters)
 
 
 def reference_galleries(renderer: Renderer, params: Params) -> list:
@@ -76,15 +75,12 @@ def reference_galleries(renderer: Renderer, params: Params) -> list:
     named. Rendered once per profile and parameters; the most recently used few are kept
     with the loaded models."""
     models = renderer.models
-    references = models.references
-    if params in references:
-        references.move_to_end(params)
-    else:
-        contents = models.reference_contents
+
+    def make(params: Params) -> list:
+        contents = models.spec.reference_contents
         jobs = [RenderJob(c, seed, params) for seed in REFERENCE_SEEDS for c in contents]
         vectors = embed_pixels(models, renderer.render_pixels(jobs))
         n = len(contents)
-        references[params] = [unit_mean(vectors[k * n : (k + 1) * n]) for k in range(len(REFERENCE_SEEDS))]
-        while len(references) > MAX_REFERENCE_PARAMS:
-            references.popitem(last=False)
-    return references[params]
+        return [unit_mean(vectors[k * n : (k + 1) * n]) for k in range(len(REFERENCE_SEEDS))]
+
+    return models.runtime.reference_galleries(params, make)

@@ -24,64 +24,56 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 
 from fairsplit.accelerate import Acceleration, Accelerator
-from fairsplit.request import Params
+from fairsplit.profile import PROFILES, TINY_SIZE, ModelRef, Profile, facts
+from fairsplit.runtime import Runtime
 from fairsplit.sources import ModelSources
 
-PROFILES = ("sd15", "tiny", "world")
+__all__ = ["PROFILES", "ModelRef", "ModelUnavailable", "Models", "Profile", "load_profile"]
+
 TINY_VERSION = "1"
 TINY_SEED = 0
-TINY_SIZE = 32
-WORLD_STEPS = 12
-WORLD_GUIDANCE = 3.0
 
 
 class ModelUnavailable(RuntimeError):
     """A model could not be loaded; the message says how to provide it."""
 
 
-@dataclass(frozen=True)
-class ModelRef:
-    """What produced a number: model id (or path) and revision."""
-
-    id: str
-    revision: str
-
-
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Models:
-    """A loaded profile: generator pipeline, CLIP embedder and their provenance."""
+    """A loaded profile: its facts (`spec`, immutable), the generator pipeline, the CLIP
+    embedder, and the one `Runtime` that owns every piece of state that changes while it
+    serves (adapters, compiled graphs, reference caches). Nothing outside `Runtime`
+    changes a loaded profile."""
 
-    profile: str
+    spec: Profile
     pipe: object  # diffusers StableDiffusionPipeline
     clip: object  # transformers CLIPModel
     tokenizer: object
     image_processor: object
-    generator: ModelRef
-    embedder: ModelRef
     device: torch.device
     dtype: torch.dtype
-    test_model: bool
-    default_params: Params
     memory_budget: int  # bytes one render batch may use off CUDA (on CUDA: Acceleration's ceiling)
-    # LoRA adapters loaded into `pipe` (name -> path): state of the shared pipeline, so
-    # every Renderer of this profile must see it
-    adapters: dict[str, str] = field(default_factory=dict)
-    accelerator: Accelerator | None = None  # compiled UNet, buckets, memory ceiling (fairsplit.accelerate)
-    world: str | None = None  # the test world that trained these models (profile `world`)
-    # what the reference galleries show (the floor of bias-corrected values): subjects the
-    # model knows, with no artist named; the world's own contents for `world`
-    reference_contents: tuple[str, ...] = ("a photograph of a person", "a landscape", "a city street",
-                                           "a bowl of fruit", "an animal", "a building")
-    # reference galleries per render parameters, the most recently used few (fairsplit.gallery)
-    references: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    runtime: Runtime
+
+    # the profile's facts, read through (one definition: `spec`)
+    profile = property(lambda self: self.spec.name)
+    generator = property(lambda self: self.spec.generator)
+    embedder = property(lambda self: self.spec.embedder)
+    test_model = property(lambda self: self.spec.test_model)
+    default_params = property(lambda self: self.spec.default_params)
+    world = property(lambda self: self.spec.world)
+    reference_contents = property(lambda self: self.spec.reference_contents)
+    # the runtime's state, read-only from here
+    accelerator = property(lambda self: self.runtime.accelerator)
+    adapters = property(lambda self: self.runtime.adapters)
+    references = property(lambda self: self.runtime.references)
 
 
 def pick_device(wanted: str | None = None) -> torch.device:
@@ -116,17 +108,10 @@ def load_profile(name: str, sources: ModelSources = ModelSources(), acceleration
     """Load a profile once per process, sources and acceleration (models are large; callers
     share them). `acceleration` (default: `Acceleration()`, i.e. compiled on CUDA, plain
     elsewhere) is applied to the pipeline here, once, because every Renderer shares it."""
+    spec = facts(name)
     _quiet()
-    if name == "tiny":
-        models = _load_tiny(sources)
-    elif name == "world":
-        models = _load_world(sources)
-    elif name == "sd15":
-        models = _load_sd15(sources)
-    else:
-        raise ValueError(f"unknown profile '{name}' (choose one of: {', '.join(PROFILES)})")
-    models.accelerator = Accelerator(models.pipe, models.device, acceleration or Acceleration(), models.memory_budget)
-    return models
+    loader = {"tiny": _load_tiny, "world": _load_world, "sd15": _load_sd15}[name]
+    return loader(spec, sources, acceleration or Acceleration())
 
 
 def _quiet() -> None:
@@ -141,7 +126,7 @@ def _quiet() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
-def _load_sd15(sources: ModelSources) -> Models:
+def _load_sd15(spec: Profile, sources: ModelSources, acceleration: Acceleration) -> Models:
     from diffusers import StableDiffusionPipeline
     from transformers import CLIPModel, CLIPTokenizer
 
@@ -161,7 +146,8 @@ def _load_sd15(sources: ModelSources) -> Models:
         processor = _image_processor_class().from_pretrained(emb.id, revision=emb.revision)
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(_missing(emb, "--clip-model (FAIRSPLIT_CLIP_MODEL)", exc)) from None
-    return _finish("sd15", pipe, clip, tokenizer, processor, gen, emb, device, dtype, False, Params())
+    return build_models(replace(spec, generator=gen, embedder=emb), pipe, clip, tokenizer, processor, device, dtype,
+                        acceleration)
 
 
 def _missing(ref: ModelRef, variable: str, exc: Exception) -> str:
@@ -180,13 +166,18 @@ def _image_processor_class():
     return getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
 
 
-def _finish(profile, pipe, clip, tokenizer, processor, gen, emb, device, dtype, test_model, params) -> Models:
+def build_models(spec: Profile, pipe, clip, tokenizer, processor, device: torch.device, dtype: torch.dtype,
+                 acceleration: Acceleration) -> Models:
+    """The one place a loaded profile and its runtime are assembled (the accelerator is
+    applied to the pipeline here, once, because every Renderer shares it)."""
+    if spec.generator is None or spec.embedder is None:
+        raise ValueError("a loaded profile names its generator and embedder")
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     clip = clip.to(device).eval()
-    return Models(
-        profile, pipe, clip, tokenizer, processor, gen, emb, device, dtype, test_model, params, memory_budget(device)
-    )
+    budget = memory_budget(device)
+    runtime = Runtime(Accelerator(pipe, device, acceleration, budget))
+    return Models(spec, pipe, clip, tokenizer, processor, device, dtype, budget, runtime)
 
 
 # --- world: the trained test world, committed with the code ------------------------
@@ -196,11 +187,9 @@ def world_model_dir(sources: ModelSources) -> Path:
     return Path(sources.world_model) if sources.world_model else Path(__file__).parent / "world" / "model"
 
 
-def _load_world(sources: ModelSources) -> Models:
+def _load_world(spec: Profile, sources: ModelSources, acceleration: Acceleration) -> Models:
     from diffusers import StableDiffusionPipeline
     from transformers import AutoTokenizer, CLIPModel
-
-    from fairsplit.world import CONTENTS, SIZE, content_prompt
 
     root = world_model_dir(sources)
     try:
@@ -216,28 +205,15 @@ def _load_world(sources: ModelSources) -> Models:
             f"the test world in {root} could not be loaded ({type(exc).__name__}: {str(exc)[:160]}); "
             "train it with `python -m fairsplit.world.train`"
         ) from None
-    models = _finish(
-        "world",
-        pipe,
-        clip,
-        tokenizer,
-        processor,
-        ModelRef("fairsplit/world-sd.test-model", revision),
-        ModelRef("fairsplit/world-clip.test-model", revision),
-        pick_device(sources.device),
-        torch.float32,
-        True,
-        Params(steps=WORLD_STEPS, guidance=WORLD_GUIDANCE, width=SIZE, height=SIZE),
-    )
-    models.world = world_id
-    models.reference_contents = tuple(content_prompt(c) for c in CONTENTS)
-    return models
+    spec = replace(spec, generator=ModelRef("fairsplit/world-sd.test-model", revision),
+                   embedder=ModelRef("fairsplit/world-clip.test-model", revision), world=world_id)
+    return build_models(spec, pipe, clip, tokenizer, processor, pick_device(sources.device), torch.float32, acceleration)
 
 
 # --- tiny: seeded random models, built once, loaded like real ones ------------------
 
 
-def _load_tiny(sources: ModelSources) -> Models:
+def _load_tiny(spec: Profile, sources: ModelSources, acceleration: Acceleration) -> Models:
     from diffusers import StableDiffusionPipeline
     from transformers import CLIPModel, CLIPTokenizer
 
@@ -248,19 +224,9 @@ def _load_tiny(sources: ModelSources) -> Models:
     clip = CLIPModel.from_pretrained(root / "clip")
     tokenizer = CLIPTokenizer.from_pretrained(root / "clip")
     processor = _image_processor_class().from_pretrained(root / "clip")
-    return _finish(
-        "tiny",
-        pipe,
-        clip,
-        tokenizer,
-        processor,
-        ModelRef("fairsplit/tiny-random-sd.test-model", revision),
-        ModelRef("fairsplit/tiny-random-clip.test-model", revision),
-        device,
-        torch.float32,
-        True,
-        Params(steps=4, guidance=5.0, width=TINY_SIZE, height=TINY_SIZE),
-    )
+    spec = replace(spec, generator=ModelRef("fairsplit/tiny-random-sd.test-model", revision),
+                   embedder=ModelRef("fairsplit/tiny-random-clip.test-model", revision))
+    return build_models(spec, pipe, clip, tokenizer, processor, device, torch.float32, acceleration)
 
 
 def ensure_tiny_models(cache_dir: Path) -> Path:

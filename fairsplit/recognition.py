@@ -15,21 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fairsplit.profile import DEFAULT_TAU, FACTS
 from fairsplit.values import cosine
-
-DEFAULT_TAU = 0.02
-#: Default τ per profile. The tiny random test models move gallery cosines by ~1e-4, a
-#: hundredth of what SD1.5 + CLIP ViT-L/14 do, so 0.02 would filter every artist there;
-#: τ = 0 keeps the test's meaning ("naming the artist moves the image towards their
-#: gallery at all") on a model whose scale says nothing.
-#: The world's τ is calibrated (`fairsplit world calibrate --cases 60 --seed 0` on world
-#: fairsplit-world-v3-seed0: 80 named artists, 40 visible; precision 1.000, recall 0.975):
-#: halfway between the highest unknown artist's uplift (0.043) and the next visible one (0.163).
-PROFILE_TAU = {"sd15": DEFAULT_TAU, "tiny": 0.0, "world": 0.103151}
 
 
 def default_tau(profile: str) -> float:
-    return PROFILE_TAU.get(profile, DEFAULT_TAU)
+    """The profile's τ (`fairsplit.profile.FACTS`, where each one is explained)."""
+    return FACTS[profile].tau if profile in FACTS else DEFAULT_TAU
 
 
 @dataclass(frozen=True)

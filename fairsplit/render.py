@@ -27,14 +27,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fairsplit.accelerate import Acceleration, Accelerator
 from fairsplit.pixels import ClipInput, clip_input, from_pil, group_by_size, to_levels, to_pil
 from fairsplit.profiles import Models
 from fairsplit.request import Params
 
 PURE_CACHE_SIZE = 128
 EMBED_BATCH = 32
-PLAIN = Acceleration(compile=False, fuse_qkv=False, channels_last=False, enforce_ceiling=False)
 
 
 @dataclass(frozen=True)
@@ -47,19 +45,12 @@ class RenderJob:
     adapters: tuple[tuple[str, str], ...] = ()
 
 
-def accelerator_of(models: Models) -> Accelerator:
-    """The profile's accelerator; a profile loaded without one gets the plain pipeline."""
-    if getattr(models, "accelerator", None) is None:
-        models.accelerator = Accelerator(models.pipe, models.device, PLAIN, models.memory_budget)
-    return models.accelerator
-
-
 class Renderer:
     """Batched, cached coalition rendering for one loaded profile."""
 
     def __init__(self, models: Models):
         self.models = models
-        self.accelerator = accelerator_of(models)
+        self.accelerator = models.runtime.accelerator
         self.pure: OrderedDict[tuple, torch.Tensor] = OrderedDict()
         self.batches = 0  # pipeline calls
         self.rendered = 0  # images rendered (padding excluded)
@@ -84,7 +75,7 @@ class Renderer:
         for job in todo:
             groups.setdefault((job.params, job.adapters), []).append(job)
         for (params, adapters), group in groups.items():
-            self._use_adapters(adapters)
+            self.models.runtime.use_adapters(self.models.pipe, adapters)
             done.update(self._render_group(group, params))
         for job in todo:
             if not job.adapters:
@@ -146,23 +137,6 @@ class Renderer:
             to_levels(vae.decode(latents[i : i + step] / vae.config.scaling_factor, return_dict=False)[0])
             for i in range(0, latents.shape[0], step)
         ])
-
-    def _use_adapters(self, adapters: tuple[tuple[str, str], ...]) -> None:
-        """Activate exactly these LoRA adapters (none: the base model)."""
-        pipe, loaded = self.models.pipe, self.models.adapters
-        if adapters:
-            self.accelerator.to_eager()  # fused attention would bypass the adapters' layers
-        for name, path in adapters:
-            if loaded.get(name) != path:
-                if name in loaded:
-                    pipe.delete_adapters(name)
-                pipe.load_lora_weights(path, adapter_name=name)
-                loaded[name] = path
-        if adapters:
-            pipe.enable_lora()
-            pipe.set_adapters([name for name, _ in adapters])
-        elif loaded:
-            pipe.disable_lora()
 
     def warm_up(self, params: Params | None = None):
         """Compile and measure every bucket at `params` (the profile's defaults): what a

@@ -23,6 +23,7 @@ class Player:
     uplift: float | None = None
     rank: int | None = None
     gallery_source: str | None = None  # "gallery" or "synthesized"
+    group: str | None = None  # one style with other players: the id of the group's first member
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Method:
     v_grand: str = "v(N') = 1 over the recognised players"
     value_correction: str = "none"  # "floor": cosines measured above the image's floor; "none": the paper's
     test_world: str | None = None  # the test world whose models made the numbers (profile `world`)
+    style_distance: float | None = None  # galleries closer than this were one group player
 
 
 @dataclass

@@ -19,17 +19,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from fairsplit.profile import FACTS
+
 MODEL_BIT = 1
 DECIMALS = 9  # values are quantised: CLIP cosines carry no meaning past this
-CORRECTIONS = ("floor", "none")
-#: Default correction per profile: the tiny random models' cosines say nothing about
-#: style, so their tests keep the paper's value; real and world models are corrected.
-PROFILE_CORRECTION = {"sd15": "floor", "world": "floor", "tiny": "none"}
 MAX_FLOOR = 1 - 1e-6  # a floor of 1 would divide by zero: the image equals its references
 
 
 def default_correction(profile: str) -> str:
-    return PROFILE_CORRECTION.get(profile, "floor")
+    """The profile's value correction (`fairsplit.profile.FACTS`)."""
+    return FACTS[profile].value_correction if profile in FACTS else "floor"
 
 
 def image_floor(anchor: np.ndarray, references: Sequence[np.ndarray]) -> float:

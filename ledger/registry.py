@@ -36,6 +36,7 @@ from ledger.errors import LedgerError, SigningKeyError
 from ledger.ids import is_slug
 from ledger.schema import (ArtistRow, ArtistWorkRow, KeyRevocationRow, PlatformKeyRow, PlatformRow,
                            ServiceKeyRow, SigningKey)
+from ledger.style_allowances import StylePolicy, check_style
 
 
 
@@ -108,9 +109,11 @@ def add_artist(
     gallery_count: int,
     gallery_model_id: str,
     thumbnails: Sequence[bytes] = (),
+    style: StylePolicy | None = None,
 ) -> bool:
     """Register an artist with the embedding of their reference works (and small PNG
-    thumbnails of a few of them, for pictures); True if new."""
+    thumbnails of a few of them, for pictures); True if new. With `style`, a gallery in a
+    registered artist's style is refused unless allowed (`ledger.style_allowances`)."""
     _check_id("Artist", artist_id)
     if not name.strip() or "\x00" in name or len(name) > 200:
         raise RegistryError("An artist needs a name of 1-200 characters (no NUL).")
@@ -125,6 +128,11 @@ def add_artist(
 
     def new_registration(connection) -> None:
         _refuse_shared_works(connection, artist_id, blob, list(thumbnails))
+        if style is not None:
+            try:
+                check_style(connection, artist_id, _unpack(blob), gallery_model_id, style, _unpack)
+            except ValueError as exc:
+                raise RegistryError(str(exc)) from None
         if works:
             connection.execute(insert(ArtistWorkRow.__table__), works)
 

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
+from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
                         SmallInteger, String, Text)
 from sqlmodel import Field, SQLModel
 
@@ -147,6 +147,21 @@ class ArtistWorkRow(SQLModel, table=True):
     artist_id: str = Field(sa_column=Column(String(64), ForeignKey("artists.artist_id"), primary_key=True))
     idx: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     thumbnail_png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ArtistStyleAllowanceRow(SQLModel, table=True):
+    """An operator's recorded reason why `artist_id` may register although its gallery is
+    within the style distance (`threshold`) of `similar_to`'s (`ledger.style_allowances`)."""
+
+    __tablename__ = "artist_style_allowances"
+    __table_args__ = (CheckConstraint("artist_id <> similar_to", name="ck_artist_style_allowances_other"),)
+
+    artist_id: str = Field(sa_column=Column(String(64), ForeignKey("artists.artist_id"), primary_key=True))
+    similar_to: str = Field(sa_column=Column(String(64), ForeignKey("artists.artist_id"), primary_key=True))
+    distance: float = Field(sa_column=Column(Float, nullable=False))
+    threshold: float = Field(sa_column=Column(Float, nullable=False))
+    reason: str = Field(sa_column=Column(String(500), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class PlatformRow(SQLModel, table=True):

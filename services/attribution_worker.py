@@ -119,7 +119,8 @@ def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey)
             "test_world": method.test_world,
         },
         "players": [
-            {"id": p.id, "account": p.account, "kind": p.kind, "recognised": p.recognised, "uplift": p.uplift}
+            {"id": p.id, "account": p.account, "kind": p.kind, "recognised": p.recognised, "uplift": p.uplift,
+             **({"group": p.group} if p.group else {})}
             for p in result.players
         ],
         "values": [{"players": list(c.members), "value": c.value} for c in result.coalitions],

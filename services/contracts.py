@@ -326,6 +326,7 @@ class PlayerV1(_Contract):
     kind: Literal["model", "artist"]
     recognised: Annotated[bool, Field(strict=True)]
     uplift: Finite | None = None
+    group: Slug | None = None  # players of one style, one group player: its first member's id
 
 
 class CoalitionValueV1(_Contract):

@@ -86,6 +86,12 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources,
              f"{format_amount(row['reward_amount'], row['currency'])} {row['currency']} · {method['estimator']} Shapley"]
     notes += [f"{p['account']} not recognised (style uplift {p.get('uplift', 0):+.5f} < τ {method['tau']}): "
               "not a player, earns 0" for p in recorded["players"] if not p["recognised"]]
+    groups: dict[str, list[str]] = {}
+    for p in recorded["players"]:
+        if p.get("group"):
+            groups.setdefault(p["group"], []).append(p["account"])
+    notes += [f"{' and '.join(members)} are one style (galleries within the style distance): one player, "
+              "its share split equally" for members in groups.values()]
     if len(scored) < len(again.images):
         notes.append(f"{len(again.images) - len(scored)} renders that name an unrecognised artist are not drawn: "
                      "they have no value in the split")

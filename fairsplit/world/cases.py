@@ -77,3 +77,31 @@ def calibrate(models, count: int = 60, seed: int = 0, renderer=None) -> Calibrat
     """τ for the world profile, by ROC over `count` labelled cases."""
     labelled = uplifts(models, labelled_cases(count, seed), world_galleries(models), renderer)
     return choose_tau([u for u, _ in labelled], [v for _, v in labelled])
+
+
+STYLE_SEEDS = (1, 2, 3, 4)  # other works of each artist, for the style distance (9000+ are held out)
+STYLE_SIZES = (4, 12)  # gallery sizes: a shell company may register only a few works
+
+
+def style_pairs(models, seeds=STYLE_SEEDS, sizes=STYLE_SIZES) -> tuple[list[float], list[float]]:
+    """(distances between an artist's registered gallery and galleries of their other works;
+    distances between different artists' galleries), over the world's artists."""
+    from fairsplit.gallery import embed_gallery
+    from fairsplit.styles import style_distance
+
+    registered = {a: g.vector for a, g in world_galleries(models).items()}
+    other = {(a, s, n): embed_gallery(gallery_images(a, n, s), models).vector
+             for a in world.ARTISTS for s in seeds for n in sizes}
+    same = [style_distance(registered[a], v) for (a, _, _), v in other.items()]
+    distinct = [style_distance(registered[a], v) for (b, _, _), v in other.items() for a in registered if a != b]
+    names = list(registered)
+    distinct += [style_distance(registered[a], registered[b]) for i, a in enumerate(names) for b in names[i + 1:]]
+    return same, distinct
+
+
+def calibrate_style_distance(models, seeds=STYLE_SEEDS) -> Calibration:
+    """The style distance for the world profile, by ROC (`fairsplit.styles.choose_distance`)."""
+    from fairsplit.styles import choose_distance
+
+    same, distinct = style_pairs(models, seeds)
+    return choose_distance(same, distinct)

@@ -33,15 +33,19 @@ def main(cache: Path) -> None:
     reference = Renderer(plain).render_pixels(jobs)
     levels = max(int((a.int() - b.int()).abs().max()) for a, b in zip(pixels, reference))
     embeddings = float(np.abs(embed_pixels(fast, pixels) - embed_pixels(plain, reference)).max())
+    misses, hits = counters["inductor"].get("fxgraph_cache_miss", 0), counters["inductor"].get("fxgraph_cache_hit", 0)
     with tempfile.TemporaryDirectory() as folder:
         lora = str(make_tiny_lora(Path(folder) / "lora", sources.cache_dir))
         renderer.render_pixels([RenderJob("by Van Gogh", 1, fast.default_params, ((adapter_name("van-gogh"), lora),))])
     eager = not fast.accelerator.compiled and not fast.pipe.fusing_unet
+    again = Renderer(fast).render_pixels(jobs[:1])[0]  # no adapter: fused and compiled again
+    restored = fast.accelerator.compiled and fast.pipe.fusing_unet and int((again.int() - pixels[0].int()).abs().max()) <= 1
     print(json.dumps({
         "loaded": warm.cache_loaded, "saved": warm.cache_saved is not None,
-        "misses": counters["inductor"].get("fxgraph_cache_miss", 0), "hits": counters["inductor"].get("fxgraph_cache_hit", 0),
+        "misses": misses, "hits": hits,
         "batches": batches, "padded": padded, "max_level_difference": levels,
         "max_embedding_difference": embeddings, "lora_eager": eager,
+        "restored": bool(restored),
     }))
 
 

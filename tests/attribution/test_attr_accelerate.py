@@ -113,4 +113,5 @@ def test_compiled_path_renders_like_the_plain_one_and_a_restart_loads_its_compil
     for run in runs:
         assert run["padded"] == 1 and run["batches"] == 2  # 5 renders = a 4 and a 2 padded by one
         assert run["max_level_difference"] <= 1 and run["max_embedding_difference"] <= 1e-3
-        assert run["lora_eager"]  # a LoRA style turns the pipeline back to eager, unfused
+        assert run["lora_eager"]  # a LoRA style renders on the eager, unfused pipeline
+        assert run["restored"]  # and the next plain render is fused and compiled again, the same image

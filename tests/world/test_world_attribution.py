@@ -93,6 +93,8 @@ def test_calibrate_prints_tau_with_precision_and_recall():
     facts = json.loads(done.stdout)
     assert facts["profile"] == "world" and facts["cases"] == 12 and facts["visible"] == 6
     assert facts["precision"] >= 0.8 and facts["recall"] >= 0.8
+    styles = facts["style_distance"]  # the shell-company distance, by ROC on other works vs distinct artists
+    assert 0 < styles["distance"] < 2 and styles["recall_same_artist"] == 1.0 and styles["same_artist_pairs"] == 72
 
 
 def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_and_the_correction(tmp_path):
@@ -129,12 +131,12 @@ def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_a
 def test_reference_galleries_show_the_worlds_contents_and_only_a_few_parameter_sets_are_kept(monkeypatch):
     import numpy as np
 
-    from fairsplit import gallery
+    from fairsplit import gallery, runtime
     from fairsplit.request import Params
 
     models, renderer, _ = world_models()
     assert models.reference_contents == tuple(world.content_prompt(c) for c in world.CONTENTS)
-    monkeypatch.setattr(gallery, "MAX_REFERENCE_PARAMS", 1)
+    monkeypatch.setattr(runtime, "MAX_REFERENCE_PARAMS", 1)
     first, second = Params(steps=4, guidance=3.0, width=32, height=32), Params(steps=5, guidance=3.0, width=32, height=32)
     kept = gallery.reference_galleries(renderer, first)
     gallery.reference_galleries(renderer, second)

@@ -1,0 +1,33 @@
+"""Style distance, groups and the ROC choice of the distance (fairsplit.styles), pure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fairsplit.styles import choose_distance, nearest_style, style_distance, style_groups
+
+
+def unit(*xs):
+    v = np.asarray(xs, float)
+    return v / np.linalg.norm(v)
+
+
+def test_groups_are_the_components_of_closer_than_the_threshold():
+    g = [unit(1, 0, 0), unit(0, 1, 0), unit(0.999, 0.04, 0), unit(0, 0, 1), unit(0.997, 0.08, 0)]
+    assert style_groups(g, 0.01) == [[0, 2, 4], [1], [3]]  # 0–2 and 2–4 close: one group, transitively
+    assert style_groups(g, 0.0) == [[0], [1], [2], [3], [4]]  # 0 turns grouping off
+    assert style_distance(g[0], g[0]) == 0.0 and style_distance(g[0], -g[0]) == 2.0
+
+
+def test_the_nearest_registered_style_and_its_distance():
+    registered = {"b": unit(0, 1), "a": unit(1, 0.1)}
+    assert nearest_style(unit(1, 0), registered) == ("a", pytest.approx(1 - 1 / np.sqrt(1.01), abs=1e-9))
+    assert nearest_style(unit(1, 0), {}) is None
+
+
+def test_the_distance_separates_other_works_of_one_artist_from_distinct_artists_midway():
+    chosen = choose_distance(same=[0.01, 0.05, 0.12], distinct=[0.3, 0.6, 0.9])
+    assert chosen.tau == pytest.approx(0.21) and chosen.recall == 1.0 and chosen.false_positive_rate == 0.0
+    overlapping = choose_distance(same=[0.05, 0.4], distinct=[0.2, 0.9, 0.95])
+    assert overlapping.recall == 1.0 and overlapping.false_positive_rate == pytest.approx(1 / 3)
