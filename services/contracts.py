@@ -24,15 +24,14 @@ import binascii
 import math
 import re
 import sys
-import uuid
 from array import array
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from ledger.errors import MoneyError
-from ledger.ids import EVENT_ID, SLUG
+from ledger.ids import ATTRIBUTION_NAMESPACE, EVENT_ID, SLUG, attribution_id  # noqa: F401 - re-exported
 from ledger.strictjson import StrictJsonError, parse_object
-from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_money
+from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_reward
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -138,9 +137,9 @@ class _Contract(BaseModel):
 
 
 class RewardV1(_Contract):
-    """`{"amount": "0.01", "currency": "USD"}`: a positive canonical decimal string in a
-    currency the ledger knows, with no more decimals than its ISO 4217 minor unit (USD 2,
-    JPY 0) and at most `MAX_EVENT_REWARD`."""
+    """`{"amount": "0.004", "currency": "USD"}`: a positive canonical decimal string in a
+    currency the ledger knows, at most `MAX_EVENT_REWARD`, to the micro-unit — whole units
+    in a currency without a minor unit (JPY, KRW; `ledger.money.parse_reward`)."""
 
     amount: Text
     currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")]
@@ -148,7 +147,7 @@ class RewardV1(_Contract):
     @model_validator(mode="after")
     def _amount(self) -> "RewardV1":
         try:
-            micros = parse_money(self.amount, self.currency, MAX_EVENT_REWARD)
+            micros = parse_reward(self.amount, self.currency, MAX_EVENT_REWARD)
         except MoneyError as exc:
             raise ValueError(str(exc).rstrip(".")) from None
         if micros == 0:
@@ -402,14 +401,6 @@ class DeadLetterV1(_Contract):
         return base64.b64decode(self.original_base64)
 
 
-#: uuid5 namespace of attribution ids (fixed forever).
-ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
-
-
-def attribution_id(event_id: str, body_sha256: str) -> str:
-    """The id of an event's attribution: uuid5 of its id and body hash, so re-attributing a
-    redelivered event yields the same id."""
-    return str(uuid.uuid5(ATTRIBUTION_NAMESPACE, f"{event_id}|{body_sha256}"))
 
 
 # --- parsing ---------------------------------------------------------------------------
