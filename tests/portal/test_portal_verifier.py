@@ -25,8 +25,8 @@ from ledger.keyring import Keyring, KeyringError, PublicKeyInfo, parse_keyring
 from ledger.proofs import BUNDLE_FORMAT
 from ledger.proving import balance_bundle, prove_inclusion
 from ledger.transparency import create_checkpoint
-from tests.portal.rotation import FORGED, forged_bundle, make_rotated, resigned
-from tests.portal.support import make_access_env, tampered_bundles
+from tests.portal.rotation import forged_bundle, make_rotated, resigned
+from tests.portal.support import make_access_env, tampered_bundles, tampered_evidence
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +110,8 @@ def test_honest_bundles_verify_in_both_with_the_same_balance(page, verify_html, 
         python = python_verdict(tmp_path, bundle, keys)
         shown = browser_verdict(page, verify_html, tmp_path, bundle, keys)
         assert python["valid"] and shown.startswith("valid: "), shown
-        assert f"3 entries of artist:{artist} are in the log; balance 1.2012 USD" in shown
-        assert python["balances"] == {"USD": 1_201_200}
+        assert f"3 entries of artist:{artist} are in the log; balance 1.212 USD" in shown
+        assert python["balances"] == {"USD": 1_212_000}
         assert_agree(python, shown)
 
 
@@ -206,6 +206,17 @@ def test_verify_html_is_self_contained_and_loads_nothing(verify_html):
     assert "connect-src 'none'" in html and "script-src 'sha256-" in html
 
 
+def test_rewards_are_checked_against_their_evidence_in_both(page, verify_html, ledger_files, tmp_path):
+    env, keys = ledger_files
+    bundle = balance_bundle(env.engine, "artist:van-gogh")
+    foreign = balance_bundle(env.engine, "artist:monet")
+    python, shown = verdicts(page, verify_html, tmp_path, json.dumps(bundle), keys)
+    assert python["valid"] and "3 rewards are bound to a platform-signed event and a worker-signed result" in shown
+    for name, (text, reason) in tampered_evidence(bundle, foreign).items():
+        python, shown = verdicts(page, verify_html, tmp_path, text, keys)
+        assert not python["valid"] and reason in shown, (name, shown)
+
+
 # --- keys valid by seq range (a rotated ledger: key A signs 1..R, B from R + 1) ----------
 
 
@@ -216,8 +227,8 @@ def test_a_rotated_ledger_verifies_in_both_across_its_two_keys(page, verify_html
     bundle = balance_bundle(world.env.engine, "artist:van-gogh")
     assert {e["entry"]["key_id"] for e in bundle["entries"]} == {world.retired.key_id, world.current.key_id}
     python, shown = verdicts(page, verify_html, tmp_path, json.dumps(bundle), world.keys)
-    assert python["valid"] and python["balances"] == {"USD": 2_201_200}
-    assert "4 entries of artist:van-gogh are in the log; balance 2.2012 USD" in shown
+    assert python["valid"] and python["balances"] == {"USD": 2_212_000}
+    assert "4 entries of artist:van-gogh are in the log; balance 2.212 USD" in shown
     # A's last checkpoint (size R - 1) stays valid: A was the key current after entry R - 1
     python, shown = verdicts(page, verify_html, tmp_path, json.dumps(world.before), world.keys)
     assert python["valid"] and f"tree size {r - 1} " in shown
@@ -242,13 +253,13 @@ def test_a_retired_key_signs_nothing_outside_its_range_in_either(page, verify_ht
     for name, text in refused.items():
         python, shown = verdicts(page, verify_html, tmp_path, text, world.keys)
         assert not python["valid"] and "Signed with a key outside its range" in shown, (name, shown)
-    # the same forgery by the current key is well formed: only the key's range refused it
-    python, _ = verdicts(page, verify_html, tmp_path, forged_bundle(world, world.current, world.current), world.keys)
-    assert python["valid"] and python["balances"] == {"USD": FORGED}
-    # a keys file from before the rotation still shows A open: both accept; a witness is what catches it
+    # the same forgery by the current key passes the key ranges; its reward has no evidence
+    python, shown = verdicts(page, verify_html, tmp_path, forged_bundle(world, world.current, world.current), world.keys)
+    assert not python["valid"] and f"seq {len(world.rows()) + 1} is a reward without evidence" in shown
+    # a keys file from before the rotation still shows A open: the ranges pass; the evidence and a witness catch it
     forged = refused["entry and checkpoint by the retired key"]
-    python, _ = verdicts(page, verify_html, tmp_path, forged, world.stale)
-    assert python["valid"] and python["balances"] == {"USD": FORGED}
+    python, shown = verdicts(page, verify_html, tmp_path, forged, world.stale)
+    assert not python["valid"] and "is a reward without evidence" in shown
     vkey = CosignerKey("guild.example/w1", generate_private_key().public_key()).vkey() + "\n"
     python, shown = verdicts(page, verify_html, tmp_path, forged, world.stale, witness=vkey)
     assert not python["valid"] and "not witnessed" in shown

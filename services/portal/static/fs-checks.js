@@ -92,6 +92,7 @@
   }
 
   // --- one ledger entry ----------------------------------------------------------------------
+  const PART_FIELDS = ["entry", "leaf_index", "inclusion_path"];
   function entryRow(obj, where) {
     if (!isObject(obj)) fail(`${where} must be an object.`);
     const unknown = Object.keys(obj).filter((k) => !has(I.ENTRY_FIELDS, k)).sort();
@@ -171,9 +172,10 @@
     const account = get(document, "account", "string", "The bundle");
     const claimed = get(document, "balances", "object", "The bundle");
     const parts = get(document, "entries", "list", "The bundle");
-    const totals = {}, seen = new Set();
+    const totals = {}, seen = new Set(), rows = [];
     for (let n = 0; n < parts.length; n += 1) {
-      const row = await verifyEntry(parts[n], checkpoint, keyring, `Bundle entry ${n}`, ["entry", "leaf_index", "inclusion_path"]);
+      const row = await verifyEntry(parts[n], checkpoint, keyring, `Bundle entry ${n}`, PART_FIELDS);
+      rows.push(row);
       if (seen.has(row.seq)) fail(`Entry seq ${row.seq} appears twice in the bundle.`);
       seen.add(row.seq);
       const sign = row.credit_account === account ? 1n : row.debit_account === account ? -1n : 0n;
@@ -195,6 +197,8 @@
     result.balances = Object.fromEntries(Object.keys(totals).sort().map((c) => [c, totals[c]]));
     result.entries = parts.length;
     result.lines.push(`${parts.length} entries of ${account} are in the log; balance ${show(totals) || "0"}`);
+    // every reward bound to its signed evidence (fs-evidence.js, ledger/evidence_proofs.py)
+    result.lines.push(await F.checkBundleEvidence(document, rows, (part, where) => verifyEntry(part, checkpoint, keyring, where, PART_FIELDS)));
   }
   F.checkBundle = checkBundle;
 
