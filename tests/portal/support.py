@@ -30,7 +30,7 @@ def make_access_env(url: str, key_dir) -> AccessEnv:
     for number, artist in enumerate(ARTISTS):
         add_artist(env.engine, artist, artist.title(), [0.6, 0.8] if number == 0 else [0.8, 0.6], 3, "clip-x")
         for n in range(3):  # each artist's own events: the other one is never a player
-            env.reward(f"{artist}-{n}", WHEN + timedelta(days=n, hours=number), 1_000_000 + 1000 * n,
+            env.reward(f"{artist}-{n}", WHEN + timedelta(days=n, hours=number), 1_000_000 + 10_000 * n,
                        {f"artist:{artist}": Fraction(2, 5), "model:sd-1.5": Fraction(3, 5)})
     create_checkpoint(env.engine, env.signer)
     return env
@@ -102,3 +102,28 @@ def tampered_bundles(bundle: dict, foreign: dict) -> dict[str, str]:
     edits["repeated key"] = text[:-1] + ', "account": ' + json.dumps(bundle["account"]) + "}"
     edits["not json"] = text[: len(text) // 2]
     return edits
+
+
+def tampered_evidence(bundle: dict, foreign: dict) -> dict[str, tuple[str, str]]:
+    """name -> (bundle text, what the refusal says): each one edit of the evidence or its key entries."""
+    types = [json.loads(part["entry"]["memo"])["type"] for part in bundle["key_entries"]]
+
+    def without(kind):
+        return lambda b: b.update(key_entries=[p for p, t in zip(b["key_entries"], types) if t != kind])
+
+    def document_edited(b):
+        text = b["evidence"][0]["document"]
+        b["evidence"][0]["document"] = text.replace('"schema":', '"schema" :', 1)
+
+    edits = {
+        "evidence dropped": (lambda b: b["evidence"].pop(0), "which the bundle does not carry"),
+        "evidence edited": (document_edited, "does not hash to its digest"),
+        "evidence twice": (lambda b: b["evidence"].append(b["evidence"][0]), "appears twice in the bundle"),
+        "foreign evidence": (lambda b: b["evidence"].append(foreign["evidence"][0]), "no entry of it is paid by"),
+        "worker key entry dropped": (without("fairsplit.service-key.v1"), "does not show enrolled and unrevoked"),
+        "platform key entry dropped": (without("fairsplit.platform-key.v1"), "not signed by a key the log shows active"),
+        "a key entry twice": (lambda b: b["key_entries"].append(b["key_entries"][-1]), "must come in seq order"),
+        "a reward among the key entries": (lambda b: b["key_entries"].append(b["entries"][0]), "is not a key entry"),
+        "evidence not a list": (lambda b: b.update(evidence={}), "evidence must be a list"),
+    }
+    return {name: (_edit(bundle, change), reason) for name, (change, reason) in edits.items()}

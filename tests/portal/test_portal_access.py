@@ -187,7 +187,7 @@ def test_on_sqlite_the_portal_opens_the_ledger_read_only(sqlite_url, tmp_path):
     env = make_access_env(sqlite_url, tmp_path / "keys")
     engine = read_only_engine(sqlite_url)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM transfers")).scalar() == 12
+        assert connection.execute(text("SELECT count(*) FROM transfers")).scalar() == 15  # 3 key entries, 12 rewards
         for statement in ("INSERT INTO portal_revocations (artist_id, revoked_at) VALUES ('monet', '2026-12-01')",
                           "CREATE TABLE sessions (id text)"):
             with pytest.raises(OperationalError, match="readonly database"):

@@ -45,13 +45,13 @@ def test_the_next_visit_checks_the_log_only_grew_and_catches_a_rewrite(small, pa
     engine = read_only_engine(small.url)
     with Served(create_app(engine, PortalConfig())) as served:
         first = open_balance(page, small, served)
-        assert first == "verified: 3 entries, balance 1.2012 USD, checkpoint 12", first
+        assert first == "verified: 3 entries, balance 1.212 USD, checkpoint 15", first
         small.reward("van-gogh-later", WHEN, 2_000_000, {"artist:van-gogh": Fraction(1, 2), "model:sd-1.5": Fraction(1, 2)})
         create_checkpoint(small.engine, small.signer)
         page.reload()
         page.wait_for_selector(VERDICT, timeout=60_000)
-        assert page.inner_text("#verdict") == "verified: 4 entries, balance 2.2012 USD, checkpoint 14"
-        assert "the log only grew since the kept checkpoint (size 12 -> 14)" in page.inner_text("#verify-details")
+        assert page.inner_text("#verdict") == "verified: 4 entries, balance 2.212 USD, checkpoint 17"
+        assert "the log only grew since the kept checkpoint (size 15 -> 17)" in page.inner_text("#verify-details")
     engine.dispose()
     # the same ledger key now serves another history of the same size: the kept checkpoint refuses it
     rewritten = make_access_env(small.url.replace("ledger.db", "rewritten.db"), Path(small.key_dir))
@@ -83,7 +83,7 @@ def test_witnesses_are_required_when_the_deployment_has_them(small, page):
         record_cosignature(small.engine, stored, key, cosign(text, key.name, witness, int(datetime.now(UTC).timestamp())))
         page.reload()
         page.wait_for_selector(VERDICT, timeout=60_000)
-        assert page.inner_text("#verdict") == "verified: 3 entries, balance 1.2012 USD, checkpoint 12, cosigned by 1 witness"
+        assert page.inner_text("#verdict") == "verified: 3 entries, balance 1.212 USD, checkpoint 15, cosigned by 1 witness"
     engine.dispose()
 
 

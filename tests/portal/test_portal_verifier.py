@@ -1,11 +1,15 @@
 """The JavaScript verifier (verify.html, in Chromium) against the Python one
 (`fairsplit verify-proof`) on the same bundles: honest, tampered, wrong key, kept
-checkpoints and witnesses. They must agree on every verdict, and on every valid one's
+checkpoints and witnesses, and a rotated ledger whose keys each sign a range of seqs
+(a retired key's entry or checkpoint outside its range, the keys file's range lines,
+key entries of amount 0). They must agree on every verdict, and on every valid one's
 balances; a tampered bundle is never shown as valid."""
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,10 +21,12 @@ from ledger.checkpoint import parse_note
 from ledger.cosignature import CosignerKey, cosign
 from ledger.crypto import generate_private_key, key_id
 from ledger.key_lifecycle import public_keyring
-from ledger.keyring import Keyring, PublicKeyInfo
-from ledger.proving import balance_bundle
+from ledger.keyring import Keyring, KeyringError, PublicKeyInfo, parse_keyring
+from ledger.proofs import BUNDLE_FORMAT
+from ledger.proving import balance_bundle, prove_inclusion
 from ledger.transparency import create_checkpoint
-from tests.portal.support import make_access_env, tampered_bundles
+from tests.portal.rotation import forged_bundle, make_rotated, resigned
+from tests.portal.support import make_access_env, tampered_bundles, tampered_evidence
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +44,13 @@ def ledger_files(sqlite_url, tmp_path):
     keys.write_text(public_keyring(env.engine).render())
     yield env, keys
     env.engine.dispose()
+
+
+@pytest.fixture
+def rotated(sqlite_url, tmp_path):
+    world = make_rotated(sqlite_url, tmp_path)
+    yield world
+    world.env.engine.dispose()
 
 
 def python_verdict(tmp_path: Path, bundle: str, keys: Path, kept: str | None = None, witness: str | None = None):
@@ -75,11 +88,19 @@ def browser_verdict(page, verify_html: Path, tmp_path: Path, bundle: str, keys: 
 def assert_agree(python: dict, shown: str) -> None:
     assert shown.startswith("valid: ") == python["valid"], (python, shown)
     if python["valid"]:
-        for currency, micros in python["balances"].items():
+        for currency, micros in (python["balances"] or {}).items():
             whole, cents = divmod(micros, 1_000_000)
             assert f"{whole}.{cents:06d}".rstrip("0").rstrip(".") in shown.replace(f" {currency}", ""), (python, shown)
     else:
         assert shown.startswith("invalid: ") and not shown.startswith("invalid: The document could not be checked")
+
+
+def verdicts(page, verify_html: Path, tmp_path: Path, text: str, keys: Path, **extra) -> tuple[dict, str]:
+    """Both verifiers' verdicts on one document; they must agree."""
+    python = python_verdict(tmp_path, text, keys, **extra)
+    shown = browser_verdict(page, verify_html, tmp_path, text, keys, **extra)
+    assert_agree(python, shown)
+    return python, shown
 
 
 def test_honest_bundles_verify_in_both_with_the_same_balance(page, verify_html, ledger_files, tmp_path):
@@ -89,8 +110,8 @@ def test_honest_bundles_verify_in_both_with_the_same_balance(page, verify_html, 
         python = python_verdict(tmp_path, bundle, keys)
         shown = browser_verdict(page, verify_html, tmp_path, bundle, keys)
         assert python["valid"] and shown.startswith("valid: "), shown
-        assert f"3 entries of artist:{artist} are in the log; balance 1.2012 USD" in shown
-        assert python["balances"] == {"USD": 1_201_200}
+        assert f"3 entries of artist:{artist} are in the log; balance 1.212 USD" in shown
+        assert python["balances"] == {"USD": 1_212_000}
         assert_agree(python, shown)
 
 
@@ -183,3 +204,117 @@ def test_verify_html_is_self_contained_and_loads_nothing(verify_html):
     html = verify_html.read_text()
     assert "<script src" not in html and "<link" not in html and "http://" not in html and "https://" not in html
     assert "connect-src 'none'" in html and "script-src 'sha256-" in html
+
+
+def test_rewards_are_checked_against_their_evidence_in_both(page, verify_html, ledger_files, tmp_path):
+    env, keys = ledger_files
+    bundle = balance_bundle(env.engine, "artist:van-gogh")
+    foreign = balance_bundle(env.engine, "artist:monet")
+    python, shown = verdicts(page, verify_html, tmp_path, json.dumps(bundle), keys)
+    assert python["valid"] and "3 rewards are bound to a platform-signed event and a worker-signed result" in shown
+    for name, (text, reason) in tampered_evidence(bundle, foreign).items():
+        python, shown = verdicts(page, verify_html, tmp_path, text, keys)
+        assert not python["valid"] and reason in shown, (name, shown)
+
+
+# --- keys valid by seq range (a rotated ledger: key A signs 1..R, B from R + 1) ----------
+
+
+def test_a_rotated_ledger_verifies_in_both_across_its_two_keys(page, verify_html, rotated, tmp_path):
+    world, r = rotated, rotated.rotation_seq
+    text = world.keys.read_text()
+    assert f"# first_seq: 1\n# last_seq: {r}\n" in text and f"# first_seq: {r + 1}\n# last_seq: -\n" in text
+    bundle = balance_bundle(world.env.engine, "artist:van-gogh")
+    assert {e["entry"]["key_id"] for e in bundle["entries"]} == {world.retired.key_id, world.current.key_id}
+    python, shown = verdicts(page, verify_html, tmp_path, json.dumps(bundle), world.keys)
+    assert python["valid"] and python["balances"] == {"USD": 2_212_000}
+    assert "4 entries of artist:van-gogh are in the log; balance 2.212 USD" in shown
+    # A's last checkpoint (size R - 1) stays valid: A was the key current after entry R - 1
+    python, shown = verdicts(page, verify_html, tmp_path, json.dumps(world.before), world.keys)
+    assert python["valid"] and f"tree size {r - 1} " in shown
+    # the rotation entry itself: kind key, amount 0, signed by A, proven under B's checkpoint
+    proof = prove_inclusion(world.env.engine, r)
+    assert (proof["entry"]["kind"], proof["entry"]["amount"], proof["entry"]["key_id"]) == ("key", 0, world.retired.key_id)
+    python, shown = verdicts(page, verify_html, tmp_path, json.dumps(proof), world.keys)
+    assert python["valid"] and f"entry seq {r} " in shown
+
+
+def test_a_retired_key_signs_nothing_outside_its_range_in_either(page, verify_html, rotated, tmp_path):
+    world = rotated
+    honest = balance_bundle(world.env.engine, "artist:van-gogh")
+    refused = {
+        "entry by the retired key after its range": forged_bundle(world, world.retired, world.current),
+        "checkpoint by the retired key after its range":
+            json.dumps(dict(honest, checkpoint=resigned(honest["checkpoint"], world.retired))),
+        "entry and checkpoint by the retired key": forged_bundle(world, world.retired, world.retired),
+        "checkpoint by the new key before its range":
+            json.dumps(dict(world.before, checkpoint=resigned(world.before["checkpoint"], world.current))),
+    }
+    for name, text in refused.items():
+        python, shown = verdicts(page, verify_html, tmp_path, text, world.keys)
+        assert not python["valid"] and "Signed with a key outside its range" in shown, (name, shown)
+    # the same forgery by the current key passes the key ranges; its reward has no evidence
+    python, shown = verdicts(page, verify_html, tmp_path, forged_bundle(world, world.current, world.current), world.keys)
+    assert not python["valid"] and f"seq {len(world.rows()) + 1} is a reward without evidence" in shown
+    # a keys file from before the rotation still shows A open: the ranges pass; the evidence and a witness catch it
+    forged = refused["entry and checkpoint by the retired key"]
+    python, shown = verdicts(page, verify_html, tmp_path, forged, world.stale)
+    assert not python["valid"] and "is a reward without evidence" in shown
+    vkey = CosignerKey("guild.example/w1", generate_private_key().public_key()).vkey() + "\n"
+    python, shown = verdicts(page, verify_html, tmp_path, forged, world.stale, witness=vkey)
+    assert not python["valid"] and "not witnessed" in shown
+
+
+def test_legacy_below_lets_a_key_sign_the_size_it_ended_at_in_both(page, verify_html, rotated, tmp_path):
+    """Ledgers rotated before key entries checkpointed right before rotating: below
+    `legacy_below`, a checkpoint of size N may be signed by the key of entry N."""
+    world, r = rotated, rotated.rotation_seq
+    note = resigned(world.before["checkpoint"], world.retired, size=r, rows=world.rows())
+    empty = json.dumps({"format": BUNDLE_FORMAT, "account": "artist:van-gogh", "balances": {}, "display": {},
+                        "entries": [], "checkpoint": note})
+    python, shown = verdicts(page, verify_html, tmp_path, empty, world.keys)
+    assert not python["valid"] and "outside its range" in shown
+    legacy = tmp_path / "legacy-keys.pem"
+    legacy.write_text(replace(parse_keyring(world.keys.read_text()), legacy_below=r + 1).render())
+    assert f"# legacy_below: {r + 1}\n" in legacy.read_text()
+    python, shown = verdicts(page, verify_html, tmp_path, empty, legacy)
+    assert python["valid"] and f"tree size {r} " in shown
+
+
+def test_amount_zero_only_for_key_entries_in_both(page, verify_html, rotated, tmp_path):
+    world = rotated
+    bundle = balance_bundle(world.env.engine, "artist:van-gogh")
+    bundle["entries"][0]["entry"]["amount"] = 0
+    key_entry = prove_inclusion(world.env.engine, world.rotation_seq)
+    key_entry["entry"]["kind"] = "reward"
+    for document in (bundle, key_entry):
+        python, shown = verdicts(page, verify_html, tmp_path, json.dumps(document), world.keys)
+        assert not python["valid"] and "amount 0 only for a log entry of kind key or close" in shown, shown
+
+
+def test_the_keys_file_range_lines_read_the_same_in_both(page, verify_html, rotated, tmp_path):
+    world, r = rotated, rotated.rotation_seq
+    text = world.keys.read_text()
+    by_time = "# created_at: 2026-11-01T00:00:00.000000Z\n# retired_at: 2026-11-02T00:00:00.000000Z\n"
+    malformed = {
+        "a gap between the ranges": text.replace(f"# first_seq: {r + 1}\n", f"# first_seq: {r + 2}\n"),
+        "the current key closed": text.replace("# last_seq: -\n", f"# last_seq: {r + 5}\n"),
+        "the first key left out": text[text.index(f"# key_id: {world.current.key_id}"):],
+        "a seq with a leading zero": text.replace(f"# last_seq: {r}\n", f"# last_seq: 0{r}\n"),
+        "two keys valid by time": re.sub(r"# first_seq: .*\n# last_seq: .*\n", by_time, text),
+        "a key twice": text + text[text.index(f"# key_id: {world.current.key_id}"):].replace(
+            f"# first_seq: {r + 1}\n# last_seq: -", f"# first_seq: {r + 1}\n# last_seq: {r + 1}"),
+    }
+    bundle = json.dumps(balance_bundle(world.env.engine, "artist:van-gogh"))
+    for name, variant in malformed.items():
+        with pytest.raises(KeyringError) as python:
+            parse_keyring(variant)
+        keys = tmp_path / "variant-keys.pem"
+        keys.write_text(variant)
+        assert browser_verdict(page, verify_html, tmp_path, bundle, keys) == f"invalid: {python.value}", name
+    # a file from before seq ranges, of one key: valid from seq 1 on, its times ignored
+    old_style = tmp_path / "old-style-keys.pem"
+    old_style.write_text(world.stale.read_text().replace("# first_seq: 1\n# last_seq: -\n", by_time))
+    assert "first_seq" not in old_style.read_text()
+    python, _ = verdicts(page, verify_html, tmp_path, json.dumps(world.before), old_style)
+    assert python["valid"]

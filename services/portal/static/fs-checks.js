@@ -92,6 +92,7 @@
   }
 
   // --- one ledger entry ----------------------------------------------------------------------
+  const PART_FIELDS = ["entry", "leaf_index", "inclusion_path"];
   function entryRow(obj, where) {
     if (!isObject(obj)) fail(`${where} must be an object.`);
     const unknown = Object.keys(obj).filter((k) => !has(I.ENTRY_FIELDS, k)).sort();
@@ -103,7 +104,9 @@
       else row[name] = checkedText(get(obj, name, "string", where), name, kind, where);
     }
     if (row.version !== 1n) fail(`${where} uses entry encoding version ${row.version}, which this verifier does not know.`);
-    if (row.seq < 1n || row.amount < 1n) fail(`${where}: seq and amount must be positive.`);
+    if (row.seq < 1n || row.amount < (I.SYSTEM_KINDS.includes(row.kind) ? 0n : 1n)) {
+      fail(`${where}: seq and amount must be positive (amount 0 only for a log entry of kind key or close).`);
+    }
     return row;
   }
   function checkedText(value, name, kind, where) {
@@ -126,7 +129,7 @@
   }
   F.encodeRow = encodeRow;
 
-  /** One {"entry", "leaf_index", "inclusion_path"}: hash, signature by a key valid then, inclusion. */
+  /** One {"entry", "leaf_index", "inclusion_path"}: hash, signature by the key whose seq range holds it, inclusion. */
   async function verifyEntry(part, checkpoint, keyring, where, fields) {
     const row = entryRow(get(part, "entry", "object", where), `${where} entry`);
     if (fields) only(part, fields, where);
@@ -137,7 +140,7 @@
     const digest = await sha256(encoding);
     if (toHex(digest) !== row.hash) fail(`${where}: the entry's fields do not match its hash; it was altered.`);
     let key;
-    try { key = I.keyValidAt(keyring, row.key_id, row.created_at); } catch (exc) { fail(`${where}: ${exc.message}`); }
+    try { key = F.keyForEntry(keyring, row.key_id, row.seq); } catch (exc) { fail(`${where}: ${exc.message}`); }
     const signature = Uint8Array.from(row.signature.match(/../g) || [], (h) => parseInt(h, 16));
     if (!(await F.ed25519Verify(key.raw, signature, digest))) fail(`${where}: the entry's signature by key ${row.key_id} does not verify.`);
     try {
@@ -169,9 +172,10 @@
     const account = get(document, "account", "string", "The bundle");
     const claimed = get(document, "balances", "object", "The bundle");
     const parts = get(document, "entries", "list", "The bundle");
-    const totals = {}, seen = new Set();
+    const totals = {}, seen = new Set(), rows = [];
     for (let n = 0; n < parts.length; n += 1) {
-      const row = await verifyEntry(parts[n], checkpoint, keyring, `Bundle entry ${n}`, ["entry", "leaf_index", "inclusion_path"]);
+      const row = await verifyEntry(parts[n], checkpoint, keyring, `Bundle entry ${n}`, PART_FIELDS);
+      rows.push(row);
       if (seen.has(row.seq)) fail(`Entry seq ${row.seq} appears twice in the bundle.`);
       seen.add(row.seq);
       const sign = row.credit_account === account ? 1n : row.debit_account === account ? -1n : 0n;
@@ -193,6 +197,8 @@
     result.balances = Object.fromEntries(Object.keys(totals).sort().map((c) => [c, totals[c]]));
     result.entries = parts.length;
     result.lines.push(`${parts.length} entries of ${account} are in the log; balance ${show(totals) || "0"}`);
+    // every reward bound to its signed evidence (fs-evidence.js, ledger/evidence_proofs.py)
+    result.lines.push(await F.checkBundleEvidence(document, rows, (part, where) => verifyEntry(part, checkpoint, keyring, where, PART_FIELDS)));
   }
   F.checkBundle = checkBundle;
 

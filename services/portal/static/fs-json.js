@@ -111,6 +111,52 @@
     return result;
   };
 
+  // --- canonical JSON (ledger/crypto.py canonical_json: Python's json.dumps with sort_keys,
+  // separators (",", ":"), ensure_ascii=False) -------------------------------------------
+  /** Python's repr of a float: the shortest round-trip digits, fixed from 1e-4 to below 1e16. */
+  function floatRepr(x) {
+    if (Object.is(x, -0)) return "-0.0";
+    const [mantissa, exponentText] = x.toExponential().split("e");
+    const exponent = Number(exponentText), negative = mantissa.startsWith("-");
+    const digits = mantissa.replace("-", "").replace(".", "");
+    let out;
+    if (exponent < -4 || exponent >= 16) {
+      const e = Math.abs(exponent).toString().padStart(2, "0");
+      out = `${digits[0]}${digits.length > 1 ? "." + digits.slice(1) : ""}e${exponent < 0 ? "-" : "+"}${e}`;
+    } else if (exponent < 0) {
+      out = `0.${"0".repeat(-exponent - 1)}${digits}`;
+    } else {
+      const whole = digits.padEnd(exponent + 1, "0");
+      const rest = digits.slice(exponent + 1);
+      out = `${whole.slice(0, exponent + 1)}.${rest || "0"}`;
+    }
+    return (negative ? "-" : "") + out;
+  }
+  F.floatRepr = floatRepr;
+
+  const SHORT = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+  function quote(text) {
+    return '"' + text.replace(/["\\\x00-\x1f]/g, (c) => SHORT[c] ?? "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + '"';
+  }
+  // Python sorts keys by code point; JavaScript's default sort by UTF-16 unit differs above U+FFFF.
+  const byCodePoint = (a, b) => { const x = [...a], y = [...b];
+    for (let k = 0; k < Math.min(x.length, y.length); k += 1) {
+      if (x[k] !== y[k]) return x[k].codePointAt(0) - y[k].codePointAt(0);
+    }
+    return x.length - y.length; };
+
+  /** The canonical JSON text of a parsed value; `unsigned`: without a top-level "signature". */
+  F.canonicalJson = function canonicalJson(value, unsigned = false) {
+    if (value === null) return "null";
+    if (value === true || value === false) return String(value);
+    if (typeof value === "bigint") return value.toString();
+    if (value instanceof JsonFloat) return floatRepr(value.value);
+    if (typeof value === "string") return quote(value);
+    if (Array.isArray(value)) return "[" + value.map((v) => canonicalJson(v)).join(",") + "]";
+    const keys = Object.keys(value).filter((k) => !(unsigned && k === "signature")).sort(byCodePoint);
+    return "{" + keys.map((k) => quote(k) + ":" + canonicalJson(value[k])).join(",") + "}";
+  };
+
   F.decodeUtf8 = function decodeUtf8(bytes, what) {
     try {
       return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);

@@ -13,7 +13,7 @@
   const CONSISTENCY = "fairsplit.consistency-proof/v1";
   const DOCUMENT_FIELDS = {
     [INCLUSION]: ["format", "entry", "leaf_index", "inclusion_path", "checkpoint", "consistency"],
-    [BUNDLE]: ["format", "account", "balances", "display", "entries", "checkpoint", "consistency"],
+    [BUNDLE]: ["format", "account", "balances", "display", "entries", "evidence", "key_entries", "checkpoint", "consistency"],
     [CONSISTENCY]: ["format", "old_checkpoint", "checkpoint", "consistency"],
   };
   const TEXT = "text", OPTIONAL = "optional text", INT = "int", TIME = "time", HEX = "hex";
@@ -27,6 +27,8 @@
   // The canonical row encoding, version 1 (ledger/encoding.py), in field order after the tag.
   const ENCODING_FIELDS = ["seq", "id", "event_id", "attribution_id", "kind", "debit_account", "credit_account",
     "amount", "currency", "occurred_at", "created_at", "reverses_id", "memo", "key_id", "prev_hash"];
+  // Transfer kinds that are log entries without money, amount 0 (ledger/accounts.py SYSTEM_KINDS).
+  const SYSTEM_KINDS = ["key", "close"];
   // ISO 4217 minor-unit digits (ledger/money.py CURRENCIES).
   const CURRENCIES = { AED: 2, ARS: 2, AUD: 2, BGN: 2, BHD: 3, BRL: 2, CAD: 2, CHF: 2, CLP: 0, CNY: 2, COP: 2,
     CZK: 2, DKK: 2, EGP: 2, EUR: 2, GBP: 2, HKD: 2, HUF: 2, IDR: 2, ILS: 2, INR: 2, ISK: 0, JOD: 3, JPY: 0,
@@ -72,7 +74,6 @@
   }
 
   // --- Ed25519 keys and signatures (WebCrypto) ---------------------------------------------
-  const SPKI_ED25519 = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
   const imported = new Map();
 
   async function ed25519Verify(raw, signature, message) {
@@ -85,53 +86,6 @@
     }
   }
   F.ed25519Verify = ed25519Verify;
-
-  /** The ledger's public keys file (ledger/keyring.py): [{keyId, raw, createdAt, retiredAt}], origin. */
-  F.parseKeyring = async function parseKeyring(text) {
-    let origin = null, meta = {}, block = null;
-    const keys = [];
-    for (const rawLine of text.split(/\r\n|\r|\n/)) {
-      const line = rawLine.trim();
-      if (block !== null) {
-        block.push(line);
-        if (line === "-----END PUBLIC KEY-----") { keys.push(await keyFrom(block, meta)); meta = {}; block = null; }
-      } else if (line === "-----BEGIN PUBLIC KEY-----") {
-        block = [line];
-      } else if (line.startsWith("#") && line.includes(":")) {
-        const colon = line.indexOf(":");
-        const name = line.slice(1, colon).trim(), value = line.slice(colon + 1).trim();
-        if (name === "origin") origin = value; else meta[name] = value;
-      }
-    }
-    if (block !== null) fail("The public keys file ends inside a PEM block.");
-    if (!keys.length) fail("The public keys file holds no PEM public key.");
-    return { origin, keys };
-  };
-
-  async function keyFrom(block, meta) {
-    let der;
-    try { der = Uint8Array.from(atob(block.slice(1, -1).join("")), (c) => c.charCodeAt(0)); } catch (_) { der = null; }
-    if (!der || der.length !== 44 || !same(der.slice(0, 12), SPKI_ED25519)) {
-      fail("A public key in the public keys file is not an Ed25519 key.");
-    }
-    const raw = der.slice(12);
-    const keyId = toHex(await sha256(raw)).slice(0, 16);
-    if ((meta.key_id ?? keyId) !== keyId) fail(`The public keys file names key ${meta.key_id}, but its PEM block is key ${keyId}.`);
-    const time = (name) => (meta[name] ?? "-") === "-" ? null : parseTime(meta[name], `The ${name} of a key`);
-    return { keyId, raw, createdAt: time("created_at"), retiredAt: time("retired_at") };
-  }
-
-  /** The key `keyId` if it could sign at `moment` (null: a checkpoint without time). */
-  function keyValidAt(keyring, keyId, moment) {
-    const info = keyring.keys.find((k) => k.keyId === keyId);
-    if (!info) fail(`Key ${JSON.stringify(keyId)} is not in the public keys file.`);
-    let problem = null;
-    if (moment === null) problem = info.retiredAt === null ? null : `key ${keyId} is retired and the signature carries no time`;
-    else if (info.createdAt !== null && moment < info.createdAt) problem = `key ${keyId} was created at ${info.createdAt}, after ${moment}`;
-    else if (info.retiredAt !== null && moment >= info.retiredAt) problem = `key ${keyId} was retired at ${info.retiredAt}, before ${moment}`;
-    if (problem) fail(`Signed with a key not valid at the time: ${problem}.`);
-    return info;
-  }
 
   // --- signed notes and checkpoints (C2SP signed-note, tlog-checkpoint) --------------------
   // Python's str.isspace() characters (ledger/checkpoint.py check_key_name), '+' and controls.
@@ -189,26 +143,30 @@
     return { origin, size: BigInt(sizeText), root, issuedAt, text };
   }
 
-  /** A checkpoint signed by a ledger key that was valid at its issue time (proofs.open_signed_checkpoint). */
+  /** A checkpoint signed by the ledger key current at its tree size (proofs.open_signed_checkpoint). */
   async function openSignedCheckpoint(note, keyring, what) {
     if (typeof note !== "string") fail(`${what} must be the text of a signed note.`);
     const origin = note.split("\n", 1)[0];
     if (keyring.origin !== null && origin !== keyring.origin) fail(`${what} is from log ${JSON.stringify(origin)}, not ${JSON.stringify(keyring.origin)}.`);
     try {
       const { text, signatures } = parseNote(note);
+      // As ledger/checkpoint.py open_note: one trusted key per (name, key hash), the last
+      // listed winning; lines of unknown keys are ignored, a bad one from a known key fails.
+      const known = new Map();
+      for (const key of keyring.keys) {
+        const hash = (await sha256(concat(enc.encode(origin + "\n"), Uint8Array.of(1), key.raw))).slice(0, 4);
+        known.set(origin + "\n" + toHex(hash), key);
+      }
       let signedBy = null;
       for (const { name, blob } of signatures) {
-        for (const key of keyring.keys) {
-          if (name !== origin) continue;
-          const hash = (await sha256(concat(enc.encode(name + "\n"), Uint8Array.of(1), key.raw))).slice(0, 4);
-          if (!same(hash, blob.slice(0, 4))) continue;
-          if (!(await ed25519Verify(key.raw, blob.slice(4), enc.encode(text)))) fail(`The signature by ${name} does not verify: the note was altered.`);
-          signedBy = signedBy || key;
-        }
+        const key = known.get(name + "\n" + toHex(blob.slice(0, 4)));
+        if (key === undefined) continue;
+        if (!(await ed25519Verify(key.raw, blob.slice(4), enc.encode(text)))) fail(`The signature by ${name} does not verify: the note was altered.`);
+        signedBy = signedBy || key;
       }
       if (signedBy === null) fail("The note carries no signature by any of the trusted public keys.");
       const checkpoint = parseCheckpointText(text);
-      keyValidAt(keyring, signedBy.keyId, checkpoint.issuedAt);
+      F.keyForSize(keyring, signedBy.keyId, checkpoint.size);
       return checkpoint;
     } catch (exc) {
       if (exc instanceof F.VerificationError && !exc.message.startsWith(what)) fail(`${what}: ${exc.message}`);
@@ -267,7 +225,7 @@
   }
   F.checkWitnessed = checkWitnessed;
 
-  root.FairsplitInternals = { concat, toHex, same, sha256, u32, parseTime, keyValidAt, parseNote, MAX_INT, INCLUSION,
-    BUNDLE, CONSISTENCY, DOCUMENT_FIELDS, ENTRY_FIELDS, ENCODING_FIELDS, CURRENCIES, TEXT, OPTIONAL, INT, TIME, HEX,
+  root.FairsplitInternals = { concat, toHex, same, sha256, u32, parseTime, parseNote, MAX_INT, INCLUSION,
+    BUNDLE, CONSISTENCY, DOCUMENT_FIELDS, ENTRY_FIELDS, SYSTEM_KINDS, ENCODING_FIELDS, CURRENCIES, TEXT, OPTIONAL, INT, TIME, HEX,
     LONE_SURROGATE, enc };
 })(globalThis);
