@@ -1,4 +1,7 @@
-"""Account names: `artist:<id>`, `model:<id>`, `platform:<id>`, `payouts:<CUR>`.
+"""Account names: `artist:<id>`, `model:<id>`, `platform:<id>`, `payouts:<CUR>`, `ledger:<id>`.
+
+`ledger:` accounts name the ledger's own record entries (kinds `key` and `close`, amount
+0); no money ever moves to or from one (`ledger.store.check_spec`).
 
 Accounts are not rows: an account exists once a transfer names it. An id is a
 `ledger.ids.SLUG` (lower-case letters, digits, `.`, `_` and `-`, 1 to 64 characters,
@@ -12,7 +15,7 @@ from ledger.errors import AccountError, MoneyError
 from ledger.ids import is_slug
 from ledger.money import check_currency
 
-ACCOUNT_KINDS = ("artist", "model", "platform", "payouts")
+ACCOUNT_KINDS = ("artist", "model", "platform", "payouts", "ledger")
 
 
 def validate_account(name: str) -> str:

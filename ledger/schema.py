@@ -23,6 +23,13 @@ Money
      (`ledger.encoding`, tagged by `version`); `signature` is Ed25519 over the 32 raw
      hash bytes by the key `key_id` registered in `signing_keys` (checked where rows are
      sealed, `ledger.store._seal`, and for every row by `ledger.verify`).
+  5. Record entries: kinds `key` and `close` move no money (amount 0, accounts of kind
+     `ledger:`); their memo is a canonical-JSON document with a "type" field. A close
+     entry (`ledger.close_entries`) states one account's balance carried by a close.
+`account_balances` — balances maintained as the ledger appends (`ledger.balances`): in
+  the transaction of each append, one row per (account, currency) it touched, with the
+  balance through that append's last seq. The newest row of a pair is its balance;
+  `ledger verify` re-derives every row from the transfers.
 `signing_keys` — the public half of every key that ever signed a row or checkpoint, so
   verification survives rotation; a key signs only in [created_at, retired_at).
 `events` — one row per attributed generation event (id = canonical UUID), written in the
@@ -55,7 +62,9 @@ from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKe
                         SmallInteger, String, Text)
 from sqlmodel import Field, SQLModel
 
-TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment")
+TRANSFER_KINDS = ("reward", "payout", "reversal", "adjustment", "key", "close")
+#: Kinds that move no money: log entries with amount 0 whose memo is a canonical-JSON document.
+RECORD_KINDS = ("key", "close")
 GENESIS_HASH = "0" * 64
 
 
@@ -72,15 +81,16 @@ class SigningKey(SQLModel, table=True):
 class Transfer(SQLModel, table=True):
     __tablename__ = "transfers"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="ck_transfers_amount_positive"),
+        CheckConstraint("amount > 0 OR kind IN ('key','close')", name="ck_transfers_amount_positive"),
         CheckConstraint("debit_account <> credit_account", name="ck_transfers_two_accounts"),
         CheckConstraint(
-            "kind IN ('reward', 'payout', 'reversal', 'adjustment')", name="ck_transfers_kind"
+            "kind IN ('reward','payout','reversal','adjustment','key','close')", name="ck_transfers_kind"
         ),
         CheckConstraint("seq > 0", name="ck_transfers_seq_positive"),
         Index("ix_transfers_credit", "credit_account", "currency", "seq"),
         Index("ix_transfers_debit", "debit_account", "currency", "seq"),
         Index("ix_transfers_event", "event_id"),
+        Index("ix_transfers_occurred", "currency", "occurred_at"),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -201,6 +211,16 @@ class PeriodClose(SQLModel, table=True):
 
 
 
+class AccountBalance(SQLModel, table=True):
+    __tablename__ = "account_balances"
+    __table_args__ = (Index("ix_account_balances_seq", "through_seq"),)
+
+    account: str = Field(sa_column=Column(String(140), primary_key=True))
+    currency: str = Field(sa_column=Column(String(3), primary_key=True))
+    through_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    balance: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class MerkleNode(SQLModel, table=True):
     __tablename__ = "merkle_nodes"
 
@@ -244,6 +264,7 @@ PLATFORM_KEYS = PlatformKeyRow.__table__
 KEY_REVOCATIONS = KeyRevocationRow.__table__
 SERVICE_KEYS = ServiceKeyRow.__table__
 PERIOD_CLOSES = PeriodClose.__table__
+ACCOUNT_BALANCES = AccountBalance.__table__
 MERKLE_NODES = MerkleNode.__table__
 CHECKPOINTS = CheckpointRecord.__table__
 WITNESS_COSIGNATURES = WitnessCosignature.__table__

@@ -24,18 +24,20 @@ from functools import lru_cache
 from hashlib import sha1, sha256
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, any_, bindparam, func, insert, or_, select, text
+from sqlalchemy import Connection, Engine, String, any_, bindparam, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from ledger.accounts import resolve_account, validate_account
-from ledger.db import WRITE_OPTION, is_sqlite, refuse_overflow
+from ledger.db import WRITE_OPTION, is_sqlite
 from ledger.encoding import ENCODING_VERSION, encode_row, utc
 from ledger.errors import ConflictError, MoneyError, TransferError
 from ledger.invariants import invariant
 from ledger.keys import Signer
-from ledger.money import MAX_MICROS, check_currency, checked_total, split_largest_remainder
-from ledger.schema import GENESIS_HASH, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
+from ledger.money import MAX_MICROS, check_currency, split_largest_remainder
+from ledger.balances import current_balances, record_balances
+from ledger.records import check_record_spec
+from ledger.schema import GENESIS_HASH, RECORD_KINDS, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
 
 #: uuid5 namespace of transfer ids (fixed forever: ids are derived, never stored elsewhere).
 TRANSFER_NAMESPACE = uuid.UUID("6f1b9c1e-3a53-5d0e-9a51-2f0a1e5c7b10")
@@ -104,17 +106,21 @@ def check_spec(spec: TransferSpec) -> None:
     for name, value in (("memo", spec.memo), ("attribution id", spec.attribution_id)):
         if value is not None and (not isinstance(value, str) or "\x00" in value or len(value) > 2000):
             raise TransferError(f"A transfer's {name} must be text of at most 2000 characters without NUL.")
+    if spec.kind not in TRANSFER_KINDS:
+        raise TransferError(f"Kind {spec.kind!r} is not one of {', '.join(TRANSFER_KINDS)}.")
     if isinstance(spec.amount, bool) or not isinstance(spec.amount, int):
         raise MoneyError(f"Amount {spec.amount!r} must be an integer number of micro-units, never a float.")
-    if not 0 < spec.amount <= MAX_MICROS:
+    if spec.kind in RECORD_KINDS:
+        check_record_spec(spec)
+    elif not 0 < spec.amount <= MAX_MICROS:
         raise MoneyError(f"Amount {spec.amount} must be more than zero and fit the ledger's 64-bit amounts.")
     check_currency(spec.currency)
     _known_account(spec.debit)
     _known_account(spec.credit)
     if spec.debit == spec.credit:
         raise TransferError(f"A transfer needs two different accounts, not {spec.debit} twice.")
-    if spec.kind not in TRANSFER_KINDS:
-        raise TransferError(f"Kind {spec.kind!r} is not one of {', '.join(TRANSFER_KINDS)}.")
+    if spec.kind not in RECORD_KINDS and "ledger:" in (spec.debit[:7], spec.credit[:7]):
+        raise TransferError("No money moves to or from a ledger: account; they only name record entries.")
     if (spec.kind == "reversal") != (spec.reverses_id is not None):
         raise TransferError("A reversal must name the transfer it reverses (reverses_id), and only a reversal may.")
     if not isinstance(spec.occurred_at, datetime) or spec.occurred_at.tzinfo is None:
@@ -228,6 +234,7 @@ class Ledger:
             _check_reversals(connection, [spec for _, spec in fresh])
             head_seq, head_hash = _head(connection)
             rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
+            record_balances(connection, rows)  # the maintained balances, in the same transaction
         written = {row["id"]: StoredTransfer(**row) for row in rows}  # sealed in UTC already
         return [written[key] if key in written else _transfer(stored[key]) for key in ids]
 
@@ -244,17 +251,13 @@ class Ledger:
     # --- reading -------------------------------------------------------------------
 
     def balance(self, account: str, currency: str | None = None) -> dict[str, int]:
-        """Credits − debits of `account`, in micro-units, per currency (only `currency` if given)."""
+        """Credits − debits of `account`, in micro-units, per currency (only `currency` if given):
+        the maintained balances (`ledger.balances`), one index lookup per currency."""
         validate_account(account)
-        totals: dict[str, int] = {} if currency is None else {check_currency(currency): 0}
-        with self.engine.connect() as connection, refuse_overflow(f"The balance of {account}"):
-            for column, sign in ((TRANSFERS.c.credit_account, 1), (TRANSFERS.c.debit_account, -1)):
-                query = select(TRANSFERS.c.currency, func.sum(TRANSFERS.c.amount)).where(column == account)
-                if currency is not None:
-                    query = query.where(TRANSFERS.c.currency == currency)
-                for cur, total in connection.execute(query.group_by(TRANSFERS.c.currency)):
-                    totals[cur] = checked_total([totals.get(cur, 0), sign * int(total)], f"The balance of {account}")
-        return dict(sorted(totals.items()))
+        if currency is not None:
+            check_currency(currency)
+        with self.engine.connect() as connection:
+            return current_balances(connection, account, currency)
 
     def history(self, account: str, limit: int = 50, offset: int = 0) -> list[StoredTransfer]:
         """Transfers into or out of `account`, newest first."""
