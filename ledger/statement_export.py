@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.accounts import validate_account
-from ledger.closes import PeriodLockedError, currency_rows, first_period, timeline
+from ledger.closes import PeriodLockedError, timeline
 from ledger.cosigned_notes import cosigned_note
 from ledger.db import refuse_overflow
 from ledger.errors import LedgerError
@@ -25,6 +25,7 @@ from ledger.keys import Signer
 from ledger.manifest import MANIFEST_NAME, write_manifest
 from ledger.money import format_amount
 from ledger.payouts import payout_event_id
+from ledger.period_reading import first_period, mark_of, opening_balances, period_rows
 from ledger.periods import Period
 from ledger.schema import EVENTS, TRANSFERS
 from ledger.statement_files import RENDERERS
@@ -34,17 +35,33 @@ from ledger.transparency import latest_checkpoint
 
 def statements_for(engine: Engine, period: Period, currency: str,
                    accounts: Iterable[str] | None = None) -> tuple[list[Statement], FinanceSummary]:
-    """Statements and finance summary of `period`, reconciled against the ledger's payouts."""
+    """Statements and finance summary of `period`, reconciled against the ledger's payouts.
+
+    Reads the balances carried into the period and its own rows (`ledger.period_reading`);
+    an open period after several open ones starts at the first of them.
+    """
     with engine.connect() as connection:
         line = timeline(connection, currency, period.cadence)
-        rows = currency_rows(connection, currency)
         wanted = None if accounts is None else [validate_account(account) for account in accounts]
-        in_period = {row["event_id"] for row in rows if line.effective_period(row["seq"], row["occurred_at"])[0] == period}
+        mark = mark_of(line, period)
+        if mark is not None:
+            first, head = period, mark.through_seq
+        else:
+            first = line.last_closed.next() if line.last_closed is not None and line.last_closed < period else period
+            head = _head(connection)
+        account = wanted[0] if wanted is not None and len(wanted) == 1 else None
+        rows = list(period_rows(connection, currency, line, first, period, head, account))
+        in_period = {row["event_id"] for row in rows if row["effective"] == period}
         events = _event_infos(connection, in_period)
-        statements = build_statements(period, currency, rows, line, events, wanted)
+        opening = opening_balances(connection, currency, line, first)
+        statements = build_statements(period, currency, rows, line, events, wanted, opening)
         ledger_payouts = _ledger_payouts(connection, period, currency, wanted)
     summary = summarise(period, currency, statements, line.is_closed(period), ledger_payouts)
     return statements, summary
+
+
+def _head(connection: Connection) -> int:
+    return int(connection.execute(select(func.coalesce(func.max(TRANSFERS.c.seq), 0))).scalar())
 
 
 def _ledger_payouts(connection: Connection, period: Period, currency: str, accounts: list[str] | None) -> int:
@@ -90,7 +107,7 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
                       out_dir: Path, accounts: Iterable[str] | None = None) -> tuple[FinanceSummary, Path, list[Path]]:
     """Write the period's statement files and a signed manifest.json into `out_dir`."""
     with engine.connect() as connection:
-        first = first_period(currency_rows(connection, currency), timeline(connection, currency, period.cadence))
+        first = first_period(connection, currency, timeline(connection, currency, period.cadence))
     if first is None or period < first:
         raise PeriodLockedError(f"Period {period.id} is before the ledger's first {currency} period "
                                 f"({first.id if first else 'none yet'}); there is no statement to export.")

@@ -155,17 +155,22 @@ def build_statements(
     timeline: Timeline,
     events: Mapping[str, EventInfo] | None = None,
     accounts: Iterable[str] | None = None,
+    opening: Mapping[str, int] | None = None,
 ) -> list[Statement]:
     """One statement per payee with a balance or activity up to `period`, sorted by account.
 
     `rows` are the currency's transfers (seq, event_id, kind, debit_account,
-    credit_account, amount, occurred_at, memo); `accounts` limits the output.
+    credit_account, amount, occurred_at, memo); `accounts` limits the output. `opening`:
+    balances carried into the rows' first period by a close (the rows then start there).
     """
     rows = list(rows)
     events = events or {}
     models = _event_model(rows, events)
     wanted = None if accounts is None else set(accounts)
     statements: dict[str, Statement] = {}
+    for account, balance in (opening or {}).items():
+        if is_payee(account) and (wanted is None or account in wanted):
+            statements[account] = Statement(account, currency, period.id, opening=balance, closing=balance)
     for row in sorted(rows, key=lambda r: r["seq"]):
         effective, late = timeline.effective_period(row["seq"], row["occurred_at"])
         if effective > period:
