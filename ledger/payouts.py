@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ledger.money import MICRO_DIGITS, check_currency, checked_total, minor_units
+from ledger.money import MICRO_DIGITS, check_currency, minor_units
 from ledger.periods import Period, period_of
 
 PAYEE_KINDS = ("artist", "model")
