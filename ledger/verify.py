@@ -19,7 +19,7 @@ verify`) checks the rows against the signed checkpoints for that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -57,11 +57,16 @@ class _Chain:
     key_windows: dict = field(default_factory=dict)  # key_id -> (created_at, retired_at or None)
 
 
-def verify_ledger(engine: Engine, page: int = PAGE) -> VerifyReport:
-    """Check every row of `transfers`; see the module docstring for what is checked."""
+def verify_ledger(engine: Engine, page: int = PAGE, after: tuple[int, str] = (0, GENESIS_HASH),
+                  progress: Callable[[int], object] | None = None) -> VerifyReport:
+    """Check every row of `transfers` after seq `after[0]` (whose hash is `after[1]`: the
+    start of the chain, or a row a kept checkpoint proved); see the module docstring.
+    `progress(rows checked so far)` is called after each page."""
     keys = _load_keys(engine)
-    chain = _Chain(key_windows=_key_windows(engine))
-    for rows in _pages(engine, page):
+    chain = _Chain(after[0] + 1, after[1], key_windows=_key_windows(engine))
+    for rows in _pages(engine, page, after[0]):
+        if progress is not None:
+            progress(rows[0]["seq"] - 1 - after[0])
         start_seq, start_hash = chain.expected_seq - 1, chain.prev_hash
         good, failure = _check_page(rows, chain, keys)
         bad_signature = _first_bad_signature(rows[:good], keys)
@@ -97,8 +102,7 @@ def _key_windows(engine: Engine) -> dict:
         return {key_id: (utc(created), retired and utc(retired)) for key_id, created, retired in rows}
 
 
-def _pages(engine: Engine, page: int) -> Iterator[list[dict]]:
-    after = 0
+def _pages(engine: Engine, page: int, after: int = 0) -> Iterator[list[dict]]:
     with engine.connect() as connection:
         while True:
             query = select(TRANSFERS).where(TRANSFERS.c.seq > after).order_by(TRANSFERS.c.seq).limit(page)
