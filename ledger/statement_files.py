@@ -6,7 +6,8 @@ decimal strings everywhere; the charts plot integer micro-units and label their 
 with the same decimal strings.
 
 - CSV: `statements-<P>-<CUR>.csv` (one row per payee, then a TOTAL row that equals the
-  finance summary) and `lines-<P>-<CUR>.csv` (one row per transfer line).
+  finance summary) and `lines-<P>-<CUR>.csv` (one row per transfer line). A text cell
+  that a spreadsheet would run as a formula is neutralised (`csv_cell`).
 - JSON: `statements-<P>-<CUR>.json` = {schema, summary, statements}.
 - PDF: `statements-<P>-<CUR>.pdf`, to be read: on the first page the finance summary, the
   two charts (earnings per day, top payees) and the payees at a glance; then one section
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -41,6 +43,33 @@ SUMMARY_COLUMNS = (
 )
 LINE_COLUMNS = ("account", "seq", "event_id", "kind", "occurred_at", "late", "model_id", "content", "share",
                 "amount", "memo", "test_model")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs (OWASP CSV injection): text that
+    starts with = + - @, a tab or a carriage return gets a leading apostrophe; plain
+    decimal numbers (our amounts, negative ones included) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class _CsvWriter:
+    """csv.writer whose every cell goes through `csv_cell`."""
+
+    def __init__(self, handle) -> None:
+        self._writer = csv.writer(handle)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(cell) for cell in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 def stem(summary: FinanceSummary) -> str:
@@ -63,7 +92,7 @@ def _yes(flag: bool) -> str:
 def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
     totals = out_dir / f"statements-{stem(summary)}.csv"
     with totals.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _CsvWriter(handle)
         writer.writerow(SUMMARY_COLUMNS)
         writer.writerows(_summary_row(statement, fmt) for statement in statements)
         before = summary.opening + summary.credits.total - summary.reversals.total + summary.adjustments
@@ -75,7 +104,7 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
         ])
     lines = out_dir / f"lines-{stem(summary)}.csv"
     with lines.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _CsvWriter(handle)
         writer.writerow(LINE_COLUMNS)
         for statement in statements:
             for line in statement.lines:
