@@ -7,7 +7,6 @@ the files with their signed manifest (`ledger.manifest`) into a new folder, atom
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -25,43 +24,30 @@ from ledger.keys import Signer
 from ledger.manifest import MANIFEST_NAME, write_manifest
 from ledger.money import format_amount
 from ledger.payouts import payout_event_id
-from ledger.period_reading import first_period, mark_of, opening_balances, period_rows
+from ledger.period_reading import first_period
+from ledger.statement_stream import iter_statements
 from ledger.periods import Period
-from ledger.schema import EVENTS, TRANSFERS
+from ledger.schema import TRANSFERS
 from ledger.statement_files import RENDERERS
-from ledger.statements import EventInfo, FinanceSummary, Statement, build_statements, summarise
+from ledger.statements import FinanceSummary, Statement, summarise
 from ledger.transparency import latest_checkpoint
 
 
 def statements_for(engine: Engine, period: Period, currency: str,
                    accounts: Iterable[str] | None = None) -> tuple[list[Statement], FinanceSummary]:
-    """Statements and finance summary of `period`, reconciled against the ledger's payouts.
+    """Statements (with their lines) and finance summary of `period`, reconciled against
+    the ledger's payouts; reads what `ledger.statement_stream` reads."""
+    wanted = None if accounts is None else [validate_account(account) for account in accounts]
+    statements = list(iter_statements(engine, period, currency, wanted))
+    return statements, _summary(engine, period, currency, statements, wanted)
 
-    Reads the balances carried into the period and its own rows (`ledger.period_reading`);
-    an open period after several open ones starts at the first of them.
-    """
+
+def _summary(engine: Engine, period: Period, currency: str, statements: list[Statement],
+             wanted: list[str] | None) -> FinanceSummary:
     with engine.connect() as connection:
-        line = timeline(connection, currency, period.cadence)
-        wanted = None if accounts is None else [validate_account(account) for account in accounts]
-        mark = mark_of(line, period)
-        if mark is not None:
-            first, head = period, mark.through_seq
-        else:
-            first = line.last_closed.next() if line.last_closed is not None and line.last_closed < period else period
-            head = _head(connection)
-        account = wanted[0] if wanted is not None and len(wanted) == 1 else None
-        rows = list(period_rows(connection, currency, line, first, period, head, account))
-        in_period = {row["event_id"] for row in rows if row["effective"] == period}
-        events = _event_infos(connection, in_period)
-        opening = opening_balances(connection, currency, line, first)
-        statements = build_statements(period, currency, rows, line, events, wanted, opening)
+        closed = timeline(connection, currency, period.cadence).is_closed(period)
         ledger_payouts = _ledger_payouts(connection, period, currency, wanted)
-    summary = summarise(period, currency, statements, line.is_closed(period), ledger_payouts)
-    return statements, summary
-
-
-def _head(connection: Connection) -> int:
-    return int(connection.execute(select(func.coalesce(func.max(TRANSFERS.c.seq), 0))).scalar())
+    return summarise(period, currency, statements, closed, ledger_payouts)
 
 
 def _ledger_payouts(connection: Connection, period: Period, currency: str, accounts: list[str] | None) -> int:
@@ -76,30 +62,6 @@ def _ledger_payouts(connection: Connection, period: Period, currency: str, accou
         return int(connection.execute(query).scalar())
 
 
-def _event_infos(connection: Connection, event_ids: set[str]) -> dict[str, EventInfo]:
-    infos: dict[str, EventInfo] = {}
-    ids = sorted(event_ids)
-    for start in range(0, len(ids), 500):
-        query = select(EVENTS.c.event_id, EVENTS.c.content, EVENTS.c.model_id, EVENTS.c.attribution_json).where(
-            EVENTS.c.event_id.in_(ids[start:start + 500]))
-        for row in connection.execute(query):
-            shares, test_model = _recorded(row.attribution_json)
-            infos[row.event_id] = EventInfo(row.content, row.model_id, shares, test_model)
-    return infos
-
-
-def _recorded(attribution_json: str | None) -> tuple[dict[str, str], bool]:
-    """The shares of a recorded attribution and whether a test model made them (old or
-    foreign rows may lack either)."""
-    try:
-        recorded = json.loads(attribution_json or "{}")
-        shares = {str(k): str(v) for k, v in dict(recorded.get("shares") or {}).items()}
-        method = recorded.get("method")
-        return shares, isinstance(method, dict) and method.get("test_model") is True
-    except (ValueError, AttributeError, TypeError):
-        return {}, False
-
-
 # --- export -------------------------------------------------------------------------
 
 
@@ -111,7 +73,9 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
     if first is None or period < first:
         raise PeriodLockedError(f"Period {period.id} is before the ledger's first {currency} period "
                                 f"({first.id if first else 'none yet'}); there is no statement to export.")
-    statements, summary = statements_for(engine, period, currency, accounts)
+    wanted = None if accounts is None else [validate_account(account) for account in accounts]
+    statements = [statement.without_lines() for statement in iter_statements(engine, period, currency, wanted)]
+    summary = _summary(engine, period, currency, statements, wanted)
     if summary.status != "closed":
         raise PeriodLockedError(
             f"Period {period.id} is not closed for {currency}; close it first (fairsplit payouts close {period.id})."
@@ -129,7 +93,8 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:  # written aside and renamed into place: a failed export leaves nothing behind
-        files = [path for name in formats for path in RENDERERS[name](staging, statements, summary, fmt)]
+        files = [path for name in formats for path in RENDERERS[name](
+            staging, statements, summary, fmt, lambda: iter_statements(engine, period, currency, wanted))]
         subject = {"period": period.id, "currency": currency, "formats": list(formats),
                    "accounts": None if accounts is None else sorted(accounts),
                    "payouts_total": fmt(summary.payouts.total)}

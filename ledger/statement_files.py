@@ -1,7 +1,9 @@
 """Statement files: CSV, JSON and PDF renderings of `ledger.statements` results.
 
 Every renderer takes the statements, the finance summary and `fmt` (micro-units ->
-decimal string), writes into `out_dir` and returns the paths it wrote. Amounts are
+decimal string), writes into `out_dir` and returns the paths it wrote; given `full`, it
+takes each statement's lines from that second pass, one statement at a time, so the
+CSV and JSON files stream (the statements it was given then need only their totals). Amounts are
 decimal strings everywhere; the charts plot integer micro-units and label their axes
 with the same decimal strings.
 
@@ -25,13 +27,16 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ledger.statements import STATEMENT_SCHEMA, FinanceSummary, Statement, iso_time, statement_dict, summary_dict
 
 Formatter = Callable[[int], str]
+#: The statements again, with their lines, one at a time (a second pass over the period,
+#: so a renderer never holds every line); by default the `statements` it was given.
+FullStatements = Callable[[], Iterable[Statement]]
 _LINES_PER_TABLE = 30
 SHARE_DIGITS = 4  # shares as the PDF prints them
 WIDTH_CM = 26.2  # landscape A4 less the margins and the frame's padding: every table spans it
@@ -89,7 +94,8 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+              full: FullStatements | None = None) -> list[Path]:
     totals = out_dir / f"statements-{stem(summary)}.csv"
     with totals.open("w", newline="") as handle:
         writer = _CsvWriter(handle)
@@ -106,7 +112,7 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
     with lines.open("w", newline="") as handle:
         writer = _CsvWriter(handle)
         writer.writerow(LINE_COLUMNS)
-        for statement in statements:
+        for statement in (full or (lambda: statements))():
             for line in statement.lines:
                 writer.writerow([
                     statement.account, line.seq, line.event_id, line.kind, iso_time(line.occurred_at),
@@ -116,14 +122,22 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
     return [totals, lines]
 
 
-def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+               full: FullStatements | None = None) -> list[Path]:
+    """{schema, statements, summary}, written one statement at a time: the bytes of
+    `json.dumps(document, indent=2, sort_keys=True)`, without the document in memory."""
     path = out_dir / f"statements-{stem(summary)}.json"
-    document = {
-        "schema": STATEMENT_SCHEMA,
-        "summary": summary_dict(summary, fmt),
-        "statements": [statement_dict(statement, fmt) for statement in statements],
-    }
-    path.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def dumped(value: object, indent: str) -> str:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n" + indent)
+
+    with path.open("w") as handle:
+        handle.write('{\n  "schema": ' + json.dumps(STATEMENT_SCHEMA) + ',\n  "statements": [')
+        count = 0
+        for statement in (full or (lambda: statements))():
+            handle.write((",\n    " if count else "\n    ") + dumped(statement_dict(statement, fmt), "    "))
+            count += 1
+        handle.write(("\n  ]" if count else "]") + ',\n  "summary": ' + dumped(summary_dict(summary, fmt), "  ") + "\n}\n")
     return [path]
 
 
@@ -173,9 +187,9 @@ def test_model_notice(statements: list[Statement]) -> str | None:
     """What the PDF says, once and on its first page, when test-model shares are in it."""
     if not any(statement.test_model for statement in statements):
         return None
-    rewards = [line for statement in statements for line in statement.lines if line.kind == "reward"]
-    tested = sum(line.test_model for line in rewards)
-    return (f"{tested} of the {len(rewards)} reward lines in this file come from events attributed with a test "
+    rewards = sum(statement.reward_lines for statement in statements)
+    tested = sum(statement.test_model_rewards for statement in statements)
+    return (f"{tested} of the {rewards} reward lines in this file come from events attributed with a test "
             "model: their shares and amounts exercise the software and measure no one's style.")
 
 
@@ -275,9 +289,11 @@ def _decimal_paddings(texts: list[str], font_size: float, most: int | None = Non
             for d in decimals]
 
 
-def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+              full: FullStatements | None = None) -> list[Path]:
     """The finance summary, the payees at a glance and the charts on the first page; then
-    one section per payee, each on a new page."""
+    one section per payee, each on a new page (reportlab lays the whole story out at once:
+    the PDF, unlike the CSV and JSON files, holds its lines in memory)."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import cm
     from reportlab.platypus import SimpleDocTemplate
@@ -285,7 +301,7 @@ def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummar
     path = out_dir / f"statements-{stem(summary)}.pdf"
     pdf = _Pdf()
     story = _first_page(pdf, statements, summary, fmt)
-    for statement in statements:
+    for statement in (full or (lambda: statements))():
         story += _payee_section(pdf, statement, fmt)
     SimpleDocTemplate(str(path), pagesize=landscape(A4), title=f"fairsplit statements {stem(summary)}",
                       leftMargin=1.5 * cm, rightMargin=1.5 * cm, topMargin=1.3 * cm, bottomMargin=1.3 * cm).build(story)
