@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, Select, insert, select, text, union_all
 
 from ledger.money import checked_total
-from ledger.schema import ACCOUNT_BALANCES
+from ledger.schema import ACCOUNT_BALANCES, TRANSFERS
 
 Pair = tuple[str, str]  # (account, currency)
 _CHUNK = 200
@@ -95,3 +95,20 @@ def current_balances(connection: Connection, account: str, currency: str | None 
     currencies = [currency] if currency is not None else account_currencies(connection, account)
     latest = latest_balances(connection, [(account, cur) for cur in currencies])
     return {cur: latest.get((account, cur), 0) for cur in sorted(currencies)}
+
+
+def history_query(connection: Connection, account: str, limit: int, offset: int = 0) -> Select:
+    """The newest `limit` transfers into or out of `account` (after skipping `offset`), newest
+    first: one backward index scan per (side, currency) the account moved, each stopping
+    after `limit + offset` rows, merged — O((limit + offset) log n), not the account's history."""
+    wanted = limit + offset
+    currencies = account_currencies(connection, account) or [None]
+    parts = []
+    for column in (TRANSFERS.c.credit_account, TRANSFERS.c.debit_account):
+        for currency in currencies:
+            part = select(TRANSFERS).where(column == account)
+            if currency is not None:
+                part = part.where(TRANSFERS.c.currency == currency)
+            parts.append(part.order_by(TRANSFERS.c.seq.desc()).limit(wanted).subquery().select())
+    merged = union_all(*parts).subquery()
+    return select(merged).order_by(merged.c.seq.desc()).limit(limit).offset(offset)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from hashlib import sha1, sha256
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, any_, bindparam, insert, or_, select, text
+from sqlalchemy import Connection, Engine, String, any_, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
@@ -35,7 +35,7 @@ from ledger.errors import ConflictError, MoneyError, TransferError
 from ledger.invariants import invariant
 from ledger.keys import Signer
 from ledger.money import MAX_MICROS, check_currency, split_largest_remainder
-from ledger.balances import current_balances, record_balances
+from ledger.balances import current_balances, history_query, record_balances
 from ledger.records import check_record_spec
 from ledger.schema import GENESIS_HASH, RECORD_KINDS, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
 
@@ -262,14 +262,8 @@ class Ledger:
     def history(self, account: str, limit: int = 50, offset: int = 0) -> list[StoredTransfer]:
         """Transfers into or out of `account`, newest first."""
         validate_account(account)
-        query = (
-            select(TRANSFERS)
-            .where(or_(TRANSFERS.c.credit_account == account, TRANSFERS.c.debit_account == account))
-            .order_by(TRANSFERS.c.seq.desc())
-            .limit(limit)
-            .offset(offset)
-        )
         with self.engine.connect() as connection:
+            query = history_query(connection, account, limit, offset)  # index scans, newest first
             return [_transfer(row._mapping) for row in connection.execute(query)]
 
     def get(self, transfer_id: str) -> StoredTransfer | None:
