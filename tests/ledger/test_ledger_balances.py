@@ -128,3 +128,18 @@ def test_a_ledger_written_before_maintained_balances_upgrades_and_verifies(datab
     assert report.ok and report.closes == 1 and verify_ledger(engine).ok
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM account_balances")).scalar() > 0
+
+
+def test_history_merges_the_account_indexes_newest_first_across_currencies(env):
+    for i in range(7):
+        currency = ("USD", "EUR")[i % 2]
+        env.ledger.append(reward_transfers(f"h{i}", "acme", SHARES, 1_000_000 + i, currency,
+                                           datetime(2026, 11, 1 + i, tzinfo=UTC)))
+    with env.engine.connect() as connection:
+        everything = [row.seq for row in connection.execute(text(
+            "SELECT seq FROM transfers WHERE credit_account = 'artist:van-gogh' OR debit_account = 'artist:van-gogh' "
+            "ORDER BY seq DESC"))]
+    for limit, offset in ((3, 0), (4, 2), (50, 0), (2, 6)):
+        shown = [t.seq for t in env.ledger.history("artist:van-gogh", limit=limit, offset=offset)]
+        assert shown == everything[offset:offset + limit]
+    assert env.ledger.history("artist:nobody") == []
