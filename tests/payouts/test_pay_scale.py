@@ -67,3 +67,21 @@ def test_a_close_records_what_it_carried_as_close_entries(env):
     close_period(env.ledger, parse_period("2026-02"), "USD", minimum=5_000_000, now=LATER)
     statements, summary = statements_for(env.engine, parse_period("2026-02"), "USD")
     assert summary.reconciles and {s.account: s.opening for s in statements} == carried
+
+
+def test_verify_re_derives_every_close_entry_through_late_rows_reversals_and_multi_period_closes(env):
+    from ledger.balance_audit import audit
+    from ledger.reversals import reverse_event
+    from tests.payouts.support import eid
+
+    env.reward("a", datetime(2026, 10, 3, tzinfo=UTC), 4_000_000, SHARES[0])
+    env.reward("b", datetime(2026, 12, 3, tzinfo=UTC), 3_000_000, SHARES[1])
+    close_period(env.ledger, parse_period("2026-11"), "USD", minimum=2_000_000, now=LATER)  # October and November
+    reverse_event(env.ledger, eid("a"), "fraud")  # late: counts in December, goes negative
+    env.reward("late", datetime(2026, 11, 20, tzinfo=UTC), 1_000_000, SHARES[0])  # late too
+    close_period(env.ledger, parse_period("2026-12"), "USD", now=LATER)
+    report = audit(env.engine)
+    assert report.ok and report.closes == 3 and report.legacy_closes == 0, report
+    with env.engine.connect() as connection:
+        december = {e.account: e for e in map(parse_close_entry, close_entry_rows(connection, "2026-12", "USD"))}
+    assert december["artist:a"].carried < 0 and december["artist:a"].paid == 0
