@@ -4,7 +4,8 @@ A transfer counts in its effective period (`ledger.payouts.Timeline`). When the 
 before `first` is closed (close mark L), the rows counting in [first, last] are exactly
 
   (a) the rows booked after L (seq > L.through_seq) that occurred before `last` ended
-      (late ones, dated in a closed period, count in `first`), and
+      (late ones, dated in a closed period, count in `first`): read by seq, what was
+      booked since L, the later-dated ones skipped here, and
   (b) the rows booked up to L that are dated in [first.start, last.end) (booked early,
       e.g. November's first days before October was closed),
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select, union_all
 
 from ledger.close_entries import carried_by
 from ledger.encoding import utc
@@ -30,7 +31,7 @@ from ledger.periods import Period, period_of
 from ledger.schema import TRANSFERS
 
 ROW_COLUMNS = (TRANSFERS.c.seq, TRANSFERS.c.id, TRANSFERS.c.event_id, TRANSFERS.c.kind,
-               TRANSFERS.c.debit_account, TRANSFERS.c.credit_account, TRANSFERS.c.amount,
+               TRANSFERS.c.debit_account, TRANSFERS.c.credit_account, TRANSFERS.c.amount, TRANSFERS.c.currency,
                TRANSFERS.c.occurred_at, TRANSFERS.c.memo, TRANSFERS.c.reverses_id)
 STREAM_ROWS = 2000
 
@@ -54,19 +55,28 @@ def period_rows(connection: Connection, currency: str, line: Timeline, first: Pe
     """Rows of `currency` (moving `account` if given) with seq <= `head` whose effective
     period is in [first, last], in seq order, each with `effective` and `late` added."""
     before = mark_of(line, first.previous())
-    scope = [TRANSFERS.c.currency == currency, TRANSFERS.c.occurred_at < last.end]
-    if account is not None:
-        scope.append(or_(TRANSFERS.c.credit_account == account, TRANSFERS.c.debit_account == account))
+    # (b) by time: (currency, occurred_at); (a) by seq: the primary key alone, so no planner
+    # walks the time index from the ledger's first day (currency is checked below), or for
+    # one account its indexes (account, currency, seq), one query per side.
+    dated = [TRANSFERS.c.currency == currency, TRANSFERS.c.occurred_at < last.end]
     if before is None:
-        ranges = [[TRANSFERS.c.seq <= head]]
+        ranges = [dated + [TRANSFERS.c.seq <= head]]
     else:
-        ranges = [[TRANSFERS.c.seq <= min(head, before.through_seq), TRANSFERS.c.occurred_at >= first.start],
+        ranges = [dated + [TRANSFERS.c.seq <= min(head, before.through_seq), TRANSFERS.c.occurred_at >= first.start],
                   [TRANSFERS.c.seq > before.through_seq, TRANSFERS.c.seq <= head]]
     streaming = connection.execution_options(yield_per=STREAM_ROWS)
     for bounds in ranges:
-        query = select(*columns).where(*scope, *bounds).order_by(TRANSFERS.c.seq)
+        if account is None or bounds[0] is dated[0]:  # by time: the account is checked below
+            query = select(*columns).where(*bounds).order_by(TRANSFERS.c.seq)
+        else:  # one query per side, so each is a range of its index (account, currency, seq)
+            sides = union_all(*(select(*columns).where(*bounds, side == account, TRANSFERS.c.currency == currency)
+                                for side in (TRANSFERS.c.credit_account, TRANSFERS.c.debit_account))).subquery()
+            query = select(sides).order_by(sides.c.seq)
         for row in streaming.execute(query).mappings():
             values = dict(row)
+            if values.get("currency", currency) != currency or (
+                    account is not None and account not in (values["credit_account"], values["debit_account"])):
+                continue
             values["occurred_at"] = utc(values["occurred_at"])
             if "created_at" in values:
                 values["created_at"] = utc(values["created_at"])
