@@ -7,7 +7,8 @@
 3. returns already-booked transfers unchanged (same derived id, same body) and raises
    `ConflictError` for a booked id with a different body, before writing anything;
 4. seals the new rows in a tight loop (seq, prev_hash, hash, signature) and inserts them
-   in bulk (COPY on PostgreSQL, executemany on SQLite) — no ORM per row.
+   in bulk (COPY on PostgreSQL, executemany on SQLite) — no ORM per row;
+5. inserts the new balance of every (account, currency) they moved (`ledger.balances`).
 """
 
 from __future__ import annotations
