@@ -2,7 +2,8 @@
 
 The reference is measured in the same run on the same database: equally sized rows
 (already sealed, so no hashing or signing) inserted into a plain table without indexes,
-constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COPY.
+constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COPY — and
+the same append path without its maintained balances (the cost of `ledger.balances`).
 
     python bench/ledger_append.py [--n 20000] [--batch 5000] [--postgres-url URL]
 """
@@ -10,10 +11,12 @@ constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COP
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 
 from _common import arguments, open_ledger, rate, report, sample_specs, scratch_databases
 from sqlalchemy import Column, MetaData, Table, insert, select
 
+from ledger import store
 from ledger.schema import TRANSFER_COLUMNS, Transfer
 
 
@@ -25,12 +28,27 @@ def plain_table(engine) -> Table:
     return table
 
 
+@contextmanager
+def maintained_balances_off():
+    """The append path without its `account_balances` rows: the cost of the hook, same run."""
+    real = store.record_balances
+    store.record_balances = lambda connection, rows: None
+    try:
+        yield
+    finally:
+        store.record_balances = real
+
+
 def bench_backend(backend: str, url: str, n: int, batch: int, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as key_dir:
         ledger = open_ledger(url, key_dir)
         ledger.append(sample_specs(batch, prefix="warm-up"))
         rounds = [sample_specs(n, prefix=f"round-{r}") for r in range(repeat)]
         signed = max(rate(n, lambda s=s: [ledger.append(s[i : i + batch]) for i in range(0, n, batch)]) for s in rounds)
+        bare = [sample_specs(n, prefix=f"bare-{r}") for r in range(repeat)]
+        with maintained_balances_off():
+            unmaintained = max(rate(n, lambda s=s: [ledger.append(s[i : i + batch]) for i in range(0, n, batch)])
+                               for s in bare)
         with ledger.engine.connect() as connection:
             rows = [dict(r._mapping) for r in connection.execute(select(Transfer.__table__).limit(n))]
         table = plain_table(ledger.engine)
@@ -49,6 +67,7 @@ def bench_backend(backend: str, url: str, n: int, batch: int, repeat: int) -> di
 
         figures = {
             f"{backend} signed append": signed,
+            f"{backend} signed append without maintained balances": unmaintained,
             f"{backend} raw batched INSERT": max(rate(n, batched_insert) for _ in range(repeat)),
         }
         if backend == "postgresql":

@@ -28,6 +28,9 @@ Witnesses: the signed checkpoint may carry cosignature lines of independent witn
 them on the checkpoint the document ends at, so a history rebuilt with the ledger's own
 key, which no witness cosigns, is refused.
 
+A bundle may be one period's (`"period"`, `ledger.period_proofs`): its balances are then
+the opening balance a signed close entry states plus that period's entries.
+
 What no proof here can show: that a bundle lists *every* entry of the account. Entries
 are proven to be in the log, and the balance is exactly theirs, but an omitted entry is
 not detected.
@@ -73,7 +76,7 @@ _MAX_INT = 2**63 - 1
 #: The fields each document may have: anything else is refused, so nothing unchecked rides along.
 DOCUMENT_FIELDS = {
     INCLUSION_FORMAT: {"format", "entry", "leaf_index", "inclusion_path", "checkpoint", "consistency"},
-    BUNDLE_FORMAT: {"format", "account", "balances", "display", "entries", "checkpoint", "consistency"},
+    BUNDLE_FORMAT: {"format", "account", "balances", "display", "entries", "checkpoint", "consistency", "period"},
     CONSISTENCY_FORMAT: {"format", "old_checkpoint", "checkpoint", "consistency"},
 }
 _PART_FIELDS = {"entry", "leaf_index", "inclusion_path"}
@@ -321,6 +324,7 @@ def _verify_bundle(document: dict[str, Any], checkpoint: Checkpoint, keyring: Ke
     parts = _get(document, "entries", list, "The bundle")
     totals: dict[str, int] = {}
     seen: set[int] = set()
+    rows = []
     for number, part in enumerate(parts):
         row = verify_entry(part, checkpoint, keyring, f"Bundle entry {number}")
         if row["seq"] in seen:
@@ -330,6 +334,13 @@ def _verify_bundle(document: dict[str, Any], checkpoint: Checkpoint, keyring: Ke
         if not sign:
             raise VerificationError(f"Entry seq {row['seq']} does not move money into or out of {account}.")
         totals[row["currency"]] = totals.get(row["currency"], 0) + sign * row["amount"]
+        rows.append(row)
+    if "period" in document:  # a per-period bundle: opening (signed close) + the period's entries
+        from ledger.period_proofs import verify_period  # it raises this module's VerificationError
+
+        totals = verify_period(document["period"], account, rows, totals, lambda part, where: verify_entry(
+            part, checkpoint, keyring, where))
+        result.lines.append(f"{document['period']['id']} opens with the balances the close before it carried")
     for currency, amount in claimed.items():
         if isinstance(amount, bool) or not isinstance(amount, int):
             raise VerificationError(f"The bundle's {currency} balance must be an integer of micro-units.")

@@ -1,12 +1,15 @@
 """Statement files: CSV, JSON and PDF renderings of `ledger.statements` results.
 
 Every renderer takes the statements, the finance summary and `fmt` (micro-units ->
-decimal string), writes into `out_dir` and returns the paths it wrote. Amounts are
+decimal string), writes into `out_dir` and returns the paths it wrote; given `full`, it
+takes each statement's lines from that second pass, one statement at a time, so the
+CSV and JSON files stream (the statements it was given then need only their totals). Amounts are
 decimal strings everywhere; the charts plot integer micro-units and label their axes
 with the same decimal strings.
 
 - CSV: `statements-<P>-<CUR>.csv` (one row per payee, then a TOTAL row that equals the
-  finance summary) and `lines-<P>-<CUR>.csv` (one row per transfer line).
+  finance summary) and `lines-<P>-<CUR>.csv` (one row per transfer line). A text cell
+  that a spreadsheet would run as a formula is neutralised (`csv_cell`).
 - JSON: `statements-<P>-<CUR>.json` = {schema, summary, statements}.
 - PDF: `statements-<P>-<CUR>.pdf`, to be read: on the first page the finance summary, the
   two charts (earnings per day, top payees) and the payees at a glance; then one section
@@ -25,7 +28,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -33,6 +37,9 @@ from ledger.statements import (STATEMENT_SCHEMA, FinanceSummary, Statement, Tall
                                summary_dict)
 
 Formatter = Callable[[int], str]
+#: The statements again, with their lines, one at a time (a second pass over the period,
+#: so a renderer never holds every line); by default the `statements` it was given.
+FullStatements = Callable[[], Iterable[Statement]]
 _LINES_PER_TABLE = 30
 SHARE_DIGITS = 4  # shares as the PDF prints them
 WIDTH_CM = 26.2  # landscape A4 less the margins and the frame's padding: every table spans it
@@ -44,6 +51,33 @@ SUMMARY_COLUMNS = (
 )
 LINE_COLUMNS = ("account", "seq", "event_id", "kind", "occurred_at", "late", "model_id", "content", "share",
                 "amount", "memo", "test_model")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs (OWASP CSV injection): text that
+    starts with = + - @, a tab or a carriage return gets a leading apostrophe; plain
+    decimal numbers (our amounts, negative ones included) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class _CsvWriter:
+    """csv.writer whose every cell goes through `csv_cell`."""
+
+    def __init__(self, handle) -> None:
+        self._writer = csv.writer(handle)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(cell) for cell in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 def stem(summary: FinanceSummary) -> str:
@@ -63,10 +97,11 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+              full: FullStatements | None = None) -> list[Path]:
     totals = out_dir / f"statements-{stem(summary)}.csv"
     with totals.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _CsvWriter(handle)
         writer.writerow(SUMMARY_COLUMNS)
         writer.writerows(_summary_row(statement, fmt) for statement in statements)
         before = summary.opening + summary.credits.total - summary.reversals.total + summary.adjustments
@@ -78,9 +113,9 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
         ])
     lines = out_dir / f"lines-{stem(summary)}.csv"
     with lines.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _CsvWriter(handle)
         writer.writerow(LINE_COLUMNS)
-        for statement in statements:
+        for statement in (full or (lambda: statements))():
             for line in statement.lines:
                 writer.writerow([
                     statement.account, line.seq, line.event_id, line.kind, iso_time(line.occurred_at),
@@ -90,14 +125,22 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
     return [totals, lines]
 
 
-def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+               full: FullStatements | None = None) -> list[Path]:
+    """{schema, statements, summary}, written one statement at a time: the bytes of
+    `json.dumps(document, indent=2, sort_keys=True)`, without the document in memory."""
     path = out_dir / f"statements-{stem(summary)}.json"
-    document = {
-        "schema": STATEMENT_SCHEMA,
-        "summary": summary_dict(summary, fmt),
-        "statements": [statement_dict(statement, fmt) for statement in statements],
-    }
-    path.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def dumped(value: object, indent: str) -> str:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n" + indent)
+
+    with path.open("w") as handle:
+        handle.write('{\n  "schema": ' + json.dumps(STATEMENT_SCHEMA) + ',\n  "statements": [')
+        count = 0
+        for statement in (full or (lambda: statements))():
+            handle.write((",\n    " if count else "\n    ") + dumped(statement_dict(statement, fmt), "    "))
+            count += 1
+        handle.write(("\n  ]" if count else "]") + ',\n  "summary": ' + dumped(summary_dict(summary, fmt), "  ") + "\n}\n")
     return [path]
 
 
@@ -160,9 +203,9 @@ def test_model_notice(statements: list[Statement]) -> str | None:
     """What the PDF says, once and on its first page, when test-model shares are in it."""
     if not any(statement.test_model for statement in statements):
         return None
-    rewards = [line for statement in statements for line in statement.lines if line.kind == "reward"]
-    tested = sum(line.test_model for line in rewards)
-    return (f"{tested} of the {len(rewards)} reward lines in this file come from events attributed with a test "
+    rewards = sum(statement.reward_lines for statement in statements)
+    tested = sum(statement.test_model_rewards for statement in statements)
+    return (f"{tested} of the {rewards} reward lines in this file come from events attributed with a test "
             "model: their shares and amounts exercise the software and measure no one's style.")
 
 
@@ -262,18 +305,21 @@ def _decimal_paddings(texts: list[str], font_size: float, most: int | None = Non
             for d in decimals]
 
 
-def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+              full: FullStatements | None = None) -> list[Path]:
     """The finance summary, the payees at a glance and the charts on the first page; then
-    one section per payee, each on a new page."""
+    one section per payee, each on a new page (reportlab lays the whole story out at once:
+    the PDF, unlike the CSV and JSON files, holds its lines in memory)."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import cm
     from reportlab.platypus import SimpleDocTemplate
 
     path = out_dir / f"statements-{stem(summary)}.pdf"
     pdf = _Pdf()
-    fixed = fixed_decimals(fmt, _amounts(statements, summary))
+    everyone = list((full or (lambda: statements))())  # the PDF's layout holds every line anyway
+    fixed = fixed_decimals(fmt, _amounts(everyone, summary))
     story = _first_page(pdf, statements, summary, fixed)
-    for statement in statements:
+    for statement in everyone:
         story += _payee_section(pdf, statement, fixed)
     decorate = _page_decoration(f"fairsplit statements {summary.period} {summary.currency}",
                                 test_model_notice(statements) is not None)

@@ -4,7 +4,7 @@ Written only by `fairsplit portal token|revoke`; the portal itself reads them wi
 SELECT-only role (docs/portal.md). See `ledger.portal_schema`.
 
 Revision ID: 0013_portal_access
-Revises: 0008_key_entries
+Revises: 0009_maintained_balances
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_portal_access"
-down_revision = "0008_key_entries"
+down_revision = "0009_maintained_balances"
 branch_labels = None
 depends_on = None
 

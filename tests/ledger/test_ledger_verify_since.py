@@ -1,0 +1,82 @@
+"""Verification from a kept checkpoint: its signature, the log's consistency with it, then
+only the entries after it (counted), on both backends and through the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from fractions import Fraction
+
+from typer.testing import CliRunner
+
+from cli import app
+from ledger.crypto import generate_private_key
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.store import reward_transfers
+from ledger.transparency import create_checkpoint
+from ledger.verify_since import verify_since
+
+SHARES = {"artist:van-gogh": Fraction(1, 2), "model:sd-1.5": Fraction(1, 2)}
+
+
+def book(ledger, first: int, n: int) -> None:
+    for i in range(first, first + n):
+        ledger.append(reward_transfers(f"e{i}", "acme", SHARES, 2_000_000 + i, "USD",
+                                       datetime(2026, 11, 1 + i % 28, tzinfo=UTC)))
+
+
+def test_verify_since_checks_only_the_entries_after_the_kept_checkpoint(env):
+    book(env.ledger, 0, 10)
+    kept = create_checkpoint(env.engine, env.signer)
+    book(env.ledger, 10, 4)
+    create_checkpoint(env.engine, env.signer)
+    book(env.ledger, 14, 1)
+    report = verify_since(env.engine, kept.note)
+    assert report.ok, report.problem
+    assert (report.kept_size, report.checked, report.head_seq) == (20, 10, 30)
+    assert report.checkpoints == 1 and report.audit.ok and report.audit.balances == 5 * 3
+
+
+def test_a_tampered_entry_after_the_kept_checkpoint_is_named(env):
+    book(env.ledger, 0, 3)
+    kept = create_checkpoint(env.engine, env.signer)
+    book(env.ledger, 3, 2)
+    env.drop_trigger("transfers_no_update", "transfers")
+    env.sql("UPDATE transfers SET amount = amount + 1 WHERE seq = 8")
+    report = verify_since(env.engine, kept.note)
+    assert not report.ok and report.problem.startswith("entry seq 8: hash mismatch")
+
+
+def test_a_kept_checkpoint_of_another_log_or_a_rewritten_history_is_refused(env):
+    book(env.ledger, 0, 3)
+    kept = create_checkpoint(env.engine, env.signer)
+    stranger = sign_checkpoint(Checkpoint(kept.checkpoint.origin, 9, b"\x01" * 32, kept.checkpoint.issued_at),
+                               generate_private_key())
+    assert "not a checkpoint signed by a key of this ledger" in verify_since(env.engine, stranger).problem
+    forged = sign_checkpoint(Checkpoint(kept.checkpoint.origin, 4, b"\x01" * 32, kept.checkpoint.issued_at),
+                             env.signer.private_key)
+    assert "history was rewritten" in verify_since(env.engine, forged).problem
+    bigger = sign_checkpoint(Checkpoint(kept.checkpoint.origin, 99, b"\x01" * 32, kept.checkpoint.issued_at),
+                             env.signer.private_key)
+    assert "entries were removed" in verify_since(env.engine, bigger).problem
+
+
+def test_cli_checkpoint_out_then_verify_since(database_url, tmp_path):
+    runner = CliRunner()
+    base = ["--database-url", database_url, "--key-dir", str(tmp_path / "keys")]
+    assert runner.invoke(app, [*base, "init"]).exit_code == 0
+    assert runner.invoke(app, [*base, "ledger", "demo", "--events", "2"]).exit_code == 0
+    kept = tmp_path / "kept.checkpoint"
+    assert runner.invoke(app, [*base, "ledger", "checkpoint", "--out", str(kept)]).exit_code == 0
+    assert runner.invoke(app, [*base, "ledger", "demo", "--events", "5"]).exit_code == 0
+    shown = runner.invoke(app, [*base, "ledger", "verify", "--since", str(kept)])
+    assert shown.exit_code == 0, shown.output
+    assert "Ledger intact since the kept checkpoint (size 6): 9 entries after it verified" in shown.output
+    assert "Balances intact" in shown.output
+    as_json = json.loads(runner.invoke(app, [*base, "ledger", "verify", "--since", str(kept), "--json"]).output)
+    assert as_json["ok"] and as_json["checked"] == 9 and as_json["kept_size"] == 6
+    full = runner.invoke(app, [*base, "ledger", "verify"])
+    assert full.exit_code == 0 and "15 transfers verified" in full.output and "Balances intact" in full.output
+    (tmp_path / "junk").write_text("not a checkpoint\n")
+    refused = runner.invoke(app, [*base, "ledger", "verify", "--since", str(tmp_path / "junk")])
+    assert refused.exit_code == 1 and "not a checkpoint signed by a key of this ledger" in refused.output
