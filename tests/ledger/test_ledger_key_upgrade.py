@@ -18,12 +18,12 @@ from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.db import alembic_config, make_engine
 from ledger.encoding import encode_row, row_hash
 from ledger.keyring import parse_keyring
-from ledger.keys import write_new_key
+from ledger.keys import load_signer, write_new_key
 from ledger.merkle import MemoryTree
 from ledger.proofs import verify_document
 from ledger.proving import balance_bundle
 from ledger.schema import CHECKPOINTS, TRANSFERS, SigningKey
-from ledger.store import TransferSpec
+from ledger.store import Ledger, TransferSpec
 from ledger.transparency import extend_tree
 from tests.ledger.support import WHEN
 
@@ -92,14 +92,16 @@ def test_a_ledger_rotated_before_key_entries_upgrades_and_verifies(database_url,
         return result.output
 
     said = cli("init")
-    assert "0008_key_entries" in said and "earlier key rotations are now recorded" in said
+    assert "upgraded from 0007_witness_cosignatures to " in said and "earlier key rotations are now recorded" in said
     assert "Ledger intact: 10 transfers verified" in " ".join(cli("ledger", "verify").split())
     keys = parse_keyring(cli("keys", "public"))
     assert [(k.key_id, k.first_seq, k.last_seq) for k in keys.keys] == [(first.key_id, 1, 5), (second.key_id, 6, None)]
     assert keys.legacy_below == 10
     assert not (key_dir / f"{first.key_id}.ed25519.pem").exists()  # the retired key left the key folder
     assert (key_dir / "retired" / f"{first.key_id}.ed25519.pem").exists()
-    cli("ledger", "demo", "--events", "1")
+    signer = load_signer(key_dir, engine)  # the upgraded ledger appends with its current key
+    Ledger(engine, signer, str(key_dir)).append([TransferSpec(f"after-{n}", "platform:acme", f"model:m{n}", 100, "USD",
+                                                              "reward", WHEN) for n in range(3)])
     assert "13 transfers verified" in " ".join(cli("ledger", "verify").split())
     bundle = balance_bundle(engine, "artist:van-gogh", None)
     assert verify_document(json.dumps(bundle), keys).balances == {"USD": sum(1000 + seq for seq in range(1, 10))}
