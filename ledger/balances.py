@@ -10,7 +10,7 @@ Invariants:
   1. A row's balance is the sum of the amounts credited minus debited to that pair by
      every transfer with seq <= through_seq; every sum stays in 64 bits (an append that
      would leave it is refused, nothing written).
-  2. A pair gets a row for every append that moved its money, and only then (record
+  2. A pair gets a row for every append that moved its money, and only then (system
      entries, amount 0, move none).
 `ledger.balance_audit` re-derives every row from the transfers it verifies (paired check).
 """
