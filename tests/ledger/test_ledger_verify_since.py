@@ -71,12 +71,22 @@ def test_cli_checkpoint_out_then_verify_since(database_url, tmp_path):
     assert runner.invoke(app, [*base, "ledger", "demo", "--events", "5"]).exit_code == 0
     shown = runner.invoke(app, [*base, "ledger", "verify", "--since", str(kept)])
     assert shown.exit_code == 0, shown.output
-    assert "Ledger intact since the kept checkpoint (size 6): 9 entries after it verified" in shown.output
+    assert "Ledger intact since the kept checkpoint (size 7): 9 entries after it verified" in shown.output  # seq 1: genesis key entry
     assert "Balances intact" in shown.output
     as_json = json.loads(runner.invoke(app, [*base, "ledger", "verify", "--since", str(kept), "--json"]).output)
-    assert as_json["ok"] and as_json["checked"] == 9 and as_json["kept_size"] == 6
+    assert as_json["ok"] and as_json["checked"] == 9 and as_json["kept_size"] == 7
     full = runner.invoke(app, [*base, "ledger", "verify"])
-    assert full.exit_code == 0 and "15 transfers verified" in full.output and "Balances intact" in full.output
+    assert full.exit_code == 0 and "16 transfers verified" in full.output and "Balances intact" in full.output
+    assert runner.invoke(app, [*base, "keys", "public", "--out", str(tmp_path / "keys.pem")]).exit_code == 0
+    pinned = runner.invoke(app, [*base, "ledger", "verify", "--since", str(kept), "--public-key", str(tmp_path / "keys.pem")])
+    assert pinned.exit_code == 0 and "9 entries after it verified" in pinned.output
+    foreign = tmp_path / "foreign"
+    assert runner.invoke(app, ["--database-url", f"sqlite:///{tmp_path / 'other.db'}", "--key-dir", str(foreign),
+                               "init"]).exit_code == 0
+    assert runner.invoke(app, ["--database-url", f"sqlite:///{tmp_path / 'other.db'}", "--key-dir", str(foreign),
+                               "keys", "public", "--out", str(tmp_path / "other.pem")]).exit_code == 0
+    wrong = runner.invoke(app, [*base, "ledger", "verify", "--since", str(kept), "--public-key", str(tmp_path / "other.pem")])
+    assert wrong.exit_code == 1  # another ledger's first key pinned: the kept checkpoint's key is not in that history
     (tmp_path / "junk").write_text("not a checkpoint\n")
     refused = runner.invoke(app, [*base, "ledger", "verify", "--since", str(tmp_path / "junk")])
     assert refused.exit_code == 1 and "not a checkpoint signed by a key of this ledger" in refused.output
