@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ledger.statement_layout import Formatter, PdfParts, fixed_decimals, wrap
+from ledger.statement_layout import Formatter, PdfParts, decimals_of, fixed_decimals, wrap
 from ledger.statements import (STATEMENT_SCHEMA, FinanceSummary, Statement, Tally, iso_time, statement_dict,
                                summary_dict)
 
@@ -344,7 +344,7 @@ def _payee_section(pdf: PdfParts, statement: Statement, fmt: Formatter) -> list:
         if line.kind == "reward" and line.counterparty:
             payers.setdefault(line.counterparty, Tally()).add(line.amount)
     by_payer = ", ".join(f"{payer}: {fmt(tally.total)} ({tally.count})" for payer, tally in sorted(payers.items()))
-    decimals = max((_decimals(line[5]) for line in lines), default=0)  # one alignment across the chunks
+    decimals = max((decimals_of(line[5]) for line in lines), default=0)  # one alignment across the chunks
     # Small tables: reportlab splits a long table page by page, which is quadratic.
     chunks = [pdf.table([header, *lines[i:i + _LINES_PER_TABLE]], widths, amounts=[5], right=[4], decimals=decimals)
               for i in range(0, len(lines), _LINES_PER_TABLE)] or [pdf.table([header], widths)]

@@ -91,7 +91,7 @@ def wrap(text: str, width: float, size: float = 8, most: int | None = None) -> s
     return "\n".join(rows)
 
 
-def _decimals(text: str) -> int:
+def decimals_of(text: str) -> int:
     """Digits after the decimal point; -1 for a number without one."""
     return len(text.partition(".")[2]) if "." in text else -1
 
@@ -101,7 +101,7 @@ def _decimal_paddings(texts: list[str], font_size: float, most: int | None = Non
     one string (a reader can copy it, pypdf extracts it whole): an amount with fewer decimals
     than `most` (default: the column's most) is padded by the missing digits (Helvetica
     digits are 0.556 em wide, the point 0.278 em)."""
-    decimals = [_decimals(text) for text in texts]
+    decimals = [decimals_of(text) for text in texts]
     most = max(decimals, default=0) if most is None else most
     digit, point = 0.556 * font_size, 0.278 * font_size
     return [6 + digit * (most - d) if d >= 0 else 6 + digit * max(most, 0) + (point if most >= 0 else 0)
@@ -111,11 +111,11 @@ def _decimal_paddings(texts: list[str], font_size: float, most: int | None = Non
 def fixed_decimals(fmt: Formatter, amounts: Sequence[int]) -> Formatter:
     """`fmt` with every amount written to the same number of decimals (the most any amount
     needs), so a reader never compares "0.10" with "0.004": padding zeros, never rounding."""
-    most = max((_decimals(fmt(amount)) for amount in amounts), default=-1)
+    most = max((decimals_of(fmt(amount)) for amount in amounts), default=-1)
 
     def fixed(micros: int) -> str:
         text = fmt(micros)
-        places = _decimals(text)
+        places = decimals_of(text)
         if most <= 0 or places == most:
             return text
         return text + ("0" * (most - places) if places >= 0 else "." + "0" * most)
