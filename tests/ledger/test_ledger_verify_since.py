@@ -90,3 +90,29 @@ def test_cli_checkpoint_out_then_verify_since(database_url, tmp_path):
     (tmp_path / "junk").write_text("not a checkpoint\n")
     refused = runner.invoke(app, [*base, "ledger", "verify", "--since", str(tmp_path / "junk")])
     assert refused.exit_code == 1 and "not a checkpoint signed by a key of this ledger" in refused.output
+
+
+def test_after_a_kept_checkpoint_a_row_sealed_by_a_key_only_in_signing_keys_is_caught(env):
+    """The key ranges hold from a kept checkpoint too: the entries after it are checked against
+    the log's key history, never against `signing_keys`, nor are checkpoints it signs."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sqlalchemy import text
+
+    from ledger.keys import Signer, register_key
+    from ledger.store import TransferSpec, _insert, _seal
+
+    book(env.ledger, 0, 2)
+    kept = create_checkpoint(env.engine, env.signer)
+    intruder = Signer.from_private_key(Ed25519PrivateKey.generate())
+    register_key(env.engine, intruder)
+    spec = TransferSpec("ev-x", "platform:acme", "artist:mallory", 9 * 10**11, "USD", "reward",
+                        datetime(2026, 11, 20, tzinfo=UTC))
+    with env.engine.begin() as connection:  # straight into the database, past Ledger.append's guard
+        head = connection.execute(text("SELECT seq, hash FROM transfers ORDER BY seq DESC LIMIT 1")).one()
+        _insert(connection, _seal([(spec.id, spec)], head.seq, head.hash, intruder))
+    report = verify_since(env.engine, kept.note)
+    assert not report.ok and report.checked == 0
+    assert report.problem.startswith("entry seq 5: key not valid") and "not in the log's key history" in report.problem
+    forged = sign_checkpoint(Checkpoint(kept.checkpoint.origin, 4, kept.checkpoint.root_hash, kept.checkpoint.issued_at),
+                             intruder.private_key)
+    assert "not a checkpoint signed by a key of this ledger" in verify_since(env.engine, forged).problem
