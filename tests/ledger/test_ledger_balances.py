@@ -81,6 +81,9 @@ def test_money_never_moves_through_a_ledger_account_and_a_close_entry_moves_none
     with pytest.raises(TransferError, match="amount must be 0"):
         env.ledger.append([TransferSpec("x", "ledger:closes", "ledger:carried", 5, "USD", "close", LATER,
                                         memo='{"type":"x"}')])
+    for memo in ('{"type": "x"}', '{"period":"2026-11"}', "not json"):  # not canonical JSON with a type
+        with pytest.raises(TransferError, match="canonical-JSON document with a type"):
+            env.ledger.append([TransferSpec("x", "ledger:closes", "ledger:carried", 0, "USD", "close", LATER, memo=memo)])
 
 
 def _legacy_ledger(url: str, key_dir: str) -> Ledger:
