@@ -19,37 +19,20 @@ payouts, in the close's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
+from ledger.close_documents import (CLOSE_CREDIT, CLOSE_DEBIT, CLOSE_TYPE, CloseEntry, close_prefix,
+                                    parse_close_entry)
 from ledger.payouts import PayoutDecision, payout_time
 from ledger.periods import Period
-from ledger.system_entries import parse_system_memo, system_memo
+from ledger.system_entries import system_memo
 from ledger.schema import TRANSFERS
 from ledger.store import TransferSpec
 
-CLOSE_TYPE = "fairsplit.period-close.v1"
-CLOSE_DEBIT, CLOSE_CREDIT = "ledger:closes", "ledger:carried"
-_FIELDS = {"type", "period", "currency", "account", "balance", "paid", "carried"}
-
-
-@dataclass(frozen=True, slots=True)
-class CloseEntry:
-    """One account's line of a close, as its entry states it (micro-units)."""
-
-    period: str
-    currency: str
-    account: str
-    balance: int
-    paid: int
-    carried: int
-
-
-def close_prefix(period: Period | str, currency: str) -> str:
-    return f"close:{period if isinstance(period, str) else period.id}:{currency}:"
+__all__ = ["CLOSE_CREDIT", "CLOSE_DEBIT", "CLOSE_TYPE", "CloseEntry", "carried_by", "close_entry_rows", "close_prefix",
+           "close_specs", "parse_close_entry"]
 
 
 def close_specs(period: Period, currency: str, decisions: Iterable[PayoutDecision]) -> list[TransferSpec]:
@@ -62,22 +45,6 @@ def close_specs(period: Period, currency: str, decisions: Iterable[PayoutDecisio
                                        "paid": decision.paid, "carried": decision.carried}))
         for decision in decisions
     ]
-
-
-def parse_close_entry(row: Mapping[str, Any]) -> CloseEntry | None:
-    """The close a row states, or None when the row is not a well-formed close entry."""
-    if row["kind"] != "close" or row["amount"] != 0:
-        return None
-    document = parse_system_memo(row["memo"])
-    if document is None or set(document) != _FIELDS or document["type"] != CLOSE_TYPE:
-        return None
-    numbers = [document[name] for name in ("balance", "paid", "carried")]
-    if any(isinstance(n, bool) or not isinstance(n, int) for n in numbers) or numbers[0] != numbers[1] + numbers[2]:
-        return None
-    entry = CloseEntry(document["period"], document["currency"], document["account"], *numbers)
-    if row["event_id"] != close_prefix(entry.period, entry.currency) + entry.account or row["currency"] != entry.currency:
-        return None
-    return entry
 
 
 def close_entry_rows(connection: Connection, period: Period | str, currency: str, columns=None):

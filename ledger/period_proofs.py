@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ledger.close_entries import parse_close_entry
+from ledger.close_documents import parse_close_entry
 from ledger.money import MAX_MICROS
 from ledger.periods import PeriodError, parse_period
 
