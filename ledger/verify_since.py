@@ -30,8 +30,8 @@ from ledger.key_history import KeyHistory
 from ledger.key_log import derive_history
 from ledger.merkle import Frontier, ProofError, inclusion_proof, leaf_hash, tree_head, verify_inclusion
 from ledger.schema import CHECKPOINTS, GENESIS_HASH, TRANSFERS
-from ledger.transparency import (StoredCheckpoint, _all_transfers, _checkpoint_problem, _stored, _tree_size,
-                                 node_fetcher)
+from ledger.transparency import (StoredCheckpoint, all_transfers, checkpoint_problem, node_fetcher, stored_checkpoint,
+                                 stored_tree_size)
 from ledger.verify import PAGE, verify_ledger
 
 
@@ -82,7 +82,7 @@ def _open_kept(note: str, history: KeyHistory | None) -> tuple[Checkpoint | None
             checkpoint, _ = open_checkpoint(note, [NoteKey(origin, key.public_key)])
         except (CheckpointError, ValueError):
             continue
-        problem = _checkpoint_problem(StoredCheckpoint(checkpoint, key.key_id, note), checkpoint.root_hash, history)
+        problem = checkpoint_problem(StoredCheckpoint(checkpoint, key.key_id, note), checkpoint.root_hash, history)
         return (checkpoint, None) if problem is None else (None, f"the kept checkpoint: {problem}")
     return None, "the kept checkpoint is not a checkpoint signed by a key of this ledger"
 
@@ -90,7 +90,7 @@ def _open_kept(note: str, history: KeyHistory | None) -> tuple[Checkpoint | None
 def _anchor(connection: Connection, kept: Checkpoint) -> tuple[Frontier, tuple[int, str], str | None]:
     """Step 2: the frontier at the kept size and the (seq, hash) the chain continues from."""
     size, fetch = kept.size, node_fetcher(connection)
-    if size > _tree_size(connection):
+    if size > stored_tree_size(connection):
         return Frontier(), (0, GENESIS_HASH), (f"the kept checkpoint covers {size} entries but the ledger's tree "
                                                 f"has fewer: entries were removed")
     try:
@@ -115,14 +115,14 @@ def _anchor(connection: Connection, kept: Checkpoint) -> tuple[Frontier, tuple[i
 
 def _grow(connection: Connection, frontier: Frontier, history: KeyHistory | None) -> tuple[int, str | None]:
     """Step 4: extend the frontier with the entries after it, checking each later checkpoint."""
-    pending = [_stored(row) for row in connection.execute(
+    pending = [stored_checkpoint(row) for row in connection.execute(
         select(CHECKPOINTS).where(CHECKPOINTS.c.tree_size > frontier.size).order_by(CHECKPOINTS.c.tree_size))]
-    tree_size = _tree_size(connection)
+    tree_size = stored_tree_size(connection)
     matched = 0
-    for row in _all_transfers(connection, after=frontier.size):
+    for row in all_transfers(connection, after=frontier.size):
         frontier.append([leaf_hash(encode_row(row))])
         while pending and pending[0].size == frontier.size:
-            problem = _checkpoint_problem(pending.pop(0), frontier.root(), history)
+            problem = checkpoint_problem(pending.pop(0), frontier.root(), history)
             if problem:
                 return matched, problem
             matched += 1
