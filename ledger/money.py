@@ -3,8 +3,11 @@
 - `parse_amount("0.004", "USD") == 4000`: canonical decimal strings in (ASCII digits
   only, no sign, no spaces, no exponent, at most 6 decimals, at most `maximum`), integers
   out. Anything else, or an unknown currency, raises `MoneyError`.
-- `parse_money("1.5", "JPY")` raises: an amount someone states (a reward, a minimum
-  payout) keeps the currency's ISO 4217 minor unit (`CURRENCIES`: JPY 0, USD 2, BHD 3).
+- `parse_money("1.5", "JPY")` raises: an amount to be paid (a minimum payout) keeps the
+  currency's ISO 4217 minor unit (`CURRENCIES`: JPY 0, USD 2, BHD 3).
+- `parse_reward("0.004", "USD") == 4000` but `parse_reward("1.5", "JPY")` raises: a
+  per-image reward is an accrual, stated to the micro-unit like a usage price; a
+  zero-decimal currency has no fraction of any kind, so its rewards are whole units.
 - `format_amount(4000, "USD") == "0.004"`: integers in, decimal strings out, shown with
   at least the currency's minor-unit digits (`"1.00"` USD, `"1"` JPY).
 - `split_largest_remainder(total, weights)`: exact parts that add up to `total`.
@@ -97,6 +100,15 @@ def parse_money(text: str, currency: str, maximum: int = MAX_MICROS) -> int:
         raise MoneyError(f"Amount {shown!r} is finer than {currency}'s smallest unit: "
                          f"{currency} amounts have {allowed} (ISO 4217).")
     return micros
+
+
+def parse_reward(text: str, currency: str, maximum: int = MAX_MICROS) -> int:
+    """An event's reward: micro-unit precision where the currency has a minor unit (a
+    fifth of a cent per image accrues, and payouts round down to cents and carry the
+    rest); whole units where it has none (JPY, KRW), as `parse_money` says."""
+    if minor_units(currency) == 0:
+        return parse_money(text, currency, maximum)
+    return parse_amount(text, currency, maximum)
 
 
 def checked_total(amounts: Iterable[int], what: str = "A total") -> int:

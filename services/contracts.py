@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 from ledger.errors import MoneyError
 from ledger.ids import EVENT_ID, SLUG
 from ledger.strictjson import StrictJsonError, parse_object
-from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_money
+from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_reward
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -138,9 +138,9 @@ class _Contract(BaseModel):
 
 
 class RewardV1(_Contract):
-    """`{"amount": "0.01", "currency": "USD"}`: a positive canonical decimal string in a
-    currency the ledger knows, with no more decimals than its ISO 4217 minor unit (USD 2,
-    JPY 0) and at most `MAX_EVENT_REWARD`."""
+    """`{"amount": "0.004", "currency": "USD"}`: a positive canonical decimal string in a
+    currency the ledger knows, at most `MAX_EVENT_REWARD`, to the micro-unit — whole units
+    in a currency without a minor unit (JPY, KRW; `ledger.money.parse_reward`)."""
 
     amount: Text
     currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")]
@@ -148,7 +148,7 @@ class RewardV1(_Contract):
     @model_validator(mode="after")
     def _amount(self) -> "RewardV1":
         try:
-            micros = parse_money(self.amount, self.currency, MAX_EVENT_REWARD)
+            micros = parse_reward(self.amount, self.currency, MAX_EVENT_REWARD)
         except MoneyError as exc:
             raise ValueError(str(exc).rstrip(".")) from None
         if micros == 0:

@@ -1,6 +1,7 @@
-"""Currencies keep their ISO 4217 minor units (issue 19 item 13, JPY): an amount someone
-states — an event's reward, a minimum payout — is never finer than the currency's
-smallest unit, at admission and in the CLI; balances still accrue in micro-units."""
+"""Currencies keep their ISO 4217 minor units (issue 19 item 13, JPY): an amount to be
+paid — a minimum payout — is never finer than the currency's smallest unit; an event's
+reward is an accrual, to the micro-unit (0.004 USD per image, as the contract's example
+says), except in a currency with no minor unit at all, where it is whole units."""
 
 from __future__ import annotations
 
@@ -45,6 +46,15 @@ def test_an_event_rewarding_a_fraction_of_a_yen_is_refused_at_admission():
         parse_event(event)
     event["reward"] = {"amount": "2", "currency": "JPY"}
     assert parse_event(event).reward.micros == 2_000_000
+
+
+def test_a_sub_cent_reward_accrues_in_micro_units():
+    event = copy.deepcopy(EXAMPLE_EVENT)
+    event["reward"] = {"amount": "0.004", "currency": "USD"}
+    assert parse_event(event).reward.micros == 4_000
+    event["reward"] = {"amount": "0.0000001", "currency": "USD"}  # finer than the ledger's micro-unit
+    with pytest.raises(ContractError, match="reward"):
+        parse_event(event)
 
 
 def test_the_cli_refuses_a_minimum_payout_finer_than_the_currency(sqlite_url, tmp_path):
