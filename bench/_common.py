@@ -58,12 +58,37 @@ def open_ledger(url: str, key_dir: str) -> Ledger:
 
 
 def filled_ledger(url: str, key_dir: str, n: int, batch: int) -> Ledger:
-    """A fresh ledger at `url` holding `n` sample transfers, appended `batch` at a time."""
+    """A fresh ledger at `url` holding about `n` rewards (3 per event, each bound to its
+    signed evidence, as the writer books them), booked `batch` rows at a time."""
     ledger = open_ledger(url, key_dir)
-    specs = sample_specs(n)
-    for i in range(0, n, batch):
-        ledger.append(specs[i : i + batch])
+    items = signed_bookings(ledger, n)
+    for i in range(0, len(items), max(1, batch // 3)):
+        book(ledger, items[i : i + batch // 3])
     return ledger
+
+
+def signed_bookings(ledger: Ledger, n: int, prefix: str = "bench") -> list:
+    """(record, transfers, evidence) of n/3 events paying 3 payees each: platform-signed events,
+    worker-signed results (no image: what a platform sending `image_embedding` costs), keys
+    enrolled in the log on first use."""
+    from services.signed_rewards import enrol, signed_result
+
+    from services.contracts import parse_result
+    from services.ledger_writer import AcceptedResult, booking
+
+    signers = getattr(ledger, "bench_signers", None) or enrol(ledger)
+    ledger.bench_signers = signers
+    shares = {"artist:van-gogh": 0.5, "artist:monet": 0.3, "model:sd-1.5": 0.2}
+    results = [signed_result(signers, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}-{i}")), shares, 4000, when=WHEN)
+               for i in range(n // 3)]
+    return [booking(AcceptedResult(parse_result(result), result, signers.platform_key_id)) for result in results]
+
+
+def book(ledger: Ledger, items: list) -> None:
+    """Book events as the ledger writer does: records, evidence and rewards in one transaction."""
+    from ledger.events import book_events
+
+    book_events(ledger, [(record, specs) for record, specs, _ in items], [evidence for _, _, evidence in items])
 
 
 def sample_specs(n: int, prefix: str = "bench") -> list[TransferSpec]:

@@ -1,6 +1,9 @@
 """Signed ledger appends per second on SQLite and PostgreSQL, next to raw inserts.
 
-The reference is measured in the same run on the same database: equally sized rows
+"events booked with evidence" books whole events as the ledger writer does (event record,
+evidence document, key check under the chain lock, 3 reward rows; signing the events and
+results is not timed), next to the same events booked without evidence, as before (records
+and rewards only). The reference is measured in the same run on the same database: equally sized rows
 (already sealed, so no hashing or signing) inserted into a plain table without indexes,
 constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COPY — and
 the same append path without its maintained balances (the cost of `ledger.balances`).
@@ -12,11 +15,15 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import contextmanager
+from dataclasses import replace
 
-from _common import arguments, open_ledger, rate, report, sample_specs, scratch_databases
+from _common import arguments, book, open_ledger, rate, report, sample_specs, scratch_databases, signed_bookings
+
 from sqlalchemy import Column, MetaData, Table, insert, select
 
 from ledger import store
+from ledger.events import book_events
+
 from ledger.schema import TRANSFER_COLUMNS, Transfer
 
 
@@ -65,9 +72,18 @@ def bench_backend(backend: str, url: str, n: int, batch: int, repeat: int) -> di
                         for row in rows[i : i + batch]:
                             out.write_row([row[c] for c in TRANSFER_COLUMNS])
 
+        events = [signed_bookings(ledger, n, prefix=f"events-{r}") for r in range(repeat)]
+        booked = max(rate(3 * len(e), lambda e=e: [book(ledger, e[i : i + batch // 3]) for i in range(0, len(e), batch // 3)])
+                     for e in events)
+        plain = [[(record, [replace(spec, memo=None) for spec in specs], None) for record, specs, _ in
+                  signed_bookings(ledger, n, prefix=f"plain-{r}")] for r in range(repeat)]
+        unbound = max(rate(3 * len(e), lambda e=e: [book_events(ledger, [(r, s) for r, s, _ in e[i : i + batch // 3]])
+                                                   for i in range(0, len(e), batch // 3)]) for e in plain)
         figures = {
             f"{backend} signed append": signed,
             f"{backend} signed append without maintained balances": unmaintained,
+            f"{backend} events booked with evidence (rows/s)": booked,
+            f"{backend} events booked without (the path before, rows/s)": unbound,
             f"{backend} raw batched INSERT": max(rate(n, batched_insert) for _ in range(repeat)),
         }
         if backend == "postgresql":

@@ -73,7 +73,7 @@ def enroll(
             if not path.exists():
                 created = write_private_key(path, generate_private_key())
             pem = public_key_pem(read_private_key(path).public_key()).decode()
-        key_id, new = enroll_service_key(engine, role, pem)
+        key_id, new = enroll_service_key(open_ledger(ctx, signing=True), role, pem)
     made = f"created {created} and " if created else ""
     done(as_json, {"role": role, "key_id": key_id, "enrolled": new, "created_key_file": str(created) if created else None},
          f"{made}{'enrolled' if new else 'already enrolled'} {role} key {key_id}.")
@@ -112,7 +112,7 @@ def revoke(
 ) -> None:
     """Stop trusting a service key: results it signs are refused from now on; what it signed before stays booked."""
     with user_errors():
-        key = revoke_service_key(ready_engine(ctx), key_id, reason)
+        key = revoke_service_key(open_ledger(ctx, signing=True), key_id, reason)
     done(as_json, {"role": key.holder, "key_id": key.key_id, "reason": reason},
          f"Revoked {key.holder} key {key.key_id}; results it signs are refused from now on.")
 

@@ -66,7 +66,8 @@ def verify(
         print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict(),
                     "balances": audited and audited.as_dict(), "witnesses": witnessed and witnessed.as_dict()})
     elif report.ok:
-        say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}….")
+        legacy = f"; {report.legacy_rewards} legacy rewards predate evidence" if report.legacy_rewards else ""
+        say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}…{legacy}.")
     else:
         where = f" at seq {report.bad_seq}" if report.bad_seq is not None else ""
         say(f"Ledger broken{where}: {report.problem}.", "bold red", to=err)
@@ -96,19 +97,21 @@ def demo(
     events: int = typer.Option(3, "--events", min=1, max=100_000, help="How many sample rewards to book."),
     as_json: bool = AS_JSON_OPTION,
 ) -> None:
-    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5) into an empty demo
-    ledger only; safe to repeat. Real demo events go through the signed pipeline: `up --demo`."""
-    from services.demo import DemoLedgerError, book_sample_rewards
+    """Book sample rewards (platform demo → van-gogh, monet, model sd-1.5), signed with their
+    evidence as the writer books them, into an empty demo ledger only; safe to repeat. Real
+    demo events go through the whole pipeline: `up --demo`."""
+    from services.demo_ledger import DemoLedgerError, book_sample_rewards
 
     with user_errors():
         try:
             new, total = book_sample_rewards(open_ledger(ctx, signing=True), events)
         except DemoLedgerError as exc:
             fail(str(exc))
-    done(as_json, {"events": events, "booked": new, "already_booked": total - new, "unsigned_sample": True},
+    done(as_json, {"events": events, "booked": new, "already_booked": total - new, "sample": True},
          f"Booked {new} new demo transfers for {events} events ({total - new} were already booked).")
-    say("These sample transfers are signed by no platform and split by no model: they mean nothing, in a "
-        "database kept for the demo (`fairsplit up --demo` runs signed events through the real pipeline).", to=err)
+    say("These sample transfers are signed by a demo platform and worker whose keys sit in the key folder, and "
+        "split by no model: they mean nothing, in a database kept for the demo (`fairsplit up --demo` runs events "
+        "through the real pipeline).", to=err)
 
 
 @app.command("reverse")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from commands.common import fail, id_column, out, print_json, ready_engine, table, text_column, user_errors
+from commands.common import fail, id_column, open_ledger, out, print_json, ready_engine, table, text_column, user_errors
 from commands.options import AS_JSON
 from commands.report import done
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, write_private_key
@@ -53,9 +53,9 @@ def add(
 ) -> None:
     """Register a platform with the Ed25519 key its events must be signed with."""
     with user_errors():
-        engine = ready_engine(ctx)
+        ledger = open_ledger(ctx, signing=True)  # the registration is a log entry
         with _platform_key(platform_id, key_out, public_key) as (pem, path):
-            add_platform(engine, platform_id, pem)
+            add_platform(ledger, platform_id, pem)
     where = f"with the public key in {public_key}" if path is None else f"its private key (keep it secret) is in {path}"
     done(as_json, {"platform_id": platform_id, "account": f"platform:{platform_id}",
                    "private_key_file": str(path) if path else None}, f"platform:{platform_id} registered; {where}.")
@@ -71,9 +71,9 @@ def rotate_key(
 ) -> None:
     """Give a platform a new key and revoke its old ones: events signed with an old key are refused from now on."""
     with user_errors():
-        engine = ready_engine(ctx)
+        ledger = open_ledger(ctx, signing=True)
         with _platform_key(platform_id, key_out, public_key) as (pem, path):
-            new_id, revoked = rotate_platform_key(engine, platform_id, pem)
+            new_id, revoked = rotate_platform_key(ledger, platform_id, pem)
     where = "" if path is None else f"; its private key is in {path}"
     done(as_json, {"platform_id": platform_id, "key_id": new_id, "revoked": list(revoked),
                    "private_key_file": str(path) if path else None},
@@ -90,7 +90,7 @@ def revoke_key(
 ) -> None:
     """Stop accepting events signed by a platform's key; until `rotate-key`, its events are refused."""
     with user_errors():
-        revoked = revoke_platform_keys(ready_engine(ctx), platform_id, reason, key_id)
+        revoked = revoke_platform_keys(open_ledger(ctx, signing=True), platform_id, reason, key_id)
     done(as_json, {"platform_id": platform_id, "revoked": list(revoked), "reason": reason},
          f"Revoked {', '.join(revoked)} of platform:{platform_id}; its events are refused until it has a new key "
          f"(`fairsplit platforms rotate-key {platform_id}`).")

@@ -10,9 +10,11 @@ from commands.common import fail, read_input, say, settings_of, user_errors
 from commands.options import AS_JSON
 from commands.report import done
 from ledger.db import head_revision, make_engine, upgrade_to_head
+from ledger.key_entries import upgrade_specs
 from ledger.key_lifecycle import init_key_history
 from ledger.keys import load_or_create_signer
 from ledger.roles import grant_service_role as grant_service_role_to
+from ledger.store import Ledger
 
 app = typer.Typer()
 
@@ -40,6 +42,7 @@ def init(
         before = upgrade_to_head(engine)
         signer, created = load_or_create_signer(settings.key_dir, engine)
         anchored = init_key_history(engine, signer, settings.key_dir, settings.ledger_origin or None)
+        legacy = Ledger(engine, signer, str(settings.key_dir)).append_decided(upgrade_specs)  # rewards before evidence
         if grant_service_role is not None:
             appendable = grant_service_role_to(engine, grant_service_role, password)
             if not as_json:
@@ -49,5 +52,8 @@ def init(
     key = f"signing key {signer.key_id} {'created and registered' if created else 'in use'} ({settings.key_dir})"
     history = {"genesis": "; the key's genesis entry opens the log",
                "adopt": "; the earlier key rotations are now recorded in the log"}.get(anchored or "", "")
+    if legacy:
+        history += "; the rewards so far are recorded as legacy (from before evidence-bound rewards)"
     done(as_json, {"schema_before": before, "schema": head, "key_id": signer.key_id, "key_created": created,
-                   "key_dir": settings.key_dir, "key_history": anchored}, f"Ledger ready: {schema}; {key}{history}.")
+                   "key_dir": settings.key_dir, "key_history": anchored, "evidence_start": bool(legacy)},
+         f"Ledger ready: {schema}; {key}{history}.")

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from commands.settings import Settings, SettingsError
 from ledger.errors import SigningKeyError
+from ledger.key_entries import anchor_specs
 from ledger.store import Ledger
 from ledger.transparency import maybe_checkpoint
 from services.admission import Gate, parse_routes
@@ -68,6 +69,7 @@ def writer_task(settings: Settings, ledger: Ledger, witnesses: WitnessPool | Non
     """The ledger writer's `WriterTask`: accept (worker and platform signatures, window), book,
     sign a checkpoint every N entries or T seconds and wake the witnesses to cosign it (in
     the background: a witness that is down delays cosigning, never booking)."""
+    ledger.append_decided(anchor_specs)  # a ledger from before evidence-bound rewards anchors its keys, once
     lookups = RegistryLookups(ledger.engine)
     checks = ResultChecks(lookups.worker_key, lookups.platform_keys, settings.event_window)
 

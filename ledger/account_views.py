@@ -73,6 +73,8 @@ def account_known(engine: Engine, account: str) -> bool:
     kind, _, ident = account.partition(":")
     if kind == "payouts":
         return True
+    if kind == "ledger":
+        return False  # the log's system entries (amount 0): no balance, no history to show
     with engine.connect() as connection:
         if kind == "artist" and connection.execute(
                 select(ARTISTS.c.artist_id).where(ARTISTS.c.artist_id == ident)).first() is not None:

@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -25,13 +27,14 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import SigningKeyError
 
 __all__ = [
-    "SignatureError", "canonical_json", "key_id", "generate_private_key", "read_private_key",
+    "SignatureError", "canonical_json", "verify_record", "key_id", "generate_private_key", "read_private_key",
     "write_private_key", "load_private_key", "load_public_key", "private_key_pem", "public_key_pem",
     "public_key_from_raw", "public_key_raw",
 ]
@@ -56,6 +59,26 @@ def canonical_json(record: dict[str, Any]) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate ("\ud800") has no UTF-8 form
         raise SignatureError("the record cannot be canonicalised: it holds text that is not valid Unicode.") from None
+
+
+def verify_record(record: dict[str, Any], public_key: Ed25519PublicKey) -> None:
+    """Return if `record["signature"]` (base64 Ed25519 over `canonical_json(record)`) is valid
+    for `public_key`; raise `SignatureError` with one sentence otherwise."""
+    encoded = record.get("signature")
+    if encoded is None:
+        raise SignatureError("the record carries no signature.")
+    if not isinstance(encoded, str):
+        raise SignatureError("the signature must be a base64 string.")
+    try:
+        signature = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("the signature is not valid base64.") from None
+    if len(signature) != 64:
+        raise SignatureError(f"the signature is {len(signature)} bytes, an Ed25519 signature is 64.")
+    try:
+        public_key.verify(signature, canonical_json(record))
+    except InvalidSignature:
+        raise SignatureError("the signature does not match the record and the signer's key.") from None
 
 
 # --- keys ------------------------------------------------------------------------------

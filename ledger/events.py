@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.encoding import utc
 from ledger.errors import ConflictError, LedgerError
+from ledger.evidence_store import BookedEvidence, store_evidence
 from ledger.ids import is_event_id
 from ledger.invariants import invariant
 from ledger.schema import EVENTS, TRANSFERS
@@ -68,15 +69,19 @@ def book_event(ledger: Ledger, record: EventRecord, transfers: Sequence[Transfer
     return book_events(ledger, [(record, transfers)])[0]
 
 
-def book_events(ledger: Ledger, items: Sequence[tuple[EventRecord, Sequence[TransferSpec]]]) -> list[Booking]:
+def book_events(ledger: Ledger, items: Sequence[tuple[EventRecord, Sequence[TransferSpec]]],
+                evidence: Sequence[BookedEvidence] = ()) -> list[Booking]:
     """Record and pay `items` in one transaction under the chain lock; an outcome per item.
 
     An event already recorded, or repeated within `items`, with the same body is
     "duplicate" and books nothing — not even transfers recomputed by a second attribution.
     The same id with another body raises `ConflictError`: the first one stands. Anything
     refused raises, and then nothing of the call is booked; the caller (the stream's
-    `RunTask`) isolates the bad item by booking each alone.
+    `RunTask`) isolates the bad item by booking each alone. `evidence` (by event id) is
+    kept in the same transaction, its signers checked against the log's key history
+    (`ledger.evidence_store`).
     """
+    evidence_of = {item.event_id: item for item in evidence}
     for _ in range(_RACES):
         with ledger.engine.connect() as connection:
             known = _known(connection, [record.event_id for record, _ in items])
@@ -100,6 +105,9 @@ def book_events(ledger: Ledger, items: Sequence[tuple[EventRecord, Sequence[Tran
                 raise _Raced
             now = datetime.now(UTC)
             connection.execute(insert(EVENTS), [{**record.__dict__, "recorded_at": now} for record, _ in fresh])
+            kept = [evidence_of[record.event_id] for record, _ in fresh if record.event_id in evidence_of]
+            if kept:
+                store_evidence(connection, kept)
 
         try:
             ledger.append([spec for _, transfers in fresh for spec in transfers], before_insert=record_rows)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 SLUG = r"[a-z0-9][a-z0-9._-]{0,63}"
 EVENT_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -24,3 +25,13 @@ def is_slug(value: object) -> bool:
 
 def is_event_id(value: object) -> bool:
     return isinstance(value, str) and _EVENT_ID.fullmatch(value) is not None
+
+
+#: uuid5 namespace of attribution ids (fixed forever).
+ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
+
+
+def attribution_id(event_id: str, body_sha256: str) -> str:
+    """The id of an event's attribution: uuid5 of its id and body hash, so re-attributing a
+    redelivered event yields the same id."""
+    return str(uuid.uuid5(ATTRIBUTION_NAMESPACE, f"{event_id}|{body_sha256}"))

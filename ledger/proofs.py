@@ -8,7 +8,10 @@ Three documents, each a JSON object whose `format` names it and its version:
      "consistency": {"old_size", "old_root", "consistency_path"}   (optional, see below)}
 `fairsplit.balance-bundle/v1` — an account's balance and every entry behind it:
     {"format", "account", "balances": {currency: micro-units}, "display": {currency: "1.50"},
-     "entries": [{"entry", "leaf_index", "inclusion_path"}, …], "checkpoint", "consistency"?}
+     "entries": [{"entry", "leaf_index", "inclusion_path"}, …],
+     "evidence": [{"digest", "document"}, …], "key_entries": [{"entry", "leaf_index", "inclusion_path"}, …],
+     "checkpoint", "consistency"?}
+    (each reward entry checked against its signed evidence: `ledger.evidence_proofs`)
 `fairsplit.consistency-proof/v1` — the log of `old_checkpoint` is a prefix of `checkpoint`:
     {"format", "old_checkpoint", "checkpoint", "consistency": {"old_size", "old_root", "consistency_path"}}
 
@@ -54,10 +57,13 @@ from ledger.checkpoint import Checkpoint, CheckpointError, b64decode_strict, ope
 from ledger.cosignature import CosignerKey, require_quorum
 from ledger.encoding import ENCODING_VERSION, encode_row, format_timestamp
 from ledger.errors import MoneyError
+from ledger.evidence import EvidenceError
+from ledger.evidence_proofs import check_bundle_evidence
 from ledger.keyring import Keyring, KeyringError, public_key_id
 from ledger.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from ledger.money import format_amount
 from ledger.strictjson import StrictJsonError, parse_object
+from ledger.trusted_keys import KeyEntryError
 
 INCLUSION_FORMAT = "fairsplit.inclusion-proof/v1"
 BUNDLE_FORMAT = "fairsplit.balance-bundle/v1"
@@ -76,7 +82,8 @@ _MAX_INT = 2**63 - 1
 #: The fields each document may have: anything else is refused, so nothing unchecked rides along.
 DOCUMENT_FIELDS = {
     INCLUSION_FORMAT: {"format", "entry", "leaf_index", "inclusion_path", "checkpoint", "consistency"},
-    BUNDLE_FORMAT: {"format", "account", "balances", "display", "entries", "checkpoint", "consistency", "period"},
+    BUNDLE_FORMAT: {"format", "account", "balances", "display", "entries", "evidence", "key_entries", "checkpoint",
+                    "consistency", "period"},
     CONSISTENCY_FORMAT: {"format", "old_checkpoint", "checkpoint", "consistency"},
 }
 _PART_FIELDS = {"entry", "leaf_index", "inclusion_path"}
@@ -327,6 +334,7 @@ def _verify_bundle(document: dict[str, Any], checkpoint: Checkpoint, keyring: Ke
     rows = []
     for number, part in enumerate(parts):
         row = verify_entry(part, checkpoint, keyring, f"Bundle entry {number}")
+        rows.append(row)
         if row["seq"] in seen:
             raise VerificationError(f"Entry seq {row['seq']} appears twice in the bundle.")
         seen.add(row["seq"])
@@ -334,7 +342,6 @@ def _verify_bundle(document: dict[str, Any], checkpoint: Checkpoint, keyring: Ke
         if not sign:
             raise VerificationError(f"Entry seq {row['seq']} does not move money into or out of {account}.")
         totals[row["currency"]] = totals.get(row["currency"], 0) + sign * row["amount"]
-        rows.append(row)
     if "period" in document:  # a per-period bundle: opening (signed close) + the period's entries
         from ledger.period_proofs import verify_period  # it raises this module's VerificationError
 
@@ -352,6 +359,11 @@ def _verify_bundle(document: dict[str, Any], checkpoint: Checkpoint, keyring: Ke
         raise VerificationError("The bundle's displayed balances do not match its proven entries.")
     result.account, result.balances = account, dict(sorted(totals.items()))
     result.lines.append(f"{len(parts)} entries of {account} are in the log; balance {_show(totals) or '0'}")
+    try:  # every reward bound to its signed evidence (`ledger.evidence_proofs`)
+        result.lines.append(check_bundle_evidence(
+            document, rows, lambda part, where: verify_entry(part, checkpoint, keyring, where)))
+    except (EvidenceError, KeyEntryError) as exc:
+        raise VerificationError(f"{str(exc)[0].upper()}{str(exc)[1:].rstrip('.')}.") from None
 
 
 def display_balances(balances: Mapping[str, int]) -> dict[str, str]:

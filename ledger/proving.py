@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, or_, select
 
 from ledger.cosigned_notes import cosigned_note
+from ledger.evidence_bundle import evidence_part
 from ledger.keys import Signer
 from ledger.merkle import MAX_TREE_SIZE, consistency_proof, inclusion_proof, nodes_for_inclusion, tree_head
 from ledger.proofs import BUNDLE_FORMAT, CONSISTENCY_FORMAT, INCLUSION_FORMAT, consistency_part, display_balances, inclusion_part
@@ -109,6 +110,7 @@ def balance_bundle(
         nodes = node_fetcher(connection)(wanted)
         consistency = None if since is None else _consistency_since(connection, since, checkpoint)
         note = cosigned_note(connection, size, checkpoint.note)
+        evidence = evidence_part(connection, rows, size)  # what the rewards were paid for, and the keys
     fetch_known = lambda wanted_nodes: {n: nodes[n] for n in wanted_nodes if n in nodes}  # noqa: E731
     balances: dict[str, int] = {}
     entries = []
@@ -119,7 +121,7 @@ def balance_bundle(
     document = {
         "format": BUNDLE_FORMAT, "account": account, "balances": dict(sorted(balances.items())),
         "display": display_balances(balances),
-        "entries": entries, "checkpoint": note,
+        "entries": entries, **evidence, "checkpoint": note,
     }
     if consistency is not None:
         document["consistency"] = consistency

@@ -15,6 +15,10 @@ Key lifecycle (nothing is ever trusted implicitly):
   never again once revoked (`revoke_service_key`);
 - a revocation is a `key_revocations` row: from `revoked_at` on, nothing signed by that
   key is accepted; what was booked before stays, and stays verifiable.
+Every key change is also a `key` entry of the log, written in the same transaction under
+the chain lock (`ledger.key_entries`): the tables serve lookups, the log is the authority
+verification reads (a key row written straight into a table is trusted by nothing that
+checks money).
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ from ledger.db import WRITE_OPTION
 from ledger.encoding import utc
 from ledger.errors import LedgerError, SigningKeyError
 from ledger.ids import is_slug
+from ledger.key_entries import anchor_specs, platform_key_entry, service_key_entry
+from ledger.key_roles import key_problem
+from ledger.store import Ledger, TransferSpec
 from ledger.schema import (ArtistRow, ArtistWorkRow, KeyRevocationRow, PlatformKeyRow, PlatformRow,
-                           ServiceKeyRow, SigningKey)
+                           ServiceKeyRow)
 from ledger.style_allowances import StylePolicy, check_style
 
 
@@ -237,41 +244,39 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
-def key_roles(connection, key: str) -> list[str]:
-    """Every role `key` holds or held: "ledger", "platform:<id>", a service role."""
-    ledger, platforms, services = SigningKey.__table__, PlatformKeyRow.__table__, ServiceKeyRow.__table__
-    roles = ["ledger"] if connection.execute(select(ledger.c.key_id).where(ledger.c.key_id == key)).first() else []
-    roles += [f"platform:{p}" for p in connection.execute(select(platforms.c.platform_id).where(platforms.c.key_id == key)).scalars()]
-    return roles + list(connection.execute(select(services.c.role).where(services.c.key_id == key)).scalars())
-
-
-def refuse_other_role(connection, key: str, role: str) -> None:
-    """One key, one role: a key that is (or was) the ledger's, a platform's or a service's
-    cannot take another role, or one holder could sign both an event and its result (or
-    the ledger's entries). Called inside every registering transaction."""
-    other = next((held for held in key_roles(connection, key) if held != role), None)
-    if other is not None:
-        raise RegistryError(f"Key {key} already belongs to {other}; one key holds one role, so {role} needs its own key.")
-
-
-def add_platform(engine: Engine, platform_id: str, public_key_pem: str) -> bool:
-    """Register a platform with the Ed25519 public key its events are signed with."""
+def add_platform(ledger: Ledger, platform_id: str, public_key_pem: str) -> bool:
+    """Register a platform with the Ed25519 public key its events are signed with; its
+    `add` entry lands in the log in the same transaction (`ledger.key_entries`)."""
     _check_id("Platform", platform_id)
     pem, platform_key_id = _pem_and_id(public_key_pem)
     now = datetime.now(UTC)
-    values = dict(platform_id=platform_id, public_key_pem=pem, fingerprint=fingerprint(pem), created_at=now)
-    table = PlatformRow.__table__
-    first_key = {"key_id": platform_key_id, "platform_id": platform_id, "public_key_pem": pem, "created_at": now}
+    table, keys = PlatformRow.__table__, PlatformKeyRow.__table__
+    added: list[bool] = []
 
-    def record_key(connection) -> None:
-        keys = PlatformKeyRow.__table__
-        if connection.execute(select(keys.c.platform_id).where(keys.c.key_id == platform_key_id)).first() is not None:
-            raise RegistryError(f"Key {platform_key_id} is already registered; each platform needs its own key.")
-        refuse_other_role(connection, platform_key_id, f"platform:{platform_id}")
-        connection.execute(insert(keys).values(**first_key))
+    def decide(connection) -> list[TransferSpec]:
+        row = connection.execute(select(table).where(table.c.platform_id == platform_id)).mappings().first()
+        if row is not None:
+            if row["public_key_pem"] != pem:
+                raise RegistryError(f"{platform_id!r} is already registered with different content.")
+            return []
+        _refuse_key(connection, platform_key_id, f"platform:{platform_id}")
+        anchor = anchor_specs(connection, now)
+        connection.execute(insert(table).values(platform_id=platform_id, public_key_pem=pem,
+                                                fingerprint=fingerprint(pem), created_at=now))
+        connection.execute(insert(keys).values(key_id=platform_key_id, platform_id=platform_id,
+                                               public_key_pem=pem, created_at=now))
+        added.append(True)
+        return [*anchor, platform_key_entry("add", platform_id, platform_key_id, pem, "registered", now)]
 
-    return _insert_once(engine, table, table.c.platform_id, platform_id, values,
-                        lambda row: row["public_key_pem"] == pem, record_key)
+    ledger.append_decided(decide)
+    return bool(added)
+
+
+def _refuse_key(connection, key: str, role: str) -> None:
+    """One key, one role, trusted once (`ledger.key_roles`); called inside every registering transaction."""
+    problem = key_problem(connection, key, role)
+    if problem is not None:
+        raise RegistryError(problem)
 
 
 def platform_ids(engine: Engine) -> list[str]:
@@ -304,8 +309,8 @@ def active_platform_keys(engine: Engine) -> dict[str, list[str]]:
     return keys
 
 
-def rotate_platform_key(engine: Engine, platform_id: str, public_key_pem: str) -> tuple[str, list[str]]:
-    """Add a new key for the platform and revoke its other keys, atomically.
+def rotate_platform_key(ledger: Ledger, platform_id: str, public_key_pem: str) -> tuple[str, list[str]]:
+    """Add a new key for the platform and revoke its other keys, atomically, in the log too.
 
     Returns (the new key id, the key ids revoked). Events signed with a revoked key are
     refused from now on; those booked before keep their record.
@@ -313,72 +318,109 @@ def rotate_platform_key(engine: Engine, platform_id: str, public_key_pem: str) -
     _check_id("Platform", platform_id)
     pem, new_id = _pem_and_id(public_key_pem)
     now = datetime.now(UTC)
-    with engine.begin() as connection:
+    table = PlatformKeyRow.__table__
+    revoked_now: list[str] = []
+
+    def decide(connection) -> list[TransferSpec]:
         if connection.execute(select(PlatformRow.__table__.c.platform_id)
                               .where(PlatformRow.__table__.c.platform_id == platform_id)).first() is None:
             raise RegistryError(f"Platform {platform_id!r} is not registered.")
-        table = PlatformKeyRow.__table__
         if connection.execute(select(table.c.key_id).where(table.c.key_id == new_id)).first() is not None:
             raise RegistryError(f"Key {new_id} was registered before; a rotation needs a new key.")
-        refuse_other_role(connection, new_id, f"platform:{platform_id}")
-        revoked = _revoked(connection, "platform")
-        current = [k for k in connection.execute(select(table.c.key_id).where(table.c.platform_id == platform_id))
-                   .scalars() if k not in revoked]
+        _refuse_key(connection, new_id, f"platform:{platform_id}")
+        anchor = anchor_specs(connection, now)
+        current = _active_platform_rows(connection, platform_id)
         connection.execute(insert(table).values(key_id=new_id, platform_id=platform_id, public_key_pem=pem, created_at=now))
-        _revoke(connection, "platform", current, f"rotated to {new_id}", now)
-    return new_id, current
+        reason = f"rotated to {new_id}"
+        _revoke(connection, "platform", [k for k, _ in current], reason, now)
+        revoked_now.extend(k for k, _ in current)
+        return [*anchor, platform_key_entry("add", platform_id, new_id, pem, "rotation", now),
+                *(platform_key_entry("revoke", platform_id, k, old, reason, now) for k, old in current)]
+
+    ledger.append_decided(decide)
+    return new_id, revoked_now
 
 
-def revoke_platform_keys(engine: Engine, platform_id: str, reason: str, only: str | None = None) -> list[str]:
-    """Revoke the platform's active keys (or the one `only` names); returns the ids revoked."""
+def _active_platform_rows(connection, platform_id: str) -> list[tuple[str, str]]:
+    """(key id, PEM) of the platform's unrevoked keys."""
+    table, revoked = PlatformKeyRow.__table__, _revoked(connection, "platform")
+    rows = connection.execute(select(table.c.key_id, table.c.public_key_pem).where(table.c.platform_id == platform_id)
+                              .order_by(table.c.created_at, table.c.key_id))
+    return [(k, pem) for k, pem in rows if k not in revoked]
+
+
+def revoke_platform_keys(ledger: Ledger, platform_id: str, reason: str, only: str | None = None) -> list[str]:
+    """Revoke the platform's active keys (or the one `only` names), in the log too; returns the ids revoked."""
     reason = _check_reason(reason)
     table = PlatformKeyRow.__table__
-    with engine.begin() as connection:
-        revoked = _revoked(connection, "platform")
+    now = datetime.now(UTC)
+    targets: list[str] = []
+
+    def decide(connection) -> list[TransferSpec]:
         keys = list(connection.execute(select(table.c.key_id).where(table.c.platform_id == platform_id)).scalars())
         if not keys:
             raise RegistryError(f"Platform {platform_id!r} is not registered.")
         if only is not None and only not in keys:
             raise RegistryError(f"Key {only!r} is not a key of platform {platform_id!r}.")
-        targets = [k for k in keys if k not in revoked and (only is None or k == only)]
-        if not targets:
+        anchor = anchor_specs(connection, now)
+        chosen = [(k, pem) for k, pem in _active_platform_rows(connection, platform_id) if only is None or k == only]
+        if not chosen:
             raise RegistryError(f"Platform {platform_id!r} has no active key to revoke.")
-        _revoke(connection, "platform", targets, reason, datetime.now(UTC))
+        _revoke(connection, "platform", [k for k, _ in chosen], reason, now)
+        targets.extend(k for k, _ in chosen)
+        return [*anchor, *(platform_key_entry("revoke", platform_id, k, pem, reason, now) for k, pem in chosen)]
+
+    ledger.append_decided(decide)
     return targets
 
 
-def enroll_service_key(engine: Engine, role: str, public_key_pem: str) -> tuple[str, bool]:
-    """Trust a service's public key (an operator's explicit act); (key id, newly enrolled)."""
+def enroll_service_key(ledger: Ledger, role: str, public_key_pem: str) -> tuple[str, bool]:
+    """Trust a service's public key (an operator's explicit act, recorded in the log); (key id, newly enrolled)."""
     if role not in SERVICE_ROLES:
         raise RegistryError(f"Unknown service role {role!r}; roles: {', '.join(SERVICE_ROLES)}.")
     pem, service_key_id = _pem_and_id(public_key_pem)
     table = ServiceKeyRow.__table__
-    with engine.begin() as connection:
+    now = datetime.now(UTC)
+    enrolled: list[bool] = []
+
+    def decide(connection) -> list[TransferSpec]:
         if service_key_id in _revoked(connection, "service"):
             raise RegistryError(f"Key {service_key_id} was revoked; enrol a new key instead.")
         row = connection.execute(select(table).where(table.c.key_id == service_key_id)).mappings().first()
         if row is not None:
             if row["role"] != role:
                 raise RegistryError(f"Key {service_key_id} is already enrolled as {row['role']}.")
-            return service_key_id, False
-        refuse_other_role(connection, service_key_id, role)
-        connection.execute(insert(table).values(key_id=service_key_id, role=role, public_key_pem=pem,
-                                                created_at=datetime.now(UTC)))
-    return service_key_id, True
+            return []
+        _refuse_key(connection, service_key_id, role)
+        anchor = anchor_specs(connection, now)
+        connection.execute(insert(table).values(key_id=service_key_id, role=role, public_key_pem=pem, created_at=now))
+        enrolled.append(True)
+        return [*anchor, service_key_entry("add", role, service_key_id, pem, "enrolled", now)]
+
+    ledger.append_decided(decide)
+    return service_key_id, bool(enrolled)
 
 
-def revoke_service_key(engine: Engine, service_key_id: str, reason: str) -> RegisteredKey:
-    """Stop trusting an enrolled service key from now on."""
+def revoke_service_key(ledger: Ledger, service_key_id: str, reason: str) -> RegisteredKey:
+    """Stop trusting an enrolled service key from now on (recorded in the log)."""
     reason = _check_reason(reason)
     table = ServiceKeyRow.__table__
-    with engine.begin() as connection:
+    now = datetime.now(UTC)
+    found: list = []
+
+    def decide(connection) -> list[TransferSpec]:
         row = connection.execute(select(table).where(table.c.key_id == service_key_id)).mappings().first()
         if row is None:
             raise RegistryError(f"Key {service_key_id!r} is not an enrolled service key (see `fairsplit keys list`).")
         if service_key_id in _revoked(connection, "service"):
             raise RegistryError(f"Key {service_key_id} is already revoked.")
-        now = datetime.now(UTC)
+        anchor = anchor_specs(connection, now)
         _revoke(connection, "service", [service_key_id], reason, now)
+        found.append(row)
+        return [*anchor, service_key_entry("revoke", row["role"], service_key_id, row["public_key_pem"], reason, now)]
+
+    ledger.append_decided(decide)
+    row = found[0]
     return RegisteredKey(service_key_id, "service", row["role"], row["public_key_pem"], utc(row["created_at"]), now, reason)
 
 

@@ -9,11 +9,14 @@ Money
 `transfers` — one double-entry movement of money.
   1. Double entry: money leaves `debit_account` and enters `credit_account` (never the
      same account); `amount` is an integer number of micro-units (10^-6), 0 < amount <
-     2^63. A balance is credits − debits per (account, currency); every sum the ledger
+     2^63 (system entries excepted, see 5). A balance is credits − debits per (account,
+     currency); every sum the ledger
      forms is checked to stay inside 64 bits (`ledger.money.checked_total`).
   2. Legs sum to the reward: the reward transfers of one event are the largest-remainder
      split of the event's reward (`ledger.store.reward_transfers`), so their amounts add
-     up exactly to it; one `Ledger.append` call is one database transaction.
+     up exactly to it; one `Ledger.append` call is one database transaction. Each names
+     its evidence in its memo (`evidence:sha256:<digest>`, `ledger.evidence`), checked
+     where booked (`ledger.evidence_store`) and by `ledger.verify`.
   3. Never paid twice: `id = uuid5(TRANSFER_NAMESPACE, f"{event_id}|{payee}|{kind}")`
      where the payee is the credit account, except for `reversal` and `payout`, whose
      subject is the debit account. Re-appending an identical body is a no-op; a different
@@ -34,6 +37,8 @@ Money
 `signing_keys` — the public half of every key that ever signed a row or checkpoint (the
   rows' foreign key): a cache, never a source of trust; which key signs which seqs is the
   log's key entries' (`ledger.key_history`), never these times.
+`reward_evidence` — the worker-signed result (carrying the platform-signed event) each
+  reward was paid for, keyed by the SHA-256 its reward transfers name (`ledger.evidence`).
 `events` — one row per attributed generation event (id = canonical UUID), written in the
   transaction that pays it; the same id with another body is refused (`ledger.events`).
 `period_closes` — one row per closed (currency, period), written with its payouts;
@@ -61,7 +66,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        SmallInteger, String, Text)
+                        SmallInteger, String, Text, text)
 from sqlmodel import Field, SQLModel
 
 from ledger.accounts import SYSTEM_KINDS
@@ -93,6 +98,8 @@ class Transfer(SQLModel, table=True):
         Index("ix_transfers_debit", "debit_account", "currency", "seq"),
         Index("ix_transfers_event", "event_id"),
         Index("ix_transfers_occurred", "currency", "occurred_at"),
+        Index("ix_transfers_key_entries", "seq", postgresql_where=text("kind = 'key'"),
+              sqlite_where=text("kind = 'key'")),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -133,6 +140,20 @@ class EventRow(SQLModel, table=True):
     event_json: str = Field(sa_column=Column(Text, nullable=False))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
+
+class RewardEvidence(SQLModel, table=True):
+    """What a reward was paid for: the worker-signed attribution result exactly as booked
+    (canonical JSON with its `signature`), which carries the platform-signed event.
+
+    Invariant: `digest` = SHA-256 of `document`'s UTF-8 bytes; every reward transfer of the
+    event names it in its memo as `evidence:sha256:<digest>` (`ledger.evidence`)."""
+
+    __tablename__ = "reward_evidence"
+
+    digest: str = Field(sa_column=Column(String(64), primary_key=True))
+    event_id: str = Field(sa_column=Column(String(200), nullable=False))
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class ArtistRow(SQLModel, table=True):
@@ -274,6 +295,7 @@ class WitnessCosignature(SQLModel, table=True):
 TRANSFERS = Transfer.__table__
 SIGNING_KEYS = SigningKey.__table__
 EVENTS = EventRow.__table__
+REWARD_EVIDENCE = RewardEvidence.__table__
 ARTISTS = ArtistRow.__table__
 ARTIST_WORKS = ArtistWorkRow.__table__
 PLATFORMS = PlatformRow.__table__

@@ -105,6 +105,8 @@ def check_spec(spec: TransferSpec) -> None:
     """Raise TransferError/MoneyError/AccountError unless `spec` may be booked."""
     if not isinstance(spec.event_id, str) or not 0 < len(spec.event_id) <= 200 or "\x00" in spec.event_id:
         raise TransferError("An event id must be 1-200 characters of text without NUL.")
+    if not isinstance(spec.occurred_at, datetime) or spec.occurred_at.tzinfo is None:
+        raise TransferError(f"occurred_at {spec.occurred_at!r} must be a timezone-aware datetime.")
     if is_system(spec.kind):
         return check_system_entry(spec)  # key changes and closes: amount 0, ledger: accounts
     for name, value in (("memo", spec.memo), ("attribution id", spec.attribution_id)):
@@ -124,8 +126,6 @@ def check_spec(spec: TransferSpec) -> None:
         raise TransferError(f"A transfer needs two different accounts, not {spec.debit} twice.")
     if (spec.kind == "reversal") != (spec.reverses_id is not None):
         raise TransferError("A reversal must name the transfer it reverses (reverses_id), and only a reversal may.")
-    if not isinstance(spec.occurred_at, datetime) or spec.occurred_at.tzinfo is None:
-        raise TransferError(f"occurred_at {spec.occurred_at!r} must be a timezone-aware datetime.")
     for account in (spec.debit, spec.credit):
         if account.startswith("payouts:") and account != f"payouts:{spec.currency}":
             raise TransferError(f"Account {account} only holds {account[8:]}, not {spec.currency}.")
@@ -231,16 +231,31 @@ class Ledger:
             self.signer = guard_signer(connection, self.signer, self.key_dir)  # the log's current key, or nothing
             if before_insert is not None:
                 before_insert(connection)
-            if not wanted:
-                return []
-            stored = _fetch_by_ids(connection, list(wanted))
-            fresh = [(key, spec) for key, spec in wanted.items() if key not in stored]
-            for key, row in stored.items():
-                _check_same_body(wanted[key], row)
-            _check_reversals(connection, [spec for _, spec in fresh])
-            head_seq, head_hash = _head(connection)
-            rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
-            record_balances(connection, rows)  # the maintained balances, in the same transaction
+            return self._book(connection, wanted, ids)
+
+    def append_decided(self, decide: Callable[[Connection], Sequence[TransferSpec]]) -> list[StoredTransfer]:
+        """Book what `decide(connection)` returns, decided under the chain lock in the same
+        transaction: a registry change and the log entry that records it land together,
+        and no other writer can change what the decision read."""
+        if self.signer is None:
+            raise TransferError("This ledger was opened without a signing key, so it cannot append.")
+        with self._chain_lock() as connection:
+            self.signer = guard_signer(connection, self.signer, self.key_dir)
+            specs = list(decide(connection))
+            ids = [spec.id for spec in specs]
+            return self._book(connection, _dedupe(specs, ids), ids)
+
+    def _book(self, connection: Connection, wanted: dict[str, TransferSpec], ids: list[str]) -> list[StoredTransfer]:
+        if not wanted:
+            return []
+        stored = _fetch_by_ids(connection, list(wanted))
+        fresh = [(key, spec) for key, spec in wanted.items() if key not in stored]
+        for key, row in stored.items():
+            _check_same_body(wanted[key], row)
+        _check_reversals(connection, [spec for _, spec in fresh])
+        head_seq, head_hash = _head(connection)
+        rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
+        record_balances(connection, rows)  # the maintained balances, in the same transaction
         written = {row["id"]: StoredTransfer(**row) for row in rows}  # sealed in UTC already
         return [written[key] if key in written else _transfer(stored[key]) for key in ids]
 

@@ -3,9 +3,12 @@
 Invariant: an entry of a system kind has amount 0, `ledger:` accounts on both sides and a
 memo that is a canonical-JSON document with a "type" string (at most `MAX_SYSTEM_MEMO`
 characters: `system_memo` writes one, `parse_system_memo` reads one); a money entry never
-names a `ledger:` account. A key entry's currency is `XXX` (ISO 4217 "no currency"); its
-document is checked by `ledger.key_history` when the history is derived. A close entry's
-document is `ledger.close_entries`'.
+names a `ledger:` account. A key entry's currency is `XXX` (ISO 4217 "no currency"). Two
+histories share kind `key`, told apart by the credit account: the ledger's own keys
+(`ledger:signing`, `ledger.key_history`) and the platform and worker keys rewards are
+checked against (`ledger.trusted_keys.ACCOUNTS`); each history reads only its own entries,
+and each document is checked for shape here, for its place in the history when the history
+is derived. A close entry's document is `ledger.close_entries`'.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from ledger.accounts import SYSTEM_KINDS, validate_account
 from ledger.errors import TransferError
 from ledger.key_history import KEY_CURRENCY, KEY_KIND, KeyHistoryError, parse_key_memo
 from ledger.key_history import canonical_memo as system_memo  # one canonical-JSON memo text
+from ledger.trusted_keys import ACCOUNTS as TRUSTED_KEY_ACCOUNTS
+from ledger.trusted_keys import KeyEntryError, check_entry
 
 MAX_SYSTEM_MEMO = 64 << 10
 __all__ = ["MAX_SYSTEM_MEMO", "check_system_entry", "is_system", "parse_system_memo", "refuse_ledger_accounts",
@@ -59,9 +64,14 @@ def check_system_entry(spec: Any) -> None:
     if spec.kind == KEY_KIND:
         if spec.currency != KEY_CURRENCY:
             raise TransferError(f"A key entry's currency is {KEY_CURRENCY}.")
+        row = {"memo": spec.memo, "amount": spec.amount, "currency": spec.currency,
+               "debit_account": spec.debit, "credit_account": spec.credit}
         try:
-            parse_key_memo(spec.memo)
-        except KeyHistoryError as exc:
+            if spec.credit in TRUSTED_KEY_ACCOUNTS.values():
+                check_entry(row)  # a platform or worker key, or the evidence start
+            else:
+                parse_key_memo(spec.memo)  # the ledger's own key
+        except (KeyHistoryError, KeyEntryError) as exc:
             raise TransferError(f"The key entry is refused: {exc}.") from None
 
 

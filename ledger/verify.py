@@ -8,8 +8,11 @@ never sit in memory). For each row, in this order:
 4. `key_id` is the key the log's own key history (`ledger.key_log`, from the pinned
    first key through every key entry) gives that seq             -> "key not valid"
 5. `signature` is a valid Ed25519 signature of the hash bytes   -> "bad signature"
-A key entry that breaks the history is reported at its seq. `signing_keys` is not trusted:
-a key that is only there signs nothing that verifies.
+6. a reward is paid exactly as the signed evidence it commits to says, with platform and
+   worker keys the log's key entries trust at that seq (`ledger.verify_evidence`)
+                                                                 -> "reward without evidence", "evidence …"
+A key entry that breaks either key history is reported at its seq. `signing_keys` and the
+registry's key tables are not trusted: a key that is only there signs nothing that verifies.
 The report names the FIRST bad seq and what is wrong with it. Signatures of a page are
 checked on worker threads (Ed25519 verification releases the GIL).
 
@@ -33,6 +36,7 @@ from ledger.encoding import ENCODING_VERSION, encode_row
 from ledger.keys import signature_valid
 from ledger.key_log import LogKeys, log_keys
 from ledger.schema import GENESIS_HASH, TRANSFERS
+from ledger.verify_evidence_since import resumed_evidence_check
 
 PAGE = 5000
 _CHUNK = 500
@@ -46,6 +50,7 @@ class VerifyReport:
     head_hash: str
     bad_seq: int | None = None
     problem: str | None = None
+    legacy_rewards: int = 0  # rewards from before evidence-bound rewards (`ledger.verify_evidence`)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -70,6 +75,7 @@ def verify_ledger(engine: Engine, page: int = PAGE, first_key: Ed25519PublicKey 
     """
     chain = _Chain(after[0] + 1, after[1], keys=log_keys(engine, first_key))
     keys = chain.keys.public
+    evidence = resumed_evidence_check(engine, after[0])
     for rows in _pages(engine, page, after[0]):
         if progress is not None:
             progress(rows[0]["seq"] - 1 - after[0])
@@ -79,10 +85,17 @@ def verify_ledger(engine: Engine, page: int = PAGE, first_key: Ed25519PublicKey 
         if bad_signature is not None:
             good = bad_signature
             failure = (rows[good]["seq"], "bad signature: not a valid signature of the row's hash by its key")
+        unpaid = evidence.page(rows[:good])  # rewards must be paid as their evidence says
+        if unpaid is not None:
+            return VerifyReport(False, unpaid.good_seq, unpaid.good_seq, unpaid.good_hash, unpaid.seq, unpaid.problem)
         if failure is not None:
             head_seq, head_hash = (rows[good - 1]["seq"], rows[good - 1]["hash"]) if good else (start_seq, start_hash)
             return VerifyReport(False, head_seq, head_seq, head_hash, *failure)
-    return VerifyReport(True, chain.expected_seq - 1, chain.expected_seq - 1, chain.prev_hash)
+    unpaid = evidence.finish()
+    if unpaid is not None:
+        return VerifyReport(False, unpaid.good_seq, unpaid.good_seq, unpaid.good_hash, unpaid.seq, unpaid.problem)
+    return VerifyReport(True, chain.expected_seq - 1, chain.expected_seq - 1, chain.prev_hash,
+                        legacy_rewards=evidence.legacy)
 
 
 def _pages(engine: Engine, page: int, after: int = 0) -> Iterator[list[dict]]:

@@ -47,8 +47,8 @@ class Admitted:
 
 
 def verify_platform_signature(body: dict[str, Any], event: GenerationEventV1,
-                              keys: Sequence[Ed25519PublicKey] | None) -> None:
-    """Raise `Rejected` unless `body` is signed by one of the platform's active keys."""
+                              keys: Sequence[Ed25519PublicKey] | None) -> Ed25519PublicKey:
+    """The platform's active key that signed `body`; `Rejected` when none did."""
     if keys is None:
         raise Rejected(f"platform {event.platform_id!r} is not registered.", "unknown_platform")
     if not keys:
@@ -57,7 +57,7 @@ def verify_platform_signature(body: dict[str, Any], event: GenerationEventV1,
     for key in keys:
         try:
             verify_event(body, key)
-            return
+            return key
         except SignatureError as exc:
             problem = str(exc)
     raise Rejected(f"event {event.event_id} is not signed by an active key of platform {event.platform_id}: {problem}",

@@ -24,13 +24,12 @@ import binascii
 import math
 import re
 import sys
-import uuid
 from array import array
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from ledger.errors import MoneyError
-from ledger.ids import EVENT_ID, SLUG
+from ledger.ids import ATTRIBUTION_NAMESPACE, EVENT_ID, SLUG, attribution_id  # noqa: F401 - re-exported
 from ledger.strictjson import StrictJsonError, parse_object
 from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_reward
 from pydantic import (
@@ -402,14 +401,6 @@ class DeadLetterV1(_Contract):
         return base64.b64decode(self.original_base64)
 
 
-#: uuid5 namespace of attribution ids (fixed forever).
-ATTRIBUTION_NAMESPACE = uuid.UUID("5b0e8c5e-3f57-4d0c-9a43-2a8f6e1c7d20")
-
-
-def attribution_id(event_id: str, body_sha256: str) -> str:
-    """The id of an event's attribution: uuid5 of its id and body hash, so re-attributing a
-    redelivered event yields the same id."""
-    return str(uuid.uuid5(ATTRIBUTION_NAMESPACE, f"{event_id}|{body_sha256}"))
 
 
 # --- parsing ---------------------------------------------------------------------------

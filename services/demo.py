@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fractions import Fraction
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fairsplit.profiles import Models
@@ -25,15 +23,15 @@ from sqlalchemy.engine import Engine
 
 from fairsplit.sources import ModelSources
 from ledger.crypto import generate_private_key, public_key_pem, read_private_key, write_private_key
+from ledger.keys import load_signer
 from ledger.registry import (WORKER_ROLE, RegistryError, active_platform_keys, add_artist, add_platform,
                              enroll_service_key)
-from ledger.store import Ledger, reward_transfers
+from ledger.store import Ledger
 from services.signing import sign_event
 
 DEMO_PLATFORM = "demo-platform"
 DEMO_MODEL = "tiny-sd"
 DEMO_PARAMS = {"steps": 4, "guidance": 5.0, "width": 64, "height": 64}
-SAMPLE_NAMESPACE = uuid.UUID("7d3c1f0a-5b2e-4c8d-9e6f-1a2b3c4d5e6f")
 
 
 @dataclass(frozen=True)
@@ -88,46 +86,6 @@ def sample_events(n: int, key: Ed25519PrivateKey, platform_id: str = DEMO_PLATFO
     return [sign_event(sample_event(rng, platform_id), key) for _ in range(n)]
 
 
-#: What `fairsplit ledger demo` pays per sample reward (no model is run: it shows the ledger alone).
-SAMPLE_SHARES = {"artist:van-gogh": Fraction(1, 2), "artist:monet": Fraction(1, 5), "model:sd-1.5": Fraction(3, 10)}
-
-
-class DemoLedgerError(RegistryError):
-    """`ledger demo` was asked to book into a ledger that holds real registrations or money."""
-
-
-def refuse_real_ledger(engine: Engine) -> None:
-    """Sample rewards are unsigned: they may go only into a ledger that holds nothing but
-    them (no platform, artist or worker key registered, no other platform's reward)."""
-    from sqlalchemy import func, select
-
-    from ledger.schema import ARTISTS, PLATFORMS, SERVICE_KEYS, TRANSFERS
-
-    with engine.connect() as connection:
-        registered = sum(connection.execute(select(func.count()).select_from(table)).scalar_one()
-                         for table in (PLATFORMS, ARTISTS, SERVICE_KEYS))
-        other = connection.execute(select(func.count()).select_from(TRANSFERS).where(
-            TRANSFERS.c.kind == "reward", TRANSFERS.c.debit_account != "platform:demo")).scalar_one()
-    if registered or other:
-        raise DemoLedgerError("This ledger holds real registrations or transfers; `ledger demo` books unsigned sample "
-                              "rewards only into an empty demo database (use `fairsplit up --demo` for signed demo "
-                              "events, or --database-url sqlite:///demo.db).")
-
-
-def book_sample_rewards(ledger: Ledger, events: int) -> tuple[int, int]:
-    """Book `events` sample rewards of 0.004 USD (the same ids every time, so repeating is
-    harmless) into a demo ledger (`refuse_real_ledger`); returns (transfers newly booked,
-    transfers in all)."""
-    refuse_real_ledger(ledger.engine)
-    head_before, _ = ledger.head()
-    when = datetime(2026, 11, 24, 12, tzinfo=UTC)
-    specs = [spec for n in range(events) for spec in reward_transfers(
-        str(uuid.uuid5(SAMPLE_NAMESPACE, str(n))), "platform:demo", SAMPLE_SHARES, 4000, "USD", when,
-        attribution_id=f"demo-att-{n}")]
-    booked = ledger.append(specs)
-    return sum(1 for transfer in booked if transfer.seq > head_before), len(booked)
-
-
 def setup_demo(engine: Engine, key_dir: Path, state_dir: Path, sources: ModelSources) -> Ed25519PrivateKey:
     """Register the demo platform (its key in `key_dir`), enrol the attribution worker's key
     (created in `key_dir` if missing) and register the demo artists with galleries rendered
@@ -144,11 +102,12 @@ def setup_demo(engine: Engine, key_dir: Path, state_dir: Path, sources: ModelSou
                                 "start a new demo with --fresh.")
         write_private_key(key_path, generate_private_key())
     private = read_private_key(key_path)
-    add_platform(engine, DEMO_PLATFORM, public_key_pem(private.public_key()).decode())
+    ledger = Ledger(engine, load_signer(str(key_dir), engine))  # registrations are log entries
+    add_platform(ledger, DEMO_PLATFORM, public_key_pem(private.public_key()).decode())
     worker_path = worker_key_path(key_dir)
     if not worker_path.exists():
         write_private_key(worker_path, generate_private_key())
-    enroll_service_key(engine, WORKER_ROLE, public_key_pem(read_private_key(worker_path).public_key()).decode())
+    enroll_service_key(ledger, WORKER_ROLE, public_key_pem(read_private_key(worker_path).public_key()).decode())
     models = load_profile("tiny", sources)
     for artist in DEMO_ARTISTS:
         folder = render_gallery(models, artist, Path(state_dir) / "galleries" / artist.artist_id)

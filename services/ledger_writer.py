@@ -15,7 +15,11 @@ worker key nor a stolen platform key alone can mint money:
 4. what the result says of the event (id, platform, time, model, content, reward, body
    hash, attribution id) is what the event says, and its players are exactly the model
    and the artists the event names;
-5. the event's time is inside the ledger's window (`ledger.eventtime`), by this clock.
+5. the event's time is inside the ledger's window (`ledger.eventtime`), by this clock;
+6. at booking, under the chain lock, the log's own key history shows both signing keys
+   valid (`ledger.evidence_store`); the result is kept as the rewards' evidence and each
+   reward transfer commits to it (`ledger.evidence`), so `ledger verify` and bundles can
+   check every reward against the signatures behind it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -33,7 +37,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.db import is_transient
 from ledger.errors import LedgerError
 from ledger.eventtime import EventTimeWindow
+from ledger.crypto import key_id
 from ledger.events import EventRecord, book_events
+from ledger.evidence import digest_of, memo_for, spell
+from ledger.evidence_store import BookedEvidence
 from ledger.invariants import invariant
 from ledger.store import Ledger, TransferSpec, reward_transfers
 from services.admission import Rejected, verify_platform_signature
@@ -53,6 +60,7 @@ class Refused(ValueError):
 class AcceptedResult:
     result: AttributionResultV1
     body: dict[str, Any]
+    platform_key_id: str | None = None  # the platform key whose signature on the event verified
 
 
 @dataclass
@@ -84,7 +92,7 @@ def accept_result(raw: bytes | str | dict[str, Any], checks: ResultChecks) -> Ac
         raise Refused(f"result for event {result.event_id} does not carry the platform's signed event.")
     try:
         event = parse_event(result.event)
-        verify_platform_signature(result.event, event, checks.platform_keys(event.platform_id))
+        platform_key = verify_platform_signature(result.event, event, checks.platform_keys(event.platform_id))
     except ContractError as exc:
         raise Refused(f"result for event {result.event_id} carries an {exc}") from None
     except Rejected as exc:
@@ -95,7 +103,7 @@ def accept_result(raw: bytes | str | dict[str, Any], checks: ResultChecks) -> Ac
     late = checks.window.problem(event.occurred_at, checks.clock())
     if late:
         raise Refused(f"result for event {result.event_id}: {late}")
-    return AcceptedResult(result, body)
+    return AcceptedResult(result, body, key_id(platform_key))
 
 
 def _mismatch(result: AttributionResultV1, event: GenerationEventV1, event_sha256: str) -> str | None:
@@ -116,16 +124,24 @@ def _mismatch(result: AttributionResultV1, event: GenerationEventV1, event_sha25
     return next((name for name, same in checks if not same), None)
 
 
-def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec]]:
-    """The event record and reward transfers of an accepted result (pure)."""
+def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec], BookedEvidence]:
+    """The event record, reward transfers and evidence of an accepted result (pure).
+
+    The evidence is the result as accepted (`ledger.evidence`); each transfer's memo
+    commits to its digest, and `ledger verify` recomputes the split from it."""
     result = accepted.result
     occurred_at: datetime = result.occurred_at
     amount = result.reward.micros
+    document = spell(accepted.body)
+    digest = digest_of(document)
+    invariant(accepted.platform_key_id is not None, "an accepted result names the platform key that signed its event")
+    evidence = BookedEvidence(digest, result.event_id, document, result.platform_id, accepted.platform_key_id,
+                              result.worker_key_id)
     weights = {account: Fraction(share) for account, share in result.shares.items() if share > 0}
-    transfers = reward_transfers(
+    transfers = [replace(spec, memo=memo_for(digest)) for spec in reward_transfers(
         result.event_id, f"platform:{result.platform_id}", weights, amount, result.reward.currency,
         occurred_at, result.attribution_id,
-    )
+    )]
     record = EventRecord(
         event_id=result.event_id,
         body_sha256=result.event_sha256,
@@ -139,7 +155,7 @@ def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec]]:
         attribution_json=_compact(_without_image(accepted.body)),
         event_json=_compact({k: v for k, v in (result.event or {}).items() if k not in (*BULKY, "signature")}),
     )
-    return record, transfers
+    return record, transfers, evidence
 
 
 #: what the ledger does not keep of an event: its image (up to 8 MiB) and image embedding
@@ -182,7 +198,9 @@ class WriterTask:
                 outcomes[index] = Failure.of(exc)
         if accepted:
             try:
-                booked = book_events(self.ledger, [booking(result) for _, result in accepted])
+                bookings = [booking(result) for _, result in accepted]
+                booked = book_events(self.ledger, [(record, specs) for record, specs, _ in bookings],
+                                     [evidence for _, _, evidence in bookings])
             except Exception as exc:
                 if is_transient(exc):
                     raise TransientError(f"the ledger database cannot be reached: {reason_of(exc)}") from exc

@@ -4,7 +4,7 @@ Written only by `fairsplit portal token|revoke`; the portal itself reads them wi
 SELECT-only role (docs/portal.md). See `ledger.portal_schema`.
 
 Revision ID: 0013_portal_access
-Revises: 0009_maintained_balances
+Revises: 0010_reward_evidence
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_portal_access"
-down_revision = "0009_maintained_balances"
+down_revision = "0010_reward_evidence"
 branch_labels = None
 depends_on = None
 

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from cli import app
 from ledger.db import make_engine
 from ledger.keys import load_signer
-from ledger.store import Ledger, TransferSpec
+from ledger.store import Ledger
 from ledger.transparency import create_checkpoint
 from ledger.verify import verify_ledger
+from services.signed_rewards import enrol, reward
 
 FORBIDDEN = [
     ("UPDATE transfers SET memo = 'edited'", "permission denied"),
@@ -51,23 +52,31 @@ def service(postgres_url, tmp_path):
         admin.execute(f'DROP ROLE "{role}"')
 
 
-def test_the_service_role_appends_and_reads_and_can_do_nothing_else(service, tmp_path):
+def test_the_service_role_appends_and_reads_and_can_do_nothing_else(service, postgres_url, tmp_path):
     url, role = service
+    keys = str(tmp_path / "keys")
+    owner = make_engine(postgres_url)
+    try:  # registrations are the operator's (the service role may not write the key tables)
+        signers = enrol(Ledger(owner, load_signer(keys, owner), keys))
+    finally:
+        owner.dispose()
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             assert connection.execute(text("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"))\
                 .one() == (role, False)
-        ledger = Ledger(engine, load_signer(str(tmp_path / "keys"), engine))
-        ledger.append([TransferSpec("ev-1", "platform:acme", "artist:monet", 4000, "USD", "reward",
-                                    datetime(2026, 11, 24, tzinfo=UTC))])  # a real append, as the service role
+        ledger = Ledger(engine, load_signer(keys, engine), keys)
+        assert reward(ledger, signers, "0b6f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b", {"artist:monet": 1.0}, 10_000,
+                      when=datetime(2026, 11, 24, tzinfo=UTC)) == "recorded"  # a real booking, evidence included
         create_checkpoint(engine, ledger.signer)
-        assert verify_ledger(engine).ok and verify_ledger(engine).checked == 2  # the genesis key entry, the reward
+        report = verify_ledger(engine)
+        assert report.ok and report.checked >= 4, report  # the key entries, then the reward
         for statement, refusal in FORBIDDEN:
             with pytest.raises(DBAPIError, match=refusal), engine.begin() as connection:
                 connection.exec_driver_sql(statement)
         with engine.connect() as connection:  # and nothing changed
-            assert connection.execute(text("SELECT count(*), count(memo) FROM transfers")).one() == (2, 1)  # memo: genesis
+            assert connection.execute(text("SELECT count(*) FROM transfers WHERE memo IS DISTINCT FROM 'edited'"))\
+                .scalar() == report.checked
     finally:
         engine.dispose()
 

@@ -23,7 +23,7 @@ def main(url: str, key_dir: str, name: str, batches: int, start_file: str) -> No
     now = datetime.now(UTC)
     for batch in range(batches):
         ledger.append([
-            TransferSpec(f"{name}-{batch}", "platform:acme", f"artist:{name}-{leg}", 100 + leg, "USD", "reward", now)
+            TransferSpec(f"{name}-{batch}", f"artist:{name}-{leg}", "payouts:USD", 100 + leg, "USD", "payout", now)
             for leg in range(3)
         ])
 

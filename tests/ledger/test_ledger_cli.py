@@ -54,15 +54,16 @@ def test_balance_history_and_verify(cli):
     assert "Booked 9 new" in cli("ledger", "demo").output
     assert "0 new" in cli("ledger", "demo").output
     shown = json.loads(cli("balance", "van-gogh", "--json").output)
-    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.006", "paid_out": "0.00"}],
+    assert shown == {"account": "artist:van-gogh", "balances": [{"currency": "USD", "amount": "0.015", "paid_out": "0.00"}],
                      "test_model": False}
-    assert "0.006" in cli("balance", "artist:van-gogh").output
+    assert "0.015" in cli("balance", "artist:van-gogh").output
     history = json.loads(cli("history", "platform:demo", "--json", "--limit", "2").output)
-    assert [t["seq"] for t in history["transfers"]] == [10, 9]  # seq 1 is the key's genesis entry
-    assert history["transfers"][0]["amount"] == "-0.0012" and history["transfers"][0]["counterparty"] == "model:sd-1.5"
+    assert [t["seq"] for t in history["transfers"]] == [13, 12]  # seq 1 is the key genesis entry, 2-4 the evidence start and demo keys
+    assert history["transfers"][0]["amount"] == "-0.003" and history["transfers"][0]["counterparty"] == "model:sd-1.5"
+    # genesis key entry, evidence start, demo platform and worker keys, 3 events × 3 rewards
     verified = cli("ledger", "verify", "--json")
-    assert verified.exit_code == 0 and json.loads(verified.output)["checked"] == 10
-    assert "10 transfers verified" in cli("ledger", "verify").output
+    assert verified.exit_code == 0 and json.loads(verified.output)["checked"] == 13
+    assert "13 transfers verified" in cli("ledger", "verify").output
 
 
 @pytest.mark.parametrize(
@@ -112,14 +113,14 @@ def test_verify_as_a_real_process_fails_on_tampering(env, tmp_path):
 
     from ledger.store import TransferSpec
 
-    env.ledger.append([TransferSpec(f"e{i}", "platform:acme", "artist:a", 10 + i, "USD", "reward", WHEN) for i in range(4)])
+    env.ledger.append([TransferSpec(f"e{i}", "artist:a", "payouts:USD", 10 + i, "USD", "payout", WHEN) for i in range(4)])
     command = [sys.executable, str(ROOT / "cli.py"), "--database-url", env.url, "--key-dir", env.key_dir, "ledger", "verify"]
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
     intact = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60)
     assert intact.returncode == 0, intact.stderr
     assert "4 transfers verified" in intact.stdout
     env.drop_trigger("transfers_no_update", "transfers")
-    env.sql("UPDATE transfers SET credit_account = 'artist:mallory' WHERE seq = 3")
+    env.sql("UPDATE transfers SET debit_account = 'artist:mallory' WHERE seq = 3")
     broken = subprocess.run([*command, "--json"], capture_output=True, text=True, env=environ, timeout=60)
     assert broken.returncode == 1
     report = json.loads(broken.stdout)

@@ -21,20 +21,20 @@ def _pem(private) -> str:
 
 def test_the_registry_gives_a_key_one_role(env):
     platform, worker = generate_private_key(), generate_private_key()
-    assert add_platform(env.engine, "acme", _pem(platform))
+    assert add_platform(env.ledger, "acme", _pem(platform))
     with pytest.raises(RegistryError, match="already belongs to platform:acme; one key holds one role"):
-        enroll_service_key(env.engine, WORKER, _pem(platform))
+        enroll_service_key(env.ledger, WORKER, _pem(platform))
     with pytest.raises(RegistryError, match="already belongs to ledger"):
-        enroll_service_key(env.engine, WORKER, _pem(env.signer.private_key))
-    enroll_service_key(env.engine, WORKER, _pem(worker))
+        enroll_service_key(env.ledger, WORKER, _pem(env.signer.private_key))
+    enroll_service_key(env.ledger, WORKER, _pem(worker))
     with pytest.raises(RegistryError, match=f"already belongs to {WORKER}"):
-        add_platform(env.engine, "globex", _pem(worker))
+        add_platform(env.ledger, "globex", _pem(worker))
     with pytest.raises(RegistryError, match=f"already belongs to {WORKER}"):
-        rotate_platform_key(env.engine, "acme", _pem(worker))
+        rotate_platform_key(env.ledger, "acme", _pem(worker))
     with pytest.raises(RegistryError, match="already belongs to ledger"):
-        rotate_platform_key(env.engine, "acme", _pem(env.signer.private_key))
+        rotate_platform_key(env.ledger, "acme", _pem(env.signer.private_key))
     with pytest.raises(RegistryError, match="already belongs to ledger"):
-        add_platform(env.engine, "initech", _pem(env.signer.private_key))
+        add_platform(env.ledger, "initech", _pem(env.signer.private_key))
 
 
 def _cli(url: str, key_dir: Path, *args: str):

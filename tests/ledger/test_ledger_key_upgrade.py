@@ -18,13 +18,14 @@ from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.db import alembic_config, make_engine
 from ledger.encoding import encode_row, row_hash
 from ledger.keyring import parse_keyring
-from ledger.keys import write_new_key
+from ledger.keys import load_signer, write_new_key
 from ledger.merkle import MemoryTree
 from ledger.proofs import verify_document
 from ledger.proving import balance_bundle
 from ledger.schema import CHECKPOINTS, TRANSFERS, SigningKey
-from ledger.store import TransferSpec
+from ledger.store import Ledger, TransferSpec
 from ledger.transparency import extend_tree
+from services.signed_rewards import enrol, reward
 from tests.ledger.support import WHEN
 
 LEGACY = "0007_witness_cosignatures"
@@ -93,18 +94,19 @@ def test_a_ledger_rotated_before_key_entries_upgrades_and_verifies(database_url,
 
     said = cli("init")
     assert "upgraded from 0007_witness_cosignatures" in said and "earlier key rotations are now recorded" in said
-    assert "Ledger intact: 10 transfers verified" in " ".join(cli("ledger", "verify").split())
+    assert "rewards so far are recorded as legacy" in said  # the evidence start, seq 11
+    verified = " ".join(cli("ledger", "verify").split())
+    assert "Ledger intact: 11 transfers verified" in verified and "9 legacy rewards" in verified, verified
     keys = parse_keyring(cli("keys", "public"))
     assert [(k.key_id, k.first_seq, k.last_seq) for k in keys.keys] == [(first.key_id, 1, 5), (second.key_id, 6, None)]
     assert keys.legacy_below == 10
     assert not (key_dir / f"{first.key_id}.ed25519.pem").exists()  # the retired key left the key folder
     assert (key_dir / "retired" / f"{first.key_id}.ed25519.pem").exists()
-    from ledger.keys import load_signer
-    from ledger.store import Ledger
-
-    Ledger(engine, load_signer(key_dir, engine), key_dir).append(  # a new row, sealed by the current key
-        [TransferSpec("payout:test", "artist:van-gogh", "payouts:USD", 1000, "USD", "payout", datetime.now(UTC))])
-    assert "11 transfers verified" in " ".join(cli("ledger", "verify").split())
+    ledger = Ledger(engine, load_signer(str(key_dir), engine), str(key_dir))  # new rewards carry evidence
+    reward(ledger, enrol(ledger), "5d0c2a1e-9f4b-4c1a-8e2d-3b6a7c8d9e0f", {"artist:monet": 0.5, "model:sd-1.5": 0.5},
+           10_000, when=WHEN)
+    assert "15 transfers verified" in " ".join(cli("ledger", "verify").split())  # 2 key entries, 2 rewards
+    cli("ledger", "checkpoint")  # a bundle must be proven under a log that holds the evidence start
     bundle = balance_bundle(engine, "artist:van-gogh", None)
     # the bundle proves what the newest checkpoint covers: the legacy rewards, not yet the new payout
     assert verify_document(json.dumps(bundle), keys).balances == {"USD": sum(1000 + seq for seq in range(1, 10))}
@@ -112,8 +114,8 @@ def test_a_ledger_rotated_before_key_entries_upgrades_and_verifies(database_url,
     assert "Ledger intact" in cli("ledger", "verify", "--public-key", str(tmp_path / "keys.pem"))
     assert "now in use" in cli("keys", "rotate")  # and it rotates the new way from here
     assert "Ledger intact" in cli("ledger", "verify")
-    assert "recorded" not in cli("init")  # idempotent: nothing more is written
-    assert "Ledger intact: 12 transfers" in " ".join(cli("ledger", "verify").split())
+    assert "recorded" not in cli("init")  # idempotent: nothing more is written (15 + the rotation entry)
+    assert "Ledger intact: 16 transfers" in " ".join(cli("ledger", "verify").split())
     engine.dispose()
 
 
@@ -124,5 +126,6 @@ def test_before_init_the_legacy_rotation_is_reported_with_what_to_do(sqlite_url,
     engine, _, _ = _legacy_ledger(sqlite_url, tmp_path / "keys")
     upgrade_to_head(engine)
     report = verify_ledger(engine)
-    assert report.bad_seq == 6 and "run `fairsplit init` once" in report.problem
+    # the first bad seq is a reward from before evidence; `init` records both upgrades
+    assert report.bad_seq == 1 and "run `fairsplit init` once" in report.problem
     engine.dispose()

@@ -39,10 +39,10 @@ def test_registering_again_is_a_no_op_but_different_content_is_refused(env):
     assert not add_artist(env.engine, "van-gogh", "Vincent van Gogh", [0.6, 0.8], 3, "clip-x")
     with pytest.raises(RegistryError, match="already registered"):
         add_artist(env.engine, "van-gogh", "Vincent van Gogh", [0.8, 0.6], 3, "clip-x")
-    assert add_platform(env.engine, "acme", PEM)
-    assert not add_platform(env.engine, "acme", PEM + "\n")
+    assert add_platform(env.ledger, "acme", PEM)
+    assert not add_platform(env.ledger, "acme", PEM + "\n")
     with pytest.raises(RegistryError, match="already registered"):
-        add_platform(env.engine, "acme", PEM.replace("Gb9", "Hb9"))
+        add_platform(env.ledger, "acme", PEM.replace("Gb9", "Hb9"))
     assert active_platform_keys(env.engine) == {"acme": [PEM + "\n"]}
 
 
@@ -63,7 +63,7 @@ def test_an_alias_of_a_registered_artist_is_refused_and_leaves_nothing_behind(en
 
 
 def test_platform_keys_cannot_be_swapped_behind_the_registry(env):
-    add_platform(env.engine, "acme", PEM)
+    add_platform(env.ledger, "acme", PEM)
     with pytest.raises(DBAPIError, match="append-only"):
         env.sql("UPDATE platforms SET public_key_pem = 'x'")
 
@@ -86,27 +86,27 @@ def _pem() -> tuple[str, str]:
 def test_a_rotation_adds_the_new_key_and_revokes_the_old_one_keeping_history(env):
     first, first_id = _pem()
     second, second_id = _pem()
-    add_platform(env.engine, "acme", first)
-    assert rotate_platform_key(env.engine, "acme", second) == (second_id, [first_id])
+    add_platform(env.ledger, "acme", first)
+    assert rotate_platform_key(env.ledger, "acme", second) == (second_id, [first_id])
     assert active_platform_keys(env.engine) == {"acme": [second.strip() + "\n"]}
     history = platform_key_history(env.engine, "acme")
     assert [(k.key_id, k.active) for k in history] == [(first_id, False), (second_id, True)]
     assert history[0].reason == f"rotated to {second_id}"
     with pytest.raises(RegistryError, match="registered before"):
-        rotate_platform_key(env.engine, "acme", first)
+        rotate_platform_key(env.ledger, "acme", first)
     with pytest.raises(RegistryError, match="not registered"):
-        rotate_platform_key(env.engine, "nobody", _pem()[0])
+        rotate_platform_key(env.ledger, "nobody", _pem()[0])
 
 
 def test_a_revoked_platform_has_no_active_key_until_it_rotates(env):
     first, first_id = _pem()
-    add_platform(env.engine, "acme", first)
-    assert revoke_platform_keys(env.engine, "acme", "leaked") == [first_id]
+    add_platform(env.ledger, "acme", first)
+    assert revoke_platform_keys(env.ledger, "acme", "leaked") == [first_id]
     assert active_platform_keys(env.engine) == {"acme": []}
     with pytest.raises(RegistryError, match="no active key"):
-        revoke_platform_keys(env.engine, "acme", "again")
+        revoke_platform_keys(env.ledger, "acme", "again")
     with pytest.raises(RegistryError, match="reason"):
-        revoke_platform_keys(env.engine, "acme", " ")
+        revoke_platform_keys(env.ledger, "acme", " ")
     with pytest.raises(DBAPIError, match="append-only"):
         env.sql("DELETE FROM key_revocations")
 
@@ -114,24 +114,24 @@ def test_a_revoked_platform_has_no_active_key_until_it_rotates(env):
 def test_service_keys_are_trusted_only_once_enrolled_and_never_after_revocation(env):
     pem, worker_id = _pem()
     assert service_keys(env.engine, "attribution-worker") == {}
-    assert enroll_service_key(env.engine, "attribution-worker", pem) == (worker_id, True)
-    assert enroll_service_key(env.engine, "attribution-worker", pem) == (worker_id, False)
+    assert enroll_service_key(env.ledger, "attribution-worker", pem) == (worker_id, True)
+    assert enroll_service_key(env.ledger, "attribution-worker", pem) == (worker_id, False)
     assert list(service_keys(env.engine, "attribution-worker")) == [worker_id]
-    revoked = revoke_service_key(env.engine, worker_id, "host decommissioned")
+    revoked = revoke_service_key(env.ledger, worker_id, "host decommissioned")
     assert revoked.revoked_at is not None and revoked.reason == "host decommissioned"
     assert service_keys(env.engine, "attribution-worker") == {}
     assert [k.active for k in service_key_history(env.engine)] == [False]
     with pytest.raises(RegistryError, match="was revoked"):
-        enroll_service_key(env.engine, "attribution-worker", pem)
+        enroll_service_key(env.ledger, "attribution-worker", pem)
     with pytest.raises(RegistryError, match="not an enrolled"):
-        revoke_service_key(env.engine, "0000000000000000", "x")
+        revoke_service_key(env.ledger, "0000000000000000", "x")
     with pytest.raises(RegistryError, match="Unknown service role"):
-        enroll_service_key(env.engine, "root", _pem()[0])
+        enroll_service_key(env.ledger, "root", _pem()[0])
 
 
 def test_a_platform_key_that_is_not_ed25519_is_refused(env):
     with pytest.raises(RegistryError, match="not a PEM public key"):
-        add_platform(env.engine, "acme", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+        add_platform(env.ledger, "acme", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
 
 
 def test_concurrent_registrations_of_one_artist_all_succeed_once(env):

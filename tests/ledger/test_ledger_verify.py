@@ -19,7 +19,8 @@ from tests.ledger.support import WHEN
 
 
 def fill(env, events=5):
-    specs = [TransferSpec(f"ev-{i}", "platform:acme", "artist:van-gogh", 1000 + i, "USD", "reward", WHEN)
+    """Chain checks need rows, not rewards: payouts carry no evidence (`ledger.verify_evidence`)."""
+    specs = [TransferSpec(f"ev-{i}", "artist:van-gogh", "payouts:USD", 1000 + i, "USD", "payout", WHEN)
              for i in range(events)]
     return env.ledger.append(specs)
 
@@ -62,7 +63,7 @@ def test_foreign_key_signature_is_caught(env):
     foreign = Signer.from_private_key(Ed25519PrivateKey.generate())
     # A foreign key claiming the ledger's key id: the signature cannot verify.
     impostor = Ledger(env.engine, Signer(env.signer.key_id, foreign.private_key))
-    impostor.append([TransferSpec("ev-x", "platform:acme", "artist:mallory", 10**9, "USD", "reward", WHEN)])
+    impostor.append([TransferSpec("ev-x", "artist:mallory", "payouts:USD", 10**9, "USD", "payout", WHEN)])
     report = verify_ledger(env.engine)
     assert report.bad_seq == 3 and "bad signature" in report.problem
 
@@ -71,13 +72,13 @@ def test_rotated_key_verifies_and_unregistered_key_is_refused(env):
     fill(env, 2)
     successor, _ = rotate_key(env.engine, env.key_dir)  # a log entry sealed by the outgoing key
     Ledger(env.engine, successor).append(
-        [TransferSpec("ev-x", "platform:acme", "artist:a", 5, "USD", "reward", WHEN)])
+        [TransferSpec("ev-x", "artist:a", "payouts:USD", 5, "USD", "payout", WHEN)])
     report = verify_ledger(env.engine)
     assert report.ok and report.checked == 4  # rows of the retired key still verify
     stranger = Signer.from_private_key(Ed25519PrivateKey.generate())
     with pytest.raises(SigningKeyError, match="rotated to"):  # not the log's current key: nothing is written
         Ledger(env.engine, stranger).append(
-            [TransferSpec("ev-y", "platform:acme", "artist:a", 5, "USD", "reward", WHEN)])
+            [TransferSpec("ev-y", "artist:a", "payouts:USD", 5, "USD", "payout", WHEN)])
     assert verify_ledger(env.engine).checked == 4
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from fractions import Fraction
 
 from sqlalchemy import func, select
 
-from ledger.events import EventRecord, book_event
 from ledger.schema import TRANSFERS
-from ledger.store import reward_transfers
 from tests.ledger.support import LedgerEnv
+from services.signed_rewards import Signers, enrol, reward
 
 MODEL = "model:sd-1.5"
 
@@ -25,21 +23,16 @@ def eid(name: str) -> str:
 class PayoutEnv(LedgerEnv):
     """The ledger environment of the payout tests, with what they book and read."""
 
+    signers: Signers | None = None
+
     def reward(self, event_id: str, when: datetime, amount: int, shares: dict[str, Fraction],
                currency: str = "USD", content: str = "an image of a man", test_model: bool | None = None) -> None:
-        """Book one attributed event the way the ledger writer does (event row + reward transfers);
-        `test_model` records the attribution's `method.test_model`."""
-        event_id = eid(event_id)
-        specs = reward_transfers(event_id, "acme", shares, amount, currency, when, f"att-{event_id}")
-        attribution: dict = {"shares": {account: str(share) for account, share in shares.items()}}
-        if test_model is not None:
-            attribution["method"] = {"test_model": test_model}
-        record = EventRecord(
-            event_id=event_id, body_sha256="0" * 64, platform_id="acme", model_id=MODEL.partition(":")[2],
-            occurred_at=when, content=content, reward_amount=amount, currency=currency,
-            attribution_id=f"att-{event_id}", attribution_json=json.dumps(attribution), event_json="{}",
-        )
-        book_event(self.ledger, record, specs)
+        """Book one attributed event the way the ledger writer does: a platform-signed event, a
+        worker-signed result (`test_model`: its `method.test_model`), the rewards bound to it."""
+        if self.signers is None:
+            self.signers = enrol(self.ledger)
+        reward(self.ledger, self.signers, eid(event_id), shares, amount, currency=currency, when=when, content=content,
+               test_model=bool(test_model))
 
     def balance(self, account: str, currency: str = "USD") -> int:
         return self.ledger.balance(account, currency)[currency]

@@ -33,32 +33,32 @@ def cli(env):
 
 def test_close_export_reconcile_and_verify(env, cli, tmp_path):
     for n in range(6):
-        env.reward(f"e{n}", at(1 + n, 10), 1_234_567, SHARES, content=f"a lighthouse {n}")
+        env.reward(f"e{n}", at(1 + n, 10), 1_230_000, SHARES, content=f"a lighthouse {n}")  # 0.82 + 0.205 + 0.205
     closed = json.loads(cli("payouts", "close", "2026-10", "--min-payout", "1.50", "--json"))
     assert closed["checkpoint"]["tree_size"] > 0  # every close signs a tree head covering its payouts
     decisions = {d["account"]: d for d in closed["closed"][0]["decisions"]}
-    assert decisions["artist:van-gogh"]["paid"] == "4.93" and decisions["artist:van-gogh"]["carried"] == "0.00827"
+    assert decisions["artist:van-gogh"]["paid"] == "4.92" and decisions["artist:van-gogh"]["carried"] == "0.00"
     assert decisions["artist:monet"]["reason"] == decisions[MODEL]["reason"] == "below-minimum"  # 1.23 < 1.50
-    assert decisions["artist:monet"]["carried"] == "1.234566"
-    assert env.balance("payouts:USD") == 4_930_000
+    assert decisions["artist:monet"]["carried"] == "1.23"
+    assert env.balance("payouts:USD") == 4_920_000
     assert "already closed" in cli("payouts", "close", "2026-10")
-    assert env.balance("payouts:USD") == 4_930_000
+    assert env.balance("payouts:USD") == 4_920_000
 
     out = tmp_path / "export"
     said = cli("statements", "export", "2026-10", "--format", "csv,json,pdf", "--out", str(out))
-    assert "payouts 4.93 = ledger 4.93" in said
+    assert "payouts 4.92 = ledger 4.92" in said
     with (out / "statements-2026-10-USD.csv").open() as handle:
         rows = {row["account"]: row for row in csv.DictReader(handle)}
-    assert rows["TOTAL"]["payout"] == "4.93" and rows["TOTAL"]["credits_total"] == "7.407402"
-    assert rows["TOTAL"]["closing"] == format_amount(sum(env.balance(a) for a in SHARES), "USD") == "2.477402"
-    assert rows["artist:monet"]["carried_forward"] == "1.234566"
+    assert rows["TOTAL"]["payout"] == "4.92" and rows["TOTAL"]["credits_total"] == "7.38"
+    assert rows["TOTAL"]["closing"] == format_amount(sum(env.balance(a) for a in SHARES), "USD") == "2.46"
+    assert rows["artist:monet"]["carried_forward"] == "1.23"
     document = json.loads((out / "statements-2026-10-USD.json").read_text())
-    assert document["summary"]["ledger_payouts"] == "4.93" and document["summary"]["reconciles"]
+    assert document["summary"]["ledger_payouts"] == "4.92" and document["summary"]["reconciles"]
     text = "\n".join(page.extract_text() for page in PdfReader(out / "statements-2026-10-USD.pdf").pages)
-    for needle in ("period 2026-10", "artist:van-gogh", "artist:monet", MODEL, "4.93", "2.477402", "a lighthouse 3"):
+    for needle in ("period 2026-10", "artist:van-gogh", "artist:monet", MODEL, "4.92", "2.46", "a lighthouse 3"):
         assert needle in text
     assert "Manifest intact" in cli("statements", "verify", str(out))
-    (out / "statements-2026-10-USD.json").write_text(json.dumps(document).replace("4.93", "5.93"))
+    (out / "statements-2026-10-USD.json").write_text(json.dumps(document).replace("4.92", "5.92"))
     assert "has changed" in cli("statements", "verify", str(out), code=1)
 
 

@@ -26,20 +26,20 @@ def close(env, period, minimum=0, currency="USD"):
 
 
 def test_close_pays_rounded_down_and_reconciles(env):
-    env.reward("e1", at(3), 2_469_135, HALF)           # 1.2345675 each -> split 1.234568 / 1.234567
+    env.reward("e1", at(3), 2_470_000, HALF)           # 1.235 each: 1.23 paid, 0.005 carried (events pay whole cents)
     env.reward("e2", at(4), 1_000_000, {"artist:monet": Fraction(1)})
     result = close(env, NOV)
     assert [p.period.id for p in result.closed] == ["2026-11"]
     paid = {d.account: d.paid for d in result.closed[0].decisions}
     assert paid == {"artist:monet": 1_000_000, "artist:van-gogh": 1_230_000, MODEL: 1_230_000}
     assert env.balance("payouts:USD") == 3_460_000 == result.paid_total
-    assert env.balance("artist:van-gogh") + env.balance(MODEL) == 9_135  # sub-cent remainders stay
+    assert env.balance("artist:van-gogh") + env.balance(MODEL) == 10_000  # sub-cent remainders stay
     statements, summary = statements_for(env.engine, NOV, "USD")
     assert summary.status == "closed" and summary.reconciles
     assert summary.payouts.total == summary.ledger_payouts == env.balance("payouts:USD")
     assert summary.closing == sum(env.balance(s.account) for s in statements)
     van_gogh = next(s for s in statements if s.account == "artist:van-gogh")
-    assert van_gogh.lines[0].content == "an image of a man" and van_gogh.lines[0].share == "1/2"
+    assert van_gogh.lines[0].content == "an image of a man" and van_gogh.lines[0].share == "0.5"  # as the worker signed it
 
 
 def test_double_close_pays_nothing_more_and_period_is_locked(env):
@@ -58,19 +58,19 @@ def test_double_close_pays_nothing_more_and_period_is_locked(env):
 
 
 def test_threshold_and_remainder_carry_forward(env):
-    env.reward("e1", at(3), 3_004_999, {"artist:van-gogh": Fraction(1)})
+    env.reward("e1", at(3), 3_000_000, {"artist:van-gogh": Fraction(1)})
     env.reward("e2", at(3), 7_000_000, {"artist:monet": Fraction(1)})
     nov = close(env, NOV, minimum=5_000_000)
     reasons = {d.account: (d.reason, d.paid, d.carried) for d in nov.closed[0].decisions}
     assert reasons == {"artist:monet": ("paid", 7_000_000, 0),
-                       "artist:van-gogh": ("below-minimum", 0, 3_004_999)}
-    env.reward("e3", at(2, 12), 2_000_002, {"artist:van-gogh": Fraction(1)})
+                       "artist:van-gogh": ("below-minimum", 0, 3_000_000)}
+    env.reward("e3", at(2, 12), 16_010_000, {"artist:van-gogh": Fraction(1, 8), "artist:monet": Fraction(7, 8)})  # 2.00125
     dec = close(env, DEC, minimum=5_000_000)
     (decision,) = [d for d in dec.closed[0].decisions if d.account == "artist:van-gogh"]
-    assert (decision.paid, decision.carried) == (5_000_000, 5_001)
+    assert (decision.paid, decision.carried) == (5_000_000, 1_250)
     (statement,), _ = statements_for(env.engine, DEC, "USD", ["artist:van-gogh"])
-    assert (statement.opening, statement.credits.total, statement.payout) == (3_004_999, 2_000_002, 5_000_000)
-    assert statement.carried_forward == statement.closing == env.balance("artist:van-gogh") == 5_001
+    assert (statement.opening, statement.credits.total, statement.payout) == (3_000_000, 2_001_250, 5_000_000)
+    assert statement.carried_forward == statement.closing == env.balance("artist:van-gogh") == 1_250
 
 
 def test_reversal_before_close_nets_out(env):

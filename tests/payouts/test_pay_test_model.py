@@ -39,7 +39,7 @@ def test_a_period_with_test_model_events_says_so_and_one_without_does_not(env, t
 
     pages, document, flags = export(env, OCT, tmp_path / "oct")
     assert "TEST MODEL: SHARES MEAN NOTHING" in pages[0] and "2 of the 4 reward lines" in pages[0]
-    assert all("SHARES MEAN NOTHING" in page for page in pages)  # the banner is on every page
+    assert all("SHARES MEAN NOTHING" in page for page in pages)  # the notice, then a banner on every later page
     assert document["summary"]["test_model"] is True
     assert {line["test_model"] for s in document["statements"] for line in s["lines"] if line["kind"] == "reward"} \
         == {True, False}

@@ -14,9 +14,10 @@ PAYEES = ("artist:van-gogh", "artist:monet", "model:sd-1.5")
 
 class Env(LedgerEnv):
     def book(self, count: int, start: int = 0, amount: int = 1000) -> None:
-        """`count` reward transfers ev-<start>… from platform:acme, cycling through PAYEES."""
+        """`count` transfers ev-<start>… cycling through PAYEES: payouts, so the proofs' tests need
+        no signed evidence (rewards carry theirs: `services.signed_rewards`); balances are negative."""
         self.ledger.append([
-            TransferSpec(f"ev-{n}", "platform:acme", PAYEES[n % 3], amount + n, "USD", "reward", WHEN)
+            TransferSpec(f"ev-{n}", PAYEES[n % 3], "payouts:USD", amount + n, "USD", "payout", WHEN)
             for n in range(start, start + count)
         ])
 

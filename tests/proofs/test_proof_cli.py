@@ -35,6 +35,12 @@ def cli(migrated_database_url, tmp_path):
     return invoke
 
 
+@pytest.fixture
+def book(cli):
+    """`ledger demo --events N`: signed sample rewards with their evidence (3 key entries, then 3 rows an event)."""
+    return lambda events: cli("ledger", "demo", "--events", str(events))
+
+
 def words(text: str) -> str:
     return " ".join(text.split())
 
@@ -55,8 +61,8 @@ def offline_verify(tmp_path: Path, document: Path, keys: Path, *extra: Path) -> 
     return subprocess.run(command, cwd=alone, env=environment, capture_output=True, text=True, timeout=60)
 
 
-def test_balance_bundle_verifies_offline_and_fails_after_an_amount_is_edited(cli, tmp_path):
-    cli("ledger", "demo", "--events", "12")
+def test_balance_bundle_verifies_offline_and_fails_after_an_amount_is_edited(cli, book, tmp_path):
+    book(12)
     bundle, keys = tmp_path / "bundle.json", tmp_path / "ledger-keys.pem"
     cli("keys", "public", "--out", str(keys))
     shown = json.loads(cli("balance", "van-gogh", "--json", "--proof", str(bundle)).stdout)
@@ -74,38 +80,38 @@ def test_balance_bundle_verifies_offline_and_fails_after_an_amount_is_edited(cli
     assert bad.returncode == 1 and "invalid" in bad.stderr and "altered" in bad.stderr
 
 
-def test_prove_consistency_and_a_kept_checkpoint(cli, tmp_path):
-    cli("ledger", "demo", "--events", "3")
+def test_prove_consistency_and_a_kept_checkpoint(cli, book, tmp_path):
+    book(3)
     kept = tmp_path / "kept.checkpoint"
     cli("ledger", "checkpoint", "--out", str(kept))
-    cli("ledger", "demo", "--events", "7")
-    assert "tree size 22" in cli("ledger", "checkpoint").output  # seq 1 is the key's genesis entry
+    book(7)
+    assert "tree size 25" in cli("ledger", "checkpoint").output  # seq 1 is the key's genesis entry, 2-4 key entries
     keys, proof, step = tmp_path / "keys.pem", tmp_path / "proof.json", tmp_path / "step.json"
     cli("keys", "public", "--out", str(keys))
-    cli("ledger", "prove", "4", "--out", str(proof), "--since", "10")
-    cli("ledger", "consistency", "10", "22", "--out", str(step))
+    cli("ledger", "prove", "5", "--out", str(proof), "--since", "13")
+    cli("ledger", "consistency", "13", "25", "--out", str(step))
     assert json.loads(step.read_text())["format"] == "fairsplit.consistency-proof/v1"
 
     result = offline_verify(tmp_path, proof, keys, kept)
     assert result.returncode == 0 and "only grew" in result.stdout, result.stderr
     result = offline_verify(tmp_path, step, keys, kept)
-    assert result.returncode == 0 and "only grew since the kept checkpoint (size 10 -> 22)" in result.stdout, result.stderr
+    assert result.returncode == 0 and "only grew since the kept checkpoint (size 13 -> 25)" in result.stdout, result.stderr
     assert "Checkpoints intact: 2 signed tree heads" in words(cli("ledger", "verify").output)
-    assert "no checkpoint of tree size 11" in words(cli("ledger", "consistency", "11", "22", code=2).output.lower())
+    assert "no checkpoint of tree size 11" in words(cli("ledger", "consistency", "11", "25", code=2).output.lower())
     assert "no transfer" in words(cli("ledger", "prove", "99", "--out", str(proof), code=2).output.lower())
 
 
-def test_keys_rotate_and_public_keys_file(cli, tmp_path):
-    cli("ledger", "demo", "--events", "2")
+def test_keys_rotate_and_public_keys_file(cli, book, tmp_path):
+    book(2)
     before = cli("keys", "public").stdout
     assert before.count("BEGIN PUBLIC KEY") == 1 and "first_seq: 1" in before and "last_seq: -" in before
     assert "now in use" in cli("keys", "rotate").output
-    cli("ledger", "demo", "--events", "4")
+    book(4)
     after = cli("keys", "public").stdout
-    # genesis (1), 6 demo rows (2-7), the rotation entry (8, sealed by the old key), then the new key from 9
-    assert after.count("BEGIN PUBLIC KEY") == 2 and after.count("last_seq: -") == 1 and "last_seq: 8" in after
-    assert "first_seq: 9" in after
-    assert "14 transfers verified" in " ".join(cli("ledger", "verify").output.split())
+    # genesis (1), 3 key entries and 6 rewards (2-10), the rotation entry (11, sealed by the old key), the new key from 12
+    assert after.count("BEGIN PUBLIC KEY") == 2 and after.count("last_seq: -") == 1 and "last_seq: 11" in after
+    assert "first_seq: 12" in after
+    assert "17 transfers verified" in " ".join(cli("ledger", "verify").output.split())
     assert not list((tmp_path / "keys").glob("*.ed25519.pem"))[1:]  # one ledger key left in the key folder
     assert len(list((tmp_path / "keys" / "retired").glob("*.ed25519.pem"))) == 1
 
@@ -134,8 +140,8 @@ def test_no_bundle_is_handed_out_from_a_ledger_that_does_not_verify(env, tmp_pat
     assert not (tmp_path / "bundle.json").exists()
 
 
-def test_huge_or_foreign_seqs_are_one_sentence(cli, tmp_path):
-    cli("ledger", "demo", "--events", "1")
+def test_huge_or_foreign_seqs_are_one_sentence(cli, book, tmp_path):
+    book(1)
     for entry in ("99999999999999999999", "\u0661", "0", "x" * 5000):
         result = cli("ledger", "prove", entry, "--out", str(tmp_path / "p.json"), code=2)
         assert "No transfer with" in result.output and "Traceback" not in result.output and len(result.output) < 400

@@ -276,7 +276,8 @@ def test_the_witness_decision_follows_the_status_codes_of_the_spec():
     other = MemoryTree(b"other %d" % i for i in range(20))
     rewritten = Checkpoint(ORIGIN, 20, other.root())
     assert "not consistent" in refused(422, request(12, rewritten, other), at[12]).message
-    refused(409, AddCheckpoint(12, [], sign_checkpoint(Checkpoint(ORIGIN, 12, other.root(12)), LOG)), at[12])  # a fork (C2SP)
+    # the same size with another root: 409 (C2SP tlog-witness), not 422
+    refused(409, AddCheckpoint(12, [], sign_checkpoint(Checkpoint(ORIGIN, 12, other.root(12)), LOG)), at[12])
     refused(422, AddCheckpoint(0, tree.consistency_proof(8, 20), sign_checkpoint(at[20], LOG)), None)
     refused(422, request(0, Checkpoint(ORIGIN, 0, bytes(32)), None), None)
     assert decide(request(0, Checkpoint(ORIGIN, 0, EMPTY_ROOT), None), keys, None).size == 0

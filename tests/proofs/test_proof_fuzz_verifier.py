@@ -56,8 +56,8 @@ def sealed_rows(n: int) -> list[dict]:
     for seq in range(1, n + 1):
         row = {
             "seq": seq, "id": f"00000000-0000-5000-8000-{seq:012d}", "version": 1, "event_id": f"ev-{seq}",
-            "attribution_id": None, "kind": "reward", "debit_account": "platform:acme",
-            "credit_account": ("artist:monet", "model:sd-1.5")[seq % 2], "amount": 1000 + seq, "currency": "USD",
+            "attribution_id": None, "kind": "payout", "debit_account": ("artist:monet", "model:sd-1.5")[seq % 2],
+            "credit_account": "payouts:USD", "amount": 1000 + seq, "currency": "USD",
             "occurred_at": T0, "created_at": T0 + timedelta(seconds=seq), "reverses_id": None,
             "memo": "ünïcode memo" if seq == 3 else None, "key_id": KEY_ID, "prev_hash": prev,
         }
@@ -82,8 +82,8 @@ def compact(document: dict) -> bytes:
 
 INCLUSION = compact({"format": INCLUSION_FORMAT, **inclusion_part(ROWS[4], TREE.inclusion_proof(4)), "checkpoint": note(13),
                      "consistency": consistency_part(6, TREE.root(6), TREE.consistency_proof(6))})
-MONET = [row for row in ROWS if row["credit_account"] == "artist:monet"]
-BALANCE = {"USD": sum(row["amount"] for row in MONET)}
+MONET = [row for row in ROWS if row["debit_account"] == "artist:monet"]  # payouts: a reward needs signed evidence
+BALANCE = {"USD": -sum(row["amount"] for row in MONET)}
 BUNDLE = compact({"format": BUNDLE_FORMAT, "account": "artist:monet", "balances": BALANCE, "display": display_balances(BALANCE),
                   "entries": [inclusion_part(row, TREE.inclusion_proof(row["seq"] - 1)) for row in MONET[:3]]
                   + [inclusion_part(row, TREE.inclusion_proof(row["seq"] - 1)) for row in MONET[3:]],

@@ -29,7 +29,7 @@ def test_entries_before_and_after_rotation_verify(env):
     create_checkpoint(env.engine, old)
     new, retired = rotate_key(env.engine, env.key_dir)
     assert retired == [old.key_id] and load_signer(env.key_dir, env.engine).key_id == new.key_id
-    Ledger(env.engine, new).append([TransferSpec(f"later-{n}", "platform:acme", "artist:monet", 7, "USD", "reward", WHEN)
+    Ledger(env.engine, new).append([TransferSpec(f"later-{n}", "artist:monet", "payouts:USD", 7, "USD", "payout", WHEN)
                                    for n in range(4)])
     report = verify_ledger(env.engine)
     assert report.ok and report.checked == 11  # 6, the rotation entry (seq 7, sealed by the old key), 4
@@ -47,7 +47,7 @@ def test_an_entry_forged_with_a_retired_key_is_caught(env):
     env.book(3)
     old = env.signer
     new, _ = rotate_key(env.engine, env.key_dir)
-    spec = TransferSpec("forged", "platform:acme", "artist:monet", 10**9, "USD", "reward", WHEN)
+    spec = TransferSpec("forged", "artist:monet", "payouts:USD", 10**9, "USD", "payout", WHEN)
     with pytest.raises(SigningKeyError, match="rotated"):  # Ledger.append refuses the retired key …
         Ledger(env.engine, old).append([spec])
     with env.engine.begin() as connection:  # … so the attacker seals the row by hand

@@ -33,7 +33,7 @@ def test_the_vkey_opens_a_checkpoint_as_go_would_and_follows_a_rotation(cli, tmp
     assert name == "fairsplit/ledger" and len(key_hash) == 8 and material.startswith("A")  # base64 of 0x01 ‖ key
     assert f"# note verifier key: {vkey}" in cli("keys", "public")
     text = open_note((tmp_path / "cp1.note").read_bytes(), [Verifier(vkey)])
-    assert Checkpoint.parse(text).size == 10  # genesis + 9 demo rows
+    assert Checkpoint.parse(text).size == 13  # genesis, evidence start, demo platform and worker keys, 9 demo rows
 
     cli("keys", "rotate")
     cli("ledger", "demo", "--events", "4")
@@ -42,7 +42,7 @@ def test_the_vkey_opens_a_checkpoint_as_go_would_and_follows_a_rotation(cli, tmp
     assert rotated != vkey
     with pytest.raises(NoteError, match="no verifiable signatures"):  # the old key does not sign past its range
         open_note((tmp_path / "cp2.note").read_bytes(), [Verifier(vkey)])
-    assert Checkpoint.parse(open_note((tmp_path / "cp2.note").read_bytes(), [Verifier(rotated)])).size == 14
+    assert Checkpoint.parse(open_note((tmp_path / "cp2.note").read_bytes(), [Verifier(rotated)])).size == 17  # + the rotation entry and 3 rows
 
 
 def test_a_tampered_vkey_is_refused_by_the_go_rules(cli):

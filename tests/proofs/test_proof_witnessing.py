@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,7 @@ from services.witness_client import (
 )
 from tests.proofs.support import PAYEES, WHEN
 from tests.proofs.witness_support import WitnessProcess, post
+from services.signed_rewards import enrol, reward
 
 
 @pytest.fixture
@@ -150,7 +152,7 @@ def rewrite(env, keep: int, drop_from_checkpoint: int) -> None:
 def reappend(env, count: int, start: int) -> None:
     """Different entries, signed with the ledger's key (the stolen one)."""
     env.ledger.append([
-        TransferSpec(f"forged-{n}", "platform:acme", PAYEES[n % 3], 999_000 + n, "USD", "reward", WHEN)
+        TransferSpec(f"forged-{n}", PAYEES[n % 3], "payouts:USD", 999_000 + n, "USD", "payout", WHEN)
         for n in range(start, start + count)
     ])
 
@@ -220,7 +222,10 @@ def test_a_payout_close_is_cosigned_and_its_statements_carry_the_cosigned_checkp
     env, (w1, _) = witnessed
     w1.start()
     pool = WitnessPool([w1.endpoint])
-    env.book(9)
+    signers = enrol(env.ledger)  # a close pays rewards, so they are real ones, with their evidence
+    for n in range(9):
+        reward(env.ledger, signers, str(uuid.uuid5(uuid.NAMESPACE_URL, f"close-{n}")), {PAYEES[n % 3]: 1.0},
+               1_000_000 + 10_000 * n, when=WHEN)  # whole cents: an event reward (ISO 4217)
     close_period(env.ledger, "2026-11", "USD", now=datetime(2027, 1, 5, tzinfo=UTC))
     stored = create_checkpoint(env.engine, env.signer)  # what `payouts close` does after closing …
     assert statuses(pool.cosign_latest(env.engine)) == ["cosigned"]  # … and then asks the witnesses

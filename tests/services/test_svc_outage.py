@@ -51,7 +51,7 @@ RESULT = {
 
 
 def test_a_database_that_cannot_be_reached_is_a_transient_failure_of_the_writer():
-    accepted = AcceptedResult(parse_result(RESULT), RESULT)
+    accepted = AcceptedResult(parse_result(RESULT), RESULT, "0" * 16)
     task = WriterTask(lambda raw: accepted, Ledger(make_engine("postgresql://nobody@127.0.0.1:1/nowhere")))
     with pytest.raises(TransientError, match="cannot be reached"):
         task([_message(0), _message(1)])
