@@ -4,7 +4,8 @@ A bundle of one period holds, per currency of the account: the close entry of th
 before (the signed opening balance), every entry of the account counting in the period
 (read through `ledger.period_reading`: the period's index ranges, never the history),
 and, once the period is closed, its own close entry (the closing balance); each with its
-inclusion proof under one signed checkpoint. Its format is `ledger.period_proofs`.
+inclusion proof under one signed checkpoint; and the evidence its rewards were paid for
+with the key entries that check it (`ledger.evidence_bundle`). Its format is `ledger.period_proofs`.
 Cost: the account's entries of the period, plus O(log n) tree nodes per entry.
 """
 
@@ -18,6 +19,7 @@ from ledger.balances import account_currencies
 from ledger.close_entries import close_prefix, parse_close_entry
 from ledger.closes import timeline
 from ledger.cosigned_notes import cosigned_note
+from ledger.evidence_bundle import evidence_part
 from ledger.keys import Signer
 from ledger.merkle import inclusion_proof, nodes_for_inclusion
 from ledger.period_proofs import period_part
@@ -58,6 +60,7 @@ def period_bundle(engine: Engine, account: str, period: Period, signer: Signer |
         wanted = sorted({node for row in proven for node in nodes_for_inclusion(row["seq"] - 1, size)})
         nodes = node_fetcher(connection)(wanted)
         note = cosigned_note(connection, size, checkpoint.note)
+        evidence = evidence_part(connection, rows, size)  # what the period's rewards were paid for, and the keys
 
     def part(row: dict[str, Any] | None) -> dict[str, Any] | None:
         if row is None:
@@ -76,7 +79,7 @@ def period_bundle(engine: Engine, account: str, period: Period, signer: Signer |
         balances[row["currency"]] += sign * row["amount"]
     return {"format": BUNDLE_FORMAT, "account": account, "balances": dict(sorted(balances.items())),
             "display": display_balances(balances), "entries": [part(row) for row in rows],
-            "period": period_part(period.id, openings), "checkpoint": note}
+            **evidence, "period": period_part(period.id, openings), "checkpoint": note}
 
 
 def _close_row(connection, period: Period, currency: str, account: str, size: int) -> dict[str, Any] | None:

@@ -17,7 +17,9 @@ from ledger.keys import load_or_create_signer
 from ledger.period_bundles import period_bundle
 from ledger.periods import parse_period
 from ledger.proofs import VerificationError, verify_document
-from ledger.store import Ledger, reward_transfers
+from ledger.store import Ledger
+from services.signed_rewards import enrol, reward
+from tests.payouts.support import eid
 
 ARTIST = "artist:van-gogh"
 SHARES = {ARTIST: Fraction(2, 3), "model:sd-1.5": Fraction(1, 3)}
@@ -31,10 +33,11 @@ def ledger(database_url, tmp_path) -> Ledger:
     engine = make_engine(database_url)
     signer, _ = load_or_create_signer(str(tmp_path / "keys"), engine)
     ledger = Ledger(engine, signer)
+    signers = enrol(ledger)  # rewards are booked as the writer books them: bound to signed evidence
     for month in (1, 2, 3):
         for i in range(6):
-            ledger.append(reward_transfers(f"m{month}-{i}", "acme", SHARES, 1_000_001 + 7 * i, "USD",
-                                           datetime(2026, month, 2 + i, tzinfo=UTC)))
+            reward(ledger, signers, eid(f"m{month}-{i}"), SHARES, 1_000_000 + 70_000 * i,
+                   when=datetime(2026, month, 2 + i, tzinfo=UTC))
         if month > 1:
             close_period(ledger, parse_period(f"2026-0{month - 1}"), "USD", minimum=3_000_000, now=LATER)
     yield ledger
@@ -52,6 +55,12 @@ def test_a_period_bundle_proves_opening_entries_and_closing_offline(ledger):
     rewards = [part for part in feb["entries"] if part["entry"]["kind"] == "reward"]
     assert len(rewards) == 6 and all(p["entry"]["occurred_at"].startswith("2026-02") for p in rewards)
     verified = check(ledger, feb)
+    assert len(feb["evidence"]) == 6 and feb["key_entries"]  # each reward's signed evidence, and the keys
+    assert any("bound to a platform-signed event" in line for line in verified.lines)
+    unbound = copy.deepcopy(feb)
+    unbound["evidence"].pop()
+    with pytest.raises(VerificationError, match="does not carry"):
+        check(ledger, unbound)
     closing = json.loads(usd["closing_entry"]["entry"]["memo"])["carried"]
     march = period_bundle(ledger.engine, ARTIST, MAR, ledger.signer)
     assert verified.balances == {"USD": closing}
