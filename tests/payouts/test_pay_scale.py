@@ -23,7 +23,7 @@ def book_month(env, month: int) -> int:
     """Book a month of rewards (2026-01 is month 1); returns the transfers booked."""
     before = env.count()
     for i in range(EVENTS_PER_MONTH):
-        env.reward(f"m{month}-{i}", datetime(2026, month, 1 + i, 12, tzinfo=UTC), 1_000_003 + i, SHARES[i % 2])
+        env.reward(f"m{month}-{i}", datetime(2026, month, 1 + i, 12, tzinfo=UTC), 1_000_000 + 10_000 * i, SHARES[i % 2])
     return env.count() - before
 
 
