@@ -5,7 +5,8 @@ evidence document, key check under the chain lock, 3 reward rows; signing the ev
 results is not timed), next to the same events booked without evidence, as before (records
 and rewards only). The reference is measured in the same run on the same database: equally sized rows
 (already sealed, so no hashing or signing) inserted into a plain table without indexes,
-constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COPY.
+constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COPY — and
+the same append path without its maintained balances (the cost of `ledger.balances`).
 
     python bench/ledger_append.py [--n 20000] [--batch 5000] [--postgres-url URL]
 """
@@ -13,12 +14,14 @@ constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COP
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from dataclasses import replace
 
 from _common import arguments, book, open_ledger, rate, report, sample_specs, scratch_databases, signed_bookings
 
 from sqlalchemy import Column, MetaData, Table, insert, select
 
+from ledger import store
 from ledger.events import book_events
 
 from ledger.schema import TRANSFER_COLUMNS, Transfer
@@ -32,12 +35,27 @@ def plain_table(engine) -> Table:
     return table
 
 
+@contextmanager
+def maintained_balances_off():
+    """The append path without its `account_balances` rows: the cost of the hook, same run."""
+    real = store.record_balances
+    store.record_balances = lambda connection, rows: None
+    try:
+        yield
+    finally:
+        store.record_balances = real
+
+
 def bench_backend(backend: str, url: str, n: int, batch: int, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as key_dir:
         ledger = open_ledger(url, key_dir)
         ledger.append(sample_specs(batch, prefix="warm-up"))
         rounds = [sample_specs(n, prefix=f"round-{r}") for r in range(repeat)]
         signed = max(rate(n, lambda s=s: [ledger.append(s[i : i + batch]) for i in range(0, n, batch)]) for s in rounds)
+        bare = [sample_specs(n, prefix=f"bare-{r}") for r in range(repeat)]
+        with maintained_balances_off():
+            unmaintained = max(rate(n, lambda s=s: [ledger.append(s[i : i + batch]) for i in range(0, n, batch)])
+                               for s in bare)
         with ledger.engine.connect() as connection:
             rows = [dict(r._mapping) for r in connection.execute(select(Transfer.__table__).limit(n))]
         table = plain_table(ledger.engine)
@@ -63,6 +81,7 @@ def bench_backend(backend: str, url: str, n: int, batch: int, repeat: int) -> di
                                                    for i in range(0, len(e), batch // 3)]) for e in plain)
         figures = {
             f"{backend} signed append": signed,
+            f"{backend} signed append without maintained balances": unmaintained,
             f"{backend} events booked with evidence (rows/s)": booked,
             f"{backend} events booked without (the path before, rows/s)": unbound,
             f"{backend} raw batched INSERT": max(rate(n, batched_insert) for _ in range(repeat)),

@@ -17,6 +17,7 @@ from ledger.money import format_amount
 from ledger.periods import parse_period
 from ledger.transparency import verify_checkpoints
 from ledger.proving import balance_bundle
+from commands.period_proof import verified_period_bundle
 from ledger.verify import verify_ledger
 
 app = typer.Typer()
@@ -43,7 +44,8 @@ def balance(
     account: str = ACCOUNT,
     period: str | None = typer.Option(None, "--period", help="One period (e.g. 2026-11): opening, earned, paid, pending."),
     as_json: bool = AS_JSON,
-    proof: str | None = typer.Option(None, "--proof", help="Also write a balance bundle (entries + proofs + checkpoint) to this new file."),
+    proof: str | None = typer.Option(None, "--proof", help="Also write a balance bundle (entries + proofs + checkpoint) to this new file; "
+                                     "with --period, of that period only (signed opening, its entries, closing)."),
     since: int | None = typer.Option(None, "--since", min=0, max=2**63 - 1, help="With --proof: add a consistency proof from this tree size."),
 ) -> None:
     """Show an account's balance per currency (credits − debits): pending, and paid out so far."""
@@ -55,7 +57,9 @@ def balance(
             rows = period_balances(ledger.engine, name, parse_period(period))
         else:
             totals, paid = ledger.balance(name), paid_totals(ledger.engine, name)
-        if proof is not None:
+        if proof is not None and period is not None:
+            bundle = verified_period_bundle(ctx, ledger.engine, name, parse_period(period), since)
+        elif proof is not None:
             bundle = _verified_bundle(ctx, ledger.engine, name, since)
     if proof is not None:
         write_output(json.dumps(bundle, indent=2, sort_keys=True) + "\n", proof,

@@ -16,14 +16,18 @@ def read_keyring(path: str) -> Keyring:
         fail(f"{path}: {exc}")
 
 
-def agrees_with_keyring(engine, keyring: Keyring, report):
-    """`report`, failed when the keys file's ranges disagree with the log's own key history."""
+def keyring_problem(engine, keyring: Keyring) -> str | None:
+    """Why the keys file's ranges disagree with the log's own key history, or None."""
     from ledger.key_history import history_mismatch
     from ledger.key_log import log_key_history
 
     with engine.connect() as connection:
         derived = log_key_history(connection, keyring.keys[0].public_key)
     problem = history_mismatch(keyring.history(), derived)
-    if problem is None:
-        return report
-    return replace(report, ok=False, bad_seq=None, problem=f"the public keys file disagrees with the log: {problem}")
+    return None if problem is None else f"the public keys file disagrees with the log: {problem}"
+
+
+def agrees_with_keyring(engine, keyring: Keyring, report):
+    """`report`, failed when the keys file's ranges disagree with the log's own key history."""
+    problem = keyring_problem(engine, keyring)
+    return report if problem is None else replace(report, ok=False, bad_seq=None, problem=problem)

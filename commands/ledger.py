@@ -17,8 +17,8 @@ from ledger.errors import SigningKeyError
 from ledger.money import format_amount
 from ledger.transparency import create_checkpoint, verify_checkpoints
 from ledger.proving import prove_consistency, prove_inclusion
-from ledger.verify import verify_ledger
 from ledger.witnessing import verify_witnessing
+from commands.verify_views import audit, verify_since_command, balances_line, verified_with_progress
 from commands.wiring import witness_pool
 from commands.keyfiles import agrees_with_keyring, read_keyring
 
@@ -35,27 +35,36 @@ def verify(
         "repeatable: the ledger must still hold the tree it cosigned."),
     public_key: str | None = typer.Option(None, "--public-key", help="The ledger's public keys file you hold: its first "
                                           "key is pinned and its seq ranges must agree with the log's key history."),
+    since: str | None = typer.Option(None, "--since", help="A checkpoint you kept (`ledger checkpoint --out FILE`): "
+                                     "check it, then only the entries after it."),
     as_json: bool = AS_JSON_OPTION,
 ) -> None:
-    """Recompute every hash, link and signature (each by the key the log's key history gives its seq) and check
-    every signed checkpoint (and, with witness keys, their cosignatures); exit 1 at the first problem."""
+    """Recompute every hash, link and signature (each by the key the log's key history gives its seq), check
+    every signed checkpoint (and, with witness keys, their cosignatures) and re-derive the maintained balances
+    and closes; exit 1 at the first problem. With --since, only what came after a kept checkpoint."""
     cosigners, quorum = witness_keys(witness_key, witness_quorum)
     views = [read_input(path, "witness checkpoint file", 1 << 20) for path in witness_checkpoint or []]
     if views and not cosigners:
         fail("--witness-checkpoint needs the witnesses' keys (--witness-key).")
     keyring = None if public_key is None else read_keyring(public_key)
+    pinned = keyring and keyring.keys[0].public_key
+    if since is not None:
+        if cosigners or views:
+            fail("--since checks the entries after a kept checkpoint; witness checks go with the full verify.")
+        verify_since_command(ctx, read_input(since, "kept checkpoint file", 1 << 20), as_json, keyring)
+        return
     with user_errors():
         engine = open_ledger(ctx).engine
-        pinned = keyring and keyring.keys[0].public_key
-        report = verify_ledger(engine, first_key=pinned)
+        report = verified_with_progress(engine, as_json, pinned)
         if report.ok and keyring is not None:
             report = agrees_with_keyring(engine, keyring, report)
         checkpoints = verify_checkpoints(engine, pinned) if report.ok else None
+        audited = audit(engine) if report.ok and checkpoints.ok else None
         witnessed = (verify_witnessing(engine, cosigners, quorum or len(cosigners), views)
                      if cosigners and report.ok and checkpoints.ok else None)
     if as_json:
         print_json({**report.as_dict(), "checkpoints": checkpoints and checkpoints.as_dict(),
-                    "witnesses": witnessed and witnessed.as_dict()})
+                    "balances": audited and audited.as_dict(), "witnesses": witnessed and witnessed.as_dict()})
     elif report.ok:
         legacy = f"; {report.legacy_rewards} legacy rewards predate evidence" if report.legacy_rewards else ""
         say(f"Ledger intact: {report.checked} transfers verified, head {report.head_hash[:16]}…{legacy}.")
@@ -67,6 +76,9 @@ def verify(
             say(f"Checkpoints intact: {checkpoints.checkpoints} signed tree heads match the transfers.")
         else:
             say(f"Checkpoints broken: {checkpoints.problem}.", "bold red", to=err)
+    if audited is not None and not as_json:
+        say(balances_line(audited) if audited.ok else f"Balances broken: {audited.problem}.",
+            None if audited.ok else "bold red", to=out if audited.ok else err)
     if witnessed is not None and not as_json:
         if witnessed.ok:
             say(f"Witnessed: checkpoint {witnessed.checkpoint} is cosigned by {', '.join(witnessed.cosigned_by) or 'nobody'}"
@@ -74,7 +86,8 @@ def verify(
                 f"{witnessed.views} witness views match).")
         else:
             say(f"Not witnessed: {witnessed.problem}.", "bold red", to=err)
-    if not report.ok or not checkpoints.ok or (witnessed is not None and not witnessed.ok):
+    if not report.ok or (audited is not None and not audited.ok) or not checkpoints.ok \
+            or (witnessed is not None and not witnessed.ok):
         raise typer.Exit(1)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from ledger.balances import account_currencies as moved_currencies
 from ledger.closes import timeline
 from ledger.db import refuse_overflow
 from ledger.encoding import utc
@@ -110,9 +111,9 @@ def period_balances(engine: Engine, account: str, period: Period) -> list[Period
 
 
 def account_currencies(engine: Engine, account: str) -> list[str]:
+    """The currencies the account ever moved: one index probe each on the maintained balances."""
     with engine.connect() as connection:
-        return sorted(connection.execute(select(TRANSFERS.c.currency).distinct().where(
-            (TRANSFERS.c.debit_account == account) | (TRANSFERS.c.credit_account == account))).scalars())
+        return moved_currencies(connection, account)
 
 
 @dataclass(frozen=True)

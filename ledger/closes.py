@@ -15,11 +15,14 @@ Invariants:
      transaction.
   4. A period closes only once it has ended, and never before the ledger's first period
      of that currency (there is nothing to close there; the close is refused).
+  5. A close records what it carried in the log: after each period's payouts, one close
+     entry per payee decided on (`ledger.close_entries`), so the next close reads those
+     balances and the rows of its own periods only (`ledger.period_reading`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,17 +33,15 @@ from sqlalchemy.engine import Connection, Engine
 from ledger.encoding import utc
 from ledger.errors import LedgerError
 from ledger.money import check_currency, checked_total
-from ledger.payouts import (CloseMark, PayoutDecision, Timeline, balances_through, payout_event_id,
-                            payout_time, plan_payouts)
+from ledger.close_entries import close_specs
+from ledger.payouts import (CloseMark, PayoutDecision, Timeline, payout_event_id, payout_time, period_deltas,
+                            plan_payouts)
+from ledger.period_reading import first_period, opening_balances, period_rows
 from ledger.periods import DEFAULT_CADENCE, Period, parse_period, periods_between
 from ledger.schema import PERIOD_CLOSES as CLOSES, TRANSFERS
 from ledger.store import Ledger, StoredTransfer, TransferSpec
 
 _RETRIES = 5
-
-_ROW_COLUMNS = (TRANSFERS.c.seq, TRANSFERS.c.id, TRANSFERS.c.event_id, TRANSFERS.c.kind,
-                TRANSFERS.c.debit_account, TRANSFERS.c.credit_account, TRANSFERS.c.amount,
-                TRANSFERS.c.occurred_at, TRANSFERS.c.memo, TRANSFERS.c.reverses_id)
 
 
 class PeriodLockedError(LedgerError):
@@ -78,19 +79,6 @@ def timeline(connection: Connection | Engine, currency: str, cadence: str | None
     return Timeline(cadence, marks)
 
 
-def currency_rows(connection: Connection, currency: str, through_seq: int | None = None) -> list[dict[str, Any]]:
-    """Every transfer of `currency` as a plain row, oldest first (times in UTC)."""
-    query = select(*_ROW_COLUMNS).where(TRANSFERS.c.currency == currency).order_by(TRANSFERS.c.seq)
-    if through_seq is not None:
-        query = query.where(TRANSFERS.c.seq <= through_seq)
-    rows = []
-    for row in connection.execute(query):
-        values = dict(row._mapping)
-        values["occurred_at"] = utc(values["occurred_at"])
-        rows.append(values)
-    return rows
-
-
 def _head_seq(connection: Connection) -> int:
     return int(connection.execute(select(func.coalesce(func.max(TRANSFERS.c.seq), 0))).scalar())
 
@@ -124,42 +112,48 @@ class CloseResult:
         return checked_total((decision.paid for plan in self.closed for decision in plan.paid), "The payouts")
 
 
-def plan_close(rows: Sequence[dict[str, Any]], line: Timeline, target: Period, currency: str,
-               minimum: int, head_seq: int) -> list[PeriodPlan]:
-    """Pure: the periods that closing `target` closes now, oldest first, with their payouts."""
-    if line.last_closed is not None:
-        first = line.last_closed.next()
-    else:
-        first = min([line.effective_period(row["seq"], row["occurred_at"])[0] for row in rows] + [target])
+def plan_close(opening: Mapping[str, int], deltas: Mapping[Period, Mapping[str, int]], first: Period,
+               target: Period, currency: str, minimum: int, head_seq: int) -> list[PeriodPlan]:
+    """Pure: the periods [first, target] that closing `target` closes now, oldest first.
+
+    `opening`: the payee balances the last close carried; `deltas`: what each period's
+    rows (`ledger.period_reading.period_deltas`) add. Each plan's through_seq counts its
+    payouts and its close entries (one per decision), written in that order.
+    """
+    balances = dict(opening)
     plans: list[PeriodPlan] = []
-    paid_before: dict[str, int] = {}
     through = head_seq
     for period in periods_between(first, target):
-        balances = balances_through(rows, line, period)
-        for account, paid in paid_before.items():
-            balances[account] = balances.get(account, 0) - paid
+        for account, delta in deltas.get(period, {}).items():
+            balances[account] = checked_total([balances.get(account, 0), delta], f"The balance of {account}")
         plan = PeriodPlan(period, plan_payouts(balances, currency, minimum))
         for decision in plan.paid:
-            paid_before[decision.account] = paid_before.get(decision.account, 0) + decision.paid
-        through += len(plan.paid)
+            balances[decision.account] -= decision.paid
+        through += len(plan.paid) + len(plan.decisions)
         plan.through_seq = through
         plans.append(plan)
     return plans
 
 
 def payout_specs(plans: Iterable[PeriodPlan], currency: str) -> list[TransferSpec]:
-    return [
-        TransferSpec(payout_event_id(plan.period, currency), decision.account, f"payouts:{currency}",
-                     decision.paid, currency, "payout", payout_time(plan.period),
-                     memo=f"payout for period {plan.period.id}")
-        for plan in plans
-        for decision in plan.paid
-    ]
+    """Each plan's payouts, then its close entries (`ledger.close_entries`)."""
+    specs = []
+    for plan in plans:
+        specs += [TransferSpec(payout_event_id(plan.period, currency), decision.account, f"payouts:{currency}",
+                               decision.paid, currency, "payout", payout_time(plan.period),
+                               memo=f"payout for period {plan.period.id}")
+                  for decision in plan.paid]
+        specs += close_specs(plan.period, currency, plan.decisions)
+    return specs
 
 
 def close_period(ledger: Ledger, period: Period | str, currency: str = "USD", minimum: int = 0,
                  now: datetime | None = None) -> CloseResult:
-    """Close `period` (and earlier open periods) for `currency`; see the module invariants."""
+    """Close `period` (and earlier open periods) for `currency`; see the module invariants.
+
+    Reads the balances the last close carried and the rows of the periods it closes
+    (`ledger.period_reading`), streamed into per-account sums: never the older history.
+    """
     period = parse_period(period) if isinstance(period, str) else period
     check_currency(currency)
     now = utc(now or datetime.now(UTC))
@@ -172,33 +166,26 @@ def close_period(ledger: Ledger, period: Period | str, currency: str = "USD", mi
         with ledger.engine.connect() as connection:
             line = timeline(connection, currency, period.cadence)
             head = _head_seq(connection)
-            rows = currency_rows(connection, currency, head)
-        first = first_period(rows, line)
-        if first is None:
-            raise PeriodLockedError(f"The ledger has no {currency} transfers yet, so there is no period to close.")
-        if period < first:
-            raise PeriodLockedError(f"Period {period.id} ends before the ledger's first {currency} period ({first.id}); "
-                                    "there is nothing to close.")
-        if line.is_closed(period):
-            return CloseResult(period, currency, already_closed=True)
-        plans = plan_close(rows, line, period, currency, minimum, head)
+            first = first_period(connection, currency, line)
+            if first is None:
+                raise PeriodLockedError(f"The ledger has no {currency} transfers yet, so there is no period to close.")
+            if period < first:
+                raise PeriodLockedError(f"Period {period.id} ends before the ledger's first {currency} period "
+                                        f"({first.id}); there is nothing to close.")
+            if line.is_closed(period):
+                return CloseResult(period, currency, already_closed=True)
+            start = line.last_closed.next() if line.last_closed is not None else first
+            opening = opening_balances(connection, currency, line, start)
+            deltas = period_deltas(period_rows(connection, currency, line, start, period, head))
+        plans = plan_close(opening, deltas, start, period, currency, minimum, head)
         records = [_close_record(plan, currency, minimum, now) for plan in plans]
         try:
             stored = _append_with(ledger, payout_specs(plans, currency), head, records, line)
         except _HeadMoved:
             continue
-        return CloseResult(period, currency, plans, transfers=stored)
+        return CloseResult(period, currency, plans,
+                           transfers=[transfer for transfer in stored if transfer.kind == "payout"])
     raise LedgerError("The ledger kept growing while closing the period; try the close again.")
-
-
-def first_period(rows: Sequence[dict[str, Any]], line: Timeline) -> Period | None:
-    """The first period of the currency's ledger: the first close's, or (before any close)
-    the earliest period a transfer counts in; None when there are no transfers."""
-    if line.first_closed is not None:
-        return line.first_closed
-    if not rows:
-        return None
-    return min(line.effective_period(row["seq"], row["occurred_at"])[0] for row in rows)
 
 
 def _close_record(plan: PeriodPlan, currency: str, minimum: int, now: datetime) -> dict[str, Any]:

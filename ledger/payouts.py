@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ledger.money import MICRO_DIGITS, check_currency, checked_total, minor_units
+from ledger.money import MICRO_DIGITS, check_currency, minor_units
 from ledger.periods import Period, period_of
 
 PAYEE_KINDS = ("artist", "model")
@@ -136,21 +136,17 @@ class Timeline:
         return self.last_closed is not None and self.first_closed <= period <= self.last_closed
 
 
-def balances_through(
-    rows: Iterable[Mapping[str, object]], timeline: Timeline, period: Period
-) -> dict[str, int]:
-    """Payee balances counting every transfer whose effective period is `period` or earlier.
+def period_deltas(rows: Iterable[Mapping[str, object]]) -> dict[Period, dict[str, int]]:
+    """{effective period: {payee account: net change}} of `rows`, each carrying its
+    `effective` period (`Timeline.effective_period`, as `ledger.period_reading` adds it).
 
-    Each row needs seq, occurred_at, debit_account, credit_account and amount.
+    A period's payee balances are the balances the close before it carried plus these
+    deltas: the close never replays the history before its own periods.
     """
-    totals: dict[str, int] = {}
+    deltas: dict[Period, dict[str, int]] = {}
     for row in rows:
-        effective, _ = timeline.effective_period(row["seq"], row["occurred_at"])
-        if effective > period:
-            continue
+        into = deltas.setdefault(row["effective"], {})
         for account, sign in ((row["credit_account"], 1), (row["debit_account"], -1)):
-            if is_payee(account):
-                totals[account] = totals.get(account, 0) + sign * row["amount"]
-    for account, total in totals.items():
-        checked_total([total], f"The balance of {account}")
-    return totals
+            if is_payee(account) and row["amount"]:
+                into[account] = into.get(account, 0) + sign * row["amount"]
+    return deltas

@@ -31,6 +31,9 @@ Witnesses: the signed checkpoint may carry cosignature lines of independent witn
 them on the checkpoint the document ends at, so a history rebuilt with the ledger's own
 key, which no witness cosigns, is refused.
 
+A bundle may be one period's (`"period"`, `ledger.period_proofs`): its balances are then
+the opening balance a signed close entry states plus that period's entries.
+
 What no proof here can show: that a bundle lists *every* entry of the account. Entries
 are proven to be in the log, and the balance is exactly theirs, but an omitted entry is
 not detected.
@@ -80,7 +83,7 @@ _MAX_INT = 2**63 - 1
 DOCUMENT_FIELDS = {
     INCLUSION_FORMAT: {"format", "entry", "leaf_index", "inclusion_path", "checkpoint", "consistency"},
     BUNDLE_FORMAT: {"format", "account", "balances", "display", "entries", "evidence", "key_entries", "checkpoint",
-                    "consistency"},
+                    "consistency", "period"},
     CONSISTENCY_FORMAT: {"format", "old_checkpoint", "checkpoint", "consistency"},
 }
 _PART_FIELDS = {"entry", "leaf_index", "inclusion_path"}
@@ -339,6 +342,12 @@ def _verify_bundle(document: dict[str, Any], checkpoint: Checkpoint, keyring: Ke
         if not sign:
             raise VerificationError(f"Entry seq {row['seq']} does not move money into or out of {account}.")
         totals[row["currency"]] = totals.get(row["currency"], 0) + sign * row["amount"]
+    if "period" in document:  # a per-period bundle: opening (signed close) + the period's entries
+        from ledger.period_proofs import verify_period  # it raises this module's VerificationError
+
+        totals = verify_period(document["period"], account, rows, totals, lambda part, where: verify_entry(
+            part, checkpoint, keyring, where))
+        result.lines.append(f"{document['period']['id']} opens with the balances the close before it carried")
     for currency, amount in claimed.items():
         if isinstance(amount, bool) or not isinstance(amount, int):
             raise VerificationError(f"The bundle's {currency} balance must be an integer of micro-units.")

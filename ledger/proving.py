@@ -78,6 +78,17 @@ def prove_consistency(engine: Engine, old_size: int, new_size: int) -> dict[str,
     return {"format": CONSISTENCY_FORMAT, "old_checkpoint": notes[0], "checkpoint": notes[1], "consistency": part}
 
 
+def bundle_checkpoint(engine: Engine, signer: Signer | None) -> StoredCheckpoint:
+    """The checkpoint a bundle is proven under: with a signer one covering the ledger's head
+    (signed if needed), so balances are current; without, the newest one."""
+    with engine.connect() as connection:
+        head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
+    checkpoint = _covering(engine, signer, head) if signer is not None else latest_checkpoint(engine)
+    if checkpoint is None:
+        raise TransparencyError("The ledger has no checkpoint yet; run `fairsplit ledger checkpoint`.")
+    return checkpoint
+
+
 def balance_bundle(
     engine: Engine, account: str, signer: Signer | None = None, since: int | None = None
 ) -> dict[str, Any]:
@@ -86,11 +97,7 @@ def balance_bundle(
     With a signer, the checkpoint covers the ledger's head (one is signed if needed), so
     the balance is the current one; without, it is the balance as of the newest checkpoint.
     """
-    with engine.connect() as connection:
-        head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
-    checkpoint = _covering(engine, signer, head) if signer is not None else latest_checkpoint(engine)
-    if checkpoint is None:
-        raise TransparencyError("The ledger has no checkpoint yet; run `fairsplit ledger checkpoint`.")
+    checkpoint = bundle_checkpoint(engine, signer)
     size = checkpoint.size
     with engine.connect() as connection:
         rows = connection.execute(

@@ -28,7 +28,12 @@ Money
      gives that seq (`ledger.key_history`; checked under the chain lock before rows are
      sealed, `ledger.key_log.guard_signer`, and for every row by `ledger.verify`).
   5. Entries of the system kinds `key` and `close` move no money: amount 0, `ledger:`
-     accounts only, a canonical-JSON document as memo (`ledger.system_entries`).
+     accounts only, a canonical-JSON document as memo (`ledger.system_entries`). A close
+     entry (`ledger.close_entries`) states one account's balance carried by a close.
+`account_balances` — balances maintained as the ledger appends (`ledger.balances`): in
+  the transaction of each append, one row per (account, currency) it touched, with the
+  balance through that append's last seq. The newest row of a pair is its balance;
+  `ledger verify` re-derives every row from the transfers.
 `signing_keys` — the public half of every key that ever signed a row or checkpoint (the
   rows' foreign key): a cache, never a source of trust; which key signs which seqs is the
   log's key entries' (`ledger.key_history`), never these times.
@@ -92,6 +97,7 @@ class Transfer(SQLModel, table=True):
         Index("ix_transfers_credit", "credit_account", "currency", "seq"),
         Index("ix_transfers_debit", "debit_account", "currency", "seq"),
         Index("ix_transfers_event", "event_id"),
+        Index("ix_transfers_occurred", "currency", "occurred_at"),
         Index("ix_transfers_key_entries", "seq", postgresql_where=text("kind = 'key'"),
               sqlite_where=text("kind = 'key'")),
     )
@@ -243,6 +249,16 @@ class PeriodClose(SQLModel, table=True):
 
 
 
+class AccountBalance(SQLModel, table=True):
+    __tablename__ = "account_balances"
+    __table_args__ = (Index("ix_account_balances_seq", "through_seq"),)
+
+    account: str = Field(sa_column=Column(String(140), primary_key=True))
+    currency: str = Field(sa_column=Column(String(3), primary_key=True))
+    through_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    balance: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class MerkleNode(SQLModel, table=True):
     __tablename__ = "merkle_nodes"
 
@@ -287,6 +303,7 @@ PLATFORM_KEYS = PlatformKeyRow.__table__
 KEY_REVOCATIONS = KeyRevocationRow.__table__
 SERVICE_KEYS = ServiceKeyRow.__table__
 PERIOD_CLOSES = PeriodClose.__table__
+ACCOUNT_BALANCES = AccountBalance.__table__
 MERKLE_NODES = MerkleNode.__table__
 CHECKPOINTS = CheckpointRecord.__table__
 WITNESS_COSIGNATURES = WitnessCosignature.__table__

@@ -7,7 +7,6 @@ the files with their signed manifest (`ledger.manifest`) into a new folder, atom
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -17,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.accounts import validate_account
-from ledger.closes import PeriodLockedError, closes, currency_rows, first_period, timeline
+from ledger.closes import PeriodLockedError, closes, timeline
 from ledger.cosigned_notes import cosigned_note
 from ledger.db import refuse_overflow
 from ledger.errors import LedgerError
@@ -26,26 +25,30 @@ from ledger.keys import Signer
 from ledger.manifest import MANIFEST_NAME, write_manifest
 from ledger.money import format_amount
 from ledger.payouts import payout_event_id
+from ledger.period_reading import first_period
+from ledger.statement_stream import iter_statements
 from ledger.periods import Period
-from ledger.schema import EVENTS, TRANSFERS
+from ledger.schema import TRANSFERS
 from ledger.statement_files import RENDERERS
-from ledger.statements import EventInfo, FinanceSummary, Statement, build_statements, summarise
+from ledger.statements import FinanceSummary, Statement, summarise
 from ledger.transparency import latest_checkpoint
 
 
 def statements_for(engine: Engine, period: Period, currency: str,
                    accounts: Iterable[str] | None = None) -> tuple[list[Statement], FinanceSummary]:
-    """Statements and finance summary of `period`, reconciled against the ledger's payouts."""
+    """Statements (with their lines) and finance summary of `period`, reconciled against
+    the ledger's payouts; reads what `ledger.statement_stream` reads."""
+    wanted = None if accounts is None else [validate_account(account) for account in accounts]
+    statements = list(iter_statements(engine, period, currency, wanted))
+    return statements, _summary(engine, period, currency, statements, wanted)
+
+
+def _summary(engine: Engine, period: Period, currency: str, statements: list[Statement],
+             wanted: list[str] | None) -> FinanceSummary:
     with engine.connect() as connection:
-        line = timeline(connection, currency, period.cadence)
-        rows = currency_rows(connection, currency)
-        wanted = None if accounts is None else [validate_account(account) for account in accounts]
-        in_period = {row["event_id"] for row in rows if line.effective_period(row["seq"], row["occurred_at"])[0] == period}
-        events = _event_infos(connection, in_period)
-        statements = build_statements(period, currency, rows, line, events, wanted)
+        closed = timeline(connection, currency, period.cadence).is_closed(period)
         ledger_payouts = _ledger_payouts(connection, period, currency, wanted)
-    summary = summarise(period, currency, statements, line.is_closed(period), ledger_payouts)
-    return statements, summary
+    return summarise(period, currency, statements, closed, ledger_payouts)
 
 
 def _ledger_payouts(connection: Connection, period: Period, currency: str, accounts: list[str] | None) -> int:
@@ -60,30 +63,6 @@ def _ledger_payouts(connection: Connection, period: Period, currency: str, accou
         return int(connection.execute(query).scalar())
 
 
-def _event_infos(connection: Connection, event_ids: set[str]) -> dict[str, EventInfo]:
-    infos: dict[str, EventInfo] = {}
-    ids = sorted(event_ids)
-    for start in range(0, len(ids), 500):
-        query = select(EVENTS.c.event_id, EVENTS.c.content, EVENTS.c.model_id, EVENTS.c.attribution_json).where(
-            EVENTS.c.event_id.in_(ids[start:start + 500]))
-        for row in connection.execute(query):
-            shares, test_model = _recorded(row.attribution_json)
-            infos[row.event_id] = EventInfo(row.content, row.model_id, shares, test_model)
-    return infos
-
-
-def _recorded(attribution_json: str | None) -> tuple[dict[str, str], bool]:
-    """The shares of a recorded attribution and whether a test model made them (old or
-    foreign rows may lack either)."""
-    try:
-        recorded = json.loads(attribution_json or "{}")
-        shares = {str(k): str(v) for k, v in dict(recorded.get("shares") or {}).items()}
-        method = recorded.get("method")
-        return shares, isinstance(method, dict) and method.get("test_model") is True
-    except (ValueError, AttributeError, TypeError):
-        return {}, False
-
-
 # --- export -------------------------------------------------------------------------
 
 
@@ -91,11 +70,13 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
                       out_dir: Path, accounts: Iterable[str] | None = None) -> tuple[FinanceSummary, Path, list[Path]]:
     """Write the period's statement files and a signed manifest.json into `out_dir`."""
     with engine.connect() as connection:
-        first = first_period(currency_rows(connection, currency), timeline(connection, currency, period.cadence))
+        first = first_period(connection, currency, timeline(connection, currency, period.cadence))
     if first is None or period < first:
         raise PeriodLockedError(f"Period {period.id} is before the ledger's first {currency} period "
                                 f"({first.id if first else 'none yet'}); there is no statement to export.")
-    statements, summary = statements_for(engine, period, currency, accounts)
+    wanted = None if accounts is None else [validate_account(account) for account in accounts]
+    statements = [statement.without_lines() for statement in iter_statements(engine, period, currency, wanted)]
+    summary = _summary(engine, period, currency, statements, wanted)
     if summary.status != "closed":
         raise PeriodLockedError(
             f"Period {period.id} is not closed for {currency}; close it first (fairsplit payouts close {period.id})."
@@ -113,7 +94,8 @@ def export_statements(engine: Engine, signer: Signer, period: Period, currency: 
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:  # written aside and renamed into place: a failed export leaves nothing behind
-        files = [path for name in formats for path in RENDERERS[name](staging, statements, summary, fmt)]
+        files = [path for name in formats for path in RENDERERS[name](
+            staging, statements, summary, fmt, lambda: iter_statements(engine, period, currency, wanted))]
         subject = {"period": period.id, "currency": currency, "formats": list(formats),
                    "accounts": None if accounts is None else sorted(accounts),
                    "payouts_total": fmt(summary.payouts.total)}

@@ -1,12 +1,15 @@
 """Statement files: CSV, JSON and PDF renderings of `ledger.statements` results.
 
 Every renderer takes the statements, the finance summary and `fmt` (micro-units ->
-decimal string), writes into `out_dir` and returns the paths it wrote. Amounts are
+decimal string), writes into `out_dir` and returns the paths it wrote; given `full`, it
+takes each statement's lines from that second pass, one statement at a time, so the
+CSV and JSON files stream (the statements it was given then need only their totals). Amounts are
 decimal strings everywhere; the charts plot integer micro-units and label their axes
 with the same decimal strings.
 
 - CSV: `statements-<P>-<CUR>.csv` (one row per payee, then a TOTAL row that equals the
-  finance summary) and `lines-<P>-<CUR>.csv` (one row per transfer line).
+  finance summary) and `lines-<P>-<CUR>.csv` (one row per transfer line). A text cell
+  that a spreadsheet would run as a formula is neutralised (`csv_cell`).
 - JSON: `statements-<P>-<CUR>.json` = {schema, summary, statements}.
 - PDF: `statements-<P>-<CUR>.pdf`, to be read: on the first page the finance summary, the
   two charts (earnings per day, top payees) and the payees at a glance; then one section
@@ -25,14 +28,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from ledger.statement_layout import Formatter, PdfParts, decimals_of, fixed_decimals, wrap
 from ledger.statements import (STATEMENT_SCHEMA, FinanceSummary, Statement, Tally, iso_time, statement_dict,
                                summary_dict)
 
-Formatter = Callable[[int], str]
+#: The statements again, with their lines, one at a time (a second pass over the period,
+#: so a renderer never holds every line); by default the `statements` it was given.
+FullStatements = Callable[[], Iterable[Statement]]
 _LINES_PER_TABLE = 30
 SHARE_DIGITS = 4  # shares as the PDF prints them
 WIDTH_CM = 26.2  # landscape A4 less the margins and the frame's padding: every table spans it
@@ -44,6 +51,33 @@ SUMMARY_COLUMNS = (
 )
 LINE_COLUMNS = ("account", "seq", "event_id", "kind", "occurred_at", "late", "model_id", "content", "share",
                 "amount", "memo", "test_model")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs (OWASP CSV injection): text that
+    starts with = + - @, a tab or a carriage return gets a leading apostrophe; plain
+    decimal numbers (our amounts, negative ones included) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class _CsvWriter:
+    """csv.writer whose every cell goes through `csv_cell`."""
+
+    def __init__(self, handle) -> None:
+        self._writer = csv.writer(handle)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(cell) for cell in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 def stem(summary: FinanceSummary) -> str:
@@ -63,10 +97,11 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+              full: FullStatements | None = None) -> list[Path]:
     totals = out_dir / f"statements-{stem(summary)}.csv"
     with totals.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _CsvWriter(handle)
         writer.writerow(SUMMARY_COLUMNS)
         writer.writerows(_summary_row(statement, fmt) for statement in statements)
         before = summary.opening + summary.credits.total - summary.reversals.total + summary.adjustments
@@ -78,9 +113,9 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
         ])
     lines = out_dir / f"lines-{stem(summary)}.csv"
     with lines.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _CsvWriter(handle)
         writer.writerow(LINE_COLUMNS)
-        for statement in statements:
+        for statement in (full or (lambda: statements))():
             for line in statement.lines:
                 writer.writerow([
                     statement.account, line.seq, line.event_id, line.kind, iso_time(line.occurred_at),
@@ -90,14 +125,22 @@ def write_csv(out_dir: Path, statements: list[Statement], summary: FinanceSummar
     return [totals, lines]
 
 
-def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_json(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+               full: FullStatements | None = None) -> list[Path]:
+    """{schema, statements, summary}, written one statement at a time: the bytes of
+    `json.dumps(document, indent=2, sort_keys=True)`, without the document in memory."""
     path = out_dir / f"statements-{stem(summary)}.json"
-    document = {
-        "schema": STATEMENT_SCHEMA,
-        "summary": summary_dict(summary, fmt),
-        "statements": [statement_dict(statement, fmt) for statement in statements],
-    }
-    path.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def dumped(value: object, indent: str) -> str:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n" + indent)
+
+    with path.open("w") as handle:
+        handle.write('{\n  "schema": ' + json.dumps(STATEMENT_SCHEMA) + ',\n  "statements": [')
+        count = 0
+        for statement in (full or (lambda: statements))():
+            handle.write((",\n    " if count else "\n    ") + dumped(statement_dict(statement, fmt), "    "))
+            count += 1
+        handle.write(("\n  ]" if count else "]") + ',\n  "summary": ' + dumped(summary_dict(summary, fmt), "  ") + "\n}\n")
     return [path]
 
 
@@ -160,120 +203,27 @@ def test_model_notice(statements: list[Statement]) -> str | None:
     """What the PDF says, once and on its first page, when test-model shares are in it."""
     if not any(statement.test_model for statement in statements):
         return None
-    rewards = [line for statement in statements for line in statement.lines if line.kind == "reward"]
-    tested = sum(line.test_model for line in rewards)
-    return (f"{tested} of the {len(rewards)} reward lines in this file come from events attributed with a test "
+    rewards = sum(statement.reward_lines for statement in statements)
+    tested = sum(statement.test_model_rewards for statement in statements)
+    return (f"{tested} of the {rewards} reward lines in this file come from events attributed with a test "
             "model: their shares and amounts exercise the software and measure no one's style.")
 
 
-class _Pdf:
-    """The reportlab pieces the PDF is built from: styles and right-aligned tables."""
-
-    def __init__(self) -> None:
-        from reportlab.lib.styles import getSampleStyleSheet
-
-        styles = getSampleStyleSheet()
-        self.title = styles["Heading1"].clone("statement-title", fontSize=17, leading=21, spaceAfter=2)
-        self.heading = styles["Heading2"].clone("statement-heading", fontSize=13, leading=16, spaceBefore=0)
-        self.body = styles["BodyText"].clone("statement-body", fontSize=9, leading=11.5)
-        self.small = styles["BodyText"].clone("statement-small", fontSize=7.5, leading=9)
-        self.notice = styles["BodyText"].clone("statement-notice", fontSize=9, leading=12, textColor="#ffffff")
-
-    def table(self, rows: list[list], widths: list[float], amounts: Sequence[int] = (), right: Sequence[int] = (),
-              total: bool = False, decimals: int | None = None):
-        """A grid with a bold header row on blue; `amounts` columns align on their decimal
-        points (with room for `decimals` digits after it, else for the column's most), `right`
-        columns to the right; a `total` last row is bold under a rule."""
-        from reportlab.lib import colors
-        from reportlab.platypus import Table, TableStyle
-
-        commands = [
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
-            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-        ]
-        if total:
-            commands += [("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
-                         ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)]
-        for column in right:
-            commands.append(("ALIGN", (column, 0), (column, -1), "RIGHT"))
-        for column in amounts:
-            commands.append(("ALIGN", (column, 0), (column, -1), "RIGHT"))
-            texts = [str(row[column]) for row in rows[1:]]
-            commands += [("RIGHTPADDING", (column, 1 + r), (column, 1 + r), padding)
-                         for r, padding in enumerate(_decimal_paddings(texts, 8, decimals))]
-        built = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
-        built.setStyle(TableStyle(commands))
-        return built
-
-
-def _wrap(text: str, width: float, size: float = 8, most: int | None = None) -> str:
-    """Plain cell text in lines that fit a column `width` points wide (less its padding):
-    broken at spaces, a word longer than a line cut; past `most` lines the last ends in "…".
-    Plain text, not a Paragraph: no markup to escape, and it sits on the row's baseline."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    room = width - 12  # the cell's left and right padding
-
-    def fits(piece: str) -> bool:
-        return stringWidth(piece, "Helvetica", size) <= room
-
-    rows: list[str] = []
-    row = ""
-    for word in text.split():
-        joined = f"{row} {word}" if row else word
-        if fits(joined):
-            row = joined
-            continue
-        if row:
-            rows.append(row)
-        row = word
-        while not fits(row):
-            cut = max([1] + [i for i in range(1, len(row)) if fits(row[:i])])
-            rows.append(row[:cut])
-            row = row[cut:]
-    rows.append(row)
-    if most is not None and len(rows) > most:
-        rows = rows[:most]
-        while rows[-1] and not fits(rows[-1] + "…"):
-            rows[-1] = rows[-1][:-1]
-        rows[-1] += "…"
-    return "\n".join(rows)
-
-
-def _decimals(text: str) -> int:
-    """Digits after the decimal point; -1 for a number without one."""
-    return len(text.partition(".")[2]) if "." in text else -1
-
-
-def _decimal_paddings(texts: list[str], font_size: float, most: int | None = None) -> list[float]:
-    """Right paddings that line a column's amounts up on their decimal points while each stays
-    one string (a reader can copy it, pypdf extracts it whole): an amount with fewer decimals
-    than `most` (default: the column's most) is padded by the missing digits (Helvetica
-    digits are 0.556 em wide, the point 0.278 em)."""
-    decimals = [_decimals(text) for text in texts]
-    most = max(decimals, default=0) if most is None else most
-    digit, point = 0.556 * font_size, 0.278 * font_size
-    return [6 + digit * (most - d) if d >= 0 else 6 + digit * max(most, 0) + (point if most >= 0 else 0)
-            for d in decimals]
-
-
-def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list[Path]:
+def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
+              full: FullStatements | None = None) -> list[Path]:
     """The finance summary, the payees at a glance and the charts on the first page; then
-    one section per payee, each on a new page."""
+    one section per payee, each on a new page (reportlab lays the whole story out at once:
+    the PDF, unlike the CSV and JSON files, holds its lines in memory)."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import cm
     from reportlab.platypus import SimpleDocTemplate
 
     path = out_dir / f"statements-{stem(summary)}.pdf"
-    pdf = _Pdf()
-    fixed = fixed_decimals(fmt, _amounts(statements, summary))
+    pdf = PdfParts()
+    everyone = list((full or (lambda: statements))())  # the PDF's layout holds every line anyway
+    fixed = fixed_decimals(fmt, _amounts(everyone, summary))
     story = _first_page(pdf, statements, summary, fixed)
-    for statement in statements:
+    for statement in everyone:
         story += _payee_section(pdf, statement, fixed)
     decorate = _page_decoration(f"fairsplit statements {summary.period} {summary.currency}",
                                 test_model_notice(statements) is not None)
@@ -293,20 +243,6 @@ def _amounts(statements: list[Statement], summary: FinanceSummary) -> list[int]:
         found += [line.amount for line in statement.lines]
         found += [tally.total for tally in statement.credits_by_model.values()]
     return found
-
-
-def fixed_decimals(fmt: Formatter, amounts: Sequence[int]) -> Formatter:
-    """`fmt` with every amount written to the same number of decimals (the most any amount
-    needs), so a reader never compares "0.10" with "0.004": padding zeros, never rounding."""
-    most = max((_decimals(fmt(amount)) for amount in amounts), default=-1)
-
-    def fixed(micros: int) -> str:
-        text = fmt(micros)
-        places = _decimals(text)
-        if most <= 0 or places == most:
-            return text
-        return text + ("0" * (most - places) if places >= 0 else "." + "0" * most)
-    return fixed
 
 
 def _page_decoration(title: str, test_model: bool):
@@ -332,7 +268,7 @@ def _page_decoration(title: str, test_model: bool):
     return decorate
 
 
-def _first_page(pdf: _Pdf, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list:
+def _first_page(pdf: PdfParts, statements: list[Statement], summary: FinanceSummary, fmt: Formatter) -> list:
     from reportlab.lib import colors
     from reportlab.lib.units import cm
     from reportlab.platypus import Image, Paragraph, Spacer, Table, TableStyle
@@ -372,7 +308,7 @@ def _first_page(pdf: _Pdf, statements: list[Statement], summary: FinanceSummary,
     side_by_side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     widths = [6.2 * cm] + [3.0 * cm, 3.2 * cm, 1.6 * cm, 3.0 * cm, 3.0 * cm, 3.2 * cm, 3.0 * cm]
     payees = [["Payee", "Opening", "Credits", "Lines", "Reversals", "Payout", "Carried forward", "Closing"]]
-    payees += [[_wrap(statement.account, widths[0]), fmt(statement.opening), fmt(statement.credits.total),
+    payees += [[wrap(statement.account, widths[0]), fmt(statement.opening), fmt(statement.credits.total),
                 str(statement.credits.count), fmt(statement.reversals.total), fmt(statement.payout),
                 fmt(statement.carried_forward), fmt(statement.closing)] for statement in statements]
     payees.append(["Total", fmt(summary.opening), fmt(summary.credits.total), str(summary.credits.count),
@@ -382,7 +318,7 @@ def _first_page(pdf: _Pdf, statements: list[Statement], summary: FinanceSummary,
                     pdf.table(payees, widths, amounts=[1, 2, 4, 5, 6, 7], right=[3], total=True)]
 
 
-def _payee_section(pdf: _Pdf, statement: Statement, fmt: Formatter) -> list:
+def _payee_section(pdf: PdfParts, statement: Statement, fmt: Formatter) -> list:
     from reportlab.lib.units import cm
     from reportlab.platypus import PageBreak, Paragraph, Spacer
 
@@ -398,8 +334,8 @@ def _payee_section(pdf: _Pdf, statement: Statement, fmt: Formatter) -> list:
     widths = [6.2 * cm, 3.3 * cm, 2.3 * cm, 9.2 * cm, 2.0 * cm, 3.2 * cm]
     in_time = sorted(statement.lines, key=lambda line: (line.occurred_at, line.seq))  # time order, not entry order
     lines = [
-        [_wrap(line.event_id, widths[0]), iso_time(line.occurred_at)[:19].replace("T", " "),
-         line.kind + (" (late)" if line.late else ""), _wrap(line.content or line.memo or "", widths[3], most=3),
+        [wrap(line.event_id, widths[0]), iso_time(line.occurred_at)[:19].replace("T", " "),
+         line.kind + (" (late)" if line.late else ""), wrap(line.content or line.memo or "", widths[3], most=3),
          share_text(line.share), fmt(line.amount)]
         for line in in_time
     ]
@@ -408,7 +344,7 @@ def _payee_section(pdf: _Pdf, statement: Statement, fmt: Formatter) -> list:
         if line.kind == "reward" and line.counterparty:
             payers.setdefault(line.counterparty, Tally()).add(line.amount)
     by_payer = ", ".join(f"{payer}: {fmt(tally.total)} ({tally.count})" for payer, tally in sorted(payers.items()))
-    decimals = max((_decimals(line[5]) for line in lines), default=0)  # one alignment across the chunks
+    decimals = max((decimals_of(line[5]) for line in lines), default=0)  # one alignment across the chunks
     # Small tables: reportlab splits a long table page by page, which is quadratic.
     chunks = [pdf.table([header, *lines[i:i + _LINES_PER_TABLE]], widths, amounts=[5], right=[4], decimals=decimals)
               for i in range(0, len(lines), _LINES_PER_TABLE)] or [pdf.table([header], widths)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +80,18 @@ class Statement:
     payout: int = 0
     closing: int = 0
     lines: list[Line] = field(default_factory=list)
+    # Kept as the lines are booked, so a statement whose lines were written out and dropped
+    # (`without_lines`) still sums up: late lines, reward lines (those a test model split),
+    # reward and reversal amounts per UTC day.
+    late_count: int = 0
+    reward_lines: int = 0
+    test_model_rewards: int = 0
+    test_model_lines: int = 0
+    per_day: dict[str, int] = field(default_factory=dict)
+
+    def without_lines(self) -> Statement:
+        """The same totals, without the lines (what a file's first pages and the summary need)."""
+        return replace(self, lines=[])
 
     @property
     def before_payout(self) -> int:
@@ -95,12 +107,12 @@ class Statement:
 
     @property
     def late_lines(self) -> int:
-        return sum(line.late for line in self.lines)
+        return self.late_count
 
     @property
     def test_model(self) -> bool:
         """Some line of the period comes from an event a test model attributed."""
-        return any(line.test_model for line in self.lines)
+        return self.test_model_lines > 0
 
 
 @dataclass(slots=True)
@@ -155,17 +167,22 @@ def build_statements(
     timeline: Timeline,
     events: Mapping[str, EventInfo] | None = None,
     accounts: Iterable[str] | None = None,
+    opening: Mapping[str, int] | None = None,
 ) -> list[Statement]:
     """One statement per payee with a balance or activity up to `period`, sorted by account.
 
     `rows` are the currency's transfers (seq, event_id, kind, debit_account,
-    credit_account, amount, occurred_at, memo); `accounts` limits the output.
+    credit_account, amount, occurred_at, memo); `accounts` limits the output. `opening`:
+    balances carried into the rows' first period by a close (the rows then start there).
     """
     rows = list(rows)
     events = events or {}
     models = _event_model(rows, events)
     wanted = None if accounts is None else set(accounts)
     statements: dict[str, Statement] = {}
+    for account, balance in (opening or {}).items():
+        if is_payee(account) and (wanted is None or account in wanted):
+            statements[account] = Statement(account, currency, period.id, opening=balance, closing=balance)
     for row in sorted(rows, key=lambda r: r["seq"]):
         effective, late = timeline.effective_period(row["seq"], row["occurred_at"])
         if effective > period:
@@ -199,6 +216,15 @@ def _book(statement: Statement, row: Mapping[str, Any], amount: int, late: bool,
     else:
         statement.adjustments += amount
     info = events.get(event_id)
+    tested = bool(info and info.test_model)
+    statement.late_count += late
+    statement.test_model_lines += tested
+    if kind == "reward":
+        statement.reward_lines += 1
+        statement.test_model_rewards += tested
+    if kind in ("reward", "reversal"):
+        day = as_utc(row["occurred_at"]).date().isoformat()
+        statement.per_day[day] = statement.per_day.get(day, 0) + amount
     statement.lines.append(Line(
         seq=row["seq"], event_id=event_id, kind=kind, occurred_at=row["occurred_at"], amount=amount,
         late=late, model_id=model, content=info.content if info else None,
@@ -228,9 +254,8 @@ def summarise(period: Period, currency: str, statements: list[Statement], closed
         summary.closing += statement.closing
         summary.late_lines += statement.late_lines
         summary.test_model = summary.test_model or statement.test_model
-        for line in statement.lines:
-            if line.kind in ("reward", "reversal"):
-                per_day[as_utc(line.occurred_at).date().isoformat()] += line.amount
+        for day, amount in statement.per_day.items():
+            per_day[day] += amount
         earned.append((statement.account, statement.credits.total - statement.reversals.total))
     summary.earnings_per_day = dict(sorted(per_day.items()))
     summary.top_payees = sorted((pair for pair in earned if pair[1] > 0), key=lambda p: (-p[1], p[0]))[:top]

@@ -7,7 +7,8 @@
 3. returns already-booked transfers unchanged (same derived id, same body) and raises
    `ConflictError` for a booked id with a different body, before writing anything;
 4. seals the new rows in a tight loop (seq, prev_hash, hash, signature) and inserts them
-   in bulk (COPY on PostgreSQL, executemany on SQLite) — no ORM per row.
+   in bulk (COPY on PostgreSQL, executemany on SQLite) — no ORM per row;
+5. inserts the new balance of every (account, currency) they moved (`ledger.balances`).
 """
 
 from __future__ import annotations
@@ -24,18 +25,19 @@ from functools import lru_cache
 from hashlib import sha1, sha256
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, any_, bindparam, func, insert, or_, select, text
+from sqlalchemy import Connection, Engine, String, any_, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from ledger.accounts import resolve_account, validate_account
-from ledger.db import WRITE_OPTION, is_sqlite, refuse_overflow
+from ledger.db import WRITE_OPTION, is_sqlite
 from ledger.encoding import ENCODING_VERSION, encode_row, utc
 from ledger.errors import ConflictError, MoneyError, TransferError
 from ledger.invariants import invariant
 from ledger.key_log import guard_signer
 from ledger.keys import Signer
-from ledger.money import MAX_MICROS, check_currency, checked_total, split_largest_remainder
+from ledger.money import MAX_MICROS, check_currency, split_largest_remainder
+from ledger.balances import current_balances, history_query, record_balances
 from ledger.schema import GENESIS_HASH, TRANSFER_COLUMNS, TRANSFER_KINDS, TRANSFERS
 from ledger.system_entries import check_system_entry, is_system, refuse_ledger_accounts
 
@@ -110,6 +112,8 @@ def check_spec(spec: TransferSpec) -> None:
     for name, value in (("memo", spec.memo), ("attribution id", spec.attribution_id)):
         if value is not None and (not isinstance(value, str) or "\x00" in value or len(value) > 2000):
             raise TransferError(f"A transfer's {name} must be text of at most 2000 characters without NUL.")
+    if spec.kind not in TRANSFER_KINDS:
+        raise TransferError(f"Kind {spec.kind!r} is not one of {', '.join(TRANSFER_KINDS)}.")
     if isinstance(spec.amount, bool) or not isinstance(spec.amount, int):
         raise MoneyError(f"Amount {spec.amount!r} must be an integer number of micro-units, never a float.")
     if not 0 < spec.amount <= MAX_MICROS:
@@ -120,8 +124,6 @@ def check_spec(spec: TransferSpec) -> None:
     refuse_ledger_accounts(spec.debit, spec.credit)
     if spec.debit == spec.credit:
         raise TransferError(f"A transfer needs two different accounts, not {spec.debit} twice.")
-    if spec.kind not in TRANSFER_KINDS:
-        raise TransferError(f"Kind {spec.kind!r} is not one of {', '.join(TRANSFER_KINDS)}.")
     if (spec.kind == "reversal") != (spec.reverses_id is not None):
         raise TransferError("A reversal must name the transfer it reverses (reverses_id), and only a reversal may.")
     for account in (spec.debit, spec.credit):
@@ -253,6 +255,7 @@ class Ledger:
         _check_reversals(connection, [spec for _, spec in fresh])
         head_seq, head_hash = _head(connection)
         rows = _insert(connection, _seal(fresh, head_seq, head_hash, self.signer))
+        record_balances(connection, rows)  # the maintained balances, in the same transaction
         written = {row["id"]: StoredTransfer(**row) for row in rows}  # sealed in UTC already
         return [written[key] if key in written else _transfer(stored[key]) for key in ids]
 
@@ -269,29 +272,19 @@ class Ledger:
     # --- reading -------------------------------------------------------------------
 
     def balance(self, account: str, currency: str | None = None) -> dict[str, int]:
-        """Credits − debits of `account`, in micro-units, per currency (only `currency` if given)."""
+        """Credits − debits of `account`, in micro-units, per currency (only `currency` if given):
+        the maintained balances (`ledger.balances`), one index lookup per currency."""
         validate_account(account)
-        totals: dict[str, int] = {} if currency is None else {check_currency(currency): 0}
-        with self.engine.connect() as connection, refuse_overflow(f"The balance of {account}"):
-            for column, sign in ((TRANSFERS.c.credit_account, 1), (TRANSFERS.c.debit_account, -1)):
-                query = select(TRANSFERS.c.currency, func.sum(TRANSFERS.c.amount)).where(column == account)
-                if currency is not None:
-                    query = query.where(TRANSFERS.c.currency == currency)
-                for cur, total in connection.execute(query.group_by(TRANSFERS.c.currency)):
-                    totals[cur] = checked_total([totals.get(cur, 0), sign * int(total)], f"The balance of {account}")
-        return dict(sorted(totals.items()))
+        if currency is not None:
+            check_currency(currency)
+        with self.engine.connect() as connection:
+            return current_balances(connection, account, currency)
 
     def history(self, account: str, limit: int = 50, offset: int = 0) -> list[StoredTransfer]:
         """Transfers into or out of `account`, newest first."""
         validate_account(account)
-        query = (
-            select(TRANSFERS)
-            .where(or_(TRANSFERS.c.credit_account == account, TRANSFERS.c.debit_account == account))
-            .order_by(TRANSFERS.c.seq.desc())
-            .limit(limit)
-            .offset(offset)
-        )
         with self.engine.connect() as connection:
+            query = history_query(connection, account, limit, offset)  # index scans, newest first
             return [_transfer(row._mapping) for row in connection.execute(query)]
 
     def get(self, transfer_id: str) -> StoredTransfer | None:

@@ -116,16 +116,16 @@ def node_fetcher(connection: Connection) -> NodeFetcher:
     return fetch
 
 
-def _tree_size(connection: Connection) -> int:
+def stored_tree_size(connection: Connection) -> int:
     last = connection.execute(select(func.max(NODES.c.idx)).where(NODES.c.level == 0)).scalar()
     return 0 if last is None else int(last) + 1
 
 
 def _extend(connection: Connection) -> int:
     """Add every transfer not yet in the tree (invariants 1 and 2); returns the tree size."""
-    frontier = Frontier.load(_tree_size(connection), node_fetcher(connection))
+    frontier = Frontier.load(stored_tree_size(connection), node_fetcher(connection))
     leaves: list[bytes] = []
-    for row in _all_transfers(connection, after=frontier.size):
+    for row in all_transfers(connection, after=frontier.size):
         if row["seq"] != frontier.size + len(leaves) + 1:
             raise TransparencyError(f"The ledger has a gap before seq {row['seq']}; run `fairsplit ledger verify`.")
         encoding = encode_row(row)
@@ -162,14 +162,14 @@ def extend_tree(engine: Engine) -> int:
 # --- checkpoints --------------------------------------------------------------------------
 
 
-def _stored(row: Any) -> StoredCheckpoint:
+def stored_checkpoint(row: Any) -> StoredCheckpoint:
     checkpoint = Checkpoint(row.origin, int(row.tree_size), bytes.fromhex(row.root_hash), utc(row.issued_at))
     return StoredCheckpoint(checkpoint, row.key_id, row.note)
 
 
 def _latest(connection: Connection) -> StoredCheckpoint | None:
     row = connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size.desc()).limit(1)).first()
-    return None if row is None else _stored(row)
+    return None if row is None else stored_checkpoint(row)
 
 
 def latest_checkpoint(engine: Engine) -> StoredCheckpoint | None:
@@ -182,7 +182,7 @@ def get_checkpoint(engine: Engine, size: int) -> StoredCheckpoint:
         row = connection.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.tree_size == size)).first()
     if row is None:
         raise TransparencyError(f"No checkpoint of tree size {size} is stored; `fairsplit ledger checkpoint` makes one.")
-    return _stored(row)
+    return stored_checkpoint(row)
 
 
 def create_checkpoint(
@@ -280,16 +280,16 @@ def verify_checkpoints(engine: Engine, first_key: Ed25519PublicKey | None = None
     (what artists' proofs would be made from). `first_key` pins the history's first key.
     """
     with engine.connect() as connection:
-        pending = [_stored(row) for row in connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size))]
+        pending = [stored_checkpoint(row) for row in connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size))]
         count, (keys, _) = len(pending), derive_history(connection, first_key)
-        tree_size = _tree_size(connection)
+        tree_size = stored_tree_size(connection)
         stored_root = tree_head(tree_size, node_fetcher(connection))
         frontier = Frontier()
 
         def problem_here() -> str | None:
             root = frontier.root()
             while pending and pending[0].size == frontier.size:
-                problem = _checkpoint_problem(pending.pop(0), root, keys)
+                problem = checkpoint_problem(pending.pop(0), root, keys)
                 if problem:
                     return problem
             if frontier.size == tree_size and root != stored_root:
@@ -297,7 +297,7 @@ def verify_checkpoints(engine: Engine, first_key: Ed25519PublicKey | None = None
             return None
 
         problem = problem_here()
-        for row in _all_transfers(connection):
+        for row in all_transfers(connection):
             if problem:
                 break
             frontier.append([leaf_hash(encode_row(row))])
@@ -307,7 +307,7 @@ def verify_checkpoints(engine: Engine, first_key: Ed25519PublicKey | None = None
     return CheckpointReport(problem is None, count - len(pending), tree_size, problem)
 
 
-def _all_transfers(connection: Connection, after: int = 0) -> Iterator[Any]:
+def all_transfers(connection: Connection, after: int = 0) -> Iterator[Any]:
     """Transfers with seq > `after`, in seq order, a page at a time."""
     while True:
         query = select(TRANSFERS).where(TRANSFERS.c.seq > after).order_by(TRANSFERS.c.seq).limit(PAGE)
@@ -318,7 +318,7 @@ def _all_transfers(connection: Connection, after: int = 0) -> Iterator[Any]:
         after = rows[-1]["seq"]
 
 
-def _checkpoint_problem(stored: StoredCheckpoint, root: bytes, history: KeyHistory | None) -> str | None:
+def checkpoint_problem(stored: StoredCheckpoint, root: bytes, history: KeyHistory | None) -> str | None:
     checkpoint = stored.checkpoint
     if root != checkpoint.root_hash:
         return f"the first {checkpoint.size} entries no longer have the root hash of checkpoint {checkpoint.size}: history was rewritten"

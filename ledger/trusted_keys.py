@@ -30,9 +30,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.crypto import canonical_json, key_id, public_key_from_raw
+from ledger.crypto import key_id, public_key_from_raw
 from ledger.ids import is_slug
-from ledger.key_history import KEY_CURRENCY, KEYS_ACCOUNT  # one frame for both key histories
+from ledger.key_history import KEY_CURRENCY, KEYS_ACCOUNT, canonical_memo  # one frame for both key histories
 from ledger.strictjson import StrictJsonError, parse_object
 
 PLATFORM_KEY = "fairsplit.platform-key.v1"
@@ -155,7 +155,7 @@ def _document(row: Mapping[str, Any]) -> dict[str, Any]:
         document = parse_object(memo, "The memo", MAX_MEMO_BYTES)
     except StrictJsonError:
         raise KeyEntryError("a key entry's memo is not a JSON object") from None
-    if "signature" in document or canonical_json(document).decode() != memo:
+    if "signature" in document or canonical_memo(document) != memo:
         raise KeyEntryError("a key entry's memo is not in canonical JSON")
     return document
 
@@ -181,6 +181,5 @@ def _public_key(text: Any, ident: Any) -> Ed25519PublicKey:
     return public
 
 
-def key_memo(document: dict[str, Any]) -> str:
-    """The memo of a key entry: its canonical JSON."""
-    return canonical_json(document).decode()
+#: The memo of a key entry: its canonical JSON, spelled as every system entry's (`ledger.key_history`).
+key_memo = canonical_memo

@@ -23,7 +23,7 @@ verify`) checks the rows against the signed checkpoints for that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -36,7 +36,7 @@ from ledger.encoding import ENCODING_VERSION, encode_row
 from ledger.keys import signature_valid
 from ledger.key_log import LogKeys, log_keys
 from ledger.schema import GENESIS_HASH, TRANSFERS
-from ledger.verify_evidence import EvidenceCheck
+from ledger.verify_evidence_since import resumed_evidence_check
 
 PAGE = 5000
 _CHUNK = 500
@@ -63,15 +63,22 @@ class _Chain:
     keys: LogKeys | None = None
 
 
-def verify_ledger(engine: Engine, page: int = PAGE, first_key: Ed25519PublicKey | None = None) -> VerifyReport:
-    """Check every row of `transfers`; see the module docstring for what is checked.
+def verify_ledger(engine: Engine, page: int = PAGE, first_key: Ed25519PublicKey | None = None,
+                  after: tuple[int, str] = (0, GENESIS_HASH),
+                  progress: Callable[[int], object] | None = None) -> VerifyReport:
+    """Check every row of `transfers` after seq `after[0]` (whose hash is `after[1]`: the
+    start of the chain, or a row a kept checkpoint proved); see the module docstring.
 
-    `first_key`: the ledger's first key as the verifier knows it (a public keys file).
+    `first_key`: the ledger's first key as the verifier knows it (a public keys file); the
+    key history is the whole log's, whatever `after` is. `progress(rows checked so far)` is
+    called before each page.
     """
-    chain = _Chain(keys=log_keys(engine, first_key))
+    chain = _Chain(after[0] + 1, after[1], keys=log_keys(engine, first_key))
     keys = chain.keys.public
-    evidence = EvidenceCheck(engine)
-    for rows in _pages(engine, page):
+    evidence = resumed_evidence_check(engine, after[0])
+    for rows in _pages(engine, page, after[0]):
+        if progress is not None:
+            progress(rows[0]["seq"] - 1 - after[0])
         start_seq, start_hash = chain.expected_seq - 1, chain.prev_hash
         good, failure = _check_page(rows, chain, keys)
         bad_signature = _first_bad_signature(rows[:good], keys)
@@ -91,8 +98,7 @@ def verify_ledger(engine: Engine, page: int = PAGE, first_key: Ed25519PublicKey 
                         legacy_rewards=evidence.legacy)
 
 
-def _pages(engine: Engine, page: int) -> Iterator[list[dict]]:
-    after = 0
+def _pages(engine: Engine, page: int, after: int = 0) -> Iterator[list[dict]]:
     with engine.connect() as connection:
         while True:
             query = select(TRANSFERS).where(TRANSFERS.c.seq > after).order_by(TRANSFERS.c.seq).limit(page)

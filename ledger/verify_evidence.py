@@ -102,7 +102,7 @@ class EvidenceCheck:
             return None
         key = bytes.fromhex(memo_digest(run[0]["memo"]))
         if key in self._paid:
-            return _at(run[0], f"evidence {key.hex()[:16]} pays a second time")
+            return problem_at(run[0], f"evidence {key.hex()[:16]} pays a second time")
         self._paid.add(key)
         closed.append((run, document, self.keys))
         return None
@@ -113,9 +113,9 @@ class EvidenceCheck:
                 self.keys = replace(self.keys, keys=dict(self.keys.keys))
                 self.keys.apply(row)
             except KeyEntryError as exc:
-                return _at(row, f"bad key entry: {exc}")
+                return problem_at(row, f"bad key entry: {exc}")
             if self.keys.evidence_start == row["seq"] and self.keys.legacy_rewards != self.legacy:
-                return _at(row, f"the evidence start counts {self.keys.legacy_rewards} legacy rewards before it, "
+                return problem_at(row, f"the evidence start counts {self.keys.legacy_rewards} legacy rewards before it, "
                                 f"the log holds {self.legacy}")
             return None
         if row["kind"] != "reward":
@@ -125,7 +125,7 @@ class EvidenceCheck:
             if row["seq"] <= self.legacy_through:
                 self.legacy += 1
                 return None
-            return _at(row, "reward without evidence: its memo names no signed event and result it was paid for"
+            return problem_at(row, "reward without evidence: its memo names no signed event and result it was paid for"
                        + self._upgrade_hint)
         self._run, self._run_document = [row], kept.get(digest)
         return None
@@ -134,17 +134,17 @@ class EvidenceCheck:
         """A reversal takes back at most what an earlier (so verified) reward paid; an
         adjustment has no evidence format, so none is trusted."""
         if row["kind"] == "adjustment":
-            return _at(row, "adjustment without evidence: no signed evidence can back one")
+            return problem_at(row, "adjustment without evidence: no signed evidence can back one")
         if row["kind"] != "reversal":
             return None
         original = originals.get(row["reverses_id"])
         if (original is None or original["kind"] != "reward" or original["seq"] >= row["seq"]
                 or (row["debit_account"], row["credit_account"], row["currency"])
                 != (original["credit_account"], original["debit_account"], original["currency"])):
-            return _at(row, "the reversal does not take back an earlier reward between the same accounts")
+            return problem_at(row, "the reversal does not take back an earlier reward between the same accounts")
         taken = self._reversed.get(original["id"], 0) + row["amount"]
         if taken > original["amount"]:
-            return _at(row, f"reversals take back more than reward seq {original['seq']} paid")
+            return problem_at(row, f"reversals take back more than reward seq {original['seq']} paid")
         self._reversed[original["id"]] = taken
         return None
 
@@ -167,18 +167,18 @@ def _pool() -> ThreadPoolExecutor:
 def _run_problem(run: list[dict], document: str | None, keys: TrustedKeys) -> Problem | None:
     first, digest = run[0], memo_digest(run[0]["memo"])
     if document is None:
-        return _at(first, f"reward without evidence: evidence {digest[:16]} named by its memo is not kept")
+        return problem_at(first, f"reward without evidence: evidence {digest[:16]} named by its memo is not kept")
     try:
         evidence = open_document(document, digest)
         check_signatures(evidence, keys, first["seq"])
         check_rows(evidence, run, complete=True)
     except EvidenceError as exc:
-        return _at(first, str(exc))
+        return problem_at(first, str(exc))
     for row in run:
         if row["id"] != transfer_id(row["event_id"], row["credit_account"], "reward"):
-            return _at(row, "the reward's id is not derived from its event and payee")
+            return problem_at(row, "the reward's id is not derived from its event and payee")
     return None
 
 
-def _at(row: Mapping[str, Any], problem: str) -> Problem:
+def problem_at(row: Mapping[str, Any], problem: str) -> Problem:
     return Problem(row["seq"], problem, row["seq"] - 1, row["prev_hash"])

@@ -29,7 +29,7 @@ from ledger.cosignature import Cosignature, CosignerKey, require_quorum, verifie
 from ledger.db import WRITE_OPTION
 from ledger.encoding import encode_row
 from ledger.merkle import Frontier, consistency_proof, leaf_hash
-from ledger.transparency import CHECKPOINTS, TRANSFERS, StoredCheckpoint, _all_transfers, _latest, node_fetcher
+from ledger.transparency import CHECKPOINTS, TRANSFERS, StoredCheckpoint, all_transfers, _latest, node_fetcher
 from ledger.cosigned_notes import cosigned_note
 from ledger.schema import WITNESS_COSIGNATURES as COSIGNATURES
 
@@ -202,7 +202,7 @@ def _roots_at(engine: Engine, sizes: set[int]) -> dict[int, bytes]:
         roots[0] = frontier.root()
     wanted = max(sizes, default=0)
     with engine.connect() as connection:
-        for row in _all_transfers(connection):
+        for row in all_transfers(connection):
             if frontier.size >= wanted:
                 break
             frontier.append([leaf_hash(encode_row(row))])

@@ -8,7 +8,7 @@
   trigger, like every ledger table.
 
 Revision ID: 0010_reward_evidence
-Revises: 0008_key_entries
+Revises: 0009_maintained_balances
 Create Date: 2026-12-06
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_reward_evidence"
-down_revision = "0008_key_entries"
+down_revision = "0009_maintained_balances"
 branch_labels = None
 depends_on = None
 

@@ -54,3 +54,23 @@ def test_fidelity_quick_mode_prints_every_figure_beside_its_goal():
     figures = [line for line in done.stdout.splitlines() if "(goal:" in line]
     assert len(figures) == 8
     assert all("floor " in line and "none " in line for line in figures)
+
+
+def test_scale_quick_mode_closes_verifies_and_proves_on_both_backends():
+    """bench/scale.py --quick: three months on PostgreSQL and SQLite through the writer's append
+    path; every figure of the full run is printed next to its reference."""
+    import re
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "bench/scale.py", "--quick", "--no-record"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if " entries, 3 months, 60 artists" in line}
+    assert set(lines) == {"postgresql", "sqlite"}
+    assert "raw COPY" in lines["postgresql"]
+    for line in lines.values():
+        assert "last/first time" in line and "(goal <= 1.2)" in line
+        counts = re.search(r"\(([\d,]+) entries\) vs full verify [\d.]+ s \(([\d,]+) entries\)", line).groups()
+        since, full = (int(count.replace(",", "")) for count in counts)
+        assert 0 < since < full / 2
+        assert int(re.search(r"bundle of artist:a00 ([\d,]+) entries", line).group(1).replace(",", "")) > 0

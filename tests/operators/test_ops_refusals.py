@@ -148,7 +148,7 @@ def test_keys_list_keeps_times_and_holders_on_one_line(cli, env):
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["ledger", "prove"], "error: Missing argument 'entry' (see `fairsplit ledger prove --help`)."),
-    (["ledger", "verify", "--jsn"], "error: No such option: --jsn (Possible options: --json) (see `fairsplit ledger verify --help`)."),
+    (["ledger", "verify", "--jsn"], "error: No such option: --jsn (Possible options: --json, --since) (see `fairsplit ledger verify --help`)."),
     (["--bogus"], "error: No such option: --bogus (see `fairsplit --help`)."),
 ])
 def test_usage_mistakes_are_one_sentence_not_a_box(args, expected):

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from ledger.payouts import (
     CloseMark,
     Timeline,
-    balances_through,
     decide,
     minor_unit_micros,
+    period_deltas,
     plan_payouts,
 )
 from ledger.periods import parse_period
@@ -79,8 +79,9 @@ def test_late_transfers_land_in_the_next_open_period():
     assert timeline.effective_period(4, datetime(2026, 10, 1, tzinfo=UTC)) == (DEC, True)
     assert timeline.effective_period(2, datetime(2026, 12, 2, tzinfo=UTC)) == (DEC, False)
     rows = [row(1, nov, "platform:p", "artist:a", 100), row(4, nov, "platform:p", "artist:a", 7)]
-    assert balances_through(rows, timeline, NOV) == {"artist:a": 100}
-    assert balances_through(rows, timeline, DEC) == {"artist:a": 107}
+    for r in rows:
+        r["effective"] = timeline.effective_period(r["seq"], r["occurred_at"])[0]
+    assert period_deltas(rows) == {NOV: {"artist:a": 100}, DEC: {"artist:a": 7}}
 
 
 def test_statement_adds_up_and_shows_late_lines():

