@@ -29,11 +29,11 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ledger.statement_layout import Formatter, PdfParts, decimals_of, fixed_decimals, wrap
+from ledger.statement_layout import Flowing, Formatter, PdfParts, decimals_of, fixed_decimals, packed_canvas, wrap
 from ledger.statements import (STATEMENT_SCHEMA, FinanceSummary, Statement, Tally, iso_time, statement_dict,
                                summary_dict)
 
@@ -212,34 +212,40 @@ def test_model_notice(statements: list[Statement]) -> str | None:
 def write_pdf(out_dir: Path, statements: list[Statement], summary: FinanceSummary, fmt: Formatter,
               full: FullStatements | None = None) -> list[Path]:
     """The finance summary, the payees at a glance and the charts on the first page; then
-    one section per payee, each on a new page (reportlab lays the whole story out at once:
-    the PDF, unlike the CSV and JSON files, holds its lines in memory)."""
+    one section per payee, each on a new page. The first page needs only the totals
+    (`statements`, lines or not); the sections are laid out as `full` hands the payees
+    out, a table of lines at a time (`Flowing`), so the writer holds one payee's lines,
+    never the period's."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import cm
     from reportlab.platypus import SimpleDocTemplate
 
     path = out_dir / f"statements-{stem(summary)}.pdf"
     pdf = PdfParts()
-    everyone = list((full or (lambda: statements))())  # the PDF's layout holds every line anyway
-    fixed = fixed_decimals(fmt, _amounts(everyone, summary))
-    story = _first_page(pdf, statements, summary, fixed)
-    for statement in everyone:
-        story += _payee_section(pdf, statement, fixed)
+    fixed = fixed_decimals(fmt, _amounts(statements, summary))
+
+    def story() -> Iterator[list]:
+        yield _first_page(pdf, statements, summary, fixed)
+        yield from _payees_at_a_glance(pdf, statements, summary, fixed)
+        for statement in (full or (lambda: statements))():
+            yield from _payee_section(pdf, statement, fixed)
     decorate = _page_decoration(f"fairsplit statements {summary.period} {summary.currency}",
                                 test_model_notice(statements) is not None)
     SimpleDocTemplate(str(path), pagesize=landscape(A4), title=f"fairsplit statements {stem(summary)}",
                       leftMargin=1.5 * cm, rightMargin=1.5 * cm, topMargin=1.3 * cm, bottomMargin=1.3 * cm).build(
-        story, onFirstPage=decorate, onLaterPages=decorate)
+        Flowing(story()), onFirstPage=decorate, onLaterPages=decorate, canvasmaker=packed_canvas())
     return [path]
 
 
 def _amounts(statements: list[Statement], summary: FinanceSummary) -> list[int]:
-    """Every amount the PDF prints."""
+    """Every amount the PDF prints, or one with as many decimals: a line amount is stood
+    for by its statement's `line_decimals` (its lines may not be in memory)."""
     found = [summary.opening, summary.credits.total, summary.reversals.total, summary.adjustments,
              summary.payouts.total, summary.carried_forward, summary.closing]
     for statement in statements:
         found += [statement.opening, statement.credits.total, statement.reversals.total, statement.adjustments,
-                  statement.payout, statement.carried_forward, statement.closing]
+                  statement.payout, statement.carried_forward, statement.closing,
+                  10 ** (6 - statement.line_decimals)]
         found += [line.amount for line in statement.lines]
         found += [tally.total for tally in statement.credits_by_model.values()]
     return found
@@ -306,19 +312,32 @@ def _first_page(pdf: PdfParts, statements: list[Statement], summary: FinanceSumm
     charts = Image(io.BytesIO(chart_png(summary, fmt)), width=17.2 * cm, height=7.22 * cm)
     side_by_side = Table([[totals, charts]], colWidths=[9.0 * cm, (WIDTH_CM - 9.0) * cm], hAlign="LEFT")
     side_by_side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return story + [side_by_side, Spacer(1, 0.35 * cm), Paragraph("Payees", pdf.heading), Spacer(1, 0.1 * cm)]
+
+
+def _payees_at_a_glance(pdf: PdfParts, statements: list[Statement], summary: FinanceSummary,
+                        fmt: Formatter) -> Iterator[list]:
+    """One row per payee and a total, in small tables made as they are placed."""
+    from reportlab.lib.units import cm
+
     widths = [6.2 * cm] + [3.0 * cm, 3.2 * cm, 1.6 * cm, 3.0 * cm, 3.0 * cm, 3.2 * cm, 3.0 * cm]
-    payees = [["Payee", "Opening", "Credits", "Lines", "Reversals", "Payout", "Carried forward", "Closing"]]
-    payees += [[wrap(statement.account, widths[0]), fmt(statement.opening), fmt(statement.credits.total),
-                str(statement.credits.count), fmt(statement.reversals.total), fmt(statement.payout),
-                fmt(statement.carried_forward), fmt(statement.closing)] for statement in statements]
-    payees.append(["Total", fmt(summary.opening), fmt(summary.credits.total), str(summary.credits.count),
-                   fmt(summary.reversals.total), fmt(summary.payouts.total), fmt(summary.carried_forward),
-                   fmt(summary.closing)])
-    return story + [side_by_side, Spacer(1, 0.35 * cm), Paragraph("Payees", pdf.heading), Spacer(1, 0.1 * cm),
-                    pdf.table(payees, widths, amounts=[1, 2, 4, 5, 6, 7], right=[3], total=True)]
+    header = ["Payee", "Opening", "Credits", "Lines", "Reversals", "Payout", "Carried forward", "Closing"]
+    decimals = decimals_of(fmt(0))
+    for start in range(0, len(statements) + 1, _LINES_PER_TABLE):
+        rows = [[wrap(statement.account, widths[0]), fmt(statement.opening), fmt(statement.credits.total),
+                 str(statement.credits.count), fmt(statement.reversals.total), fmt(statement.payout),
+                 fmt(statement.carried_forward), fmt(statement.closing)]
+                for statement in statements[start:start + _LINES_PER_TABLE]]
+        last = start + _LINES_PER_TABLE > len(statements)
+        if last:
+            rows.append(["Total", fmt(summary.opening), fmt(summary.credits.total), str(summary.credits.count),
+                         fmt(summary.reversals.total), fmt(summary.payouts.total), fmt(summary.carried_forward),
+                         fmt(summary.closing)])
+        yield [pdf.table([header, *rows], widths, amounts=[1, 2, 4, 5, 6, 7], right=[3], total=last,
+                         decimals=decimals)]
 
 
-def _payee_section(pdf: PdfParts, statement: Statement, fmt: Formatter) -> list:
+def _payee_section(pdf: PdfParts, statement: Statement, fmt: Formatter) -> Iterator[list]:
     from reportlab.lib.units import cm
     from reportlab.platypus import PageBreak, Paragraph, Spacer
 
@@ -333,22 +352,12 @@ def _payee_section(pdf: PdfParts, statement: Statement, fmt: Formatter) -> list:
     header = ["Event", "Time (UTC)", "Kind", "Prompt content", "Share", "Amount"]
     widths = [6.2 * cm, 3.3 * cm, 2.3 * cm, 9.2 * cm, 2.0 * cm, 3.2 * cm]
     in_time = sorted(statement.lines, key=lambda line: (line.occurred_at, line.seq))  # time order, not entry order
-    lines = [
-        [wrap(line.event_id, widths[0]), iso_time(line.occurred_at)[:19].replace("T", " "),
-         line.kind + (" (late)" if line.late else ""), wrap(line.content or line.memo or "", widths[3], most=3),
-         share_text(line.share), fmt(line.amount)]
-        for line in in_time
-    ]
     payers: dict[str, Tally] = {}
     for line in statement.lines:
         if line.kind == "reward" and line.counterparty:
             payers.setdefault(line.counterparty, Tally()).add(line.amount)
     by_payer = ", ".join(f"{payer}: {fmt(tally.total)} ({tally.count})" for payer, tally in sorted(payers.items()))
-    decimals = max((decimals_of(line[5]) for line in lines), default=0)  # one alignment across the chunks
-    # Small tables: reportlab splits a long table page by page, which is quadratic.
-    chunks = [pdf.table([header, *lines[i:i + _LINES_PER_TABLE]], widths, amounts=[5], right=[4], decimals=decimals)
-              for i in range(0, len(lines), _LINES_PER_TABLE)] or [pdf.table([header], widths)]
-    return [
+    yield [
         PageBreak(),
         Paragraph(f"Statement for {escape(statement.account)}: period {statement.period} ({statement.currency})",
                   pdf.heading),
@@ -360,8 +369,17 @@ def _payee_section(pdf: PdfParts, statement: Statement, fmt: Formatter) -> list:
         Paragraph(f"Shares rounded to {SHARE_DIGITS} decimals (exact in the CSV and JSON files). Lines marked (late) "
                   "belong to an earlier, already closed period and are counted here.", pdf.small),
         Spacer(1, 0.2 * cm),
-        *chunks,
     ]
+    if not in_time:
+        yield [pdf.table([header], widths)]
+    decimals = decimals_of(fmt(0))  # `fmt` writes every amount to one number of decimals
+    # Small tables, each made as the one before is placed (reportlab splits a long table
+    # page by page, which is quadratic, and a made table holds its cells).
+    for start in range(0, len(in_time), _LINES_PER_TABLE):
+        rows = [[wrap(line.event_id, widths[0]), iso_time(line.occurred_at)[:19].replace("T", " "),
+                 line.kind + (" (late)" if line.late else ""), wrap(line.content or line.memo or "", widths[3], most=3),
+                 share_text(line.share), fmt(line.amount)] for line in in_time[start:start + _LINES_PER_TABLE]]
+        yield [pdf.table([header, *rows], widths, amounts=[5], right=[4], decimals=decimals)]
 
 
 RENDERERS = {"csv": write_csv, "json": write_json, "pdf": write_pdf}

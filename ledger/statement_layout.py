@@ -7,7 +7,7 @@ PDF says, this module how it sits on the page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 Formatter = Callable[[int], str]
 
@@ -120,3 +120,52 @@ def fixed_decimals(fmt: Formatter, amounts: Sequence[int]) -> Formatter:
             return text
         return text + ("0" * (most - places) if places >= 0 else "." + "0" * most)
     return fixed
+
+
+class Flowing(list):
+    """A story reportlab lays out while it is written: `groups` (lists of flowables that
+    stay together, e.g. a heading and its totals, or one table of lines) are drawn from a
+    generator one at a time, as the last is placed, so the layout never holds the document.
+
+    `BaseDocTemplate.build` reads its story with `while len(story)`, `story[0]` and
+    `del story[0]` (and puts split remainders back at the front); the next group is fetched
+    when `len` finds the story empty."""
+
+    def __init__(self, groups: Iterable[list]) -> None:
+        super().__init__()
+        self._groups = iter(groups)
+
+    def __len__(self) -> int:
+        while not super().__len__():
+            group = next(self._groups, None)
+            if group is None:
+                break
+            self.extend(group)
+        return super().__len__()
+
+
+def packed_canvas():
+    """A reportlab Canvas class that compresses each page's content as the page ends.
+
+    reportlab keeps every page until it writes the file, and by default keeps each as its
+    drawing operators, compressed only then; compressed at once, a page held costs what
+    it will cost in the file (about a sixth). A stream whose dictionary already names its
+    Filter is written as it is (`PDFStream.format`)."""
+    import zlib
+
+    from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream
+    from reportlab.pdfgen.canvas import Canvas
+
+    class PackedCanvas(Canvas):
+        def showPage(self) -> None:
+            super().showPage()
+            pages = getattr(getattr(getattr(self, "_doc", None), "Pages", None), "pages", None)
+            page = pages[-1] if pages else None
+            text = getattr(page, "stream", None)
+            if not isinstance(text, str) or getattr(page, "Contents", None):
+                return  # not the reportlab this was written for: leave the page as it is
+            packed = PDFStream(PDFDictionary({"Filter": PDFArray([PDFName("FlateDecode")])}),
+                               zlib.compress(text.encode("utf8")))
+            packed.__Comment__ = "page stream"
+            page.Contents, page.stream = packed, None
+    return PackedCanvas

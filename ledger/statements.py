@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from ledger.money import MICROS_PER_UNIT
 from ledger.payouts import Timeline, is_payee
 from ledger.periods import Period, as_utc
 
@@ -82,12 +83,14 @@ class Statement:
     lines: list[Line] = field(default_factory=list)
     # Kept as the lines are booked, so a statement whose lines were written out and dropped
     # (`without_lines`) still sums up: late lines, reward lines (those a test model split),
-    # reward and reversal amounts per UTC day.
+    # reward and reversal amounts per UTC day, and the most decimals a line's amount has
+    # (a file writes every amount to one number of decimals, decided before its lines).
     late_count: int = 0
     reward_lines: int = 0
     test_model_rewards: int = 0
     test_model_lines: int = 0
     per_day: dict[str, int] = field(default_factory=dict)
+    line_decimals: int = 0
 
     def without_lines(self) -> Statement:
         """The same totals, without the lines (what a file's first pages and the summary need)."""
@@ -218,6 +221,7 @@ def _book(statement: Statement, row: Mapping[str, Any], amount: int, late: bool,
     info = events.get(event_id)
     tested = bool(info and info.test_model)
     statement.late_count += late
+    statement.line_decimals = max(statement.line_decimals, len(f"{abs(amount) % MICROS_PER_UNIT:06d}".rstrip("0")))
     statement.test_model_lines += tested
     if kind == "reward":
         statement.reward_lines += 1
