@@ -70,7 +70,10 @@ def verify_period(part: Any, account: str, rows: list[dict[str, Any]], totals: M
                 raise VerificationError(f"{where} is {opening}, but no signed close of the period before states it.")
         else:
             row = check_entry(spec["opening_entry"], f"{where} entry")
-            _check_close(row, account, currency, period.previous().id, opening, where)
+            before = _previous(period)
+            if before is None:
+                raise VerificationError(f"{where} entry cannot be the close of a period before {period.id}: there is none.")
+            _check_close(row, account, currency, before.id, opening, where)
             after = row["seq"]
         for row in rows:
             late = row["seq"] > after and row["occurred_at"] < period.start
@@ -82,6 +85,14 @@ def verify_period(part: Any, account: str, rows: list[dict[str, Any]], totals: M
             row = check_entry(spec["closing_entry"], f"The {period.id} {currency} closing entry")
             _check_close(row, account, currency, period.id, balances[currency], f"The {period.id} {currency} closing")
     return balances
+
+
+def _previous(period):
+    """The period before `period`, or None for the first one there is (year 1)."""
+    try:
+        return period.previous()
+    except (OverflowError, PeriodError):
+        return None
 
 
 def _check_close(row: dict[str, Any], account: str, currency: str, period_id: str, carried: int, where: str) -> None:

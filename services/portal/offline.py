@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parent / "static"
-SCRIPTS = ("fs-json.js", "fs-verify.js", "fs-keys.js", "fs-evidence.js", "fs-checks.js", "offline.js")
+SCRIPTS = ("fs-json.js", "fs-verify.js", "fs-keys.js", "fs-evidence.js", "fs-period.js", "fs-checks.js", "offline.js")
 
 
 def _sha256(text: str) -> str:

@@ -172,7 +172,8 @@
     const account = get(document, "account", "string", "The bundle");
     const claimed = get(document, "balances", "object", "The bundle");
     const parts = get(document, "entries", "list", "The bundle");
-    const totals = {}, seen = new Set(), rows = [];
+    let totals = {};
+    const seen = new Set(), rows = [];
     for (let n = 0; n < parts.length; n += 1) {
       const row = await verifyEntry(parts[n], checkpoint, keyring, `Bundle entry ${n}`, PART_FIELDS);
       rows.push(row);
@@ -181,6 +182,10 @@
       const sign = row.credit_account === account ? 1n : row.debit_account === account ? -1n : 0n;
       if (!sign) fail(`Entry seq ${row.seq} does not move money into or out of ${account}.`);
       totals[row.currency] = (totals[row.currency] ?? 0n) + sign * row.amount;
+    }
+    if (has(document, "period")) { // a per-period bundle: opening (signed close) + the period's entries (fs-period.js)
+      totals = await F.checkPeriod(document.period, account, rows, totals, (part, where) => verifyEntry(part, checkpoint, keyring, where, PART_FIELDS));
+      result.lines.push(`${document.period.id} opens with the balances the close before it carried`);
     }
     for (const currency of Object.keys(claimed)) {
       if (typeof claimed[currency] !== "bigint") fail(`The bundle's ${currency} balance must be an integer of micro-units.`);

@@ -144,6 +144,7 @@
       if (x[k] !== y[k]) return x[k].codePointAt(0) - y[k].codePointAt(0);
     }
     return x.length - y.length; };
+  F.byCodePoint = byCodePoint;
 
   /** The canonical JSON text of a parsed value; `unsigned`: without a top-level "signature". */
   F.canonicalJson = function canonicalJson(value, unsigned = false) {

@@ -13,7 +13,7 @@
   const CONSISTENCY = "fairsplit.consistency-proof/v1";
   const DOCUMENT_FIELDS = {
     [INCLUSION]: ["format", "entry", "leaf_index", "inclusion_path", "checkpoint", "consistency"],
-    [BUNDLE]: ["format", "account", "balances", "display", "entries", "evidence", "key_entries", "checkpoint", "consistency"],
+    [BUNDLE]: ["format", "account", "balances", "display", "entries", "evidence", "key_entries", "checkpoint", "consistency", "period"],
     [CONSISTENCY]: ["format", "old_checkpoint", "checkpoint", "consistency"],
   };
   const TEXT = "text", OPTIONAL = "optional text", INT = "int", TIME = "time", HEX = "hex";
