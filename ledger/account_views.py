@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from ledger.balances import account_currencies as moved_currencies
@@ -16,7 +16,7 @@ from ledger.closes import timeline
 from ledger.db import refuse_overflow
 from ledger.encoding import utc
 from ledger.periods import Period
-from ledger.schema import ARTISTS, EVENTS, PLATFORMS, TRANSFERS
+from ledger.schema import ARTISTS, EVENTS, PLATFORMS, TEST_MODEL_EVENT, TRANSFERS
 from ledger.statement_export import statements_for
 from ledger.statements import Statement
 from ledger.store import Ledger, StoredTransfer
@@ -139,18 +139,21 @@ def account_history(engine: Engine, account: str, limit: int, period: Period | N
             for t in transfers]
 
 
-TEST_MODEL_MARK = '"test_model":true'  # how a recorded attribution (compact, sorted JSON) says it
-
-
 def paid_by_test_models(engine: Engine, account: str | None = None, event_ids: Iterable[str] | None = None) -> bool:
     """Whether any reward into `account` (or any of `event_ids`) was split by a test model,
-    whose shares mean nothing: every output that shows such money says so."""
-    query = select(EVENTS.c.event_id).where(EVENTS.c.attribution_json.contains(TEST_MODEL_MARK))
+    whose shares mean nothing: every output that shows such money says so.
+
+    First one probe of the partial index of test-model events (`TEST_MODEL_EVENT`, the same
+    text as the index's predicate, so the planners use it): on a ledger without test models
+    that is all. Else those events joined to the account's rewards (or `event_ids`) by
+    their indexes, stopping at the first: never a LIKE over every event."""
+    query = select(EVENTS.c.event_id).where(text(TEST_MODEL_EVENT))
     if account is not None:
-        paid = select(TRANSFERS.c.event_id).where(TRANSFERS.c.kind == "reward",
-                                                 (TRANSFERS.c.credit_account == account) | (TRANSFERS.c.debit_account == account))
-        query = query.where(EVENTS.c.event_id.in_(paid))
+        query = query.join(TRANSFERS, TRANSFERS.c.event_id == EVENTS.c.event_id).where(
+            TRANSFERS.c.kind == "reward", (TRANSFERS.c.credit_account == account) | (TRANSFERS.c.debit_account == account))
     if event_ids is not None:
         query = query.where(EVENTS.c.event_id.in_(list(event_ids)))
     with engine.connect() as connection:
+        if connection.execute(select(EVENTS.c.event_id).where(text(TEST_MODEL_EVENT)).limit(1)).first() is None:
+            return False
         return connection.execute(query.limit(1)).first() is not None

@@ -100,6 +100,9 @@ class Transfer(SQLModel, table=True):
         Index("ix_transfers_occurred", "currency", "occurred_at"),
         Index("ix_transfers_key_entries", "seq", postgresql_where=text("kind = 'key'"),
               sqlite_where=text("kind = 'key'")),
+        # The reversals of a transfer, found without scanning the money (`ledger verify --since`).
+        Index("ix_transfers_reverses", "reverses_id", postgresql_where=text("reverses_id IS NOT NULL"),
+              sqlite_where=text("reverses_id IS NOT NULL")),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -124,8 +127,16 @@ class Transfer(SQLModel, table=True):
     signature: str = Field(sa_column=Column(String(128), nullable=False))  # 64 raw bytes, hex
 
 
+#: The events a test model attributed (their shares mean nothing), as SQL: the predicate of
+#: their partial index, written the same in every query that means to use it (for `text()`,
+#: in which `\:` is a colon, not a parameter).
+TEST_MODEL_EVENT = r"""attribution_json LIKE '%"test_model"\:true%'"""
+
+
 class EventRow(SQLModel, table=True):
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_test_model", "event_id", postgresql_where=text(TEST_MODEL_EVENT),
+                            sqlite_where=text(TEST_MODEL_EVENT)),)
 
     event_id: str = Field(sa_column=Column(String(200), primary_key=True))
     body_sha256: str = Field(sa_column=Column(String(64), nullable=False))

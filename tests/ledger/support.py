@@ -47,3 +47,20 @@ def make_ledger_env(url: str, key_dir, cls: type[LedgerEnv] = LedgerEnv) -> Ledg
     engine = make_engine(url)
     signer, created = load_or_create_signer(str(key_dir), engine)
     return cls(url, engine, signer, Ledger(engine, signer), str(key_dir), created)
+
+
+def ledger_at(url: str, key_dir: str, revision: str) -> Ledger:
+    """A ledger whose database stops at migration `revision` (to test the upgrades after it),
+    with a new signing key in `key_dir`."""
+    from alembic import command
+
+    from ledger.db import alembic_config, make_engine
+    from ledger.keys import load_or_create_signer
+
+    engine = make_engine(url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    signer, _ = load_or_create_signer(key_dir, engine)
+    return Ledger(engine, signer)

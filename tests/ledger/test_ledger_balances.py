@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 from fractions import Fraction
 
 import pytest
-from alembic import command
 from sqlalchemy import func, select, text
 
 from ledger.balance_audit import audit
 from ledger.close_entries import close_specs
 from ledger.closes import close_period
-from ledger.db import alembic_config, make_engine, upgrade_to_head
-from ledger.keys import load_or_create_signer
+from ledger.db import upgrade_to_head
 from ledger.payouts import PayoutDecision
 from ledger.periods import parse_period
 from ledger.schema import TRANSFERS
@@ -23,6 +21,7 @@ from ledger.store import Ledger, reward_transfers
 from ledger.transparency import verify_checkpoints
 from ledger.key_entries import upgrade_specs
 from ledger.verify import verify_ledger
+from tests.ledger.support import ledger_at
 
 LATER = datetime(2027, 6, 1, tzinfo=UTC)
 NOV, DEC = parse_period("2026-11"), parse_period("2026-12")
@@ -90,13 +89,7 @@ def test_money_never_moves_through_a_ledger_account_and_a_close_entry_moves_none
 def _legacy_ledger(url: str, key_dir: str) -> Ledger:
     """A ledger at revision 0007, written by the append path of that time (no balance rows,
     no close entries): the code's own path with today's additions switched off."""
-    engine = make_engine(url)
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0007_witness_cosignatures")
-    signer, _ = load_or_create_signer(key_dir, engine)
-    return Ledger(engine, signer)
+    return ledger_at(url, key_dir, "0007_witness_cosignatures")
 
 
 def test_a_ledger_written_before_maintained_balances_upgrades_and_verifies(database_url, tmp_path, monkeypatch):
