@@ -18,9 +18,9 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _results import RESULTS, record  # noqa: E402,F401 - re-exported for the benchmarks
-from ledger.db import make_engine, upgrade_to_head  # noqa: E402
-from ledger.keys import load_or_create_signer  # noqa: E402
-from ledger.store import Ledger, TransferSpec  # noqa: E402
+from ledger.books.db import make_engine, upgrade_to_head  # noqa: E402
+from ledger.keys.signing import load_or_create_signer  # noqa: E402
+from ledger.books.store import Ledger, TransferSpec  # noqa: E402
 
 DEFAULT_PG = os.environ.get("FAIRSPLIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 WHEN = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -86,7 +86,7 @@ def signed_bookings(ledger: Ledger, n: int, prefix: str = "bench") -> list:
 
 def book(ledger: Ledger, items: list) -> None:
     """Book events as the ledger writer does: records, evidence and rewards in one transaction."""
-    from ledger.events import book_events
+    from ledger.books.events import book_events
 
     book_events(ledger, [(record, specs) for record, specs, _ in items], [evidence for _, _, evidence in items])
 

@@ -6,7 +6,7 @@ results is not timed), next to the same events booked without evidence, as befor
 and rewards only). The reference is measured in the same run on the same database: equally sized rows
 (already sealed, so no hashing or signing) inserted into a plain table without indexes,
 constraints or triggers — batched INSERT (executemany) and, on PostgreSQL, COPY — and
-the same append path without its maintained balances (the cost of `ledger.balances`).
+the same append path without its maintained balances (the cost of `ledger.books.balances`).
 
     python bench/ledger_append.py [--n 20000] [--batch 5000] [--postgres-url URL]
 """
@@ -21,10 +21,10 @@ from _common import arguments, book, open_ledger, rate, report, sample_specs, sc
 
 from sqlalchemy import Column, MetaData, Table, insert, select
 
-from ledger import store
-from ledger.events import book_events
+from ledger.books import store
+from ledger.books.events import book_events
 
-from ledger.schema import TRANSFER_COLUMNS, Transfer
+from ledger.books.schema import TRANSFER_COLUMNS, Transfer
 
 
 def plain_table(engine) -> Table:

@@ -16,7 +16,7 @@ import tempfile
 from _common import arguments, filled_ledger, rate, report, scratch_databases
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.verify import verify_ledger
+from ledger.audit.chain import verify_ledger
 
 
 def raw_verify_rate(n: int) -> float:

@@ -19,11 +19,11 @@ from pathlib import Path
 from _common import arguments, open_ledger, record, scratch_databases
 from sqlalchemy import func, select
 
-from ledger.closes import close_period
-from ledger.statement_export import export_statements
-from ledger.periods import parse_period
-from ledger.schema import TRANSFERS
-from ledger.store import reward_transfers
+from ledger.payouts.close import close_period
+from ledger.statements.export import export_statements
+from ledger.payouts.periods import parse_period
+from ledger.books.schema import TRANSFERS
+from ledger.books.store import reward_transfers
 
 OCTOBER = parse_period("2026-10")
 

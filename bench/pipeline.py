@@ -223,7 +223,7 @@ def booked(engine, event_ids: list[str]) -> dict[str, float]:
     """event id → recorded_at (epoch seconds) of the booked ones among `event_ids`."""
     from sqlalchemy import select
 
-    from ledger.schema import EVENTS
+    from ledger.books.schema import EVENTS
 
     with engine.connect() as connection:
         rows = connection.execute(select(EVENTS.c.event_id, EVENTS.c.recorded_at).where(EVENTS.c.event_id.in_(event_ids)))
@@ -294,7 +294,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from ledger.db import make_engine
+    from ledger.books.db import make_engine
     from services.tansu import TansuBroker
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

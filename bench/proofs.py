@@ -35,15 +35,15 @@ from _common import arguments, filled_ledger, rate, report, scratch_databases
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import Checkpoint, NoteKey, sign_checkpoint
-from ledger.cosignature import cosign
-from ledger.keyring import Keyring, PublicKeyInfo, public_key_id
-from ledger.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
-from ledger.proofs import verify_document
-from ledger.transparency import create_checkpoint, extend_tree
-from ledger.proving import balance_bundle, prove_inclusion
-from ledger.key_lifecycle import public_keyring
-from ledger.witness_protocol import decide, format_request, parse_request
+from ledger.tlog.checkpoint import Checkpoint, NoteKey, sign_checkpoint
+from ledger.tlog.cosignature import cosign
+from ledger.tlog.public_keys import Keyring, PublicKeyInfo, public_key_id
+from ledger.tlog.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
+from ledger.tlog.proofs import verify_document
+from ledger.transparency.tree import create_checkpoint, extend_tree
+from ledger.transparency.proving import balance_bundle, prove_inclusion
+from ledger.keys.lifecycle import public_keyring
+from ledger.tlog.witness_protocol import decide, format_request, parse_request
 from services.witness import init_witness, make_server
 
 

@@ -66,7 +66,7 @@ def month_start(month: int) -> datetime:
 
 def month_events(month: int, per_month: int, artists: int, part: tuple[float, float]):
     """The reward specs of a slice [part) of `month`, in time order, a batch at a time."""
-    from ledger.store import reward_transfers
+    from ledger.books.store import reward_transfers
 
     start, end = month_start(month), month_start(month + 1)
     events = per_month // 3
@@ -95,10 +95,10 @@ def close_child(url: str, key_dir: str, period: str) -> None:
     """Close one period in this (fresh) process; print its time and memory as JSON."""
     import resource
 
-    from ledger.closes import close_period
-    from ledger.db import make_engine
-    from ledger.keys import load_signer
-    from ledger.store import Ledger
+    from ledger.payouts.close import close_period
+    from ledger.books.db import make_engine
+    from ledger.keys.signing import load_signer
+    from ledger.books.store import Ledger
 
     engine = make_engine(url)
     ledger = Ledger(engine, load_signer(key_dir, engine))
@@ -123,10 +123,10 @@ def reread_close(engine, month: int, repeat: int = 3) -> float:
     """Best of `repeat`: the reading and summing a close of `month` did (its opening
     balances and its period's rows), redone once the ledger is whole: both months measured
     back to back, on the same machine load."""
-    from ledger.closes import timeline
-    from ledger.payouts import period_deltas
-    from ledger.period_reading import mark_of, opening_balances, period_rows
-    from ledger.periods import parse_period
+    from ledger.payouts.close import timeline
+    from ledger.payouts.arithmetic import period_deltas
+    from ledger.payouts.period_reading import mark_of, opening_balances, period_rows
+    from ledger.payouts.periods import parse_period
 
     period = parse_period(f"{month_start(month):%Y-%m}")
     best = float("inf")
@@ -143,7 +143,7 @@ def reread_close(engine, month: int, repeat: int = 3) -> float:
 
 def raw_copy_rate(engine, rows: int) -> float:
     """COPY of `rows` sealed rows (read back from the ledger) into a bare table of the same columns."""
-    from ledger.schema import TRANSFER_COLUMNS
+    from ledger.books.schema import TRANSFER_COLUMNS
 
     columns = ", ".join(TRANSFER_COLUMNS)
     with engine.begin() as connection:
@@ -159,16 +159,16 @@ def raw_copy_rate(engine, rows: int) -> float:
 
 
 def run(backend: str, url: str, key_dir: str, args: argparse.Namespace) -> str:
-    from ledger.balance_audit import audit
-    from ledger.db import make_engine, upgrade_to_head
-    from ledger.key_entries import upgrade_specs
-    from ledger.keys import load_or_create_signer
-    from ledger.period_bundles import period_bundle
-    from ledger.periods import parse_period
-    from ledger.store import Ledger
-    from ledger.transparency import create_checkpoint, verify_checkpoints
-    from ledger.verify import verify_ledger
-    from ledger.verify_since import verify_since
+    from ledger.audit.balances import audit
+    from ledger.books.db import make_engine, upgrade_to_head
+    from ledger.keys.entries import upgrade_specs
+    from ledger.keys.signing import load_or_create_signer
+    from ledger.transparency.period_bundles import period_bundle
+    from ledger.payouts.periods import parse_period
+    from ledger.books.store import Ledger
+    from ledger.transparency.tree import create_checkpoint, verify_checkpoints
+    from ledger.audit.chain import verify_ledger
+    from ledger.audit.since import verify_since
 
     upgrade_to_head(url)
     engine = make_engine(url)

@@ -9,16 +9,16 @@ import typer
 from commands.common import (Col, fail, id_column, line_width, money_column, open_ledger, out, print_json, say,
                              settings_of, table, text_column, user_errors, write_output)
 from commands.options import AS_JSON
-from ledger.account_views import account_history, account_known, paid_by_test_models, paid_totals, period_balances
-from ledger.accounts import resolve_account
+from ledger.views.accounts import account_history, account_known, paid_by_test_models, paid_totals, period_balances
+from ledger.books.accounts import resolve_account
 from ledger.errors import SigningKeyError
-from ledger.keys import load_signer
+from ledger.keys.signing import load_signer
 from ledger.money import format_amount
-from ledger.periods import parse_period
-from ledger.transparency import verify_checkpoints
-from ledger.proving import balance_bundle
+from ledger.payouts.periods import parse_period
+from ledger.transparency.tree import verify_checkpoints
+from ledger.transparency.proving import balance_bundle
 from commands.period_proof import verified_period_bundle
-from ledger.verify import verify_ledger
+from ledger.audit.chain import verify_ledger
 
 app = typer.Typer()
 

@@ -9,8 +9,8 @@ import typer
 from commands.common import fail, out, print_json, ready_engine, settings_of, table, user_errors
 from commands.options import AS_JSON, setting
 from commands.report import done
-from ledger.registry import add_artist, get_artists
-from ledger.style_allowances import StylePolicy
+from ledger.parties.registry import add_artist, get_artists
+from ledger.parties.style_allowances import StylePolicy
 
 app = typer.Typer(help="Register artists and the galleries of their reference works.", no_args_is_help=True)
 

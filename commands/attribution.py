@@ -34,7 +34,7 @@ def _registered_galleries(database_url: str, artist_ids: list[str], embedder_id:
     is initialised; nothing otherwise (the stateless CLI then embeds or synthesises)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ledger.db import check_ready, make_engine
+    from ledger.books.db import check_ready, make_engine
     from ledger.errors import LedgerError
     from services.lookups import RegistryLookups
 

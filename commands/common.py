@@ -168,9 +168,9 @@ def broker_errors(bootstrap: str | None) -> Iterator[None]:
 
 def open_ledger(ctx: typer.Context, signing: bool = False):
     """The ledger of the configured database, checked to be initialised (call inside user_errors)."""
-    from ledger.db import check_ready, make_engine
-    from ledger.keys import load_signer
-    from ledger.store import Ledger
+    from ledger.books.db import check_ready, make_engine
+    from ledger.keys.signing import load_signer
+    from ledger.books.store import Ledger
 
     settings = settings_of(ctx)
     engine = make_engine(settings.database_url)
@@ -232,8 +232,8 @@ def check_input(path: str | Path, what: str) -> Path:
 
 def witness_keys(files: list[str] | None, quorum: int | None):
     """The witness keys in `files` (one vkey line each) and the quorum (default: all)."""
-    from ledger.checkpoint import CheckpointError
-    from ledger.cosignature import parse_key_file
+    from ledger.tlog.checkpoint import CheckpointError
+    from ledger.tlog.cosignature import parse_key_file
 
     keys = []
     for name in files or []:

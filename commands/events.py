@@ -44,7 +44,7 @@ def show(
     as_json: bool = AS_JSON,
 ) -> None:
     """An event's story: recorded or refused (and why), its attribution, the transfers it booked, their period."""
-    from ledger.event_views import event_story
+    from ledger.views.events import event_story
 
     if not is_event_id(event_id):
         fail(f"{printable(event_id, 80)!r} is not an event id; event ids are lower-case UUIDs.")
@@ -109,9 +109,9 @@ def list_command(
     as_json: bool = AS_JSON,
 ) -> None:
     """Recorded events, newest first, with filters and pages."""
-    from ledger.accounts import resolve_account
-    from ledger.event_views import STATUSES, list_events
-    from ledger.periods import parse_period
+    from ledger.books.accounts import resolve_account
+    from ledger.views.events import STATUSES, list_events
+    from ledger.payouts.periods import parse_period
 
     if status is not None and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)}.")

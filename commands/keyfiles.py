@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from commands.common import fail, read_input
-from ledger.keyring import Keyring, KeyringError, parse_keyring
+from ledger.tlog.public_keys import Keyring, KeyringError, parse_keyring
 
 
 def read_keyring(path: str) -> Keyring:
@@ -18,8 +18,8 @@ def read_keyring(path: str) -> Keyring:
 
 def keyring_problem(engine, keyring: Keyring) -> str | None:
     """Why the keys file's ranges disagree with the log's own key history, or None."""
-    from ledger.key_history import history_mismatch
-    from ledger.key_log import log_key_history
+    from ledger.keys.history import history_mismatch
+    from ledger.keys.log import log_key_history
 
     with engine.connect() as connection:
         derived = log_key_history(connection, keyring.keys[0].public_key)

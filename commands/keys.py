@@ -12,8 +12,8 @@ from commands.common import (fail, id_column, open_ledger, out, print_json, read
 from commands.options import AS_JSON
 from commands.report import done
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, read_private_key, write_private_key
-from ledger.registry import SERVICE_ROLES, enroll_service_key, revoke_service_key, service_key_history
-from ledger.key_lifecycle import public_keyring, rotate_key
+from ledger.parties.registry import SERVICE_ROLES, enroll_service_key, revoke_service_key, service_key_history
+from ledger.keys.lifecycle import public_keyring, rotate_key
 
 app = typer.Typer(help="Signing keys: the ledger's (publish, rotate) and the services' (enroll, list, revoke).",
                   no_args_is_help=True)

@@ -10,14 +10,14 @@ from commands.common import (err, fail, id_column, money_column, open_ledger, ou
                              settings_of, table, user_errors, witness_keys, write_output)
 from commands.options import AS_JSON as AS_JSON_OPTION, WITNESS_KEY, WITNESS_QUORUM, setting
 from commands.report import done
-from ledger.reversals import reverse_event
+from ledger.books.reversals import reverse_event
 from ledger.ids import is_event_id
-from ledger.keys import load_signer
+from ledger.keys.signing import load_signer
 from ledger.errors import SigningKeyError
 from ledger.money import format_amount
-from ledger.transparency import create_checkpoint, verify_checkpoints
-from ledger.proving import prove_consistency, prove_inclusion
-from ledger.witnessing import verify_witnessing
+from ledger.transparency.tree import create_checkpoint, verify_checkpoints
+from ledger.transparency.proving import prove_consistency, prove_inclusion
+from ledger.transparency.witnessing import verify_witnessing
 from commands.verify_views import audit, verify_since_command, balances_line, verified_with_progress
 from commands.wiring import witness_pool
 from commands.keyfiles import agrees_with_keyring, read_keyring

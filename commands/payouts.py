@@ -8,10 +8,10 @@ from commands.common import (id_column, money_column, open_ledger, out, print_js
                              user_errors)
 from commands.options import AS_JSON, setting
 from commands.wiring import witness_pool
-from ledger.closes import close_period, list_payouts
+from ledger.payouts.close import close_period, list_payouts
 from ledger.money import MAX_MICROS, format_amount, parse_money
-from ledger.periods import parse_period
-from ledger.transparency import create_checkpoint
+from ledger.payouts.periods import parse_period
+from ledger.transparency.tree import create_checkpoint
 
 app = typer.Typer(help="Close payout periods and list what they paid.", no_args_is_help=True)
 

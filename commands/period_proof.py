@@ -8,11 +8,11 @@ import typer
 
 from commands.common import fail, settings_of
 from ledger.errors import SigningKeyError
-from ledger.key_lifecycle import public_keyring
-from ledger.keys import load_signer
-from ledger.period_bundles import period_bundle
-from ledger.periods import Period
-from ledger.proofs import VerificationError, verify_document
+from ledger.keys.lifecycle import public_keyring
+from ledger.keys.signing import load_signer
+from ledger.transparency.period_bundles import period_bundle
+from ledger.payouts.periods import Period
+from ledger.tlog.proofs import VerificationError, verify_document
 
 
 def verified_period_bundle(ctx: typer.Context, engine, account: str, period: Period, since: int | None) -> dict:

@@ -139,7 +139,7 @@ def ingest_command(
     """Event → attribution → ledger without a broker (backfills, replays), through the services' own steps.
 
     Rejected lines go to FILE.dlq.jsonl; exit 1 when any line was rejected."""
-    from ledger.account_views import paid_by_test_models
+    from ledger.views.accounts import paid_by_test_models
     from services.ingest import DeadLetterFileError, check_dead_letter_file, count_lines, dead_letter_path, ingest
 
     check_input(file, "event file")
@@ -216,11 +216,11 @@ def up_command(
 
     Prints a line per booked or rejected event (dead letters are kept in STATE_DIR/dead-letters.jsonl,
     `fairsplit dead-letters` shows them). Ctrl-C or SIGTERM stop the services and the broker together."""
-    from ledger.account_views import paid_by_test_models
-    from ledger.db import make_engine, upgrade_to_head
-    from ledger.events import count_recorded
-    from ledger.keys import load_or_create_signer
-    from ledger.verify import verify_ledger
+    from ledger.views.accounts import paid_by_test_models
+    from ledger.books.db import make_engine, upgrade_to_head
+    from ledger.books.events import count_recorded
+    from ledger.keys.signing import load_or_create_signer
+    from ledger.audit.chain import verify_ledger
     from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events, setup_demo
     from services.runners import emit
     from services.broker_record import forget_broker, record_broker
@@ -306,7 +306,7 @@ def up_command(
         print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows],
                     "recorded": landed, "emitted": len(ids), "test_model": test_model, "ledger_intact": report.ok})
     else:
-        from ledger.statement_files import fixed_decimals
+        from ledger.statements.files import fixed_decimals
 
         shown = {c: fixed_decimals(lambda micros, c=c: format_amount(micros, c), [m for _, cc, m in rows if cc == c])
                  for _, c, _ in rows}  # one number of decimals per currency: "0.100", never "0.10" beside "0.004"
@@ -338,7 +338,7 @@ class _Watch:
         dead_letters.parent.mkdir(parents=True, exist_ok=True)
 
     def show(self, activity: Activity) -> None:
-        from ledger.events import recorded_since
+        from ledger.books.events import recorded_since
         from services.dead_letters import describe
 
         lines = []

@@ -13,7 +13,7 @@ from commands.common import fail, id_column, open_ledger, out, print_json, ready
 from commands.options import AS_JSON
 from commands.report import done
 from ledger.crypto import generate_private_key, load_public_key, public_key_pem, write_private_key
-from ledger.registry import add_platform, platform_key_history, revoke_platform_keys, rotate_platform_key
+from ledger.parties.registry import add_platform, platform_key_history, revoke_platform_keys, rotate_platform_key
 
 app = typer.Typer(help="Register platforms and the keys their events are signed with.", no_args_is_help=True)
 

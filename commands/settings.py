@@ -22,7 +22,7 @@ from typing import Any
 
 from fairsplit.budget import MAX_EVENT_WORK
 from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, Acceleration, ModelSources
-from ledger.eventtime import EventTimeWindow
+from ledger.books.eventtime import EventTimeWindow
 from ledger.invariants import invariant
 
 

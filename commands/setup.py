@@ -9,12 +9,12 @@ import typer
 from commands.common import fail, read_input, say, settings_of, user_errors
 from commands.options import AS_JSON
 from commands.report import done
-from ledger.db import head_revision, make_engine, upgrade_to_head
-from ledger.key_entries import upgrade_specs
-from ledger.key_lifecycle import init_key_history
-from ledger.keys import load_or_create_signer
-from ledger.roles import grant_service_role as grant_service_role_to
-from ledger.store import Ledger
+from ledger.books.db import head_revision, make_engine, upgrade_to_head
+from ledger.keys.entries import upgrade_specs
+from ledger.keys.lifecycle import init_key_history
+from ledger.keys.signing import load_or_create_signer
+from ledger.books.roles import grant_service_role as grant_service_role_to
+from ledger.books.store import Ledger
 
 app = typer.Typer()
 

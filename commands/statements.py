@@ -9,14 +9,14 @@ import typer
 from commands.common import err, fail, open_ledger, print_json, say, settings_of, user_errors
 from commands.options import AS_JSON, setting
 from commands.report import done
-from ledger.accounts import resolve_account
+from ledger.books.accounts import resolve_account
 from commands.keyfiles import read_keyring
-from ledger.key_lifecycle import manifest_context
-from ledger.manifest import manifest_key, read_manifest, verify_manifest
+from ledger.keys.lifecycle import manifest_context
+from ledger.statements.manifest import manifest_key, read_manifest, verify_manifest
 from ledger.money import format_amount
-from ledger.periods import parse_period
-from ledger.statement_export import export_statements
-from ledger.statement_files import FORMATS
+from ledger.payouts.periods import parse_period
+from ledger.statements.export import export_statements
+from ledger.statements.files import FORMATS
 
 app = typer.Typer(help="Export and check signed period statements.", no_args_is_help=True)
 
@@ -97,7 +97,7 @@ def verify(
 def _offline_hint(ctx: typer.Context) -> None:
     """Without --public-key the keys come from the ledger; with no ledger here, say how to
     check offline instead of asking to create one."""
-    from ledger.db import check_ready, make_engine
+    from ledger.books.db import check_ready, make_engine
     from ledger.errors import NotInitialisedError
 
     try:

@@ -46,9 +46,9 @@ def _broker(settings, record) -> dict:
 def _ledger(settings) -> dict:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ledger.db import check_ready, make_engine
+    from ledger.books.db import check_ready, make_engine
     from ledger.errors import LedgerError
-    from ledger.head_status import head_status
+    from ledger.views.head import head_status
 
     try:
         engine = make_engine(settings.database_url)

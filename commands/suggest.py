@@ -6,7 +6,7 @@ import difflib
 
 from sqlalchemy import Engine, select
 
-from ledger.schema import ARTISTS, PLATFORMS
+from ledger.books.schema import ARTISTS, PLATFORMS
 
 
 def registered(engine: Engine, kind: str) -> list[str]:

@@ -9,10 +9,10 @@ import typer
 from commands.common import err, open_ledger, print_json, say, user_errors
 from commands.keyfiles import keyring_problem
 from commands.progress import Activity
-from ledger.balance_audit import AuditReport, audit
-from ledger.store import Ledger
-from ledger.verify import VerifyReport, verify_ledger
-from ledger.verify_since import verify_since
+from ledger.audit.balances import AuditReport, audit
+from ledger.books.store import Ledger
+from ledger.audit.chain import VerifyReport, verify_ledger
+from ledger.audit.since import verify_since
 
 __all__ = ["audit", "balances_line", "verified_with_progress", "verify_since_command"]
 

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 
 from commands.settings import Settings, SettingsError
 from ledger.errors import SigningKeyError
-from ledger.key_entries import anchor_specs
-from ledger.store import Ledger
-from ledger.transparency import maybe_checkpoint
+from ledger.keys.entries import anchor_specs
+from ledger.books.store import Ledger
+from ledger.transparency.tree import maybe_checkpoint
 from services.admission import Gate, parse_routes
 from services.ledger_writer import ResultChecks, WriterTask, accept_result
 from services.lookups import RegistryLookups
@@ -85,7 +85,7 @@ def writer_task(settings: Settings, ledger: Ledger, witnesses: WitnessPool | Non
 def portal_app(settings: Settings):
     """The artists' portal on a read-only view of the configured database (SQLite opened
     read-only; PostgreSQL through the SELECT-only role its URL names, docs/portal.md)."""
-    from ledger.db import check_ready
+    from ledger.books.db import check_ready
     from services.portal.app import PortalConfig, create_app, read_only_engine
 
     engine = read_only_engine(settings.database_url)

@@ -8,7 +8,7 @@ distance, the cosine distance between gallery embeddings, and one threshold per 
 calibrate`):
 
 - at registration, a gallery closer than the threshold to a registered artist's is
-  refused, unless an operator records why (`ledger.registry`, `artists add
+  refused, unless an operator records why (`ledger.parties.registry`, `artists add
   --allow-similar-to`);
 - in the game, players whose galleries are that close are one group player, and the
   group's share is split equally among its members (faithful group Shapley, after Lee

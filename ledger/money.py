@@ -90,7 +90,7 @@ def parse_money(text: str, currency: str, maximum: int = MAX_MICROS) -> int:
     """`parse_amount` for an amount a person or a platform states — a reward, a minimum
     payout: it also keeps the currency's ISO 4217 minor unit (no cents of a yen, no
     tenths of a cent). Balances still accrue in micro-units (a split's parts); payouts
-    round down to the minor unit and carry the rest (`ledger.payouts`)."""
+    round down to the minor unit and carry the rest (`ledger.payouts.arithmetic`)."""
     micros = parse_amount(text, currency, maximum)
     digits = minor_units(currency)
     decimals = len(text.partition(".")[2])

@@ -1,1 +1,1 @@
-"""Alembic migrations of the ledger schema (`ledger.db.upgrade_to_head` runs them)."""
+"""Alembic migrations of the ledger schema (`ledger.books.db.upgrade_to_head` runs them)."""

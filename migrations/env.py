@@ -1,4 +1,4 @@
-"""Alembic environment: runs on a connection handed over by `ledger.db.upgrade_to_head`,
+"""Alembic environment: runs on a connection handed over by `ledger.books.db.upgrade_to_head`,
 or on `FAIRSPLIT_DATABASE_URL` (default `sqlite:///./fairsplit.db`) when run by hand."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 
 from alembic import context
 
-from ledger.db import make_engine
+from ledger.books.db import make_engine
 
 
 def _migrate(connection) -> None:

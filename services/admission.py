@@ -3,7 +3,7 @@
 raw bytes → JSON object → `fairsplit.generation.v1` contract → registered platform →
 signature by one of the platform's active (unrevoked) keys → the per-event budget
 (pixels × steps × coalition renders, and the decoded size of its PNG: `fairsplit.budget`)
-→ event time inside the ledger's window (`ledger.eventtime`) → served model → registered
+→ event time inside the ledger's window (`ledger.books.eventtime`) → served model → registered
 artists. Each refusal is a `Rejected` with one sentence saying what is wrong; the caller
 dead-letters it and goes on. Nobody can mint rewards by writing to the topic: an event
 that is not signed by its platform's active key never reaches attribution (and the
@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fairsplit.budget import MAX_EVENT_WORK, MAX_IMAGE_PIXELS, BudgetError, check_event_budget, check_png_budget
-from ledger.eventtime import EventTimeWindow
+from ledger.books.eventtime import EventTimeWindow
 from services.contracts import ContractError, GenerationEventV1, load_json_object, parse_event
 from services.signing import SignatureError, body_sha256, verify_event
 

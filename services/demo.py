@@ -23,10 +23,10 @@ from sqlalchemy.engine import Engine
 
 from fairsplit.sources import ModelSources
 from ledger.crypto import generate_private_key, public_key_pem, read_private_key, write_private_key
-from ledger.keys import load_signer
-from ledger.registry import (WORKER_ROLE, RegistryError, active_platform_keys, add_artist, add_platform,
+from ledger.keys.signing import load_signer
+from ledger.parties.registry import (WORKER_ROLE, RegistryError, active_platform_keys, add_artist, add_platform,
                              enroll_service_key)
-from ledger.store import Ledger
+from ledger.books.store import Ledger
 from services.signing import sign_event
 
 DEMO_PLATFORM = "demo-platform"

@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from ledger.crypto import generate_private_key, key_id, read_private_key, write_private_key
-from ledger.registry import RegistryError
-from ledger.schema import ARTISTS, PLATFORMS, SERVICE_KEYS, TRANSFERS
-from ledger.store import Ledger
+from ledger.parties.registry import RegistryError
+from ledger.books.schema import ARTISTS, PLATFORMS, SERVICE_KEYS, TRANSFERS
+from ledger.books.store import Ledger
 from services.signed_rewards import Signers, enrol, reward
 
 SAMPLE_PLATFORM = "demo"

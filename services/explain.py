@@ -23,9 +23,9 @@ from fairsplit.explain import Panel, Split, draw_explanation, name, tile, to_png
 from fairsplit.profiles import load_profile
 from fairsplit.result import CoalitionValue
 from fairsplit.sources import Acceleration, ModelSources
-from ledger.events import event_rewards, get_event
+from ledger.books.events import event_rewards, get_event
 from ledger.money import format_amount
-from ledger.registry import artist_thumbnails
+from ledger.parties.registry import artist_thumbnails
 from services.attribution_worker import to_request
 from services.contracts import parse_event
 from services.lookups import RegistryLookups

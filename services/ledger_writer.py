@@ -15,10 +15,10 @@ worker key nor a stolen platform key alone can mint money:
 4. what the result says of the event (id, platform, time, model, content, reward, body
    hash, attribution id) is what the event says, and its players are exactly the model
    and the artists the event names;
-5. the event's time is inside the ledger's window (`ledger.eventtime`), by this clock;
+5. the event's time is inside the ledger's window (`ledger.books.eventtime`), by this clock;
 6. at booking, under the chain lock, the log's own key history shows both signing keys
-   valid (`ledger.evidence_store`); the result is kept as the rewards' evidence and each
-   reward transfer commits to it (`ledger.evidence`), so `ledger verify` and bundles can
+   valid (`ledger.evidence.store`); the result is kept as the rewards' evidence and each
+   reward transfer commits to it (`ledger.evidence.rewards`), so `ledger verify` and bundles can
    check every reward against the signatures behind it.
 """
 
@@ -34,15 +34,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.db import is_transient
+from ledger.books.db import is_transient
 from ledger.errors import LedgerError
-from ledger.eventtime import EventTimeWindow
+from ledger.books.eventtime import EventTimeWindow
 from ledger.crypto import key_id
-from ledger.events import EventRecord, book_events
-from ledger.evidence import digest_of, memo_for, spell
-from ledger.evidence_store import BookedEvidence
+from ledger.books.events import EventRecord, book_events
+from ledger.evidence.rewards import digest_of, memo_for, spell
+from ledger.evidence.store import BookedEvidence
 from ledger.invariants import invariant
-from ledger.store import Ledger, TransferSpec, reward_transfers
+from ledger.books.store import Ledger, TransferSpec, reward_transfers
 from services.admission import Rejected, verify_platform_signature
 from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, attribution_id, load_json_object,
                                 parse_event, parse_result)
@@ -127,7 +127,7 @@ def _mismatch(result: AttributionResultV1, event: GenerationEventV1, event_sha25
 def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec], BookedEvidence]:
     """The event record, reward transfers and evidence of an accepted result (pure).
 
-    The evidence is the result as accepted (`ledger.evidence`); each transfer's memo
+    The evidence is the result as accepted (`ledger.evidence.rewards`); each transfer's memo
     commits to its digest, and `ledger verify` recomputes the split from it."""
     result = accepted.result
     occurred_at: datetime = result.occurred_at

@@ -1,6 +1,6 @@
 """Registry lookups for the services: platform keys, artists, galleries, worker keys.
 
-Reads go to the registry tables (`ledger.registry`) and are cached for at most `ttl_s`
+Reads go to the registry tables (`ledger.parties.registry`) and are cached for at most `ttl_s`
 seconds, so a revoked key stops being trusted within that time and a platform or artist
 registered while the services run is seen without a restart; a miss re-reads at most once
 per `miss_refresh_s`, so an unknown id costs no query storm. A database that cannot be
@@ -22,9 +22,9 @@ import numpy as np
 
 from fairsplit.request import Gallery
 from ledger.crypto import load_public_key
-from ledger.db import is_transient
-from ledger.events import recorded_bodies
-from ledger.registry import WORKER_ROLE, Artist, active_platform_keys, get_artists, service_keys
+from ledger.books.db import is_transient
+from ledger.books.events import recorded_bodies
+from ledger.parties.registry import WORKER_ROLE, Artist, active_platform_keys, get_artists, service_keys
 from services.stream import TransientError, reason_of
 
 T = TypeVar("T")

@@ -1,5 +1,5 @@
 """Rewards booked as the ledger writer books them: a platform-signed event, a worker-signed
-result around it, and the result kept as the rewards' evidence (`ledger.evidence`).
+result around it, and the result kept as the rewards' evidence (`ledger.evidence.rewards`).
 
 Real keys and real signatures, registered through the registry (so their `key` entries are
 in the log): what `ledger verify` and bundles check is what production books. Used by
@@ -16,10 +16,10 @@ from fractions import Fraction
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.crypto import generate_private_key, key_id, public_key_pem
-from ledger.events import book_events
+from ledger.books.events import book_events
 from ledger.money import format_amount
-from ledger.registry import WORKER_ROLE, add_platform, enroll_service_key
-from ledger.store import Ledger
+from ledger.parties.registry import WORKER_ROLE, add_platform, enroll_service_key
+from ledger.books.store import Ledger
 from services.contracts import attribution_id, parse_result
 from services.ledger_writer import AcceptedResult, booking
 from services.signing import body_sha256, sign_event

@@ -2,7 +2,7 @@
 committed offset and lag per partition, and how many dead letters each `.dlq` topic holds.
 
 Read without joining any group (an admin client and an unassigned consumer), so the
-services' own groups are untouched. Knows Kafka only; the ledger's side is `ledger.head_status`.
+services' own groups are untouched. Knows Kafka only; the ledger's side is `ledger.views.head`.
 """
 
 from __future__ import annotations

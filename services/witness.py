@@ -12,7 +12,7 @@ it cosigned — never entries. Its directory (created by `init_witness`, mode 07
     evidence/<hash>-…       validly signed checkpoints it refused as inconsistent (at most 1000)
     serve.lock              held by the one process serving this directory
 
-Invariants: a checkpoint is cosigned only if `ledger.witness_protocol.decide` accepts it
+Invariants: a checkpoint is cosigned only if `ledger.tlog.witness_protocol.decide` accepts it
 against the stored one, and the check, the write of the new state (to a temporary file,
 fsync, rename, fsync of the directory) and the reply happen under the origin's lock, so
 two requests can never roll the state back. State survives restarts because it is only
@@ -42,12 +42,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import SIGNATURE_PREFIX, Checkpoint, CheckpointError, NoteKey, parse_note
-from ledger.cosignature import CosignerKey, cosign, parse_key_file
+from ledger.tlog.checkpoint import SIGNATURE_PREFIX, Checkpoint, CheckpointError, NoteKey, parse_note
+from ledger.tlog.cosignature import CosignerKey, cosign, parse_key_file
 from ledger.errors import SigningKeyError
-from ledger.keyring import Keyring, KeyringError, parse_keyring, public_key_id
-from ledger.keys import read_key
-from ledger.witness_protocol import (MAX_REQUEST_BYTES, SIZE_CONTENT_TYPE, AddCheckpoint, Refusal, decide, origin_hash,
+from ledger.tlog.public_keys import Keyring, KeyringError, parse_keyring, public_key_id
+from ledger.keys.signing import read_key
+from ledger.tlog.witness_protocol import (MAX_REQUEST_BYTES, SIZE_CONTENT_TYPE, AddCheckpoint, Refusal, decide, origin_hash,
                                      origin_of, parse_request)
 from services.http_guard import GuardedHandler, GuardedServer, Limits
 

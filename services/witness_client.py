@@ -4,7 +4,7 @@
 witness that has not cosigned it, with a consistency proof from the size that witness
 holds (the largest it cosigned for us, else 0; a 409 Conflict names its real size and
 the request is proven again from there, once). Returned cosignatures are verified and
-kept (`ledger.witnessing`). It never raises: each witness gets an `WitnessOutcome`, and a
+kept (`ledger.transparency.witnessing`). It never raises: each witness gets an `WitnessOutcome`, and a
 witness that is down is skipped with growing backoff (1 s … 5 min) until it answers.
 
 `start(engine)` runs the same in a background thread, woken by `notify()` after each new
@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from ledger.checkpoint import CheckpointError
-from ledger.cosignature import CosignerKey, parse_vkey
-from ledger.witness_protocol import SIZE_CONTENT_TYPE, format_request, origin_hash, parse_size_response
-from ledger.witnessing import last_cosigned_size, record_cosignature, submission
+from ledger.tlog.checkpoint import CheckpointError
+from ledger.tlog.cosignature import CosignerKey, parse_vkey
+from ledger.tlog.witness_protocol import SIZE_CONTENT_TYPE, format_request, origin_hash, parse_size_response
+from ledger.transparency.witnessing import last_cosigned_size, record_cosignature, submission
 
 log = logging.getLogger("fairsplit.witnesses")
 

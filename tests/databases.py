@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ledger.db import make_engine, sqlalchemy_url, upgrade_to_head
+from ledger.books.db import make_engine, sqlalchemy_url, upgrade_to_head
 
 PG_ADMIN_URL = os.environ.get("FAIRSPLIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -2,7 +2,7 @@
 
 A close is recorded in the same transaction as its payout transfers. `through_seq` is
 the ledger head seq right after those payouts: transfers with a higher seq whose own
-period is already closed count in the next open period (`ledger.payouts.Timeline`).
+period is already closed count in the next open period (`ledger.payouts.arithmetic.Timeline`).
 
 Revision ID: 0003_payout_periods
 Revises: 0002_registry_events

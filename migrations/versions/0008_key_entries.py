@@ -2,9 +2,9 @@
 
 The transfer CHECKs are relaxed to admit them: `amount > 0 OR kind IN ('key', 'close')`
 and kinds ('reward', 'payout', 'reversal', 'adjustment', 'key', 'close'). Memo limits are
-the application's (`ledger.system_entries`); the column was always unbounded text. No row
+the application's (`ledger.books.system_entries`); the column was always unbounded text. No row
 changes: a ledger written before keeps verifying, and `fairsplit init` anchors its key
-history in the log (`ledger.key_lifecycle.init_key_history`).
+history in the log (`ledger.keys.lifecycle.init_key_history`).
 
 SQLite cannot alter a CHECK in place; relaxing one by rewriting the table's schema text is
 the documented way (sqlite.org/lang_altertable.html, "making other kinds of table schema

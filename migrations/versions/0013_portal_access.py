@@ -1,7 +1,7 @@
 """The artists' portal's access tables: login-token hashes and revocations (append-only).
 
 Written only by `fairsplit portal token|revoke`; the portal itself reads them with a
-SELECT-only role (docs/portal.md). See `ledger.portal_schema`.
+SELECT-only role (docs/portal.md). See `ledger.books.portal_schema`.
 
 Revision ID: 0013_portal_access
 Revises: 0010_reward_evidence

@@ -4,7 +4,7 @@
   which `ledger verify --since` sums for each reward a new reversal takes back;
 - `ix_events_test_model` (events.event_id, where a test model attributed the event): the
   events whose shares mean nothing, which `balance` and the portal look for among an
-  account's rewards (`ledger.account_views.paid_by_test_models`).
+  account's rewards (`ledger.views.accounts.paid_by_test_models`).
 
 An in-place upgrade: no row is rewritten (the transfers' hashes, chain and tree are
 unchanged); the indexes are built from the rows there are.
@@ -23,7 +23,7 @@ down_revision = "0014_artist_style_allowances"
 branch_labels = None
 depends_on = None
 
-# As `ledger.schema` writes it then (a migration keeps the text it ran with); `\:` is a colon to `text()`.
+# As `ledger.books.schema` writes it then (a migration keeps the text it ran with); `\:` is a colon to `text()`.
 TEST_MODEL_EVENT = r"""attribution_json LIKE '%"test_model"\:true%'"""
 
 

@@ -26,9 +26,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ledger.key_lifecycle import public_keyring
-from ledger.proving import balance_bundle
-from ledger.transparency import TransparencyError
+from ledger.keys.lifecycle import public_keyring
+from ledger.transparency.proving import balance_bundle
+from ledger.transparency.tree import TransparencyError
 from services.portal import views
 from services.portal.offline import verifier_html
 from services.portal.sessions import COOKIE, HEADERS, LoginLimiter, Session, SessionSigner, session_expiry
@@ -194,7 +194,7 @@ def read_only_engine(url: str) -> Engine:
     PostgreSQL it names the SELECT-only role (`services.portal.grants`)."""
     from sqlalchemy import create_engine, make_url
 
-    from ledger.db import make_engine, sqlalchemy_url
+    from ledger.books.db import make_engine, sqlalchemy_url
 
     parsed = make_url(sqlalchemy_url(url))
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.encoding import utc
+from ledger.books.encoding import utc
 from ledger.errors import LedgerError
-from ledger.portal_schema import PORTAL_REVOCATIONS, PORTAL_TOKENS
-from ledger.schema import ARTISTS
+from ledger.books.portal_schema import PORTAL_REVOCATIONS, PORTAL_TOKENS
+from ledger.books.schema import ARTISTS
 
 TOKEN_BYTES = 32
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

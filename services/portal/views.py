@@ -19,17 +19,17 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
-from ledger.account_views import account_history, paid_by_test_models, paid_totals, period_status
-from ledger.closes import list_payouts
-from ledger.encoding import utc
+from ledger.views.accounts import account_history, paid_by_test_models, paid_totals, period_status
+from ledger.payouts.close import list_payouts
+from ledger.books.encoding import utc
 from ledger.errors import LedgerError
 from ledger.money import format_amount
-from ledger.periods import parse_period
-from ledger.schema import EVENTS, TRANSFERS
-from ledger.statement_export import statements_for
-from ledger.statements import statement_dict
-from ledger.store import Ledger, StoredTransfer
-from ledger.transparency import latest_checkpoint
+from ledger.payouts.periods import parse_period
+from ledger.books.schema import EVENTS, TRANSFERS
+from ledger.statements.export import statements_for
+from ledger.statements.lines import statement_dict
+from ledger.books.store import Ledger, StoredTransfer
+from ledger.transparency.tree import latest_checkpoint
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000

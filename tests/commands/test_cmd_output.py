@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from ledger.store import TransferSpec
+from ledger.books.store import TransferSpec
 
 NARROW = {"COLUMNS": "80", "LINES": "40"}
 

@@ -15,11 +15,11 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from cli import app
-from ledger.db import make_engine
-from ledger.keys import load_signer
-from ledger.store import Ledger
-from ledger.transparency import create_checkpoint
-from ledger.verify import verify_ledger
+from ledger.books.db import make_engine
+from ledger.keys.signing import load_signer
+from ledger.books.store import Ledger
+from ledger.transparency.tree import create_checkpoint
+from ledger.audit.chain import verify_ledger
 from services.signed_rewards import enrol, reward
 
 FORBIDDEN = [

@@ -10,9 +10,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.db import make_engine
-from ledger.keys import load_signer
-from ledger.store import Ledger, TransferSpec
+from ledger.books.db import make_engine
+from ledger.keys.signing import load_signer
+from ledger.books.store import Ledger, TransferSpec
 
 
 def main(url: str, key_dir: str, name: str, batches: int, start_file: str) -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
-from ledger.keys import Signer
-from ledger.store import Ledger
+from ledger.keys.signing import Signer
+from ledger.books.store import Ledger
 
 WHEN = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -39,8 +39,8 @@ def make_ledger_env(url: str, key_dir, cls: type[LedgerEnv] = LedgerEnv) -> Ledg
     A fresh test database is brought to head the cheap way (tests/databases.py): a
     SQLite file not made yet is a copy of the session's template, a PostgreSQL clone is
     at head already; anything else runs the migrations."""
-    from ledger.db import make_engine
-    from ledger.keys import load_or_create_signer
+    from ledger.books.db import make_engine
+    from ledger.keys.signing import load_or_create_signer
     from tests.databases import migrate_fresh
 
     migrate_fresh(url)
@@ -54,8 +54,8 @@ def ledger_at(url: str, key_dir: str, revision: str) -> Ledger:
     with a new signing key in `key_dir`."""
     from alembic import command
 
-    from ledger.db import alembic_config, make_engine
-    from ledger.keys import load_or_create_signer
+    from ledger.books.db import alembic_config, make_engine
+    from ledger.keys.signing import load_or_create_signer
 
     engine = make_engine(url)
     config = alembic_config()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.accounts import resolve_account, validate_account
+from ledger.books.accounts import resolve_account, validate_account
 from ledger.errors import AccountError
 
 

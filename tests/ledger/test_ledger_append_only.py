@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from ledger.store import reward_transfers
+from ledger.books.store import reward_transfers
 from tests.ledger.support import WHEN
 
 

@@ -10,17 +10,17 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import func, select, text
 
-from ledger.balance_audit import audit
-from ledger.close_entries import close_specs
-from ledger.closes import close_period
-from ledger.db import upgrade_to_head
-from ledger.payouts import PayoutDecision
-from ledger.periods import parse_period
-from ledger.schema import TRANSFERS
-from ledger.store import Ledger, reward_transfers
-from ledger.transparency import verify_checkpoints
-from ledger.key_entries import upgrade_specs
-from ledger.verify import verify_ledger
+from ledger.audit.balances import audit
+from ledger.payouts.close_entries import close_specs
+from ledger.payouts.close import close_period
+from ledger.books.db import upgrade_to_head
+from ledger.payouts.arithmetic import PayoutDecision
+from ledger.payouts.periods import parse_period
+from ledger.books.schema import TRANSFERS
+from ledger.books.store import Ledger, reward_transfers
+from ledger.transparency.tree import verify_checkpoints
+from ledger.keys.entries import upgrade_specs
+from ledger.audit.chain import verify_ledger
 from tests.ledger.support import ledger_at
 
 LATER = datetime(2027, 6, 1, tzinfo=UTC)
@@ -74,7 +74,7 @@ def test_a_close_entry_that_does_not_match_the_transfers_is_named(env):
 
 def test_money_never_moves_through_a_ledger_account_and_a_close_entry_moves_none(env):
     from ledger.errors import TransferError
-    from ledger.store import TransferSpec
+    from ledger.books.store import TransferSpec
 
     with pytest.raises(TransferError, match="ledger: account"):
         env.ledger.append([TransferSpec("x", "platform:acme", "ledger:closes", 5, "USD", "reward", LATER)])
@@ -93,9 +93,9 @@ def _legacy_ledger(url: str, key_dir: str) -> Ledger:
 
 
 def test_a_ledger_written_before_maintained_balances_upgrades_and_verifies(database_url, tmp_path, monkeypatch):
-    import ledger.closes as closing
-    import ledger.store as store
-    from ledger.transparency import create_checkpoint
+    import ledger.payouts.close as closing
+    import ledger.books.store as store
+    from ledger.transparency.tree import create_checkpoint
 
     with monkeypatch.context() as old_code:
         old_code.setattr(store, "record_balances", lambda connection, rows: None)

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from ledger.db import head_revision
+from ledger.books.db import head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,7 +111,7 @@ def test_verify_as_a_real_process_fails_on_tampering(env, tmp_path):
     """End to end in a subprocess: exit 0 when intact, exit 1 naming the altered row."""
     from tests.ledger.support import WHEN
 
-    from ledger.store import TransferSpec
+    from ledger.books.store import TransferSpec
 
     env.ledger.append([TransferSpec(f"e{i}", "artist:a", "payouts:USD", 10 + i, "USD", "payout", WHEN) for i in range(4)])
     command = [sys.executable, str(ROOT / "cli.py"), "--database-url", env.url, "--key-dir", env.key_dir, "ledger", "verify"]

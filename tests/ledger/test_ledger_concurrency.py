@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ledger.schema import Transfer
-from ledger.verify import verify_ledger
+from ledger.books.schema import Transfer
+from ledger.audit.chain import verify_ledger
 
 WRITER = Path(__file__).with_name("ledger_writer.py")
 ROOT = Path(__file__).resolve().parents[2]

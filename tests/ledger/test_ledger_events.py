@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import ConflictError, MoneyError
-from ledger.events import EventRecord, book_event, get_event
-from ledger.schema import EVENTS, TRANSFERS
-from ledger.store import reward_transfers
+from ledger.books.events import EventRecord, book_event, get_event
+from ledger.books.schema import EVENTS, TRANSFERS
+from ledger.books.store import reward_transfers
 from tests.ledger.support import WHEN
 
 EVENT_ID = "9b1c3f3e-8f1a-4c55-9d61-3f0d1f0e2a11"
@@ -87,7 +87,7 @@ def test_an_event_id_that_is_not_a_lower_case_uuid_cannot_be_recorded(spelling):
 
 
 def test_a_batch_is_booked_together_with_duplicates_paying_nothing_more(env):
-    from ledger.events import book_events
+    from ledger.books.events import book_events
 
     book_event(env.ledger, *_item("e-0"))
     items = [_item("e-1"), _item("e-0"), _item("e-2"), _item("e-1")]
@@ -99,7 +99,7 @@ def test_a_batch_is_booked_together_with_duplicates_paying_nothing_more(env):
 def test_a_refused_event_refuses_its_whole_batch_and_books_nothing(env):
     """book_events is all-or-nothing; the stream's RunTask isolates the bad item (tested in
     tests/services): one place isolates failures."""
-    from ledger.events import book_events
+    from ledger.books.events import book_events
 
     book_event(env.ledger, *_item("e-0"))
     bad_money = (replace(_item("e-3")[0]), [replace(t, amount=0) for t in _item("e-3")[1]])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ledger.eventtime import EventTimeWindow
+from ledger.books.eventtime import EventTimeWindow
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

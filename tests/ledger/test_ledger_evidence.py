@@ -18,19 +18,19 @@ from typer.testing import CliRunner
 
 from cli import app
 from ledger.crypto import generate_private_key, key_id, public_key_pem
-from ledger.events import book_events
-from ledger.evidence import EvidenceError, digest_of, memo_for, spell
-from ledger.key_entries import anchor_specs
-from ledger.key_lifecycle import public_keyring
-from ledger.keys import Signer, register_key
-from ledger.proofs import VerificationError, verify_document
-from ledger.proving import balance_bundle
-from ledger.registry import revoke_platform_keys
-from ledger.schema import PLATFORM_KEYS, REWARD_EVIDENCE, SERVICE_KEYS
+from ledger.books.events import book_events
+from ledger.evidence.rewards import EvidenceError, digest_of, memo_for, spell
+from ledger.keys.entries import anchor_specs
+from ledger.keys.lifecycle import public_keyring
+from ledger.keys.signing import Signer, register_key
+from ledger.tlog.proofs import VerificationError, verify_document
+from ledger.transparency.proving import balance_bundle
+from ledger.parties.registry import revoke_platform_keys
+from ledger.books.schema import PLATFORM_KEYS, REWARD_EVIDENCE, SERVICE_KEYS
 from ledger.errors import SigningKeyError
-from ledger.store import Ledger, TransferSpec, _insert, _seal
-from ledger.transparency import create_checkpoint
-from ledger.verify import verify_ledger
+from ledger.books.store import Ledger, TransferSpec, _insert, _seal
+from ledger.transparency.tree import create_checkpoint
+from ledger.audit.chain import verify_ledger
 from services.contracts import parse_result
 from services.ledger_writer import AcceptedResult, booking
 from tests.ledger.support import WHEN
@@ -212,7 +212,7 @@ def test_a_memo_spelling_is_exact():
 
 
 def test_reversals_take_back_at_most_a_reward_and_adjustments_are_not_trusted(env, honest):
-    from ledger.reversals import reverse_event
+    from ledger.books.reversals import reverse_event
 
     reverse_event(env.ledger, event_id("a"), "withdrawn by the platform")
     assert verify_ledger(env.engine).ok  # an honest clawback verifies

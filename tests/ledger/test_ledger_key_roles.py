@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from ledger.crypto import generate_private_key, public_key_pem, read_private_key
-from ledger.registry import RegistryError, add_platform, enroll_service_key, rotate_platform_key
+from ledger.parties.registry import RegistryError, add_platform, enroll_service_key, rotate_platform_key
 
 WORKER = "attribution-worker"
 

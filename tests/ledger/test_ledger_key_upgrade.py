@@ -14,17 +14,17 @@ from sqlalchemy import insert, select, text
 from typer.testing import CliRunner
 
 from cli import app
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.db import alembic_config, make_engine
-from ledger.encoding import encode_row, row_hash
-from ledger.keyring import parse_keyring
-from ledger.keys import load_signer, write_new_key
-from ledger.merkle import MemoryTree
-from ledger.proofs import verify_document
-from ledger.proving import balance_bundle
-from ledger.schema import CHECKPOINTS, TRANSFERS, SigningKey
-from ledger.store import Ledger, TransferSpec
-from ledger.transparency import extend_tree
+from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
+from ledger.books.db import alembic_config, make_engine
+from ledger.books.encoding import encode_row, row_hash
+from ledger.tlog.public_keys import parse_keyring
+from ledger.keys.signing import load_signer, write_new_key
+from ledger.tlog.merkle import MemoryTree
+from ledger.tlog.proofs import verify_document
+from ledger.transparency.proving import balance_bundle
+from ledger.books.schema import CHECKPOINTS, TRANSFERS, SigningKey
+from ledger.books.store import Ledger, TransferSpec
+from ledger.transparency.tree import extend_tree
 from services.signed_rewards import enrol, reward
 from tests.ledger.support import WHEN
 
@@ -120,8 +120,8 @@ def test_a_ledger_rotated_before_key_entries_upgrades_and_verifies(database_url,
 
 
 def test_before_init_the_legacy_rotation_is_reported_with_what_to_do(sqlite_url, tmp_path):
-    from ledger.db import upgrade_to_head
-    from ledger.verify import verify_ledger
+    from ledger.books.db import upgrade_to_head
+    from ledger.audit.chain import verify_ledger
 
     engine, _, _ = _legacy_ledger(sqlite_url, tmp_path / "keys")
     upgrade_to_head(engine)

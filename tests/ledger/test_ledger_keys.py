@@ -8,7 +8,7 @@ import pytest
 
 from ledger.crypto import key_id as key_id_of
 from ledger.errors import SigningKeyError
-from ledger.keys import KEY_SUFFIX, active_key_ids, load_or_create_signer, load_signer
+from ledger.keys.signing import KEY_SUFFIX, active_key_ids, load_or_create_signer, load_signer
 
 
 def mode(path) -> int:
@@ -52,7 +52,7 @@ def test_signer_signature_is_the_plain_ed25519_one_whichever_library_signs():
     """Signer.sign may go through libsodium (fast path); the bytes must be OpenSSL's."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.keys import Signer
+    from ledger.keys.signing import Signer
 
     private = Ed25519PrivateKey.generate()
     signer = Signer.from_private_key(private)

@@ -10,11 +10,11 @@ from fractions import Fraction
 
 from sqlalchemy import event, inspect, text
 
-from ledger.account_views import paid_by_test_models
-from ledger.db import upgrade_to_head
-from ledger.reversals import reverse_event
-from ledger.transparency import create_checkpoint
-from ledger.verify_since import verify_since
+from ledger.views.accounts import paid_by_test_models
+from ledger.books.db import upgrade_to_head
+from ledger.books.reversals import reverse_event
+from ledger.transparency.tree import create_checkpoint
+from ledger.audit.since import verify_since
 from services.signed_rewards import enrol, reward
 from tests.ledger.support import ledger_at
 from tests.payouts.support import eid

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import DBAPIError
 
 from ledger.crypto import key_id, public_key_pem
-from ledger.registry import (
+from ledger.parties.registry import (
     RegistryError,
     active_platform_keys,
     add_artist,
@@ -139,7 +139,7 @@ def test_concurrent_registrations_of_one_artist_all_succeed_once(env):
     see the same registration — never an IntegrityError."""
     import threading
 
-    from ledger.db import make_engine
+    from ledger.books.db import make_engine
 
     for round_ in range(5):
         artist = f"race-{round_}"

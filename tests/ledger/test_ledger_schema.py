@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import ledger.schema  # noqa: F401  (every table)
-from ledger.db import (
+import ledger.books.schema  # noqa: F401  (every table)
+from ledger.books.db import (
     alembic_config,
     check_ready,
     head_revision,

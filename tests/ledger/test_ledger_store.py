@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.errors import AccountError, ConflictError, MoneyError, TransferError
-from ledger.schema import Transfer
-from ledger.store import TransferSpec, reward_transfers, transfer_id
+from ledger.books.schema import Transfer
+from ledger.books.store import TransferSpec, reward_transfers, transfer_id
 from tests.ledger.support import WHEN
 
 
@@ -122,7 +122,7 @@ def test_large_batch_is_signed_in_parallel_and_chains(env):
 def test_transfer_id_is_uuid5_of_event_payee_kind():
     import uuid
 
-    from ledger.store import TRANSFER_NAMESPACE, transfer_id
+    from ledger.books.store import TRANSFER_NAMESPACE, transfer_id
 
     for event_id in ("e-1", "évènement-ü", "x" * 200, str(uuid.uuid4())):
         for payee, kind in (("artist:van-gogh", "reward"), ("platform:acme", "reversal")):

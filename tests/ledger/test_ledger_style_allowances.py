@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.registry import RegistryError, add_artist, get_artists
-from ledger.style_allowances import StylePolicy, cosine_distance, style_allowances
+from ledger.parties.registry import RegistryError, add_artist, get_artists
+from ledger.parties.style_allowances import StylePolicy, cosine_distance, style_allowances
 
 POLICY = StylePolicy(0.05)
 

@@ -9,17 +9,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
-from ledger.encoding import row_hash
+from ledger.books.encoding import row_hash
 from ledger.errors import SigningKeyError
-from ledger.key_lifecycle import rotate_key
-from ledger.keys import Signer, register_key
-from ledger.store import Ledger, TransferSpec, _insert, _seal
-from ledger.verify import verify_ledger
+from ledger.keys.lifecycle import rotate_key
+from ledger.keys.signing import Signer, register_key
+from ledger.books.store import Ledger, TransferSpec, _insert, _seal
+from ledger.audit.chain import verify_ledger
 from tests.ledger.support import WHEN
 
 
 def fill(env, events=5):
-    """Chain checks need rows, not rewards: payouts carry no evidence (`ledger.verify_evidence`)."""
+    """Chain checks need rows, not rewards: payouts carry no evidence (`ledger.evidence.audit`)."""
     specs = [TransferSpec(f"ev-{i}", "artist:van-gogh", "payouts:USD", 1000 + i, "USD", "payout", WHEN)
              for i in range(events)]
     return env.ledger.append(specs)

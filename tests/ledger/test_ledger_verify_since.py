@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from cli import app
 from ledger.crypto import generate_private_key
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.transparency import create_checkpoint
-from ledger.verify_since import verify_since
+from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
+from ledger.transparency.tree import create_checkpoint
+from ledger.audit.since import verify_since
 from services.signed_rewards import enrol, reward
 from tests.payouts.support import eid
 
@@ -104,8 +104,8 @@ def test_after_a_kept_checkpoint_a_row_sealed_by_a_key_only_in_signing_keys_is_c
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from sqlalchemy import text
 
-    from ledger.keys import Signer, register_key
-    from ledger.store import TransferSpec, _insert, _seal
+    from ledger.keys.signing import Signer, register_key
+    from ledger.books.store import TransferSpec, _insert, _seal
 
     book(env.ledger, 0, 2)
     kept = create_checkpoint(env.engine, env.signer)
@@ -129,7 +129,7 @@ def test_after_a_kept_checkpoint_rewards_are_checked_against_their_evidence(env)
     evidence, or paying again with evidence an event before it was paid by, is named."""
     from sqlalchemy import text
 
-    from ledger.store import TransferSpec, _insert, _seal
+    from ledger.books.store import TransferSpec, _insert, _seal
 
     book(env.ledger, 0, 2)
     kept = create_checkpoint(env.engine, env.signer)

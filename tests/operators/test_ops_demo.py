@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import func, select
 
-from ledger.schema import TRANSFERS
+from ledger.books.schema import TRANSFERS
 
 
 def _transfers(env) -> int:

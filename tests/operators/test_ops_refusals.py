@@ -121,7 +121,7 @@ def test_a_missing_default_model_is_one_whole_sentence_naming_the_way_out(cli, t
 def test_history_at_80_columns_keeps_date_kind_counterparty_and_currency(cli, env):
     from datetime import UTC, datetime
 
-    from ledger.store import TransferSpec
+    from ledger.books.store import TransferSpec
 
     when = datetime(2026, 11, 24, 12, 5, tzinfo=UTC)
     env.ledger.append([

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from pypdf import PdfReader
 
-from ledger.payouts import CloseMark, Timeline
-from ledger.statement_files import RENDERERS, daily_series, fixed_decimals
-from ledger.statements import EventInfo, build_statements, summarise
+from ledger.payouts.arithmetic import CloseMark, Timeline
+from ledger.statements.files import RENDERERS, daily_series, fixed_decimals
+from ledger.statements.lines import EventInfo, build_statements, summarise
 from tests.payouts.test_pay_files import NOV, fmt
 
 ARTIST = "artist:van-gogh"

@@ -13,7 +13,7 @@ import pytest
 def test_status_without_a_broker_shows_the_ledger(cli, env, tmp_path):
     from datetime import UTC, datetime
 
-    from ledger.store import TransferSpec
+    from ledger.books.store import TransferSpec
 
     when = datetime(2026, 11, 24, 12, tzinfo=UTC)
     env.ledger.append([TransferSpec(f"6f00000{n}-1a2b-4c3d-8e4f-5a6b7c8d9e0f", "platform:acme", "artist:van-gogh",

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from sqlalchemy import func, select
 
-from ledger.schema import TRANSFERS
+from ledger.books.schema import TRANSFERS
 from tests.ledger.support import LedgerEnv
 from services.signed_rewards import Signers, enrol, reward
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.payouts import (
+from ledger.payouts.arithmetic import (
     CloseMark,
     Timeline,
     decide,
@@ -16,8 +16,8 @@ from ledger.payouts import (
     period_deltas,
     plan_payouts,
 )
-from ledger.periods import parse_period
-from ledger.statements import EventInfo, build_statements, summarise
+from ledger.payouts.periods import parse_period
+from ledger.statements.lines import EventInfo, build_statements, summarise
 
 NOV, DEC = parse_period("2026-11"), parse_period("2026-12")
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from ledger.closes import PeriodLockedError, close_period, closes, list_payouts
+from ledger.payouts.close import PeriodLockedError, close_period, closes, list_payouts
 from ledger.errors import TransferError
-from ledger.periods import parse_period
-from ledger.reversals import reverse_event
-from ledger.statement_export import statements_for
+from ledger.payouts.periods import parse_period
+from ledger.books.reversals import reverse_event
+from ledger.statements.export import statements_for
 from tests.payouts.support import MODEL, at, eid
 
 LATER = datetime(2027, 2, 1, tzinfo=UTC)
@@ -150,7 +150,7 @@ def test_refusals(env):
 def test_two_racing_closes_of_different_cadences_cannot_both_land(env, monkeypatch):
     """A weekly close that lands while a monthly one is being planned wins; the monthly one
     is refused under the lock, so one currency never holds two cadences."""
-    import ledger.closes as closing
+    import ledger.payouts.close as closing
 
     env.reward("e1", at(3), 1_000_000, HALF)
     real_plan, raced = closing.plan_close, []
@@ -170,7 +170,7 @@ def test_two_racing_closes_of_different_cadences_cannot_both_land(env, monkeypat
 
 def test_a_close_planned_on_a_stale_head_is_planned_again(env, monkeypatch):
     """A reward (or a rival close) that lands between planning and writing makes the close re-plan."""
-    import ledger.closes as closing
+    import ledger.payouts.close as closing
 
     env.reward("e1", at(3), 1_000_000, HALF)
     real_plan, calls = closing.plan_close, []

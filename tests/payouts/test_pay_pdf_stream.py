@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from pypdf import PdfReader
 
-from ledger.payouts import CloseMark, Timeline
-from ledger.statement_files import RENDERERS
-from ledger.statement_layout import Flowing, PdfParts
-from ledger.statements import EventInfo, Statement, build_statements, summarise
+from ledger.payouts.arithmetic import CloseMark, Timeline
+from ledger.statements.files import RENDERERS
+from ledger.statements.layout import Flowing, PdfParts
+from ledger.statements.lines import EventInfo, Statement, build_statements, summarise
 from tests.payouts.test_pay_files import NOV, fmt
 
 START = datetime(2026, 11, 2, 8, tzinfo=UTC)

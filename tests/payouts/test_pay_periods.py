@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.periods import (
+from ledger.payouts.periods import (
     CADENCES,
     PeriodError,
     parse_period,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from fractions import Fraction
 
-from ledger.close_entries import carried_by, close_entry_rows, parse_close_entry
-from ledger.closes import close_period
-from ledger.periods import parse_period
-from ledger.statement_export import statements_for
+from ledger.payouts.close_entries import carried_by, close_entry_rows, parse_close_entry
+from ledger.payouts.close import close_period
+from ledger.payouts.periods import parse_period
+from ledger.statements.export import statements_for
 from tests.payouts.reads import transfer_rows_read
 from tests.payouts.support import MODEL
 
@@ -72,8 +72,8 @@ def test_a_close_records_what_it_carried_as_close_entries(env):
 
 
 def test_verify_re_derives_every_close_entry_through_late_rows_reversals_and_multi_period_closes(env):
-    from ledger.balance_audit import audit
-    from ledger.reversals import reverse_event
+    from ledger.audit.balances import audit
+    from ledger.books.reversals import reverse_event
     from tests.payouts.support import eid
 
     env.reward("a", datetime(2026, 10, 3, tzinfo=UTC), 4_000_000, SHARES[0])

@@ -11,9 +11,9 @@ from fractions import Fraction
 from tests.payouts.support import MODEL, at
 from pypdf import PdfReader
 
-from ledger.closes import close_period
-from ledger.periods import parse_period
-from ledger.statement_export import export_statements, statements_for
+from ledger.payouts.close import close_period
+from ledger.payouts.periods import parse_period
+from ledger.statements.export import export_statements, statements_for
 
 SPLIT = {"artist:van-gogh": Fraction(3, 5), MODEL: Fraction(2, 5)}
 OCT, NOV = parse_period("2026-10"), parse_period("2026-11")

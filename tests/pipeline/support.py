@@ -50,7 +50,7 @@ class Pipeline:
         return sign_event(body, platform_key or self.platform_key)
 
     def landed(self, event_ids: list[str]) -> int:
-        from ledger.schema import EVENTS
+        from ledger.books.schema import EVENTS
 
         with self.engine.connect() as connection:
             return connection.execute(
@@ -140,7 +140,7 @@ def demo_gallery(sources, artist) -> Path:
 
 
 def make_pipeline(database_url: str, tmp_path: Path, sources=None) -> Pipeline:
-    from ledger.db import make_engine
+    from ledger.books.db import make_engine
 
     key = generate_private_key()
     pem = tmp_path / "acme.pub.pem"

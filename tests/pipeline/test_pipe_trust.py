@@ -15,7 +15,7 @@ from commands.settings import read_settings
 from commands.wiring import worker_task
 from ledger.crypto import generate_private_key, key_id, write_private_key
 from ledger.money import format_amount, parse_amount
-from ledger.schema import SERVICE_KEYS
+from ledger.books.schema import SERVICE_KEYS
 from services.attribution_worker import encode_record, load_worker_key
 from services.kafka import dlq_topic
 from services.runners import KafkaSettings

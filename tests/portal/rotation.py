@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ledger.checkpoint import Checkpoint, parse_note, sign_checkpoint
-from ledger.encoding import encode_row, row_hash
-from ledger.key_lifecycle import public_keyring, rotate_key
-from ledger.keys import Signer, read_key
-from ledger.merkle import MemoryTree
-from ledger.proofs import BUNDLE_FORMAT, display_balances, inclusion_part
-from ledger.schema import TRANSFERS
-from ledger.store import TransferSpec
+from ledger.tlog.checkpoint import Checkpoint, parse_note, sign_checkpoint
+from ledger.books.encoding import encode_row, row_hash
+from ledger.keys.lifecycle import public_keyring, rotate_key
+from ledger.keys.signing import Signer, read_key
+from ledger.tlog.merkle import MemoryTree
+from ledger.tlog.proofs import BUNDLE_FORMAT, display_balances, inclusion_part
+from ledger.books.schema import TRANSFERS
+from ledger.books.store import TransferSpec
 from tests.portal.support import WHEN, AccessEnv, make_access_env
 
 FORGED = 1_000_000_000_000  # 1,000,000 USD
@@ -44,8 +44,8 @@ class Rotated:
 
 
 def make_rotated(url: str, tmp_path: Path) -> Rotated:
-    from ledger.proving import balance_bundle
-    from ledger.transparency import create_checkpoint
+    from ledger.transparency.proving import balance_bundle
+    from ledger.transparency.tree import create_checkpoint
 
     env = make_access_env(url, tmp_path / "keys")
     before = balance_bundle(env.engine, "artist:van-gogh")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
-from ledger.registry import add_artist
-from ledger.transparency import create_checkpoint
+from ledger.parties.registry import add_artist
+from ledger.transparency.tree import create_checkpoint
 from tests.payouts.support import PayoutEnv, eid
 from tests.proofs.support import make_env
 

@@ -16,7 +16,7 @@ from starlette.routing import Mount
 from typer.testing import CliRunner
 
 from cli import app as cli_app
-from ledger.portal_schema import PORTAL_TOKENS
+from ledger.books.portal_schema import PORTAL_TOKENS
 from services.portal.app import PortalConfig, create_app, read_only_engine
 from services.portal.sessions import CSP, LoginLimiter
 from tests.payouts.support import eid

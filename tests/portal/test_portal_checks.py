@@ -13,11 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app as cli_app
-from ledger.cosignature import CosignerKey, cosign
-from ledger.checkpoint import parse_note
+from ledger.tlog.cosignature import CosignerKey, cosign
+from ledger.tlog.checkpoint import parse_note
 from ledger.crypto import generate_private_key
-from ledger.transparency import create_checkpoint, latest_checkpoint
-from ledger.witnessing import record_cosignature
+from ledger.transparency.tree import create_checkpoint, latest_checkpoint
+from ledger.transparency.witnessing import record_cosignature
 from services.portal.app import PortalConfig, create_app, read_only_engine
 from tests.portal.conftest import Served
 from tests.portal.support import WHEN, make_access_env

@@ -1,5 +1,5 @@
 """Per-period bundles (`balance A --proof F --period P`) in the JavaScript verifier
-(fs-period.js, in Chromium) against the Python one (`ledger/period_proofs.py`): the same
+(fs-period.js, in Chromium) against the Python one (`ledger/tlog/period_proofs.py`): the same
 verdict, word for word, on honest bundles of a closed, a first and an open period, and
 on every tampering — an entry dropped or foreign, an amount edited, the opening or the
 closing edited or swapped for another signed close entry; and the same periods read from
@@ -14,13 +14,13 @@ from fractions import Fraction
 
 import pytest
 
-from ledger.closes import close_period
-from ledger.db import make_engine, upgrade_to_head
-from ledger.key_lifecycle import public_keyring
-from ledger.keys import load_or_create_signer
-from ledger.period_bundles import period_bundle
-from ledger.periods import PeriodError, parse_period
-from ledger.store import Ledger
+from ledger.payouts.close import close_period
+from ledger.books.db import make_engine, upgrade_to_head
+from ledger.keys.lifecycle import public_keyring
+from ledger.keys.signing import load_or_create_signer
+from ledger.transparency.period_bundles import period_bundle
+from ledger.payouts.periods import PeriodError, parse_period
+from ledger.books.store import Ledger
 from services.signed_rewards import enrol, reward
 from tests.payouts.support import eid
 from tests.portal.test_portal_verifier import browser_verdict, python_verdict, verify_html  # noqa: F401 (a fixture)

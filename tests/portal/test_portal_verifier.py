@@ -17,14 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from ledger.checkpoint import parse_note
-from ledger.cosignature import CosignerKey, cosign
+from ledger.tlog.checkpoint import parse_note
+from ledger.tlog.cosignature import CosignerKey, cosign
 from ledger.crypto import generate_private_key, key_id
-from ledger.key_lifecycle import public_keyring
-from ledger.keyring import Keyring, KeyringError, PublicKeyInfo, parse_keyring
-from ledger.proofs import BUNDLE_FORMAT
-from ledger.proving import balance_bundle, prove_inclusion
-from ledger.transparency import create_checkpoint
+from ledger.keys.lifecycle import public_keyring
+from ledger.tlog.public_keys import Keyring, KeyringError, PublicKeyInfo, parse_keyring
+from ledger.tlog.proofs import BUNDLE_FORMAT
+from ledger.transparency.proving import balance_bundle, prove_inclusion
+from ledger.transparency.tree import create_checkpoint
 from tests.portal.rotation import forged_bundle, make_rotated, resigned
 from tests.portal.support import make_access_env, tampered_bundles, tampered_evidence
 

@@ -2,7 +2,7 @@
 (`NewVerifier`, `keyHash`, `isValidName`, `Open`), for checking fairsplit's verifier keys
 and checkpoints against the reference format where no Go toolchain is installed.
 
-Deliberately independent of `ledger.checkpoint`: it reads only the vkey text and the note.
+Deliberately independent of `ledger.tlog.checkpoint`: it reads only the vkey text and the note.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Recursive over ranges D[lo:hi] of one list of entries, exactly as the RFC states MTH,
 PATH and PROOF/SUBPROOF, plus the RFC's verification as a recursive recomputation.
-No code is shared with `ledger.merkle`, so the two can be checked against each other.
+No code is shared with `ledger.tlog.merkle`, so the two can be checked against each other.
 MTH is memoised per range only to keep all-pairs tests fast.
 """
 

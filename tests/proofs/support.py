@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.store import TransferSpec
+from ledger.books.store import TransferSpec
 from tests.ledger.support import LedgerEnv, make_ledger_env
 
 WHEN = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC)

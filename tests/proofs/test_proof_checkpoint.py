@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import (
+from ledger.tlog.checkpoint import (
     Checkpoint,
     CheckpointError,
     NoteKey,
@@ -19,7 +19,7 @@ from ledger.checkpoint import (
     sign_checkpoint,
     sign_note,
 )
-from ledger.keyring import (
+from ledger.tlog.public_keys import (
     Keyring,
     KeyringError,
     PublicKeyInfo,

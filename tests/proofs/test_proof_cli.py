@@ -150,7 +150,7 @@ def test_huge_or_foreign_seqs_are_one_sentence(cli, book, tmp_path):
 
 def test_ledger_verify_pins_the_first_key_of_the_keys_file_it_is_given(cli, tmp_path):
     from ledger.crypto import generate_private_key, key_id
-    from ledger.keyring import Keyring, PublicKeyInfo
+    from ledger.tlog.public_keys import Keyring, PublicKeyInfo
 
     cli("ledger", "demo", "--events", "2")
     mine, other = tmp_path / "mine.pem", tmp_path / "other.pem"

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from ledger.checkpoint import (
+from ledger.tlog.checkpoint import (
     Checkpoint,
     CheckpointError,
     NoteKey,
@@ -30,7 +30,7 @@ from ledger.checkpoint import (
     sign_checkpoint,
     sign_note,
 )
-from ledger.cosignature import (
+from ledger.tlog.cosignature import (
     CosignerKey,
     cosign,
     cosigned_message,
@@ -40,8 +40,8 @@ from ledger.cosignature import (
     verified_cosignatures,
     with_cosignatures,
 )
-from ledger.merkle import EMPTY_ROOT, MemoryTree
-from ledger.witness_protocol import (
+from ledger.tlog.merkle import EMPTY_ROOT, MemoryTree
+from ledger.tlog.witness_protocol import (
     AddCheckpoint,
     Refusal,
     decide,

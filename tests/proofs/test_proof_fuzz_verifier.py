@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import (
+from ledger.tlog.checkpoint import (
     Checkpoint,
     CheckpointError,
     NoteKey,
@@ -23,16 +23,16 @@ from ledger.checkpoint import (
     open_note,
     sign_checkpoint,
 )
-from ledger.encoding import encode_row
-from ledger.keyring import Keyring, PublicKeyInfo, public_key_id
-from ledger.merkle import (
+from ledger.books.encoding import encode_row
+from ledger.tlog.public_keys import Keyring, PublicKeyInfo, public_key_id
+from ledger.tlog.merkle import (
     MemoryTree,
     ProofError,
     leaf_hash,
     verify_consistency,
     verify_inclusion,
 )
-from ledger.proofs import (
+from ledger.tlog.proofs import (
     BUNDLE_FORMAT,
     CONSISTENCY_FORMAT,
     INCLUSION_FORMAT,

@@ -11,15 +11,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import Checkpoint, CheckpointError, NoteKey, sign_checkpoint
-from ledger.cosignature import (
+from ledger.tlog.checkpoint import Checkpoint, CheckpointError, NoteKey, sign_checkpoint
+from ledger.tlog.cosignature import (
     CosignerKey,
     cosign,
     parse_key_file,
     verified_cosignatures,
 )
-from ledger.merkle import MemoryTree
-from ledger.witness_protocol import (
+from ledger.tlog.merkle import MemoryTree
+from ledger.tlog.witness_protocol import (
     Refusal,
     decide,
     format_request,

@@ -16,16 +16,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.encoding import encode_row, row_hash
-from ledger.key_lifecycle import public_keyring, rotate_key
-from ledger.keys import read_key
-from ledger.merkle import MemoryTree
-from ledger.proofs import BUNDLE_FORMAT, VerificationError, display_balances, entry_json, inclusion_part, verify_document
-from ledger.schema import TRANSFERS
-from ledger.store import TransferSpec
-from ledger.transparency import create_checkpoint, get_checkpoint
-from ledger.witness_protocol import format_request
+from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
+from ledger.books.encoding import encode_row, row_hash
+from ledger.keys.lifecycle import public_keyring, rotate_key
+from ledger.keys.signing import read_key
+from ledger.tlog.merkle import MemoryTree
+from ledger.tlog.proofs import BUNDLE_FORMAT, VerificationError, display_balances, entry_json, inclusion_part, verify_document
+from ledger.books.schema import TRANSFERS
+from ledger.books.store import TransferSpec
+from ledger.transparency.tree import create_checkpoint, get_checkpoint
+from ledger.tlog.witness_protocol import format_request
 from tests.proofs.support import WHEN, make_env
 from tests.proofs.test_proof_witness_server import body
 from tests.proofs.witness_support import WitnessProcess, post
@@ -95,7 +95,7 @@ def test_the_forged_bundle_is_refused_offline(rotated):
         verify_document(json.dumps(bundle), keyring, witness_keys=[witness.key])
     # An artist whose keys file predates the rotation: the key looks current, but the forged reward has no
     # evidence (no platform- and worker-signed result behind it), and no witness cosigned its checkpoint.
-    from ledger.keyring import parse_keyring
+    from ledger.tlog.public_keys import parse_keyring
 
     old_file = parse_keyring(stale)
     with pytest.raises(VerificationError, match="reward without evidence"):
@@ -122,10 +122,10 @@ def test_a_key_inserted_into_signing_keys_is_caught_by_ledger_verify_and_verify_
     from sqlalchemy import text
 
     from ledger.crypto import generate_private_key
-    from ledger.keys import Signer, register_key
-    from ledger.proving import balance_bundle
-    from ledger.store import _insert, _seal
-    from ledger.verify import verify_ledger
+    from ledger.keys.signing import Signer, register_key
+    from ledger.transparency.proving import balance_bundle
+    from ledger.books.store import _insert, _seal
+    from ledger.audit.chain import verify_ledger
 
     env = make_env(sqlite_url, tmp_path / "keys")
     env.book(3)
@@ -149,9 +149,9 @@ def test_a_key_inserted_into_signing_keys_is_caught_by_ledger_verify_and_verify_
 def test_the_witness_refuses_a_checkpoint_whose_time_goes_backwards():
     from datetime import UTC, datetime
 
-    from ledger.checkpoint import NoteKey
+    from ledger.tlog.checkpoint import NoteKey
     from ledger.crypto import generate_private_key
-    from ledger.witness_protocol import AddCheckpoint, Refusal, decide
+    from ledger.tlog.witness_protocol import AddCheckpoint, Refusal, decide
 
     key, tree = generate_private_key(), MemoryTree(b"e%d" % i for i in range(8))
     noon = datetime(2026, 12, 6, 12, tzinfo=UTC)

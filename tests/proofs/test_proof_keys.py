@@ -10,16 +10,16 @@ import pytest
 
 from sqlalchemy import text
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
 from ledger.errors import SigningKeyError
-from ledger.key_lifecycle import public_keyring, rotate_key
-from ledger.keyring import parse_keyring
-from ledger.keys import load_signer
-from ledger.proofs import VerificationError, open_signed_checkpoint, verify_document
-from ledger.proving import balance_bundle
-from ledger.store import Ledger, TransferSpec, _insert, _seal
-from ledger.transparency import TransparencyError, create_checkpoint
-from ledger.verify import verify_ledger
+from ledger.keys.lifecycle import public_keyring, rotate_key
+from ledger.tlog.public_keys import parse_keyring
+from ledger.keys.signing import load_signer
+from ledger.tlog.proofs import VerificationError, open_signed_checkpoint, verify_document
+from ledger.transparency.proving import balance_bundle
+from ledger.books.store import Ledger, TransferSpec, _insert, _seal
+from ledger.transparency.tree import TransparencyError, create_checkpoint
+from ledger.audit.chain import verify_ledger
 from tests.proofs.support import WHEN
 
 

@@ -1,4 +1,4 @@
-"""ledger.merkle against the from-the-RFC reference, for every tree size 1…300."""
+"""ledger.tlog.merkle against the from-the-RFC reference, for every tree size 1…300."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ledger.merkle import (
+from ledger.tlog.merkle import (
     EMPTY_ROOT,
     Frontier,
     MemoryTree,
@@ -168,7 +168,7 @@ def test_proofs_for_a_huge_tree_touch_only_log_n_nodes():
     proof = consistency_proof(2**33 + 5, size, fetch)
     assert len(proof) <= 2 * 41 and len(requested) <= 2 * 41
     requested.clear()
-    from ledger.merkle import inclusion_proof
+    from ledger.tlog.merkle import inclusion_proof
 
     assert len(inclusion_proof(index, size, fetch)) == 41
     assert len(requested) <= 2 * 41

@@ -10,14 +10,14 @@ from fractions import Fraction
 
 import pytest
 
-from ledger.closes import close_period
-from ledger.db import make_engine, upgrade_to_head
-from ledger.key_lifecycle import public_keyring
-from ledger.keys import load_or_create_signer
-from ledger.period_bundles import period_bundle
-from ledger.periods import parse_period
-from ledger.proofs import VerificationError, verify_document
-from ledger.store import Ledger
+from ledger.payouts.close import close_period
+from ledger.books.db import make_engine, upgrade_to_head
+from ledger.keys.lifecycle import public_keyring
+from ledger.keys.signing import load_or_create_signer
+from ledger.transparency.period_bundles import period_bundle
+from ledger.payouts.periods import parse_period
+from ledger.tlog.proofs import VerificationError, verify_document
+from ledger.books.store import Ledger
 from services.signed_rewards import enrol, reward
 from tests.payouts.support import eid
 

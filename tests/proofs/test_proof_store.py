@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from ledger.encoding import encode_row
-from ledger.key_lifecycle import public_keyring
-from ledger.merkle import MemoryTree
-from ledger.proofs import VerificationError, verify_document
-from ledger.proving import balance_bundle, prove_consistency, prove_inclusion
-from ledger.schema import TRANSFERS
-from ledger.transparency import (
+from ledger.books.encoding import encode_row
+from ledger.keys.lifecycle import public_keyring
+from ledger.tlog.merkle import MemoryTree
+from ledger.tlog.proofs import VerificationError, verify_document
+from ledger.transparency.proving import balance_bundle, prove_consistency, prove_inclusion
+from ledger.books.schema import TRANSFERS
+from ledger.transparency.tree import (
     NODES,
     TransparencyError,
     create_checkpoint,
@@ -24,7 +24,7 @@ from ledger.transparency import (
     maybe_checkpoint,
     verify_checkpoints,
 )
-from ledger.verify import verify_ledger
+from ledger.audit.chain import verify_ledger
 from tests.proofs.support import make_env
 
 

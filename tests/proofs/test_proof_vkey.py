@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from ledger.checkpoint import Checkpoint
+from ledger.tlog.checkpoint import Checkpoint
 from tests.proofs.go_note import NoteError, Verifier, open_note
 
 

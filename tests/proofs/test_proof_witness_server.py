@@ -12,13 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.cosignature import require_quorum
-from ledger.key_lifecycle import public_keyring
-from ledger.merkle import MemoryTree, consistency_proof
-from ledger.transparency import create_checkpoint, get_checkpoint, node_fetcher
-from ledger.witness_protocol import format_request, origin_hash
-from ledger.witnessing import record_cosignature
+from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
+from ledger.tlog.cosignature import require_quorum
+from ledger.keys.lifecycle import public_keyring
+from ledger.tlog.merkle import MemoryTree, consistency_proof
+from ledger.transparency.tree import create_checkpoint, get_checkpoint, node_fetcher
+from ledger.tlog.witness_protocol import format_request, origin_hash
+from ledger.transparency.witnessing import record_cosignature
 from services.witness_client import fetch_view
 from tests.proofs.support import make_env
 from tests.proofs.witness_support import WitnessProcess, cli, exchange, post

@@ -18,18 +18,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import DBAPIError
 
-from ledger.closes import close_period
-from ledger.cosignature import cosign
-from ledger.key_lifecycle import public_keyring
-from ledger.periods import parse_period
-from ledger.proofs import VerificationError, check_witnessed, verify_document
-from ledger.proving import prove_inclusion
-from ledger.statement_export import export_statements
-from ledger.store import TransferSpec
-from ledger.transparency import create_checkpoint, verify_checkpoints
-from ledger.verify import verify_ledger
-from ledger.witness_protocol import format_request
-from ledger.witnessing import submission, verify_witnessing, witnesses_of
+from ledger.payouts.close import close_period
+from ledger.tlog.cosignature import cosign
+from ledger.keys.lifecycle import public_keyring
+from ledger.payouts.periods import parse_period
+from ledger.tlog.proofs import VerificationError, check_witnessed, verify_document
+from ledger.transparency.proving import prove_inclusion
+from ledger.statements.export import export_statements
+from ledger.books.store import TransferSpec
+from ledger.transparency.tree import create_checkpoint, verify_checkpoints
+from ledger.audit.chain import verify_ledger
+from ledger.tlog.witness_protocol import format_request
+from ledger.transparency.witnessing import submission, verify_witnessing, witnesses_of
 from services.witness_client import (
     WitnessEndpoint,
     WitnessPool,

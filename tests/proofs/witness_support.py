@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from ledger.cosignature import CosignerKey, parse_key_file
+from ledger.tlog.cosignature import CosignerKey, parse_key_file
 from services.witness import init_witness
 from services.witness_client import WitnessEndpoint
 

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from ledger.db import make_engine
-from ledger.store import Ledger
+from ledger.books.db import make_engine
+from ledger.books.store import Ledger
 from services.contracts import parse_result
 from services.ledger_writer import AcceptedResult, WriterTask
 from services.stream import (

@@ -43,8 +43,8 @@ def test_a_shell_company_or_a_one_pixel_edit_is_refused_unless_an_operator_allow
     assert "aster-shell" not in listed and "aster-edit" not in listed  # nothing written
     allowed = add("aster-shell", folders["aster-shell"], "--allow-similar-to", "aster", "--reason", "a studio, audited")
     assert allowed.exit_code == 0, allowed.output
-    from ledger.db import make_engine
-    from ledger.style_allowances import style_allowances
+    from ledger.books.db import make_engine
+    from ledger.parties.style_allowances import style_allowances
 
     [row] = style_allowances(make_engine(url))
     assert (row["artist_id"], row["similar_to"], row["reason"]) == ("aster-shell", "aster", "a studio, audited")

@@ -1,4 +1,4 @@
-/* The checks of a proof document (ledger/proofs.py, ledger/merkle.py), one function each,
+/* The checks of a proof document (ledger/tlog/proofs.py, ledger/tlog/merkle.py), one function each,
  * and `verifyDocument`, which runs them in the Python verifier's order. To add a check for
  * a new field or format: write one function here, call it from `verifyDocument` (or from
  * `checkBundle` for a per-entry check) and add the field to DOCUMENT_FIELDS/ENTRY_FIELDS. */
@@ -116,7 +116,7 @@
     return value;
   }
 
-  /** The canonical bytes of a row (ledger/encoding.py, version 1): length-prefixed UTF-8 fields. */
+  /** The canonical bytes of a row (ledger/books/encoding.py, version 1): length-prefixed UTF-8 fields. */
   function encodeRow(row) {
     const parts = [u32(21), enc.encode("fairsplit.transfer.v1")];
     for (const name of I.ENCODING_FIELDS) {
@@ -202,7 +202,7 @@
     result.balances = Object.fromEntries(Object.keys(totals).sort().map((c) => [c, totals[c]]));
     result.entries = parts.length;
     result.lines.push(`${parts.length} entries of ${account} are in the log; balance ${show(totals) || "0"}`);
-    // every reward bound to its signed evidence (fs-evidence.js, ledger/evidence_proofs.py)
+    // every reward bound to its signed evidence (fs-evidence.js, ledger/evidence/offline.py)
     result.lines.push(await F.checkBundleEvidence(document, rows, (part, where) => verifyEntry(part, checkpoint, keyring, where, PART_FIELDS)));
   }
   F.checkBundle = checkBundle;

@@ -1,5 +1,5 @@
-/* A balance bundle's rewards against their signed evidence, offline (ledger/evidence_proofs.py,
- * ledger/evidence.py, ledger/trusted_keys.py): the bundle's `key_entries`, each proven under
+/* A balance bundle's rewards against their signed evidence, offline (ledger/evidence/offline.py,
+ * ledger/evidence/rewards.py, ledger/keys/trusted.py): the bundle's `key_entries`, each proven under
  * its checkpoint, rebuild which platform and worker keys the log trusted at which seqs; each
  * reward names its evidence in its memo (`evidence:sha256:<digest>`), a canonical JSON
  * worker-signed result carrying the platform-signed event, and pays its payee exactly that
@@ -129,7 +129,7 @@
     return F.ed25519Verify(raw, signature, enc.encode(F.canonicalJson(record, true)));
   }
 
-  // --- the platform and worker key history (ledger/trusted_keys.py TrustedKeys) ---------------
+  // --- the platform and worker key history (ledger/keys/trusted.py TrustedKeys) ---------------
   function memoDocument(row) {
     const memo = row.memo;
     if (typeof memo !== "string" || enc.encode(memo).length > MAX_MEMO_BYTES) fail("a key entry's memo must be a canonical JSON document");
@@ -193,7 +193,7 @@
     return keys;
   }
 
-  // --- evidence documents (ledger/evidence.py) ---------------------------------------------------
+  // --- evidence documents (ledger/evidence/rewards.py) ---------------------------------------------------
   async function openDocument(document, digest) {
     const where = `evidence ${digest.slice(0, 16)}`;
     if (typeof document !== "string" || toHex(await sha256(enc.encode(document))) !== digest) fail(`${where} does not hash to its digest`);

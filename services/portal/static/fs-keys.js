@@ -1,5 +1,5 @@
-/* The ledger's public keys file and its key history, as ledger/keyring.py and
- * ledger/key_history.py read them: each key signs a range of sequence numbers, the first
+/* The ledger's public keys file and its key history, as ledger/tlog/public_keys.py and
+ * ledger/keys/history.py read them: each key signs a range of sequence numbers, the first
  * key from seq 1, each next one from the previous one's last_seq + 1, only the last open.
  * An entry of seq S must be signed by the key whose range holds S; a checkpoint of log
  * size N by the key current after entry N (the key of seq N + 1), or, below
@@ -91,7 +91,7 @@
     if (new Set(keys.map((k) => k.keyId)).size !== keys.length) fail("A key appears twice in the public keys file.");
   }
 
-  // --- the key history (ledger/key_history.py KeyHistory) ------------------------------------
+  // --- the key history (ledger/keys/history.py KeyHistory) ------------------------------------
   const covers = (key, seq) => key.firstSeq <= seq && (key.lastSeq === null || seq <= key.lastSeq);
   const span = (key) => `${key.firstSeq}-${key.lastSeq ?? ""}`;
   /** The key that signs entry `seq`. */

@@ -1,5 +1,5 @@
-/* A per-period balance bundle's `period` part, offline (ledger/period_proofs.py verify_period,
- * ledger/close_documents.py parse_close_entry, ledger/periods.py): per currency, the opening
+/* A per-period balance bundle's `period` part, offline (ledger/tlog/period_proofs.py verify_period,
+ * ledger/payouts/close_documents.py parse_close_entry, ledger/payouts/periods.py): per currency, the opening
  * balance a proven close entry of the period before states (0 without one), every entry of
  * the bundle counting in the period (occurred before its end, and in it or late: after the
  * close before it), and a proven closing entry stating opening + those entries as carried.
@@ -10,7 +10,7 @@
   const F = root.Fairsplit;
   const fail = F.fail;
   const MAX_MICROS = (1n << 63n) - 1n; // ledger/money.py MAX_MICROS
-  const MAX_SYSTEM_MEMO = 64 << 10; // ledger/system_entries.py, in code points
+  const MAX_SYSTEM_MEMO = 64 << 10; // ledger/books/system_entries.py, in code points
   const CLOSE_TYPE = "fairsplit.period-close.v1";
   const CLOSE_FIELDS = ["type", "period", "currency", "account", "balance", "paid", "carried"];
   const PERIOD_FIELDS = ["id", "currencies"], CURRENCY_FIELDS = ["opening", "opening_entry", "closing_entry"];
@@ -19,7 +19,7 @@
   const has = (obj, name) => Object.prototype.hasOwnProperty.call(obj, name);
   const exactly = (obj, names) => isObject(obj) && Object.keys(obj).length === names.length && names.every((n) => has(obj, n));
 
-  // --- periods (ledger/periods.py): monthly 2026-11, ISO weekly 2026-W47, quarterly 2026-Q4 ---
+  // --- periods (ledger/payouts/periods.py): monthly 2026-11, ISO weekly 2026-W47, quarterly 2026-Q4 ---
   const pad = (n, width) => String(n).padStart(width, "0");
   /** Milliseconds of y-m-d 00:00 UTC (years 1 to 99 too, which Date.UTC would move to the 1900s). */
   function day(y, m, d) {
@@ -65,7 +65,7 @@
     return week(isoYear, Math.floor((thursday - day(isoYear, 1, 1)) / (7 * DAY)) + 1);
   }
 
-  // --- close entries (ledger/close_documents.py, ledger/system_entries.py) ----------------------
+  // --- close entries (ledger/payouts/close_documents.py, ledger/books/system_entries.py) ----------------------
   /** A system entry's memo document, or null unless canonical JSON with a "type" string. */
   function systemMemo(memo) {
     if (typeof memo !== "string" || [...memo].length > MAX_SYSTEM_MEMO) return null;

@@ -1,4 +1,4 @@
-/* fairsplit's offline verifier in the browser: the same checks as ledger/proofs.py, with
+/* fairsplit's offline verifier in the browser: the same checks as ledger/tlog/proofs.py, with
  * WebCrypto (Ed25519, SHA-256). One function per check; `verifyDocument` runs them in the
  * Python verifier's order and throws VerificationError (one sentence) at the first that
  * fails. Nothing is reported valid unless every check passed. Formats: docs/verifiable-ledger.md. */
@@ -17,17 +17,17 @@
     [CONSISTENCY]: ["format", "old_checkpoint", "checkpoint", "consistency"],
   };
   const TEXT = "text", OPTIONAL = "optional text", INT = "int", TIME = "time", HEX = "hex";
-  // Every column of a transfer as a proof carries it (ledger/proofs.py ENTRY_FIELDS).
+  // Every column of a transfer as a proof carries it (ledger/tlog/proofs.py ENTRY_FIELDS).
   const ENTRY_FIELDS = {
     seq: INT, id: TEXT, version: INT, event_id: TEXT, attribution_id: OPTIONAL, kind: TEXT,
     debit_account: TEXT, credit_account: TEXT, amount: INT, currency: TEXT, occurred_at: TIME,
     created_at: TIME, reverses_id: OPTIONAL, memo: OPTIONAL, prev_hash: HEX, hash: HEX,
     key_id: TEXT, signature: HEX,
   };
-  // The canonical row encoding, version 1 (ledger/encoding.py), in field order after the tag.
+  // The canonical row encoding, version 1 (ledger/books/encoding.py), in field order after the tag.
   const ENCODING_FIELDS = ["seq", "id", "event_id", "attribution_id", "kind", "debit_account", "credit_account",
     "amount", "currency", "occurred_at", "created_at", "reverses_id", "memo", "key_id", "prev_hash"];
-  // Transfer kinds that are log entries without money, amount 0 (ledger/accounts.py SYSTEM_KINDS).
+  // Transfer kinds that are log entries without money, amount 0 (ledger/books/accounts.py SYSTEM_KINDS).
   const SYSTEM_KINDS = ["key", "close"];
   // ISO 4217 minor-unit digits (ledger/money.py CURRENCIES).
   const CURRENCIES = { AED: 2, ARS: 2, AUD: 2, BGN: 2, BHD: 3, BRL: 2, CAD: 2, CHF: 2, CLP: 0, CNY: 2, COP: 2,
@@ -88,7 +88,7 @@
   F.ed25519Verify = ed25519Verify;
 
   // --- signed notes and checkpoints (C2SP signed-note, tlog-checkpoint) --------------------
-  // Python's str.isspace() characters (ledger/checkpoint.py check_key_name), '+' and controls.
+  // Python's str.isspace() characters (ledger/tlog/checkpoint.py check_key_name), '+' and controls.
   const BAD_NAME = /[\x00-\x1f +\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
   function checkKeyName(name) {
     if (!name || BAD_NAME.test(name)) fail(`Key name ${JSON.stringify(name)} must be non-empty, without spaces or '+'.`);
@@ -150,7 +150,7 @@
     if (keyring.origin !== null && origin !== keyring.origin) fail(`${what} is from log ${JSON.stringify(origin)}, not ${JSON.stringify(keyring.origin)}.`);
     try {
       const { text, signatures } = parseNote(note);
-      // As ledger/checkpoint.py open_note: one trusted key per (name, key hash), the last
+      // As ledger/tlog/checkpoint.py open_note: one trusted key per (name, key hash), the last
       // listed winning; lines of unknown keys are ignored, a bad one from a known key fails.
       const known = new Map();
       for (const key of keyring.keys) {
@@ -176,7 +176,7 @@
   F.openSignedCheckpoint = openSignedCheckpoint;
 
   // --- witnesses (C2SP tlog-cosignature, cosignature/v1) -----------------------------------
-  /** Witness keys from vkey lines (`<name>+<key id>+base64(0x04 ‖ key)`), as ledger/cosignature.py. */
+  /** Witness keys from vkey lines (`<name>+<key id>+base64(0x04 ‖ key)`), as ledger/tlog/cosignature.py. */
   F.parseWitnessKeys = async function parseWitnessKeys(text) {
     const keys = [];
     for (const rawLine of text.split(/\r\n|\r|\n/)) {
