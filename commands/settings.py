@@ -24,6 +24,7 @@ from fairsplit.budget import MAX_EVENT_WORK
 from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, Acceleration, ModelSources
 from ledger.eventtime import EventTimeWindow
 from ledger.invariants import invariant
+from services.admission import DEFAULT_ROUTES, format_routes
 
 
 class SettingsError(ValueError):
@@ -154,7 +155,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FAIRSPLIT_TOPIC_PREFIX", "topic_prefix", _text, "", "--topic-prefix", "prefix of topic and group names"),
     Variable("FAIRSPLIT_METRICS_PORT", "metrics_port", _optional_int(1, 65535), "", "--metrics-port",
              "Prometheus metrics port of a service (empty: none)"),
-    Variable("FAIRSPLIT_MODEL_ROUTES", "routes", _text, "sd-1.5=sd15,tiny-sd=tiny,world-sd=world", "--routes",
+    Variable("FAIRSPLIT_MODEL_ROUTES", "routes", _text, format_routes(DEFAULT_ROUTES), "--routes",
              "event `model.id` → the model profile the worker serves it with"),
     Variable("FAIRSPLIT_PROFILE", "profile", _text, "sd15", "--profile", "profile of `attribute` and `artists add`"),
     Variable("FAIRSPLIT_TAU", "tau", _optional_float(-1.0, 1.0), "", "--tau",

@@ -114,6 +114,11 @@ class Gate:
         return Admitted(event, body, body_sha256(body), profile)
 
 
+def format_routes(routes: Mapping[str, str]) -> str:
+    """A routing map as `FAIRSPLIT_MODEL_ROUTES` spells it (`parse_routes` reads it back)."""
+    return ",".join(f"{model_id}={profile}" for model_id, profile in routes.items())
+
+
 def parse_routes(text: str | None) -> dict[str, str]:
     """`"sd-1.5=sd15,tiny-sd=tiny"` → a routing map; empty or None → the defaults."""
     if not text:
