@@ -270,7 +270,7 @@ class Settings:
         given = {name: value for name, value in options.items() if value is not None}
         checked = {}
         for name, value in given.items():
-            variable = _BY_FIELD[name]
+            variable = BY_FIELD[name]
             try:
                 checked[name] = variable.parse(value if isinstance(value, str) else repr(value))
             except ValueError as exc:
@@ -315,7 +315,8 @@ class Settings:
         return env
 
 
-_BY_FIELD = {variable.field: variable for variable in VARIABLES}
+#: Each variable by its `Settings` field (the options of `commands.options` look them up here).
+BY_FIELD = {variable.field: variable for variable in VARIABLES}
 CONFIG_NAME = "fairsplit.toml"
 MAX_CONFIG_BYTES = 1 << 20
 
