@@ -28,7 +28,7 @@ from array import array
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from ledger.errors import MoneyError
+from ledger.errors import MoneyError, one_line
 from ledger.ids import ATTRIBUTION_NAMESPACE, EVENT_ID, SLUG, attribution_id  # noqa: F401 - re-exported
 from ledger.strictjson import StrictJsonError, parse_object
 from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_reward
@@ -442,8 +442,7 @@ def _parse(raw: bytes | str | dict, model: type[_Contract], schema: str, what: s
 
 def _sentence(text: str, limit: int = 300) -> str:
     """One line of at most `limit` characters ending in a full stop (a hostile value may be long)."""
-    text = " ".join(text.split()).rstrip(".")
-    return (text if len(text) < limit else text[: limit - 2] + "…") + "."
+    return one_line(" ".join(text.split()).rstrip("."), limit - 1) + "."
 
 
 def parse_event(raw: bytes | str | dict) -> GenerationEventV1:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.errors import first_line
+
 
 @dataclass(frozen=True)
 class Message:
@@ -44,15 +46,10 @@ class Done:
     note: str | None = None
 
 
-MAX_REASON_CHARS = 300
-
-
 def reason_of(exc: BaseException) -> str:
-    """One line of at most 300 characters saying why (never a stack, never the SQL that
-    database errors carry on their later lines)."""
-    lines = str(exc).strip().splitlines()
-    text = " ".join(lines[0].split()) if lines else type(exc).__name__
-    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
+    """One line of at most 300 characters saying why (`ledger.errors.first_line`), or the
+    exception's class when it says nothing."""
+    return first_line(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True)
