@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import time
@@ -17,7 +16,7 @@ from commands.progress import Activity
 from commands.report import done
 from commands.serve import kafka_settings
 from commands.wiring import worker_task, writer_task
-from ledger.crypto import key_id, read_private_key
+from ledger.crypto import canonical_text, key_id, read_private_key
 from ledger.money import format_amount
 from services.contracts import ContractError, load_json_object
 
@@ -62,7 +61,7 @@ def sign_command(
             except (ContractError, Rejected) as exc:
                 problems.append((number, _with_suggestion(lookups.engine, exc)))
                 continue
-            lines.append(json.dumps(signed, ensure_ascii=False, separators=(",", ":")))
+            lines.append(canonical_text(signed))
         if problems:  # every bad line is named, and nothing is written
             from services.dead_letters import printable
 
@@ -109,7 +108,7 @@ def emit_command(
         if sample is not None:
             if key is None:
                 fail("--sample needs --key, the platform's private key file (see `fairsplit platforms add`).")
-            records = [json.dumps(e).encode() for e in sample_events(sample, read_private_key(key), platform)]
+            records = [canonical_text(e).encode() for e in sample_events(sample, read_private_key(key), platform)]
         else:
             records = [line for line in read_input(file, "event file", 1 << 30).splitlines() if line.strip()]
     keys = []
@@ -268,7 +267,7 @@ def up_command(
             signed = sample_events(events, platform_key, DEMO_PLATFORM)
             with broker_errors(stack.bootstrap):
                 emit(kafka_settings(settings.merge(bootstrap=stack.bootstrap, partitions=2)),
-                     [json.dumps(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
+                     [canonical_text(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
             ids = [e["event_id"] for e in signed]
             activity.step("attributing and recording the demo events", len(ids))
             deadline = time.monotonic() + timeout_s

@@ -20,7 +20,6 @@ loop's thread while the next batch renders.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +34,7 @@ from fairsplit.profiles import Models, load_profile
 from fairsplit.render import Renderer
 from fairsplit.request import AttributionRequest, Gallery, ImageEmbedding, Params, Style
 from fairsplit.result import AttributionResult
-from ledger.crypto import key_id, read_private_key
+from ledger.crypto import canonical_text, key_id, read_private_key
 from ledger.invariants import invariant
 from services.admission import Admitted, Rejected
 from services.contracts import GenerationEventV1, attribution_id, parse_result
@@ -212,8 +211,8 @@ class Attributor:
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
-    """A signed record as it goes on the wire: compact UTF-8 JSON."""
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    """A signed record as it goes on the wire: its canonical JSON, UTF-8."""
+    return canonical_text(record).encode()
 
 
 @dataclass

@@ -24,7 +24,6 @@ worker key nor a stolen platform key alone can mint money:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.db import is_transient
 from ledger.errors import LedgerError
 from ledger.eventtime import EventTimeWindow
-from ledger.crypto import key_id
+from ledger.crypto import canonical_text, key_id
 from ledger.events import EventRecord, book_events
 from ledger.evidence import digest_of, memo_for, spell
 from ledger.evidence_store import BookedEvidence
@@ -152,8 +151,8 @@ def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec], 
         reward_amount=amount,
         currency=result.reward.currency,
         attribution_id=result.attribution_id,
-        attribution_json=_compact(_without_image(accepted.body)),
-        event_json=_compact({k: v for k, v in (result.event or {}).items() if k not in (*BULKY, "signature")}),
+        attribution_json=canonical_text(_without_image(accepted.body)),
+        event_json=canonical_text({k: v for k, v in (result.event or {}).items() if k not in (*BULKY, "signature")}),
     )
     return record, transfers, evidence
 
@@ -166,10 +165,6 @@ def _without_image(body: dict[str, Any]) -> dict[str, Any]:
     """The result as stored: without the event's bulky parts (`event_sha256` still covers them)."""
     event = body.get("event") or {}
     return {**body, "event": {k: v for k, v in event.items() if k not in BULKY}}
-
-
-def _compact(data: dict[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
