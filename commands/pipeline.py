@@ -33,7 +33,8 @@ def sign_command(
     routes: str | None = setting("routes"),
 ) -> None:
     """Sign events for a platform, after checking everything admission will check (all or none are written)."""
-    from services.admission import Gate, Rejected, parse_routes
+    from services.admission import Gate, parse_routes
+    from services.stream import Rejected
     from services.lookups import RegistryLookups
     from services.signing import sign_event
 

@@ -23,17 +23,10 @@ from fairsplit.budget import MAX_EVENT_WORK, MAX_IMAGE_PIXELS, BudgetError, chec
 from ledger.eventtime import EventTimeWindow
 from services.contracts import ContractError, GenerationEventV1, load_json_object, parse_event
 from services.signing import SignatureError, body_sha256, verify_event
+from services.stream.messages import Rejected
 
 #: Default model routing: event `model.id` → attribution profile.
 DEFAULT_ROUTES: Mapping[str, str] = {"sd-1.5": "sd15", "tiny-sd": "tiny", "world-sd": "world"}
-
-
-class Rejected(ValueError):
-    """An event that must not be attributed; the message is the dead-letter reason."""
-
-    def __init__(self, reason: str, kind: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,10 @@ from fairsplit.request import AttributionRequest, Gallery, ImageEmbedding, Param
 from fairsplit.result import AttributionResult
 from ledger.crypto import canonical_text, key_id, read_private_key
 from ledger.invariants import invariant
-from services.admission import Admitted, Rejected
+from services.admission import Admitted
 from services.contracts import GenerationEventV1, attribution_id, parse_result
 from services.signing import sign_event
-from services.stream import Computed, Done, Failure, Message, Outcome, Produce
+from services.stream import Computed, Done, Failure, Message, Outcome, Produce, Rejected
 
 log = logging.getLogger("fairsplit.worker")
 

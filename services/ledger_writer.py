@@ -42,17 +42,13 @@ from ledger.evidence import digest_of, memo_for, spell
 from ledger.evidence_store import BookedEvidence
 from ledger.invariants import invariant
 from ledger.store import Ledger, TransferSpec, reward_transfers
-from services.admission import Rejected, verify_platform_signature
+from services.admission import verify_platform_signature
 from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, attribution_id, load_json_object,
                                 parse_event, parse_result)
 from services.signing import SignatureError, body_sha256, verify_event
-from services.stream import Done, Failure, Message, Outcome, TransientError, reason_of
+from services.stream import Done, Failure, Message, Outcome, Rejected, TransientError, reason_of
 
 log = logging.getLogger("fairsplit.ledger_writer")
-
-
-class Refused(ValueError):
-    """A result that must not be booked; the message is the dead-letter reason."""
 
 
 @dataclass(frozen=True)
@@ -73,35 +69,36 @@ class ResultChecks:
 
 
 def accept_result(raw: bytes | str | dict[str, Any], checks: ResultChecks) -> AcceptedResult:
-    """Check a result as the module docstring says; `Refused` (one sentence) otherwise."""
+    """Check a result as the module docstring says; `Rejected` (one sentence) otherwise."""
     try:
         body = raw if isinstance(raw, dict) else load_json_object(raw, "attribution result")
         result = parse_result(body)
     except ContractError as exc:
-        raise Refused(str(exc)) from None
+        raise Rejected(str(exc), "contract") from None
     key = checks.worker_key(result.worker_key_id)
     if key is None:
-        raise Refused(f"result for event {result.event_id} is signed by worker key {result.worker_key_id!r}, "
-                      "which is not enrolled (or is revoked).")
+        raise Rejected(f"result for event {result.event_id} is signed by worker key {result.worker_key_id!r}, "
+                       "which is not enrolled (or is revoked).", "worker_key")
     try:
         verify_event(body, key)
     except SignatureError as exc:
-        raise Refused(f"result for event {result.event_id} is not signed by worker {result.worker_key_id}: {exc}") from None
+        raise Rejected(f"result for event {result.event_id} is not signed by worker {result.worker_key_id}: {exc}",
+                       "signature") from None
     if result.event is None:
-        raise Refused(f"result for event {result.event_id} does not carry the platform's signed event.")
+        raise Rejected(f"result for event {result.event_id} does not carry the platform's signed event.", "event")
     try:
         event = parse_event(result.event)
         platform_key = verify_platform_signature(result.event, event, checks.platform_keys(event.platform_id))
     except ContractError as exc:
-        raise Refused(f"result for event {result.event_id} carries an {exc}") from None
+        raise Rejected(f"result for event {result.event_id} carries an {exc}", "event") from None
     except Rejected as exc:
-        raise Refused(f"result for event {result.event_id}: {exc}") from None
+        raise Rejected(f"result for event {result.event_id}: {exc}", exc.kind) from None
     mismatch = _mismatch(result, event, body_sha256(result.event))
     if mismatch:
-        raise Refused(f"result for event {result.event_id} does not match the platform's event: {mismatch}.")
+        raise Rejected(f"result for event {result.event_id} does not match the platform's event: {mismatch}.", "event")
     late = checks.window.problem(event.occurred_at, checks.clock())
     if late:
-        raise Refused(f"result for event {result.event_id}: {late}")
+        raise Rejected(f"result for event {result.event_id}: {late}", "time")
     return AcceptedResult(result, body, key_id(platform_key))
 
 
@@ -189,7 +186,7 @@ class WriterTask:
         for index, message in enumerate(messages):
             try:
                 accepted.append((index, self.accept(message.payload)))
-            except Refused as exc:
+            except Rejected as exc:
                 outcomes[index] = Failure.of(exc)
         if accepted:
             try:

@@ -77,6 +77,16 @@ class Computed:
 Outcome = Produce | Done | Failure | Computed
 
 
+class Rejected(ValueError):
+    """A message that must never be processed — an event not to attribute, a result not to
+    book: the message is the one sentence it is dead-lettered with, `kind` the check that
+    refused it. The one refusal of the services (admission, the worker, the writer)."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
 class TransientError(Exception):
     """Raised by a process/effect callable for failures worth retrying (timeouts, OOM, an
     unreachable database, ...)."""
