@@ -35,9 +35,10 @@ from fairsplit.render import Renderer
 from fairsplit.request import AttributionRequest, Gallery, ImageEmbedding, Params, Style
 from fairsplit.result import AttributionResult
 from ledger.crypto import canonical_text, key_id, read_private_key
+from ledger.ids import attribution_id
 from ledger.invariants import invariant
 from services.admission import Admitted
-from services.contracts import GenerationEventV1, attribution_id, parse_result
+from services.contracts import GenerationEventV1, parse_result
 from services.signing import sign_event
 from services.stream import Computed, Done, Failure, Message, Outcome, Produce, Rejected
 

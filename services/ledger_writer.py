@@ -40,10 +40,11 @@ from ledger.crypto import canonical_text, key_id
 from ledger.events import EventRecord, book_events
 from ledger.evidence import digest_of, memo_for, spell
 from ledger.evidence_store import BookedEvidence
+from ledger.ids import attribution_id
 from ledger.invariants import invariant
 from ledger.store import Ledger, TransferSpec, reward_transfers
 from services.admission import verify_platform_signature
-from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, attribution_id, load_json_object,
+from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, load_json_object,
                                 parse_event, parse_result)
 from services.signing import SignatureError, body_sha256, verify_event
 from services.stream import Done, Failure, Message, Outcome, Rejected, TransientError, reason_of
