@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import time
 from pathlib import Path
 
 import typer
@@ -218,12 +217,14 @@ def up_command(
     `fairsplit dead-letters` shows them). Ctrl-C or SIGTERM stop the services and the broker together."""
     from ledger.account_views import paid_by_test_models
     from ledger.db import make_engine, upgrade_to_head
-    from ledger.events import count_recorded
+    from ledger.events import count_recorded, recorded_since
     from ledger.keys import load_or_create_signer
     from ledger.verify import verify_ledger
     from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events, setup_demo
     from services.runners import emit
     from services.broker_record import forget_broker, record_broker
+    from services.kafka import dlq_topic
+    from services.watch import PipelineWatch, wait_until_recorded, watch_until_stopped
     from services.stack import embedded_stack
     from services.tansu import BrokerNotFound, BrokerStartError
 
@@ -258,29 +259,25 @@ def up_command(
             record_broker(state_dir, stack.bootstrap, {name: process.pid for name, process in stack.processes.items()})
             say(f"broker at {stack.bootstrap} (recorded in {state_dir}, so `emit`, `serve`, `dead-letters --topic` "
                 f"and `status` find it); services logging to {state_dir / 'logs'}", to=err)
-            watch = _Watch(engine, stack.bootstrap, settings.merge(bootstrap=stack.bootstrap), dead_letters, quiet)
+            kafka = kafka_settings(settings.merge(bootstrap=stack.bootstrap))
+            watch = PipelineWatch(lambda since: _read(recorded_since, engine, since), stack.bootstrap,
+                                  [dlq_topic(kafka.events), dlq_topic(kafka.results)], dead_letters)
+
+            def show(lines: list[str]) -> None:
+                for line in lines if not quiet else ():
+                    activity.note(line)
+
             if not demo:
                 activity.step("running; Ctrl-C (or SIGTERM) stops the services and the broker")
-                while True:
-                    stack.check_alive()
-                    watch.show(activity)
-                    time.sleep(0.5)
+                watch_until_stopped(stack, watch, show)
             signed = sample_events(events, platform_key, DEMO_PLATFORM)
             with broker_errors(stack.bootstrap):
                 emit(kafka_settings(settings.merge(bootstrap=stack.bootstrap, partitions=2)),
                      [canonical_text(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
             ids = [e["event_id"] for e in signed]
             activity.step("attributing and recording the demo events", len(ids))
-            deadline = time.monotonic() + timeout_s
-            landed = 0
-            while landed < len(ids) and time.monotonic() < deadline:
-                stack.check_alive()
-                with user_errors():
-                    landed = count_recorded(engine, ids)
-                activity.update(landed)
-                watch.show(activity)
-                time.sleep(0.3)
-            watch.show(activity)
+            landed = wait_until_recorded(stack, watch, show, lambda: _read(count_recorded, engine, ids), len(ids),
+                                         timeout_s, activity.update)
             watch.close()
     except KeyboardInterrupt:
         if demo:  # what was done, and how to go on
@@ -321,46 +318,10 @@ def up_command(
         raise typer.Exit(1)
 
 
-class _Watch:
-    """What `up` prints while it runs: one line per booked event and per dead letter (kept
-    in `dead_letters` too), read from the ledger and the dead-letter topics."""
-
-    def __init__(self, engine, bootstrap: str, settings, dead_letters: Path, quiet: bool) -> None:
-        from datetime import UTC, datetime
-
-        from services.kafka import dlq_topic
-        from services.watch import DeadLetterTail
-
-        kafka = kafka_settings(settings)
-        self.engine, self.quiet, self.path = engine, quiet, dead_letters
-        self.since = datetime.now(UTC)
-        self.tail = DeadLetterTail(bootstrap, [dlq_topic(kafka.events), dlq_topic(kafka.results)])
-        dead_letters.parent.mkdir(parents=True, exist_ok=True)
-
-    def show(self, activity: Activity) -> None:
-        from ledger.events import recorded_since
-        from services.dead_letters import describe
-
-        lines = []
-        with user_errors():
-            for event in recorded_since(self.engine, self.since):
-                self.since = event["recorded_at"]
-                paid = ", ".join(f"{account} {format_amount(amount, event['currency'])}"
-                                 for account, amount in event["payees"].items())
-                lines.append(f"booked {event['event_id']}: {format_amount(event['reward_amount'], event['currency'])} "
-                             f"{event['currency']} → {paid}")
-        for letter in self.tail.poll():
-            if isinstance(letter, bytes):
-                continue
-            with self.path.open("ab") as handle:
-                handle.write(letter.to_json_bytes() + b"\n")
-            lines.append(describe(letter))
-        if not self.quiet:
-            for line in lines:
-                activity.note(line)
-
-    def close(self) -> None:
-        self.tail.close()
+def _read(read, *args):
+    """A ledger read while `up` runs: a database problem is one sentence, then exit 2."""
+    with user_errors():
+        return read(*args)
 
 
 def _set_aside(database_url: str) -> Path | None:
