@@ -215,17 +215,14 @@ def up_command(
 
     Prints a line per booked or rejected event (dead letters are kept in STATE_DIR/dead-letters.jsonl,
     `fairsplit dead-letters` shows them). Ctrl-C or SIGTERM stop the services and the broker together."""
-    from ledger.account_views import paid_by_test_models
     from ledger.db import make_engine, upgrade_to_head
     from ledger.events import count_recorded, recorded_since
     from ledger.keys import load_or_create_signer
-    from ledger.verify import verify_ledger
-    from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events, setup_demo
+    from services.demo import DEMO_PLATFORM, demo_outcome, sample_events, setup_demo
     from services.runners import emit
-    from services.broker_record import forget_broker, record_broker
     from services.kafka import dlq_topic
     from services.watch import PipelineWatch, wait_until_recorded, watch_until_stopped
-    from services.stack import embedded_stack
+    from services.stack import recorded_stack
     from services.tansu import BrokerNotFound, BrokerStartError
 
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops `up` like Ctrl-C: the stack's cleanup runs
@@ -254,9 +251,7 @@ def up_command(
     dead_letters = state_dir / "dead-letters.jsonl"
     try:
         with Activity("starting the broker and the services") as activity, \
-                embedded_stack(child, state_dir / "logs", settings.bootstrap or None,
-                               broker_bin=settings.tansu_bin or None) as stack:
-            record_broker(state_dir, stack.bootstrap, {name: process.pid for name, process in stack.processes.items()})
+                recorded_stack(child, state_dir, settings.bootstrap or None, settings.tansu_bin or None) as stack:
             say(f"broker at {stack.bootstrap} (recorded in {state_dir}, so `emit`, `serve`, `dead-letters --topic` "
                 f"and `status` find it); services logging to {state_dir / 'logs'}", to=err)
             kafka = kafka_settings(settings.merge(bootstrap=stack.bootstrap))
@@ -290,14 +285,9 @@ def up_command(
         raise typer.Exit(0 if not demo else 1) from None
     except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
         fail(str(exc).rstrip(".") + ".")
-    finally:
-        forget_broker(state_dir)
     with user_errors():
-        ledger = open_ledger(ctx)
-        accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
-        rows = [(a, c, m) for a in accounts for c, m in sorted(ledger.balance(a).items())]
-        report = verify_ledger(ledger.engine)
-        test_model = paid_by_test_models(ledger.engine, event_ids=ids)
+        outcome = demo_outcome(open_ledger(ctx), ids)
+    rows, report, test_model = outcome.balances, outcome.verified, outcome.test_model
     note = "Test model (tiny): these shares and balances mean nothing; they show the path works." if test_model else None
     if as_json:
         print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows],
