@@ -88,7 +88,7 @@ def components(tiny: bool, device, dtype):
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from fairsplit.profiles import _image_processor_class, ensure_tiny_models
+    from fairsplit.profiles import image_processor_class, ensure_tiny_models
     from fairsplit.sources import DEFAULT_CACHE
 
     tokenizer = CLIPTokenizer.from_pretrained(ensure_tiny_models(Path(os.environ.get("FAIRSPLIT_MODEL_CACHE", DEFAULT_CACHE))) / "clip")  # byte vocab; prompts pad to 77 tokens
@@ -109,7 +109,7 @@ def components(tiny: bool, device, dtype):
     ).to(device, dtype)
     pipe.set_progress_bar_config(disable=True)
     side = vision["image_size"]
-    processor = _image_processor_class()(size={"shortest_edge": side}, crop_size={"height": side, "width": side})
+    processor = image_processor_class()(size={"shortest_edge": side}, crop_size={"height": side, "width": side})
     return pipe, clip.to(device, dtype).eval(), tokenizer, processor
 
 

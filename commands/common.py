@@ -31,6 +31,8 @@ from rich.text import Text
 
 from commands.safe_text import printable
 from commands.settings import Settings, SettingsError
+from ledger.errors import first_line
+from ledger.errors import one_line as ledger_one_line
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error stays one greppable line
@@ -44,9 +46,8 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def one_line(text: object, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """A message as one line of at most `limit` characters."""
-    line = " ".join(printable(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    """A message as one printable line of at most `limit` characters."""
+    return ledger_one_line(printable(text), limit)
 
 
 def say(message: object, style: str | None = None, *, to: Console = out) -> None:
@@ -146,8 +147,8 @@ def user_errors() -> Iterator[None]:
     except ArgumentError:
         fail("The database URL is not valid; use sqlite:///path.db or postgresql://user@host/db.")
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else type(exc).__name__
-        fail(f"Cannot use the database: {one_line(reason, 200).rstrip('.')}.")
+        reason = first_line(exc.orig, 200) if exc.orig is not None else ""
+        fail(f"Cannot use the database: {one_line(reason or type(exc).__name__, 200).rstrip('.')}.")
     except SQLAlchemyError as exc:
         fail(f"Cannot use the database ({type(exc).__name__}).")
     except OSError as exc:

@@ -10,14 +10,12 @@ from typing import Any
 
 import typer
 
-from commands.settings import VARIABLES
-
-_BY_FIELD = {variable.field: variable for variable in VARIABLES}
+from commands.settings import BY_FIELD
 
 
 def setting(field: str, **extra: Any) -> Any:
     """The CLI option of setting `field` (its help names the environment variable)."""
-    variable = _BY_FIELD[field]
+    variable = BY_FIELD[field]
     default = f" (default {variable.default})" if variable.default else ""
     return typer.Option(None, variable.option, help=f"{variable.help[0].upper()}{variable.help[1:]}{default} "
                                                     f"(env {variable.name})", show_default=False, **extra)

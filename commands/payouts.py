@@ -8,10 +8,10 @@ from commands.common import (id_column, money_column, open_ledger, out, print_js
                              user_errors)
 from commands.options import AS_JSON, setting
 from commands.wiring import witness_pool
-from ledger.payouts.close import close_period, list_payouts
+from ledger.payouts.close import list_payouts
 from ledger.money import MAX_MICROS, format_amount, parse_money
 from ledger.payouts.periods import parse_period
-from ledger.transparency.tree import create_checkpoint
+from services.closing import close_and_witness
 
 app = typer.Typer(help="Close payout periods and list what they paid.", no_args_is_help=True)
 
@@ -34,10 +34,8 @@ def close(
         target = parse_period(period)
         cur = settings.currency.strip().upper()
         minimum = parse_money(settings.min_payout, cur, MAX_MICROS)
-        ledger = open_ledger(ctx, signing=True)
-        result = close_period(ledger, target, cur, minimum)
-        checkpoint = create_checkpoint(ledger.engine, ledger.signer)  # every close is a signed tree head
-    outcomes = pool.cosign_latest(ledger.engine) if pool is not None else []  # never raises: a witness may be down
+        closing = close_and_witness(open_ledger(ctx, signing=True), target, cur, minimum, pool)
+    result, checkpoint, outcomes = closing.result, closing.checkpoint, closing.witnesses
 
     def fmt(micros: int) -> str:
         return format_amount(micros, cur)

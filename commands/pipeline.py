@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
-import time
 from pathlib import Path
 
 import typer
@@ -17,7 +15,7 @@ from commands.progress import Activity
 from commands.report import done
 from commands.serve import kafka_settings
 from commands.wiring import worker_task, writer_task
-from ledger.crypto import key_id, read_private_key
+from ledger.crypto import canonical_text, key_id, read_private_key
 from ledger.money import format_amount
 from services.contracts import ContractError, load_json_object
 
@@ -34,7 +32,8 @@ def sign_command(
     routes: str | None = setting("routes"),
 ) -> None:
     """Sign events for a platform, after checking everything admission will check (all or none are written)."""
-    from services.admission import Gate, Rejected, parse_routes
+    from services.admission import Gate, parse_routes
+    from services.stream import Rejected
     from services.lookups import RegistryLookups
     from services.signing import sign_event
 
@@ -62,7 +61,7 @@ def sign_command(
             except (ContractError, Rejected) as exc:
                 problems.append((number, _with_suggestion(lookups.engine, exc)))
                 continue
-            lines.append(json.dumps(signed, ensure_ascii=False, separators=(",", ":")))
+            lines.append(canonical_text(signed))
         if problems:  # every bad line is named, and nothing is written
             from services.dead_letters import printable
 
@@ -109,7 +108,7 @@ def emit_command(
         if sample is not None:
             if key is None:
                 fail("--sample needs --key, the platform's private key file (see `fairsplit platforms add`).")
-            records = [json.dumps(e).encode() for e in sample_events(sample, read_private_key(key), platform)]
+            records = [canonical_text(e).encode() for e in sample_events(sample, read_private_key(key), platform)]
         else:
             records = [line for line in read_input(file, "event file", 1 << 30).splitlines() if line.strip()]
     keys = []
@@ -216,15 +215,14 @@ def up_command(
 
     Prints a line per booked or rejected event (dead letters are kept in STATE_DIR/dead-letters.jsonl,
     `fairsplit dead-letters` shows them). Ctrl-C or SIGTERM stop the services and the broker together."""
-    from ledger.views.accounts import paid_by_test_models
     from ledger.books.db import make_engine, upgrade_to_head
-    from ledger.books.events import count_recorded
+    from ledger.books.events import count_recorded, recorded_since
     from ledger.keys.signing import load_or_create_signer
-    from ledger.audit.chain import verify_ledger
-    from services.demo import DEMO_ARTISTS, DEMO_MODEL, DEMO_PLATFORM, sample_events, setup_demo
+    from services.demo import DEMO_PLATFORM, demo_outcome, sample_events, setup_demo
     from services.runners import emit
-    from services.broker_record import forget_broker, record_broker
-    from services.stack import embedded_stack
+    from services.kafka import dlq_topic
+    from services.watch import PipelineWatch, wait_until_recorded, watch_until_stopped
+    from services.stack import recorded_stack
     from services.tansu import BrokerNotFound, BrokerStartError
 
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops `up` like Ctrl-C: the stack's cleanup runs
@@ -253,34 +251,28 @@ def up_command(
     dead_letters = state_dir / "dead-letters.jsonl"
     try:
         with Activity("starting the broker and the services") as activity, \
-                embedded_stack(child, state_dir / "logs", settings.bootstrap or None,
-                               broker_bin=settings.tansu_bin or None) as stack:
-            record_broker(state_dir, stack.bootstrap, {name: process.pid for name, process in stack.processes.items()})
+                recorded_stack(child, state_dir, settings.bootstrap or None, settings.tansu_bin or None) as stack:
             say(f"broker at {stack.bootstrap} (recorded in {state_dir}, so `emit`, `serve`, `dead-letters --topic` "
                 f"and `status` find it); services logging to {state_dir / 'logs'}", to=err)
-            watch = _Watch(engine, stack.bootstrap, settings.merge(bootstrap=stack.bootstrap), dead_letters, quiet)
+            kafka = kafka_settings(settings.merge(bootstrap=stack.bootstrap))
+            watch = PipelineWatch(lambda since: _read(recorded_since, engine, since), stack.bootstrap,
+                                  [dlq_topic(kafka.events), dlq_topic(kafka.results)], dead_letters)
+
+            def show(lines: list[str]) -> None:
+                for line in lines if not quiet else ():
+                    activity.note(line)
+
             if not demo:
                 activity.step("running; Ctrl-C (or SIGTERM) stops the services and the broker")
-                while True:
-                    stack.check_alive()
-                    watch.show(activity)
-                    time.sleep(0.5)
+                watch_until_stopped(stack, watch, show)
             signed = sample_events(events, platform_key, DEMO_PLATFORM)
             with broker_errors(stack.bootstrap):
                 emit(kafka_settings(settings.merge(bootstrap=stack.bootstrap, partitions=2)),
-                     [json.dumps(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
+                     [canonical_text(e).encode() for e in signed], [e["event_id"].encode() for e in signed])
             ids = [e["event_id"] for e in signed]
             activity.step("attributing and recording the demo events", len(ids))
-            deadline = time.monotonic() + timeout_s
-            landed = 0
-            while landed < len(ids) and time.monotonic() < deadline:
-                stack.check_alive()
-                with user_errors():
-                    landed = count_recorded(engine, ids)
-                activity.update(landed)
-                watch.show(activity)
-                time.sleep(0.3)
-            watch.show(activity)
+            landed = wait_until_recorded(stack, watch, show, lambda: _read(count_recorded, engine, ids), len(ids),
+                                         timeout_s, activity.update)
             watch.close()
     except KeyboardInterrupt:
         if demo:  # what was done, and how to go on
@@ -293,14 +285,9 @@ def up_command(
         raise typer.Exit(0 if not demo else 1) from None
     except (BrokerNotFound, BrokerStartError, RuntimeError) as exc:
         fail(str(exc).rstrip(".") + ".")
-    finally:
-        forget_broker(state_dir)
     with user_errors():
-        ledger = open_ledger(ctx)
-        accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
-        rows = [(a, c, m) for a in accounts for c, m in sorted(ledger.balance(a).items())]
-        report = verify_ledger(ledger.engine)
-        test_model = paid_by_test_models(ledger.engine, event_ids=ids)
+        outcome = demo_outcome(open_ledger(ctx), ids)
+    rows, report, test_model = outcome.balances, outcome.verified, outcome.test_model
     note = "Test model (tiny): these shares and balances mean nothing; they show the path works." if test_model else None
     if as_json:
         print_json({"balances": [{"account": a, "currency": c, "amount": format_amount(m, c)} for a, c, m in rows],
@@ -321,46 +308,10 @@ def up_command(
         raise typer.Exit(1)
 
 
-class _Watch:
-    """What `up` prints while it runs: one line per booked event and per dead letter (kept
-    in `dead_letters` too), read from the ledger and the dead-letter topics."""
-
-    def __init__(self, engine, bootstrap: str, settings, dead_letters: Path, quiet: bool) -> None:
-        from datetime import UTC, datetime
-
-        from services.kafka import dlq_topic
-        from services.watch import DeadLetterTail
-
-        kafka = kafka_settings(settings)
-        self.engine, self.quiet, self.path = engine, quiet, dead_letters
-        self.since = datetime.now(UTC)
-        self.tail = DeadLetterTail(bootstrap, [dlq_topic(kafka.events), dlq_topic(kafka.results)])
-        dead_letters.parent.mkdir(parents=True, exist_ok=True)
-
-    def show(self, activity: Activity) -> None:
-        from ledger.books.events import recorded_since
-        from services.dead_letters import describe
-
-        lines = []
-        with user_errors():
-            for event in recorded_since(self.engine, self.since):
-                self.since = event["recorded_at"]
-                paid = ", ".join(f"{account} {format_amount(amount, event['currency'])}"
-                                 for account, amount in event["payees"].items())
-                lines.append(f"booked {event['event_id']}: {format_amount(event['reward_amount'], event['currency'])} "
-                             f"{event['currency']} → {paid}")
-        for letter in self.tail.poll():
-            if isinstance(letter, bytes):
-                continue
-            with self.path.open("ab") as handle:
-                handle.write(letter.to_json_bytes() + b"\n")
-            lines.append(describe(letter))
-        if not self.quiet:
-            for line in lines:
-                activity.note(line)
-
-    def close(self) -> None:
-        self.tail.close()
+def _read(read, *args):
+    """A ledger read while `up` runs: a database problem is one sentence, then exit 2."""
+    with user_errors():
+        return read(*args)
 
 
 def _set_aside(database_url: str) -> Path | None:

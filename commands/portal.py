@@ -85,10 +85,10 @@ def grants(
     """Print (or --apply) the SQL that makes the portal's PostgreSQL role: SELECT only."""
     from sqlalchemy import text
 
-    from services.portal.grants import grant_statements
+    from ledger.books.roles import portal_role_statements
 
     try:
-        statements = grant_statements(role, password)
+        statements = portal_role_statements(role, password)
     except ValueError as exc:
         fail(str(exc))
     if not apply:

@@ -24,6 +24,7 @@ from fairsplit.budget import MAX_EVENT_WORK
 from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, Acceleration, ModelSources
 from ledger.books.eventtime import EventTimeWindow
 from ledger.invariants import invariant
+from services.admission import DEFAULT_ROUTES, format_routes
 
 
 class SettingsError(ValueError):
@@ -154,7 +155,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FAIRSPLIT_TOPIC_PREFIX", "topic_prefix", _text, "", "--topic-prefix", "prefix of topic and group names"),
     Variable("FAIRSPLIT_METRICS_PORT", "metrics_port", _optional_int(1, 65535), "", "--metrics-port",
              "Prometheus metrics port of a service (empty: none)"),
-    Variable("FAIRSPLIT_MODEL_ROUTES", "routes", _text, "sd-1.5=sd15,tiny-sd=tiny,world-sd=world", "--routes",
+    Variable("FAIRSPLIT_MODEL_ROUTES", "routes", _text, format_routes(DEFAULT_ROUTES), "--routes",
              "event `model.id` → the model profile the worker serves it with"),
     Variable("FAIRSPLIT_PROFILE", "profile", _text, "sd15", "--profile", "profile of `attribute` and `artists add`"),
     Variable("FAIRSPLIT_TAU", "tau", _optional_float(-1.0, 1.0), "", "--tau",
@@ -269,7 +270,7 @@ class Settings:
         given = {name: value for name, value in options.items() if value is not None}
         checked = {}
         for name, value in given.items():
-            variable = _BY_FIELD[name]
+            variable = BY_FIELD[name]
             try:
                 checked[name] = variable.parse(value if isinstance(value, str) else repr(value))
             except ValueError as exc:
@@ -314,7 +315,8 @@ class Settings:
         return env
 
 
-_BY_FIELD = {variable.field: variable for variable in VARIABLES}
+#: Each variable by its `Settings` field (the options of `commands.options` look them up here).
+BY_FIELD = {variable.field: variable for variable in VARIABLES}
 CONFIG_NAME = "fairsplit.toml"
 MAX_CONFIG_BYTES = 1 << 20
 

@@ -9,12 +9,8 @@ import typer
 from commands.common import fail, read_input, say, settings_of, user_errors
 from commands.options import AS_JSON
 from commands.report import done
-from ledger.books.db import head_revision, make_engine, upgrade_to_head
-from ledger.keys.entries import upgrade_specs
-from ledger.keys.lifecycle import init_key_history
-from ledger.keys.signing import load_or_create_signer
-from ledger.books.roles import grant_service_role as grant_service_role_to
-from ledger.books.store import Ledger
+from ledger.books.db import make_engine
+from ledger.initialise import initialise
 
 app = typer.Typer()
 
@@ -38,22 +34,17 @@ def init(
             fail("--service-role-password-file needs --grant-service-role.")
         password = read_input(service_role_password_file, "password file", 4096).decode("utf-8", "replace").strip()
     with user_errors():
-        engine = make_engine(settings.database_url)
-        before = upgrade_to_head(engine)
-        signer, created = load_or_create_signer(settings.key_dir, engine)
-        anchored = init_key_history(engine, signer, settings.key_dir, settings.ledger_origin or None)
-        legacy = Ledger(engine, signer, str(settings.key_dir)).append_decided(upgrade_specs)  # rewards before evidence
-        if grant_service_role is not None:
-            appendable = grant_service_role_to(engine, grant_service_role, password)
-            if not as_json:
-                say(f"Role {grant_service_role} may read every table and append to {len(appendable)}; nothing else.")
-    head = head_revision()
+        ready = initialise(make_engine(settings.database_url), settings.key_dir, settings.ledger_origin or None,
+                           grant_service_role, password)
+    if ready.appendable is not None and not as_json:
+        say(f"Role {grant_service_role} may read every table and append to {len(ready.appendable)}; nothing else.")
+    before, head, key_id = ready.schema_before, ready.schema, ready.signer.key_id
     schema = f"schema already at {head}" if before == head else f"schema upgraded from {before or 'nothing'} to {head}"
-    key = f"signing key {signer.key_id} {'created and registered' if created else 'in use'} ({settings.key_dir})"
+    key = f"signing key {key_id} {'created and registered' if ready.key_created else 'in use'} ({settings.key_dir})"
     history = {"genesis": "; the key's genesis entry opens the log",
-               "adopt": "; the earlier key rotations are now recorded in the log"}.get(anchored or "", "")
-    if legacy:
+               "adopt": "; the earlier key rotations are now recorded in the log"}.get(ready.key_history or "", "")
+    if ready.evidence_start:
         history += "; the rewards so far are recorded as legacy (from before evidence-bound rewards)"
-    done(as_json, {"schema_before": before, "schema": head, "key_id": signer.key_id, "key_created": created,
-                   "key_dir": settings.key_dir, "key_history": anchored, "evidence_start": bool(legacy)},
+    done(as_json, {"schema_before": before, "schema": head, "key_id": key_id, "key_created": ready.key_created,
+                   "key_dir": settings.key_dir, "key_history": ready.key_history, "evidence_start": ready.evidence_start},
          f"Ledger ready: {schema}; {key}{history}.")

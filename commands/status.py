@@ -47,7 +47,7 @@ def _ledger(settings) -> dict:
     from sqlalchemy.exc import SQLAlchemyError
 
     from ledger.books.db import check_ready, make_engine
-    from ledger.errors import LedgerError
+    from ledger.errors import LedgerError, first_line
     from ledger.views.head import head_status
 
     try:
@@ -55,7 +55,7 @@ def _ledger(settings) -> dict:
         check_ready(engine)
         return {"ready": True, **head_status(engine)}
     except (LedgerError, SQLAlchemyError) as exc:
-        return {"ready": False, "problem": " ".join(str(exc).split())[:200]}
+        return {"ready": False, "problem": first_line(exc, 200)}
 
 
 @app.command("status")

@@ -143,7 +143,7 @@ def _load_sd15(spec: Profile, sources: ModelSources, acceleration: Acceleration)
     try:
         clip = CLIPModel.from_pretrained(emb.id, revision=emb.revision, torch_dtype=dtype, attn_implementation="sdpa")
         tokenizer = CLIPTokenizer.from_pretrained(emb.id, revision=emb.revision)
-        processor = _image_processor_class().from_pretrained(emb.id, revision=emb.revision)
+        processor = image_processor_class().from_pretrained(emb.id, revision=emb.revision)
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(_missing(emb, "--clip-model (FAIRSPLIT_CLIP_MODEL)", exc)) from None
     return build_models(replace(spec, generator=gen, embedder=emb), pipe, clip, tokenizer, processor, device, dtype,
@@ -160,7 +160,9 @@ def _missing(ref: ModelRef, variable: str, exc: Exception) -> str:
     return advice if room < 20 else f"{advice} ({reason if len(reason) <= room else reason[: room - 1] + '…'})"
 
 
-def _image_processor_class():
+def image_processor_class():
+    """The CLIP image processor class every profile uses (the PIL one where transformers has
+    it): the world's training and the pixel tests make theirs with it too."""
     import transformers
 
     return getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
@@ -199,7 +201,7 @@ def _load_world(spec: Profile, sources: ModelSources, acceleration: Acceleration
         pipe = StableDiffusionPipeline.from_pretrained(root / "sd", safety_checker=None, requires_safety_checker=False)
         clip = CLIPModel.from_pretrained(root / "clip")
         tokenizer = AutoTokenizer.from_pretrained(root / "clip")
-        processor = _image_processor_class().from_pretrained(root / "clip")
+        processor = image_processor_class().from_pretrained(root / "clip")
     except (OSError, ValueError, KeyError) as exc:
         raise ModelUnavailable(
             f"the test world in {root} could not be loaded ({type(exc).__name__}: {str(exc)[:160]}); "
@@ -223,7 +225,7 @@ def _load_tiny(spec: Profile, sources: ModelSources, acceleration: Acceleration)
     pipe = StableDiffusionPipeline.from_pretrained(root / "sd", safety_checker=None, requires_safety_checker=False)
     clip = CLIPModel.from_pretrained(root / "clip")
     tokenizer = CLIPTokenizer.from_pretrained(root / "clip")
-    processor = _image_processor_class().from_pretrained(root / "clip")
+    processor = image_processor_class().from_pretrained(root / "clip")
     spec = replace(spec, generator=ModelRef("fairsplit/tiny-random-sd.test-model", revision),
                    embedder=ModelRef("fairsplit/tiny-random-clip.test-model", revision))
     return build_models(spec, pipe, clip, tokenizer, processor, device, torch.float32, acceleration)
@@ -309,7 +311,7 @@ def _build_tiny(folder: Path) -> None:
     clip.save_pretrained(folder / "clip", safe_serialization=True)
     tokenizer.save_pretrained(folder / "clip")
     size = {"shortest_edge": TINY_SIZE}
-    _image_processor_class()(size=size, crop_size={"height": TINY_SIZE, "width": TINY_SIZE}).save_pretrained(folder / "clip")
+    image_processor_class()(size=size, crop_size={"height": TINY_SIZE, "width": TINY_SIZE}).save_pretrained(folder / "clip")
     shutil.rmtree(vocab)
 
 

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ledger.errors import SigningKeyError
 
 __all__ = [
-    "SignatureError", "canonical_json", "verify_record", "key_id", "generate_private_key", "read_private_key",
+    "SignatureError", "canonical_text", "canonical_json", "verify_record", "key_id", "generate_private_key", "read_private_key",
     "write_private_key", "load_private_key", "load_public_key", "private_key_pem", "public_key_pem",
     "public_key_from_raw", "public_key_raw",
 ]
@@ -48,11 +48,18 @@ class SignatureError(ValueError):
     missing, malformed or does not match."""
 
 
+def canonical_text(value: Any) -> str:
+    """`value` as canonical JSON text (module docstring): the one compact spelling the
+    project writes, signed or not. ValueError for NaN or Infinity, TypeError for what JSON
+    cannot hold."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(record: dict[str, Any]) -> bytes:
     """The signed bytes of `record`: its canonical JSON without `signature` (module docstring)."""
     body = {key: value for key, value in record.items() if key != "signature"}
     try:
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = canonical_text(body)
     except (ValueError, TypeError, RecursionError) as exc:
         raise SignatureError(f"the record cannot be canonicalised: {str(exc)[:120]}.") from None
     try:

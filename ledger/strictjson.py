@@ -19,18 +19,14 @@ class StrictJsonError(ValueError):
         self.reason = reason
 
 
-class _Refused(ValueError):
-    pass
-
-
 def _reject_constant(name: str) -> Any:
-    raise _Refused(f"{name} is not valid JSON")
+    raise StrictJsonError("", f"{name} is not valid JSON")  # `parse_object` names what it reads
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        raise _Refused("an object repeats a key")
+        raise StrictJsonError("", "an object repeats a key")
     return result
 
 
@@ -47,8 +43,8 @@ def parse_object(data: bytes | bytearray | memoryview | str, what: str, max_byte
         value = json.loads(data, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     except RecursionError:
         raise StrictJsonError(what, "is nested too deeply") from None
-    except _Refused as exc:
-        raise StrictJsonError(what, f"is not valid JSON: {exc}") from None
+    except StrictJsonError as exc:
+        raise StrictJsonError(what, f"is not valid JSON: {exc.reason}") from None
     except ValueError as exc:  # JSONDecodeError, and integers with too many digits
         raise StrictJsonError(what, f"is not valid JSON ({str(exc).split(':')[0][:80]})") from None
     if not isinstance(value, dict):

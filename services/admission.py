@@ -23,17 +23,10 @@ from fairsplit.budget import MAX_EVENT_WORK, MAX_IMAGE_PIXELS, BudgetError, chec
 from ledger.books.eventtime import EventTimeWindow
 from services.contracts import ContractError, GenerationEventV1, load_json_object, parse_event
 from services.signing import SignatureError, body_sha256, verify_event
+from services.stream.messages import Rejected
 
 #: Default model routing: event `model.id` → attribution profile.
 DEFAULT_ROUTES: Mapping[str, str] = {"sd-1.5": "sd15", "tiny-sd": "tiny", "world-sd": "world"}
-
-
-class Rejected(ValueError):
-    """An event that must not be attributed; the message is the dead-letter reason."""
-
-    def __init__(self, reason: str, kind: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -112,6 +105,11 @@ class Gate:
         if missing:
             raise Rejected(f"artist{'s' if len(missing) > 1 else ''} not registered: {', '.join(missing)}.", "unknown_artist")
         return Admitted(event, body, body_sha256(body), profile)
+
+
+def format_routes(routes: Mapping[str, str]) -> str:
+    """A routing map as `FAIRSPLIT_MODEL_ROUTES` spells it (`parse_routes` reads it back)."""
+    return ",".join(f"{model_id}={profile}" for model_id, profile in routes.items())
 
 
 def parse_routes(text: str | None) -> dict[str, str]:

@@ -20,7 +20,6 @@ loop's thread while the next batch renders.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -28,19 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from fairsplit.attribute import AttributionConfig, attribute_many, check_request
 from fairsplit.profiles import Models, load_profile
 from fairsplit.render import Renderer
-from fairsplit.request import AttributionRequest, Gallery, ImageEmbedding, Params, Style
+from fairsplit.request import Gallery
 from fairsplit.result import AttributionResult
-from ledger.crypto import key_id, read_private_key
+from ledger.crypto import canonical_text, key_id, read_private_key
 from ledger.invariants import invariant
-from services.admission import Admitted, Rejected
-from services.contracts import GenerationEventV1, attribution_id, parse_result
-from services.signing import sign_event
-from services.stream import Computed, Done, Failure, Message, Outcome, Produce
+from services.admission import Admitted
+from services.attribution_record import WorkerKey, result_record, to_request
+from services.stream import Computed, Done, Failure, Message, Outcome, Produce, Rejected
 
 log = logging.getLogger("fairsplit.worker")
 
@@ -48,16 +44,6 @@ WORKER_KEY_FILE = "attribution-worker.pem"
 
 #: artist ids → their stored galleries, from the registry.
 GalleryLookup = Callable[[list[str]], Mapping[str, Gallery]]
-
-
-@dataclass(frozen=True)
-class WorkerKey:
-    private_key: Ed25519PrivateKey
-    key_id: str
-
-    @property
-    def public_key(self):
-        return self.private_key.public_key()
 
 
 def worker_key_path(key_dir: str | Path) -> Path:
@@ -68,78 +54,6 @@ def load_worker_key(key_dir: str | Path) -> WorkerKey:
     """The worker's signing key from `key_dir` (0600, refused otherwise); never created here."""
     private = read_private_key(worker_key_path(key_dir))
     return WorkerKey(private, key_id(private.public_key()))
-
-
-def to_request(event: GenerationEventV1) -> AttributionRequest:
-    """The attribution core's view of a platform event."""
-    return AttributionRequest(
-        model_id=event.model.id,
-        content=event.content,
-        styles=tuple(
-            Style(s.artist_id, s.phrase or "", s.lora.id if s.lora else None) for s in event.styles
-        ),
-        seed=event.seed,
-        params=Params(event.params.steps, event.params.guidance, event.params.width, event.params.height),
-        image_png=event.image.png_bytes if event.image else None,
-        event_id=event.event_id,
-        image_embedding=(
-            ImageEmbedding(event.image_embedding.values, event.image_embedding.model.id,
-                           event.image_embedding.model.revision)
-            if event.image_embedding else None
-        ),
-    )
-
-
-def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey) -> dict[str, Any]:
-    """The `fairsplit.attribution.v1` record of one attribution, signed by the worker."""
-    event = admitted.event
-    method = result.method
-    record = {
-        "schema": "fairsplit.attribution.v1",
-        "event_id": event.event_id,
-        "attribution_id": attribution_id(event.event_id, admitted.body_sha256),
-        "platform_id": event.platform_id,
-        "occurred_at": admitted.body["occurred_at"],
-        "model": {"id": event.model.id, "revision": event.model.revision},
-        "content": event.content,
-        "method": {
-            "estimator": method.estimator,
-            "value_function": method.value_function,
-            "profile": method.profile,
-            "models": {
-                "generator": {"id": method.generator.id, "revision": method.generator.revision},
-                "embedder": {"id": method.embedder.id, "revision": method.embedder.revision},
-            },
-            "tau": method.tau,
-            "budget": method.budget,
-            "approximate": method.approximation,
-            "test_model": method.test_model,
-            "value_correction": method.value_correction,
-            "value_floor": result.floor,
-            "test_world": method.test_world,
-        },
-        "players": [
-            {"id": p.id, "account": p.account, "kind": p.kind, "recognised": p.recognised, "uplift": p.uplift,
-             **({"group": p.group} if p.group else {})}
-            for p in result.players
-        ],
-        "values": [{"players": list(c.members), "value": c.value} for c in result.coalitions],
-        "shares": result.shares,
-        "clamped": result.clamped,
-        "std_errors": result.stderr,
-        "reward": {"amount": event.reward.amount, "currency": event.reward.currency},
-        "event_sha256": admitted.body_sha256,
-        "event": admitted.body,  # as signed by the platform: the writer checks that signature again
-        "worker_key_id": key.key_id,
-    }
-    record = {k: v for k, v in record.items() if v is not None}
-    record["method"] = {k: v for k, v in record["method"].items() if v is not None}
-    for player in record["players"]:
-        if player["uplift"] is None:
-            del player["uplift"]
-    signed = sign_event(record, key.private_key)
-    parse_result(signed)  # never publish what the ledger writer would refuse
-    return signed
 
 
 @dataclass
@@ -212,8 +126,8 @@ class Attributor:
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
-    """A signed record as it goes on the wire: compact UTF-8 JSON."""
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    """A signed record as it goes on the wire: its canonical JSON, UTF-8."""
+    return canonical_text(record).encode()
 
 
 @dataclass

@@ -25,24 +25,16 @@ import math
 import re
 import sys
 from array import array
-from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from ledger.errors import MoneyError
-from ledger.ids import ATTRIBUTION_NAMESPACE, EVENT_ID, SLUG, attribution_id  # noqa: F401 - re-exported
-from ledger.strictjson import StrictJsonError, parse_object
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+
+from ledger.errors import MoneyError, one_line
+from ledger.ids import SLUG
 from ledger.money import MAX_EVENT_REWARD, parse_amount, parse_reward
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from ledger.strictjson import StrictJsonError, parse_object
+from services.contract_fields import (Base64Sig, Contract, Finite, ModelId, Revision, Sha256Hex, Slug, Text, Time,
+                                      Unit, Uuid)
 
 __all__ = [
     "GENERATION_SCHEMA", "ATTRIBUTION_SCHEMA", "DEAD_LETTER_SCHEMA", "MAX_IMAGE_BYTES",
@@ -70,73 +62,13 @@ class ContractError(ValueError):
     """Input that does not satisfy a contract; `str(err)` is one sentence."""
 
 
-# --- field types -----------------------------------------------------------------------
-
-_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-
-
-def _rfc3339(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("time must carry a timezone (RFC 3339)")
-        return value
-    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
-        raise ValueError("time must be an RFC 3339 string with a timezone, e.g. 2026-11-24T12:00:00Z")
-    if value.endswith(("z", "Z")):
-        value = value[:-1] + "+00:00"
-    if "." in value:  # Python parses at most microseconds; keep them, drop finer digits
-        head, _, rest = value.partition(".")
-        digits = re.match(r"\d+", rest).group(0)
-        value = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"time is not a valid date/time ({exc})") from None
-    try:
-        moment.astimezone(timezone.utc)  # 0001-01-01T00:00:00+01:00 has no UTC instant
-    except (OverflowError, ValueError):
-        raise ValueError("time is out of range") from None
-    return moment
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("number must be finite")
-    return value
-
-
-Time = Annotated[datetime, BeforeValidator(_rfc3339)]
-Text = Annotated[str, Field(strict=True), AfterValidator(_no_nul)]
-Slug = Annotated[str, StringConstraints(strict=True, pattern=f"^{SLUG}$")]
-ModelId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
-Revision = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
-Uuid = Annotated[str, StringConstraints(strict=True, pattern=f"^{EVENT_ID}$")]
-Base64Sig = Annotated[str, StringConstraints(strict=True, min_length=4, max_length=200, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
-Sha256Hex = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9a-f]{64}$")]
-Finite = Annotated[float, Field(strict=True), AfterValidator(_finite)]
-Unit = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
-
-
-class _Contract(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_alias=True,
-                              validate_by_name=True, serialize_by_alias=True)
-
-    def to_json_bytes(self) -> bytes:
-        """Compact JSON (aliases, no nulls left out): what goes on the wire."""
-        return self.model_dump_json(exclude_none=True).encode("utf-8")
 
 
 # --- generation.v1 ---------------------------------------------------------------------
 
 
-class RewardV1(_Contract):
+class RewardV1(Contract):
     """`{"amount": "0.004", "currency": "USD"}`: a positive canonical decimal string in a
     currency the ledger knows, at most `MAX_EVENT_REWARD`, to the micro-unit — whole units
     in a currency without a minor unit (JPY, KRW; `ledger.money.parse_reward`)."""
@@ -160,21 +92,21 @@ class RewardV1(_Contract):
         return parse_amount(self.amount, self.currency, MAX_EVENT_REWARD)
 
 
-class ModelRefV1(_Contract):
+class ModelRefV1(Contract):
     """Where a model comes from: a hub id or path, and its revision."""
 
     id: ModelId
     revision: Revision
 
 
-class EventModelV1(_Contract):
+class EventModelV1(Contract):
     """The model that generated an event's image, as paid: its id is an account id (a slug)."""
 
     id: Slug
     revision: Revision
 
 
-class LoraV1(_Contract):
+class LoraV1(Contract):
     """A fine-tuned adapter (DreamBooth / LoRA) that carries an artist's style."""
 
     id: ModelId
@@ -182,7 +114,7 @@ class LoraV1(_Contract):
     scale: Annotated[float, Field(strict=True, gt=0.0, le=4.0)] = 1.0
 
 
-class StyleV1(_Contract):
+class StyleV1(Contract):
     """One artist's contribution to the prompt: a phrase, an adapter, or both."""
 
     artist_id: Slug
@@ -196,14 +128,14 @@ class StyleV1(_Contract):
         return self
 
 
-class ParamsV1(_Contract):
+class ParamsV1(Contract):
     steps: Annotated[int, Field(strict=True, ge=1, le=200)]
     guidance: Annotated[Finite, Field(ge=0.0, le=50.0)]
     width: Annotated[int, Field(strict=True, ge=32, le=2048, multiple_of=8)]
     height: Annotated[int, Field(strict=True, ge=32, le=2048, multiple_of=8)]
 
 
-class ImageV1(_Contract):
+class ImageV1(Contract):
     """The generated image as base64 PNG, at most 8 MiB once decoded."""
 
     png_base64: Text
@@ -228,7 +160,7 @@ class ImageV1(_Contract):
         return base64.b64decode(self.png_base64)
 
 
-class ImageEmbeddingV1(_Contract):
+class ImageEmbeddingV1(Contract):
     """The CLIP image embedding of the event's image, as the platform computed it: float32
     little-endian values in canonical base64, 1..4096 of them, finite, not all zero, and
     the embedder (`model`: id and revision) that made it. The worker uses it only if it
@@ -270,7 +202,7 @@ def _float32_le(data: bytes) -> array:
     return values
 
 
-class GenerationEventV1(_Contract):
+class GenerationEventV1(Contract):
     """One generated image, emitted by a platform (docs/pipeline.md); key = event_id."""
 
     schema_: Literal["fairsplit.generation.v1"] = Field(GENERATION_SCHEMA, alias="schema")
@@ -300,7 +232,7 @@ class GenerationEventV1(_Contract):
 # --- attribution.v1 --------------------------------------------------------------------
 
 
-class MethodV1(_Contract):
+class MethodV1(Contract):
     """How the shares were computed, enough to reproduce them."""
 
     estimator: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")]
@@ -319,7 +251,7 @@ class MethodV1(_Contract):
     test_world: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9_.-]{1,64}$")] | None = None
 
 
-class PlayerV1(_Contract):
+class PlayerV1(Contract):
     id: Annotated[Text, StringConstraints(min_length=1, max_length=160)]
     account: Annotated[str, StringConstraints(strict=True, pattern=f"^(model|artist):{SLUG}$")]
     kind: Literal["model", "artist"]
@@ -328,12 +260,12 @@ class PlayerV1(_Contract):
     group: Slug | None = None  # players of one style, one group player: its first member's id
 
 
-class CoalitionValueV1(_Contract):
+class CoalitionValueV1(Contract):
     players: Annotated[list[str], Field(max_length=64)]
     value: Finite
 
 
-class AttributionResultV1(_Contract):
+class AttributionResultV1(Contract):
     """The split of one event's reward, signed by the worker's key; key = event_id."""
 
     schema_: Literal["fairsplit.attribution.v1"] = Field(ATTRIBUTION_SCHEMA, alias="schema")
@@ -370,13 +302,13 @@ class AttributionResultV1(_Contract):
 # --- deadletter.v1 ---------------------------------------------------------------------
 
 
-class SourceV1(_Contract):
+class SourceV1(Contract):
     topic: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=249)]
     partition: Annotated[int, Field(strict=True, ge=0)]
     offset: Annotated[int, Field(strict=True, ge=0)]
 
 
-class DeadLetterV1(_Contract):
+class DeadLetterV1(Contract):
     """A record that could not be processed, with everything needed to replay it."""
 
     schema_: Literal["fairsplit.deadletter.v1"] = Field(DEAD_LETTER_SCHEMA, alias="schema")
@@ -428,7 +360,7 @@ def load_json_object(raw: bytes | str, what: str) -> dict[str, Any]:
         raise ContractError(f"invalid {what}: {exc.reason.removeprefix('is ')}.") from None
 
 
-def _parse(raw: bytes | str | dict, model: type[_Contract], schema: str, what: str) -> Any:
+def _parse(raw: bytes | str | dict, model: type[Contract], schema: str, what: str) -> Any:
     data = raw if isinstance(raw, dict) else load_json_object(raw, what)
     found = data.get("schema")
     if found != schema:
@@ -442,8 +374,7 @@ def _parse(raw: bytes | str | dict, model: type[_Contract], schema: str, what: s
 
 def _sentence(text: str, limit: int = 300) -> str:
     """One line of at most `limit` characters ending in a full stop (a hostile value may be long)."""
-    text = " ".join(text.split()).rstrip(".")
-    return (text if len(text) < limit else text[: limit - 2] + "…") + "."
+    return one_line(" ".join(text.split()).rstrip("."), limit - 1) + "."
 
 
 def parse_event(raw: bytes | str | dict) -> GenerationEventV1:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.errors import one_line
 from ledger.ids import is_event_id
 from services.contracts import ContractError, DeadLetterV1, parse_dead_letter
 
@@ -26,8 +27,8 @@ MAX_LINE_BYTES = 32 << 20  # a letter holds a base64 event of up to 16 MiB
 
 def printable(text: str, limit: int = 300) -> str:
     """`text` on one line with control characters escaped (never printed raw), cut to `limit`."""
-    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in " ".join(text.split()))
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    spaced = " ".join(text.split())
+    return one_line("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in spaced), limit)
 
 
 def event_id_of(letter: DeadLetterV1) -> str | None:

@@ -22,11 +22,13 @@ from fairsplit.request import Params
 from sqlalchemy.engine import Engine
 
 from fairsplit.sources import ModelSources
+from ledger.views.accounts import paid_by_test_models
 from ledger.crypto import generate_private_key, public_key_pem, read_private_key, write_private_key
 from ledger.keys.signing import load_signer
 from ledger.parties.registry import (WORKER_ROLE, RegistryError, active_platform_keys, add_artist, add_platform,
                              enroll_service_key)
 from ledger.books.store import Ledger
+from ledger.audit.chain import VerifyReport, verify_ledger
 from services.signing import sign_event
 
 DEMO_PLATFORM = "demo-platform"
@@ -115,3 +117,19 @@ def setup_demo(engine: Engine, key_dir: Path, state_dir: Path, sources: ModelSou
         add_artist(engine, artist.artist_id, artist.name, gallery.vector.tolist(), gallery.count, gallery.model_id,
                    gallery_thumbnails(folder))
     return private
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What a demo run left in the ledger: the demo accounts' balances (running totals of
+    the database), whether the ledger verifies, and whether a test model split the events."""
+
+    balances: list[tuple[str, str, int]]  # (account, currency, micro-units), by account then currency
+    verified: VerifyReport
+    test_model: bool
+
+
+def demo_outcome(ledger: Ledger, event_ids: list[str]) -> DemoOutcome:
+    accounts = [f"artist:{a.artist_id}" for a in DEMO_ARTISTS] + [f"model:{DEMO_MODEL}", f"platform:{DEMO_PLATFORM}"]
+    rows = [(a, c, m) for a in accounts for c, m in sorted(ledger.balance(a).items())]
+    return DemoOutcome(rows, verify_ledger(ledger.engine), paid_by_test_models(ledger.engine, event_ids=event_ids))

@@ -26,7 +26,7 @@ from fairsplit.sources import Acceleration, ModelSources
 from ledger.books.events import event_rewards, get_event
 from ledger.money import format_amount
 from ledger.parties.registry import artist_thumbnails
-from services.attribution_worker import to_request
+from services.attribution_record import to_request
 from services.contracts import parse_event
 from services.lookups import RegistryLookups
 

@@ -24,7 +24,6 @@ worker key nor a stolen platform key alone can mint money:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,23 +36,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.books.db import is_transient
 from ledger.errors import LedgerError
 from ledger.books.eventtime import EventTimeWindow
-from ledger.crypto import key_id
+from ledger.crypto import canonical_text, key_id
 from ledger.books.events import EventRecord, book_events
 from ledger.evidence.rewards import digest_of, memo_for, spell
 from ledger.evidence.store import BookedEvidence
+from ledger.ids import attribution_id
 from ledger.invariants import invariant
 from ledger.books.store import Ledger, TransferSpec, reward_transfers
-from services.admission import Rejected, verify_platform_signature
-from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, attribution_id, load_json_object,
+from services.admission import verify_platform_signature
+from services.contracts import (AttributionResultV1, ContractError, GenerationEventV1, load_json_object,
                                 parse_event, parse_result)
 from services.signing import SignatureError, body_sha256, verify_event
-from services.stream import Done, Failure, Message, Outcome, TransientError, reason_of
+from services.stream import Done, Failure, Message, Outcome, Rejected, TransientError, reason_of
 
 log = logging.getLogger("fairsplit.ledger_writer")
-
-
-class Refused(ValueError):
-    """A result that must not be booked; the message is the dead-letter reason."""
 
 
 @dataclass(frozen=True)
@@ -74,35 +70,36 @@ class ResultChecks:
 
 
 def accept_result(raw: bytes | str | dict[str, Any], checks: ResultChecks) -> AcceptedResult:
-    """Check a result as the module docstring says; `Refused` (one sentence) otherwise."""
+    """Check a result as the module docstring says; `Rejected` (one sentence) otherwise."""
     try:
         body = raw if isinstance(raw, dict) else load_json_object(raw, "attribution result")
         result = parse_result(body)
     except ContractError as exc:
-        raise Refused(str(exc)) from None
+        raise Rejected(str(exc), "contract") from None
     key = checks.worker_key(result.worker_key_id)
     if key is None:
-        raise Refused(f"result for event {result.event_id} is signed by worker key {result.worker_key_id!r}, "
-                      "which is not enrolled (or is revoked).")
+        raise Rejected(f"result for event {result.event_id} is signed by worker key {result.worker_key_id!r}, "
+                       "which is not enrolled (or is revoked).", "worker_key")
     try:
         verify_event(body, key)
     except SignatureError as exc:
-        raise Refused(f"result for event {result.event_id} is not signed by worker {result.worker_key_id}: {exc}") from None
+        raise Rejected(f"result for event {result.event_id} is not signed by worker {result.worker_key_id}: {exc}",
+                       "signature") from None
     if result.event is None:
-        raise Refused(f"result for event {result.event_id} does not carry the platform's signed event.")
+        raise Rejected(f"result for event {result.event_id} does not carry the platform's signed event.", "event")
     try:
         event = parse_event(result.event)
         platform_key = verify_platform_signature(result.event, event, checks.platform_keys(event.platform_id))
     except ContractError as exc:
-        raise Refused(f"result for event {result.event_id} carries an {exc}") from None
+        raise Rejected(f"result for event {result.event_id} carries an {exc}", "event") from None
     except Rejected as exc:
-        raise Refused(f"result for event {result.event_id}: {exc}") from None
+        raise Rejected(f"result for event {result.event_id}: {exc}", exc.kind) from None
     mismatch = _mismatch(result, event, body_sha256(result.event))
     if mismatch:
-        raise Refused(f"result for event {result.event_id} does not match the platform's event: {mismatch}.")
+        raise Rejected(f"result for event {result.event_id} does not match the platform's event: {mismatch}.", "event")
     late = checks.window.problem(event.occurred_at, checks.clock())
     if late:
-        raise Refused(f"result for event {result.event_id}: {late}")
+        raise Rejected(f"result for event {result.event_id}: {late}", "time")
     return AcceptedResult(result, body, key_id(platform_key))
 
 
@@ -152,8 +149,8 @@ def booking(accepted: AcceptedResult) -> tuple[EventRecord, list[TransferSpec], 
         reward_amount=amount,
         currency=result.reward.currency,
         attribution_id=result.attribution_id,
-        attribution_json=_compact(_without_image(accepted.body)),
-        event_json=_compact({k: v for k, v in (result.event or {}).items() if k not in (*BULKY, "signature")}),
+        attribution_json=canonical_text(_without_image(accepted.body)),
+        event_json=canonical_text({k: v for k, v in (result.event or {}).items() if k not in (*BULKY, "signature")}),
     )
     return record, transfers, evidence
 
@@ -166,10 +163,6 @@ def _without_image(body: dict[str, Any]) -> dict[str, Any]:
     """The result as stored: without the event's bulky parts (`event_sha256` still covers them)."""
     event = body.get("event") or {}
     return {**body, "event": {k: v for k, v in event.items() if k not in BULKY}}
-
-
-def _compact(data: dict[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
@@ -194,7 +187,7 @@ class WriterTask:
         for index, message in enumerate(messages):
             try:
                 accepted.append((index, self.accept(message.payload)))
-            except Refused as exc:
+            except Rejected as exc:
                 outcomes[index] = Failure.of(exc)
         if accepted:
             try:

@@ -17,10 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.crypto import generate_private_key, key_id, public_key_pem
 from ledger.books.events import book_events
+from ledger.ids import attribution_id
 from ledger.money import format_amount
 from ledger.parties.registry import WORKER_ROLE, add_platform, enroll_service_key
 from ledger.books.store import Ledger
-from services.contracts import attribution_id, parse_result
+from services.contracts import parse_result
 from services.ledger_writer import AcceptedResult, booking
 from services.signing import body_sha256, sign_event
 

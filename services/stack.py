@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.broker_record import forget_broker, record_broker
 from services.tansu import TansuBroker, die_with_parent, find_tansu
 
 SERVICES = ("attribution", "ledger")
@@ -70,3 +71,17 @@ def embedded_stack(env: Mapping[str, str], log_dir: Path, bootstrap: str | None 
         finally:
             for process in running.processes.values():
                 _stop(process)
+
+
+@contextmanager
+def recorded_stack(env: Mapping[str, str], state_dir: Path, bootstrap: str | None = None,
+                   broker_bin: str | None = None) -> Iterator[Stack]:
+    """`fairsplit up`'s stack: `embedded_stack` logging to `state_dir/logs`, its broker and
+    processes recorded in `state_dir` while it runs (so `emit`, `serve`, `dead-letters
+    --topic` and `status` find it) and forgotten when it stops, however it stops."""
+    try:
+        with embedded_stack(env, state_dir / "logs", bootstrap, broker_bin=broker_bin) as stack:
+            record_broker(state_dir, stack.bootstrap, {name: process.pid for name, process in stack.processes.items()})
+            yield stack
+    finally:
+        forget_broker(state_dir)

@@ -258,7 +258,7 @@ def train(out: Path, seed: int = 0, vae_steps: int = 400, generator_steps: int =
           samples: int = 12000, log=print) -> dict:
     from diffusers import StableDiffusionPipeline
 
-    from fairsplit.profiles import _image_processor_class
+    from fairsplit.profiles import image_processor_class
 
     torch.set_num_threads(2)
     started = time.monotonic()
@@ -268,7 +268,7 @@ def train(out: Path, seed: int = 0, vae_steps: int = 400, generator_steps: int =
     work.mkdir(parents=True)
     tokenizer = build_tokenizer()
     size = {"shortest_edge": world.SIZE}
-    processor = _image_processor_class()(size=size, crop_size={"height": world.SIZE, "width": world.SIZE})
+    processor = image_processor_class()(size=size, crop_size={"height": world.SIZE, "width": world.SIZE})
     prompts, images = generator_samples(samples, seed)
     vae, latents = train_vae(images, vae_steps, seed, log)
     unet, text_encoder, scheduler = train_generator(prompts, latents, tokenizer, generator_steps, seed, log)

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
-from ledger.errors import DatabaseUnavailableError, MoneyError, NotInitialisedError
+from ledger.errors import DatabaseUnavailableError, MoneyError, NotInitialisedError, first_line
 
 MIGRATIONS_DIR = Path(str(files("migrations")))  # the installed package, wherever it lives
 WRITE_OPTION = "ledger_write"
@@ -97,7 +97,7 @@ def _current_revision(connection) -> str | None:
 
 
 def _first_line(exc: DBAPIError) -> str:
-    return str(exc.orig).strip().splitlines()[0].rstrip(".") if exc.orig else str(exc)
+    return (first_line(exc.orig) if exc.orig else first_line(exc)).rstrip(".")
 
 
 @contextmanager

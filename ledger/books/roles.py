@@ -17,6 +17,14 @@ line), cannot `SET session_replication_role = replica` (superusers only), cannot
 `ALTER TABLE … DISABLE TRIGGER` (owners only) and cannot create tables (CREATE on the
 schema is revoked from PUBLIC). Granting runs every time `init` runs, so tables added
 by later migrations are covered. SQLite has no roles: there this is refused.
+
+The portal's role (`portal_role_statements`, for `fairsplit portal grants`) is narrower:
+SELECT on every table (and, by default privileges, on the tables later migrations add),
+USAGE on the schema and CONNECT on the database — no INSERT, UPDATE, DELETE, TRUNCATE,
+CREATE or sequence use — and its sessions default to read-only transactions, a second lock
+that does not replace the first. The portal's own tables (login-token hashes, revocations)
+are written by the CLI under the owner's role, never by the portal. Both roles' names and
+passwords follow one rule (`_check_role`, `_quoted`).
 """
 
 from __future__ import annotations
@@ -40,8 +48,35 @@ class RoleError(LedgerError, ValueError):
 def _quoted(password: str) -> str:
     """A PostgreSQL string literal (standard_conforming_strings: only ' is special)."""
     if "\x00" in password or not 8 <= len(password) <= 200 or password != password.strip():
-        raise RoleError("The service role's password must be 8-200 characters, no NUL, no surrounding spaces.")
+        raise RoleError("A role's password must be 8-200 characters, no NUL, no surrounding spaces.")
     return "'" + password.replace("'", "''") + "'"
+
+
+def _check_role(role: str) -> None:
+    if not _ROLE.fullmatch(role):
+        raise RoleError(f"The role name {role!r} must be 1-63 characters of a-z, 0-9 or '_', not starting with a digit.")
+
+
+def portal_role_statements(role: str, password: str | None = None) -> list[str]:
+    """The SQL an owner runs once to create (if needed) and confine the portal's role."""
+    _check_role(role)
+    statements = [
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE {role} LOGIN; "
+        "END IF; END $$",
+        f"ALTER ROLE {role} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS LOGIN",
+    ]
+    if password is not None:
+        statements.append(f"ALTER ROLE {role} PASSWORD {_quoted(password)}")
+    return statements + [
+        f"ALTER ROLE {role} SET default_transaction_read_only = on",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}",
+        f"REVOKE CREATE ON SCHEMA public FROM {role}",
+        f"DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', current_database()); END $$",
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+    ]
 
 
 def grant_service_role(engine: Engine, role: str, password: str | None = None) -> list[str]:
@@ -50,8 +85,7 @@ def grant_service_role(engine: Engine, role: str, password: str | None = None) -
     returns the tables it may append to."""
     if engine.dialect.name != "postgresql":
         raise RoleError("A service role needs PostgreSQL; SQLite has no roles (its file's permissions are the bound).")
-    if not _ROLE.fullmatch(role):
-        raise RoleError(f"Role name {role!r} must be 1-63 characters of a-z, 0-9 or '_', not starting with a digit.")
+    _check_role(role)
     tables = sorted(inspect(engine).get_table_names())
     appendable = [t for t in tables if t not in OPERATOR_TABLES]
     with engine.begin() as connection:

@@ -207,6 +207,9 @@ class PlatformRow(SQLModel, table=True):
 
     platform_id: str = Field(sa_column=Column(String(64), primary_key=True))
     public_key_pem: str = Field(sa_column=Column(Text, nullable=False))
+    # the platform's first key, by its key id (`ledger.crypto.key_id`, the one key identity);
+    # rows written before it was so hold SHA-256 of the PEM text. Nothing reads it: the keys
+    # themselves are in platform_keys.
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

@@ -25,7 +25,6 @@ Pure: no database (the offline bundle verifier uses it too).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from ledger.crypto import SignatureError, canonical_json, verify_record
+from ledger.crypto import SignatureError, canonical_json, canonical_text, verify_record
 from ledger.books.encoding import utc
 from ledger.errors import MoneyError
 from ledger.ids import attribution_id, is_event_id, is_slug
@@ -53,7 +52,7 @@ class EvidenceError(ValueError):
 def spell(record: dict[str, Any]) -> str:
     """The document of a signed result: canonical JSON with its signatures kept."""
     try:
-        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return canonical_text(record)
     except (ValueError, TypeError, RecursionError):
         raise EvidenceError("the result cannot be written as canonical JSON") from None
 

@@ -24,7 +24,6 @@ checks money).
 from __future__ import annotations
 
 import array
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -212,10 +211,6 @@ class RegisteredKey:
         return self.revoked_at is None
 
 
-def fingerprint(public_key_pem: str) -> str:
-    return hashlib.sha256(public_key_pem.strip().encode()).hexdigest()
-
-
 def _pem_and_id(public_key_pem: str) -> tuple[str, str]:
     """The stored form of a PEM public key and its key id; refuses what is not Ed25519."""
     try:
@@ -262,7 +257,7 @@ def add_platform(ledger: Ledger, platform_id: str, public_key_pem: str) -> bool:
         _refuse_key(connection, platform_key_id, f"platform:{platform_id}")
         anchor = anchor_specs(connection, now)
         connection.execute(insert(table).values(platform_id=platform_id, public_key_pem=pem,
-                                                fingerprint=fingerprint(pem), created_at=now))
+                                                fingerprint=platform_key_id, created_at=now))
         connection.execute(insert(keys).values(key_id=platform_key_id, platform_id=platform_id,
                                                public_key_pem=pem, created_at=now))
         added.append(True)

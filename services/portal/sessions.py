@@ -21,6 +21,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ledger.crypto import canonical_text
+
 COOKIE = "fairsplit_session"
 SESSION_HOURS = 12
 #: No script but our own files, no inline script or style, no framing, no plug-ins, no
@@ -60,8 +62,7 @@ class SessionSigner:
         return base64.urlsafe_b64encode(hmac.new(self._key, payload, hashlib.sha256).digest()).decode().rstrip("=")
 
     def seal(self, session: Session) -> str:
-        body = json.dumps([session.artist_id, session.token_hash, int(session.expires.timestamp())],
-                          separators=(",", ":")).encode()
+        body = canonical_text([session.artist_id, session.token_hash, int(session.expires.timestamp())]).encode()
         payload = base64.urlsafe_b64encode(body).decode().rstrip("=")
         return f"{payload}.{self._mac(payload.encode())}"
 

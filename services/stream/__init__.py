@@ -40,14 +40,14 @@ from services.stream.dead_letter import DeadLetter, dead_letter
 from services.stream.decode import Decode
 from services.stream.finish import Finish
 from services.stream.messages import (Computed, Done, Failure, Interrupted, Item, Message, Outcome, Produce,
-                                      RetryPolicy, TransientError, reason_of)
+                                      Rejected, RetryPolicy, TransientError, reason_of)
 from services.stream.processor import StreamProcessor
 from services.stream.produce import ProduceResults, Producer, publish
 from services.stream.run_task import RunTask
 from services.stream.step import Forward, ProcessingStep, StreamContext, Terminal
 
 __all__ = [
-    "Message", "Produce", "Done", "Failure", "Computed", "Outcome", "Item", "TransientError", "Interrupted",
+    "Message", "Produce", "Done", "Failure", "Computed", "Outcome", "Item", "Rejected", "TransientError", "Interrupted",
     "RetryPolicy", "Producer", "publish", "reason_of", "dead_letter",
     "ProcessingStep", "StreamContext", "Forward", "Terminal", "Decode", "Batch", "RunTask", "Finish",
     "ProduceResults", "DeadLetter", "CommitOffsets", "CommittedOffsets", "StreamProcessor", "transform_steps",

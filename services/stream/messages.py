@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.errors import first_line
+
 
 @dataclass(frozen=True)
 class Message:
@@ -44,15 +46,10 @@ class Done:
     note: str | None = None
 
 
-MAX_REASON_CHARS = 300
-
-
 def reason_of(exc: BaseException) -> str:
-    """One line of at most 300 characters saying why (never a stack, never the SQL that
-    database errors carry on their later lines)."""
-    lines = str(exc).strip().splitlines()
-    text = " ".join(lines[0].split()) if lines else type(exc).__name__
-    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
+    """One line of at most 300 characters saying why (`ledger.errors.first_line`), or the
+    exception's class when it says nothing."""
+    return first_line(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -78,6 +75,16 @@ class Computed:
 
 
 Outcome = Produce | Done | Failure | Computed
+
+
+class Rejected(ValueError):
+    """A message that must never be processed — an event not to attribute, a result not to
+    book: the message is the one sentence it is dead-lettered with, `kind` the check that
+    refused it. The one refusal of the services (admission, the worker, the writer)."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 class TransientError(Exception):

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from fairsplit.pixels import ClipInput, clip_input, from_pil, to_pil
-from fairsplit.profiles import _image_processor_class
+from fairsplit.profiles import image_processor_class
 from fairsplit.render import Renderer, RenderJob, embed_images, embed_pixels
 from fairsplit.request import Params
 
@@ -69,7 +69,7 @@ def _smooth_image(rng: np.random.Generator, height: int, width: int) -> Image.Im
 @pytest.mark.parametrize("size, crop", [(32, 32), (224, 224), (224, 200)])
 @pytest.mark.parametrize("shape", [(512, 512), (768, 512), (300, 451), (96, 160), (40, 30)])
 def test_clip_input_matches_the_processor_within_one_level(size, crop, shape):
-    processor = _image_processor_class()(size={"shortest_edge": size}, crop_size={"height": crop, "width": crop})
+    processor = image_processor_class()(size={"shortest_edge": size}, crop_size={"height": crop, "width": crop})
     spec = ClipInput.of(processor)
     rng = np.random.default_rng(shape[0] * 1000 + shape[1] + size)
     image = _smooth_image(rng, *shape)
@@ -93,6 +93,6 @@ def test_images_that_people_see_round_trip_and_drop_alpha_like_before(tiny):
 
 
 def test_processors_the_torch_path_cannot_follow_are_refused():
-    processor = _image_processor_class()(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, resample=2)
+    processor = image_processor_class()(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, resample=2)
     with pytest.raises(ValueError, match="bicubic"):
         ClipInput.of(processor)

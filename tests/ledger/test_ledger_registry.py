@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from ledger.crypto import key_id, public_key_pem
+from ledger.crypto import key_id, load_public_key, public_key_pem
 from ledger.parties.registry import (
     RegistryError,
     active_platform_keys,
@@ -44,6 +45,9 @@ def test_registering_again_is_a_no_op_but_different_content_is_refused(env):
     with pytest.raises(RegistryError, match="already registered"):
         add_platform(env.ledger, "acme", PEM.replace("Gb9", "Hb9"))
     assert active_platform_keys(env.engine) == {"acme": [PEM + "\n"]}
+    with env.engine.connect() as connection:  # one key identity: the key id, also in the platform's row
+        stored = connection.execute(text("SELECT fingerprint FROM platforms WHERE platform_id = 'acme'")).scalar_one()
+    assert stored == key_id(load_public_key(PEM.encode())) == "e744c0791320c328"
 
 
 @pytest.mark.parametrize("bad", ["", "Van Gogh", "-x", "a" * 65, "x/y"])

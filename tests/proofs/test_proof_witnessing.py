@@ -18,7 +18,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import DBAPIError
 
-from ledger.payouts.close import close_period
 from ledger.tlog.cosignature import cosign
 from ledger.keys.lifecycle import public_keyring
 from ledger.payouts.periods import parse_period
@@ -38,6 +37,7 @@ from services.witness_client import (
 )
 from tests.proofs.support import PAYEES, WHEN
 from tests.proofs.witness_support import WitnessProcess, post
+from services.closing import close_and_witness
 from services.signed_rewards import enrol, reward
 
 
@@ -226,9 +226,10 @@ def test_a_payout_close_is_cosigned_and_its_statements_carry_the_cosigned_checkp
     for n in range(9):
         reward(env.ledger, signers, str(uuid.uuid5(uuid.NAMESPACE_URL, f"close-{n}")), {PAYEES[n % 3]: 1.0},
                1_000_000 + 10_000 * n, when=WHEN)  # whole cents: an event reward (ISO 4217)
-    close_period(env.ledger, "2026-11", "USD", now=datetime(2027, 1, 5, tzinfo=UTC))
-    stored = create_checkpoint(env.engine, env.signer)  # what `payouts close` does after closing …
-    assert statuses(pool.cosign_latest(env.engine)) == ["cosigned"]  # … and then asks the witnesses
+    closing = close_and_witness(env.ledger, parse_period("2026-11"), "USD", 0, pool, now=datetime(2027, 1, 5, tzinfo=UTC))
+    stored = closing.checkpoint  # `payouts close`: the close, a checkpoint of it …
+    assert statuses(closing.witnesses) == ["cosigned"]  # … and the witnesses asked
+    assert [plan.period.id for plan in closing.result.closed] == ["2026-11"] and stored.size == env.ledger.head()[0]
     export_statements(env.engine, env.signer, parse_period("2026-11"), "USD", ["json"], tmp_path / "out")
     subject = json.loads((tmp_path / "out" / "manifest.json").read_text())["subject"]
     assert subject["checkpoint"].startswith(stored.note)
