@@ -304,7 +304,7 @@ def free(device) -> None:
 
 
 def acceleration_of(args):
-    from fairsplit.accelerate import Acceleration
+    from fairsplit.sources import Acceleration
 
     buckets = tuple(int(b) for b in args.buckets.split(",")) if args.buckets else Acceleration().buckets
     on = {"auto": None, "on": True, "off": False}[args.compile]

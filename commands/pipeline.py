@@ -32,10 +32,8 @@ def sign_command(
     routes: str | None = setting("routes"),
 ) -> None:
     """Sign events for a platform, after checking everything admission will check (all or none are written)."""
-    from services.admission import Gate, parse_routes
-    from services.stream import Rejected
+    from services.admission import Gate, parse_routes, sign_admissible
     from services.lookups import RegistryLookups
-    from services.signing import sign_event
 
     with user_errors():
         settings = settings_of(ctx).merge(routes=routes)
@@ -48,25 +46,12 @@ def sign_command(
             fail(f"{key} holds key {key_id(private.public_key())}, which is not an active key of platform:{platform}.")
         gate = Gate(lookups.platform_keys, lookups.known_artists, parse_routes(settings.routes), settings.event_window,
                     max_event_work=settings.max_event_work)
-        lines, problems = [], []
-        for number, raw in enumerate(read_input(file, "event file", 1 << 30).splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                event = load_json_object(raw, "generation event")
-                if event.setdefault("platform_id", platform) != platform:
-                    raise Rejected(f"the event is for platform {event['platform_id']!r}, not {platform!r}.", "platform")
-                signed = sign_event(event, private)
-                gate.admit(signed)
-            except (ContractError, Rejected) as exc:
-                problems.append((number, _with_suggestion(lookups.engine, exc)))
-                continue
-            lines.append(canonical_text(signed))
+        lines, problems = sign_admissible(read_input(file, "event file", 1 << 30).splitlines(), platform, private, gate)
         if problems:  # every bad line is named, and nothing is written
             from services.dead_letters import printable
 
-            for number, reason in problems[:100]:
-                say(f"line {number}: {printable(reason)}", to=err)
+            for number, exc in problems[:100]:
+                say(f"line {number}: {printable(_with_suggestion(lookups.engine, exc))}", to=err)
             fail(f"{len(problems)} of {len(lines) + len(problems)} events would be refused (listed above); "
                  "nothing was written.")
     text = "".join(line + "\n" for line in lines)

@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 from fairsplit.request import Params
-from fairsplit.sources import CALL_COST_IMAGES, DEFAULT_BUCKETS, Acceleration  # noqa: F401 - defined there, light
+from fairsplit.sources import Acceleration
 
 log = logging.getLogger("fairsplit.accelerate")
 

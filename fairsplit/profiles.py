@@ -30,10 +30,10 @@ from pathlib import Path
 
 import torch
 
-from fairsplit.accelerate import Acceleration, Accelerator
+from fairsplit.accelerate import Accelerator
 from fairsplit.profile import PROFILES, TINY_SIZE, ModelRef, Profile, facts
 from fairsplit.runtime import Runtime
-from fairsplit.sources import ModelSources
+from fairsplit.sources import Acceleration, ModelSources
 
 __all__ = ["PROFILES", "ModelRef", "ModelUnavailable", "Models", "Profile", "load_profile"]
 

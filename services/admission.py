@@ -12,17 +12,18 @@ ledger writer checks the platform's signature again before booking).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fairsplit.budget import MAX_EVENT_WORK, MAX_IMAGE_PIXELS, BudgetError, check_event_budget, check_png_budget
+from ledger.crypto import canonical_text
 from ledger.books.eventtime import EventTimeWindow
 from services.contracts import ContractError, GenerationEventV1, load_json_object, parse_event
-from services.signing import SignatureError, body_sha256, verify_event
+from services.signing import SignatureError, body_sha256, sign_event, verify_event
 from services.stream.messages import Rejected
 
 #: Default model routing: event `model.id` → attribution profile.
@@ -123,3 +124,27 @@ def parse_routes(text: str | None) -> dict[str, str]:
             raise ValueError(f"model route {part.strip()!r} must look like MODEL_ID=PROFILE.")
         routes[model_id] = profile
     return routes
+
+
+def sign_admissible(raw_lines: Iterable[bytes], platform: str, private: Ed25519PrivateKey,
+                    gate: Gate) -> tuple[list[str], list[tuple[int, Exception]]]:
+    """`fairsplit sign`: each non-blank JSONL line as an event of `platform` (the field filled
+    in when missing), signed with `private` and checked by `gate` as a worker would check it.
+    Returns the signed events as canonical JSON lines, and the refused lines (1-based number,
+    the `ContractError` or `Rejected` saying why): a caller writes all or none."""
+    lines: list[str] = []
+    problems: list[tuple[int, Exception]] = []
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = load_json_object(raw, "generation event")
+            if event.setdefault("platform_id", platform) != platform:
+                raise Rejected(f"the event is for platform {event['platform_id']!r}, not {platform!r}.", "platform")
+            signed = sign_event(event, private)
+            gate.admit(signed)
+        except (ContractError, Rejected) as exc:
+            problems.append((number, exc))
+            continue
+        lines.append(canonical_text(signed))
+    return lines, problems

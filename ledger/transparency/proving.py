@@ -17,7 +17,7 @@ from ledger.keys.signing import Signer
 from ledger.tlog.merkle import MAX_TREE_SIZE, consistency_proof, inclusion_proof, nodes_for_inclusion, tree_head
 from ledger.tlog.proofs import BUNDLE_FORMAT, CONSISTENCY_FORMAT, INCLUSION_FORMAT, consistency_part, display_balances, inclusion_part
 from ledger.books.schema import TRANSFERS
-from ledger.transparency.tree import StoredCheckpoint, TransparencyError, covering_checkpoint, newest_on, get_checkpoint, latest_checkpoint, node_fetcher
+from ledger.transparency.tree import StoredCheckpoint, TransparencyError, checkpoint_covering, newest_checkpoint_in, get_checkpoint, latest_checkpoint, node_fetcher
 
 
 def _consistency_since(connection: Connection, since: int, checkpoint: StoredCheckpoint) -> dict[str, Any]:
@@ -48,12 +48,12 @@ def prove_inclusion(
 ) -> dict[str, Any]:
     """An inclusion-proof document for a transfer (by seq or id) under the newest checkpoint."""
     with engine.connect() as connection:
-        row, checkpoint = _find_transfer(connection, entry), newest_on(connection)
+        row, checkpoint = _find_transfer(connection, entry), newest_checkpoint_in(connection)
         if checkpoint is None or checkpoint.size < row["seq"]:
             checkpoint = None
         else:
             return _inclusion_document(connection, row, checkpoint, since)
-    checkpoint = covering_checkpoint(engine, signer, row["seq"])
+    checkpoint = checkpoint_covering(engine, signer, row["seq"])
     with engine.connect() as connection:
         return _inclusion_document(connection, row, checkpoint, since)
 
@@ -83,7 +83,7 @@ def bundle_checkpoint(engine: Engine, signer: Signer | None) -> StoredCheckpoint
     (signed if needed), so balances are current; without, the newest one."""
     with engine.connect() as connection:
         head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
-    checkpoint = covering_checkpoint(engine, signer, head) if signer is not None else latest_checkpoint(engine)
+    checkpoint = checkpoint_covering(engine, signer, head) if signer is not None else latest_checkpoint(engine)
     if checkpoint is None:
         raise TransparencyError("The ledger has no checkpoint yet; run `fairsplit ledger checkpoint`.")
     return checkpoint

@@ -167,14 +167,15 @@ def stored_checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(checkpoint, row.key_id, row.note)
 
 
-def newest_on(connection: Connection) -> StoredCheckpoint | None:
+def newest_checkpoint_in(connection: Connection) -> StoredCheckpoint | None:
+    """The newest stored checkpoint, read in `connection`'s transaction (None when none is)."""
     row = connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size.desc()).limit(1)).first()
     return None if row is None else stored_checkpoint(row)
 
 
 def latest_checkpoint(engine: Engine) -> StoredCheckpoint | None:
     with engine.connect() as connection:
-        return newest_on(connection)
+        return newest_checkpoint_in(connection)
 
 
 def get_checkpoint(engine: Engine, size: int) -> StoredCheckpoint:
@@ -194,7 +195,7 @@ def create_checkpoint(
     """
     with _tree_lock(engine) as connection:
         size = _extend(connection)
-        latest = newest_on(connection)
+        latest = newest_checkpoint_in(connection)
         if latest is not None and latest.size == size:
             return latest
         origin = origin or (latest.checkpoint.origin if latest else DEFAULT_ORIGIN)
@@ -239,7 +240,7 @@ def maybe_checkpoint(
     now = now or datetime.now(UTC)
     with engine.connect() as connection:
         head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
-        latest = newest_on(connection)
+        latest = newest_checkpoint_in(connection)
     if latest is not None:
         if head <= latest.size:
             return None
@@ -249,7 +250,7 @@ def maybe_checkpoint(
     return create_checkpoint(engine, signer, origin, now)
 
 
-def covering_checkpoint(engine: Engine, signer: Signer | None, size: int) -> StoredCheckpoint:
+def checkpoint_covering(engine: Engine, signer: Signer | None, size: int) -> StoredCheckpoint:
     """The newest checkpoint of at least `size` entries, signing one if needed and possible."""
     latest = latest_checkpoint(engine)
     if latest is not None and latest.size >= size:

@@ -29,7 +29,7 @@ from ledger.tlog.cosignature import Cosignature, CosignerKey, require_quorum, ve
 from ledger.books.db import WRITE_OPTION
 from ledger.books.encoding import encode_row
 from ledger.tlog.merkle import Frontier, consistency_proof, leaf_hash
-from ledger.transparency.tree import CHECKPOINTS, TRANSFERS, StoredCheckpoint, all_transfers, newest_on, node_fetcher
+from ledger.transparency.tree import CHECKPOINTS, TRANSFERS, StoredCheckpoint, all_transfers, newest_checkpoint_in, node_fetcher
 from ledger.transparency.cosigned_notes import cosigned_note
 from ledger.books.schema import WITNESS_COSIGNATURES as COSIGNATURES
 
@@ -58,7 +58,7 @@ def submission(engine: Engine, key: CosignerKey, old_size: int) -> Submission | 
     the ledger cannot prove anything to it (its history lost entries the witness saw).
     """
     with engine.connect() as connection:
-        latest = newest_on(connection)
+        latest = newest_checkpoint_in(connection)
         if latest is None:
             return None
         if old_size > latest.size:
@@ -138,7 +138,7 @@ def verify_witnessing(
     report = WitnessReport(ok=False)
     with engine.connect() as connection:
         head = connection.execute(select(func.max(TRANSFERS.c.seq))).scalar() or 0
-        latest = newest_on(connection)
+        latest = newest_checkpoint_in(connection)
         rows = connection.execute(select(CHECKPOINTS).order_by(CHECKPOINTS.c.tree_size)).all()
         notes = {int(row.tree_size): cosigned_note(connection, int(row.tree_size), row.note) for row in rows}
     for size, note in notes.items():

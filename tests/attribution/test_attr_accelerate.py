@@ -15,13 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from fairsplit.accelerate import (
-    BYTES_PER_PIXEL,
-    DEFAULT_BUCKETS,
-    Acceleration,
-    MemoryModel,
-    chunk_sizes,
-)
+from fairsplit.accelerate import BYTES_PER_PIXEL, MemoryModel, chunk_sizes
+from fairsplit.sources import DEFAULT_BUCKETS, Acceleration
 from fairsplit.request import Params
 
 ROOT = Path(__file__).resolve().parents[2]
