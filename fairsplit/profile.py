@@ -66,12 +66,17 @@ class Profile:
     generator: ModelRef | None = None  # filled in by the loader
     embedder: ModelRef | None = None
     world: str | None = None  # the test world that trained these models (profile `world`)
+    # the soft recognizability gate: an artist's share is scaled by min(1, (u − τ) / width)
+    # (`fairsplit.recognition.gate`); 0 is the hard in/out test
+    gate_width: float = 0.0
 
     def __post_init__(self) -> None:
         if self.value_correction not in CORRECTIONS:
             raise ValueError(f"unknown value correction {self.value_correction!r}")
         if not 0.0 <= self.style_distance <= 2.0:
             raise ValueError("a style distance is a cosine distance, in [0, 2]")
+        if self.gate_width < 0:
+            raise ValueError("a gate width is 0 (hard) or positive")
         if not self.reference_contents:
             raise ValueError("a profile needs reference contents for its floor")
 
@@ -91,10 +96,11 @@ def _world_params() -> Params:
 TINY_SIZE = 32
 #: The one table of per-profile numbers (model ids are filled in at load).
 FACTS: dict[str, Profile] = {
-    "sd15": Profile("sd15", DEFAULT_TAU, "floor", 0.05, Params(), GENERIC_CONTENTS, False),
+    "sd15": Profile("sd15", DEFAULT_TAU, "floor", 0.05, Params(), GENERIC_CONTENTS, False, gate_width=DEFAULT_TAU),
     "tiny": Profile("tiny", 0.0, "none", 0.0, Params(steps=4, guidance=5.0, width=TINY_SIZE, height=TINY_SIZE),
                     GENERIC_CONTENTS, True),
-    "world": Profile("world", 0.103151, "floor", 0.562379, _world_params(), _world_contents(), True),
+    "world": Profile("world", 0.103151, "floor", 0.562379, _world_params(), _world_contents(), True,
+                     gate_width=0.103151),
 }
 PROFILES = tuple(FACTS)
 
