@@ -60,7 +60,7 @@ class AttributionConfig:
     # padding rule did not bring padded shares closer (docs/attribution.md, bench/fidelity.py)
     unrecognised_words: str = "drop"
     # the soft recognizability gate's width (`recognition.gate`); None: the profile's
-    # (`Profile.gate_width`); 0 is the hard in/out test
+    # (`Profile.gate_width`, 0 everywhere: the hard in/out test, docs/attribution.md says why)
     gate_width: float | None = None
 
 

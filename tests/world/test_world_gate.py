@@ -14,15 +14,17 @@ pytestmark = pytest.mark.slow  # real world renders (32×32, 12 steps)
 
 def test_the_gate_scales_a_share_by_the_uplift_margin_and_the_shares_still_sum_to_one():
     models, renderer, stored = world_models()
-    width = models.spec.gate_width
+    width = models.spec.tau  # a ramp one τ wide (the profiles' default is the hard test, width 0)
     request = Case("square", ("bramble",), 11).request()
-    hard = attribute(request, models, stored, AttributionConfig(gate_width=0.0), renderer)
+    hard = attribute(request, models, stored, AttributionConfig(), renderer)
+    assert hard.method.gate_width == 0.0
     uplift = hard.players[1].uplift
     assert hard.players[1].recognised and hard.shares["artist:bramble"] > 0.3
-    far = attribute(request, models, stored, AttributionConfig(tau=uplift - 1.5 * width), renderer)  # past the ramp
+    past_ramp = AttributionConfig(tau=uplift - 1.5 * width, gate_width=width)
+    far = attribute(request, models, stored, past_ramp, renderer)
     assert far.shares == hard.shares and far.method.gate_width == width
     near_tau = uplift - 0.25 * width  # a τ just under this uplift: a quarter of the ramp
-    near = attribute(request, models, stored, AttributionConfig(tau=near_tau), renderer)
+    near = attribute(request, models, stored, AttributionConfig(tau=near_tau, gate_width=width), renderer)
     near_hard = attribute(request, models, stored, AttributionConfig(tau=near_tau, gate_width=0.0), renderer)
     assert near.players[1].recognised and near_hard.shares["artist:bramble"] > 0.3
     assert near.shares["artist:bramble"] == pytest.approx(0.25 * near_hard.shares["artist:bramble"], abs=1e-12)
