@@ -16,15 +16,20 @@ for the bias-corrected values (floor) and the paper's (none):
 - shell companies: a second id with *other* works of the same artist (held-out seeds),
   named beside the first: refused at registration (style distance), and in the game the
   pair earns ≤ the single artist's share + 0.02 (the group rule);
-- padding, aliases and shell companies are measured with both rules ("after": the padding
-  rule and the group rule) next to the method before them ("before": unrecognised names
-  dropped from the coalition prompts, no groups), on the same renders (the default today
-  is the group rule without the padding rule: docs/attribution.md says why);
+- monotonicity, padding, aliases and shell companies are measured with today's defaults
+  ("after": the group rule, unrecognised names dropped from the coalition prompts, the
+  hard recognizability test) next to the method of the 2026-11-25 row ("before": no
+  groups), on the same renders; padding also with the padding rule ("words kept", opt-in)
+  and both also with the soft recognizability gate one τ wide ("soft gate", opt-in):
+  docs/attribution.md says why neither is the default; the monotonicity figure counts
+  why shares fell, and `--diagnose` prints, for each case whose share fell, the uplift
+  against τ, the floor, v(M), v(A) and the share at every blend weight;
 - seed stability: the standard deviation of a visible artist's share over 8 seeds;
 - DreamBooth analogue: a LoRA trained here for an unknown artist is recognised with its
   adapter active and not without it.
 
-    python bench/fidelity.py [--cases 240] [--seed 1] [--only padding,aliases,shell] [--quick] [--no-record]
+    python bench/fidelity.py [--cases 240] [--seed 1] [--only padding,aliases,shell] [--quick] [--diagnose]
+        [--no-record]
 
 `--seed` draws the per-figure cases (1 is the historical row; other seeds are held out
 from every choice made on the world).
@@ -46,11 +51,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _results import RESULTS, record  # noqa: E402
 
 CORRECTIONS = ("floor", "none")
-VERSIONS = (("floor", True), ("floor", False))  # (correction, the method before the padding and group rules)
-
-
-def version_name(correction: str, before: bool) -> str:
-    return f"{correction} {'before' if before else 'after'}"
+# the method of the 2026-11-25 row ("before": unrecognised names dropped from the coalition
+# prompts, no groups, the hard recognizability test) and today's defaults ("after"), on the same renders
+BEFORE = {"unrecognised_words": "drop", "style_distance": 0.0, "gate_width": 0.0}
+VERSIONS = (("floor before", BEFORE), ("floor after", {}))
+# padding also with the padding rule (the words of unrecognised names kept, opt-in), all else today's
+PADDING_VERSIONS = (*VERSIONS, ("floor after, words kept", {"unrecognised_words": "keep"}))
 
 
 def main() -> None:
@@ -60,6 +66,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few cases per figure (smoke run)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the per-figure cases (held out: not 1)")
     parser.add_argument("--only", default="", help="comma-separated figures to run (default: all)")
+    parser.add_argument("--diagnose", action="store_true", help="print why each non-monotone case fell (stderr)")
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
     args = parser.parse_args()
     if args.quick:
@@ -79,7 +86,7 @@ def main() -> None:
     renderer = remembering(Renderer)(models)
     galleries = world_galleries(models)
     tau = default_tau("world")
-    bench = Bench(models, renderer, galleries, tau, np.random.default_rng(args.seed))
+    bench = Bench(models, renderer, galleries, tau, np.random.default_rng(args.seed), args.diagnose)
     only = set(filter(None, args.only.split(",")))
 
     def wanted(name: str) -> bool:
@@ -122,18 +129,16 @@ def main() -> None:
 
 
 class Bench:
-    def __init__(self, models, renderer, galleries, tau, rng):
+    def __init__(self, models, renderer, galleries, tau, rng, diagnose=False):
         self.models, self.renderer, self.galleries, self.tau, self.rng = models, renderer, galleries, tau, rng
+        self.diagnose = diagnose  # print why each non-monotone case fell (stderr)
 
-    def run(self, cases, correction, requests=None, extra=None, before=None):
+    def run(self, cases, correction, requests=None, extra=None, method=None):
+        """Attribute `cases` (or `requests`) with the world's τ, the value function
+        `correction` and the defaults, or the settings in `method` (see `VERSIONS`)."""
         from fairsplit.attribute import AttributionConfig, attribute_many
 
-        config = AttributionConfig(tau=self.tau, value_correction=correction)
-        if before is True:  # the method before the padding and group rules
-            config = AttributionConfig(tau=self.tau, value_correction=correction, unrecognised_words="drop",
-                                       style_distance=0.0)
-        elif before is False:  # both rules
-            config = AttributionConfig(tau=self.tau, value_correction=correction, unrecognised_words="keep")
+        config = AttributionConfig(tau=self.tau, value_correction=correction, **(method or {}))
         requests = requests or [c.request() for c in cases]
         return attribute_many(requests, self.models, {**self.galleries, **(extra or {})}, config, self.renderer)
 
@@ -195,15 +200,39 @@ class Bench:
                 to_pil(image).save(buffer, format="PNG")
                 requests.append(replace_image(case.request(), buffer.getvalue()))
         out = {}
-        for correction in CORRECTIONS:
-            results = self.run(cases, correction, requests)
-            falls = []
+        soft = {"gate_width": self.tau}  # the soft recognizability gate, one τ wide (opt-in)
+        versions = (*((n, "floor", m) for n, m in VERSIONS), ("floor soft gate", "floor", soft),
+                    ("none after", "none", {}))
+        for name, correction, method in versions:
+            results = self.run(cases, correction, requests, method=method)
+            falls, causes = [], {}
             for k, case in enumerate(cases):
-                shares = [results[k * len(weights) + i].shares[f"artist:{case.artists[0]}"] for i in range(len(weights))]
+                ramp = results[k * len(weights):(k + 1) * len(weights)]
+                shares = [r.shares[f"artist:{case.artists[0]}"] for r in ramp]
                 falls.append(max(0.0, *(a - b for a, b in zip(shares, shares[1:]))))
-            out[correction] = (f"{100 * np.mean([f <= 1e-9 for f in falls]):.1f} % "
-                               f"({100 * np.mean([f <= 0.02 for f in falls]):.1f} % within 0.02)")
+                for cause in fall_causes(ramp, f"artist:{case.artists[0]}"):
+                    causes[cause] = causes.get(cause, 0) + 1
+                if self.diagnose and name == "floor after" and falls[-1] > 1e-9:
+                    self._why_it_fell(case, weights, ramp)
+            why = ", ".join(f"{count} {cause}" for cause, count in sorted(causes.items()))
+            out[name] = (f"{100 * np.mean([f <= 1e-9 for f in falls]):.1f} % "
+                         f"({100 * np.mean([f <= 0.02 for f in falls]):.1f} % within 0.02"
+                         f"{'; falls: ' + why if why and name == 'floor after' else ''})")
         return out
+
+    def _why_it_fell(self, case, weights, results):
+        """One case whose share fell as the style's weight rose: per weight, the uplift
+        against τ, the floor, v(M), v(A) and the share (one artist: φ_A = ½(1 + v(A) − v(M)))."""
+        account = f"artist:{case.artists[0]}"
+        print(f"  fell: {case.content}, by {case.artists[0]}, seed {case.seed}", file=sys.stderr)
+        for w, result in zip(weights, results):
+            values = {tuple(c.members): c.value for c in result.coalitions}
+            model = values.get((result.players[0].account,))
+            alone = values.get((account,))
+            player = result.players[1]
+            print(f"    weight {w:.2f}: uplift {player.uplift:+.3f} ({'≥' if player.recognised else '<'} τ {self.tau:g}), "
+                  f"floor {result.floor if result.floor is not None else '—'}, v(M) {model if model is not None else '—'}, "
+                  f"v(A) {alone if alone is not None else '—'}, share {result.shares[account]:.3f}", file=sys.stderr)
 
     def padding(self, count):
         from fairsplit import world
@@ -217,15 +246,15 @@ class Bench:
             self.rng.shuffle(order)
             padded.append(Case(case.content, tuple(order), case.seed))
         out = {}
-        for correction, before in VERSIONS:
-            alone, more = self.run(cases, correction, before=before), self.run(padded, correction, before=before)
+        for name, method in (*PADDING_VERSIONS, ("floor soft gate", {"gate_width": self.tau})):
+            alone, more = self.run(cases, "floor", method=method), self.run(padded, "floor", method=method)
             ok, moved = [], []
             for case, a, b in zip(cases, alone, more):
                 account = f"artist:{case.artists[0]}"
                 unpaid = all(b.shares[p.account] == 0 for p in b.players if p.id in world.UNKNOWN)
                 moved.append(abs(b.shares[account] - a.shares[account]))
                 ok.append(unpaid and moved[-1] <= 0.02)
-            out[version_name(correction, before)] = f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
+            out[name] = f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
         return out
 
     def aliases(self, count):
@@ -254,14 +283,14 @@ class Bench:
         from fairsplit.world.cases import Case
 
         out = {}
-        for correction, before in VERSIONS:
-            alone = self.run(cases, correction, before=before)
+        for name, method in VERSIONS:
+            alone = self.run(cases, "floor", method=method)
             pairs = [Case(c.content, (c.artists[0], c.artists[0] + "-alias"), c.seed) for c in cases]
             requests = [p.request({p.artists[1]: p.artists[0]}) for p in pairs]
-            both = self.run(pairs, correction, requests, extra, before=before)
+            both = self.run(pairs, "floor", requests, extra, method=method)
             excess = [sum(b.shares[f"artist:{x}"] for x in p.artists) - a.shares[f"artist:{p.artists[0]}"]
                       for p, a, b in zip(pairs, alone, both)]
-            out[version_name(correction, before)] = (f"{100 * np.mean([e <= 0.02 for e in excess]):.1f} % ok, "
+            out[name] = (f"{100 * np.mean([e <= 0.02 for e in excess]):.1f} % ok, "
                                                      f"max excess {max(excess):+.4f}")
         return out
 
@@ -298,6 +327,28 @@ class Bench:
             off = [r.players[1].recognised for r in self.run(cases, correction, without)]
             out[correction] = f"recognised {100 * np.mean(on):.1f} % with, {100 * np.mean(off):.1f} % without"
         return out
+
+
+def fall_causes(ramp, account):
+    """Why a share fell between two neighbouring blend weights (each fall counted once):
+    the artist stopped passing τ ("recognition cliff"), else the model's render came closer
+    to the image ("v(M) rose") and/or the gallery went further from it ("v(A) fell"); one
+    artist: φ_A = ½(1 + v(A) − v(M)), so nothing else can lower it."""
+    causes = []
+    for before, after in zip(ramp, ramp[1:]):
+        if after.shares[account] >= before.shares[account] - 1e-9:
+            continue
+        if before.players[1].recognised and not after.players[1].recognised:
+            causes.append("recognition cliff")
+            continue
+        v0 = {tuple(c.members): c.value for c in before.coalitions}
+        v1 = {tuple(c.members): c.value for c in after.coalitions}
+        model = (before.players[0].account,)
+        if v1.get(model, 0) > v0.get(model, 0):
+            causes.append("v(M) rose")
+        if v1.get((account,), 0) < v0.get((account,), 0):
+            causes.append("v(A) fell")
+    return causes
 
 
 def remembering(renderer_class):

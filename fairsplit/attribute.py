@@ -32,7 +32,7 @@ from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
 from fairsplit.profile import CORRECTIONS
 from fairsplit.profiles import Models
-from fairsplit.recognition import Recognition, recognise
+from fairsplit.recognition import Recognition, gate, gated_shares, recognise
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels, embed_texts
 from fairsplit.request import AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
@@ -59,6 +59,9 @@ class AttributionConfig:
     # padding rule), or "drop" them. "drop" stays the default: on held-out world cases the
     # padding rule did not bring padded shares closer (docs/attribution.md, bench/fidelity.py)
     unrecognised_words: str = "drop"
+    # the soft recognizability gate's width (`recognition.gate`); None: the profile's
+    # (`Profile.gate_width`, 0 everywhere: the hard in/out test, docs/attribution.md says why)
+    gate_width: float | None = None
 
 
 @dataclass
@@ -133,6 +136,10 @@ def attribute_many(
         config = replace(config, value_correction=models.spec.value_correction)
     if config.style_distance is None:
         config = replace(config, style_distance=models.spec.style_distance)
+    if config.gate_width is None:
+        config = replace(config, gate_width=models.spec.gate_width)
+    if not config.gate_width >= 0:
+        raise ValueError("gate_width is 0 (the hard test) or positive")
     if config.unrecognised_words not in ("keep", "drop"):
         raise ValueError("unrecognised_words is 'keep' or 'drop'")
     if config.value_correction not in CORRECTIONS:
@@ -325,6 +332,12 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
     accounts = [p.account for p in players]
     share_of = dict.fromkeys(accounts, 0.0)
     share_of.update(_split_among_members(accounts, event.kept, shares.values))
+    gates = [gate(r.uplift, config.tau, config.gate_width) for r in event.recognitions]
+    if any(g < 1 and share_of[a] > 0 for a, g in zip(accounts[1:], gates)):  # else the shares stay bit for bit
+        share_of.update(zip(accounts, gated_shares([share_of[a] for a in accounts], gates)))
+    stderr = _split_among_members(accounts, event.kept, estimate.stderr) if estimate.stderr is not None else None
+    if stderr is not None:
+        stderr.update({a: stderr[a] * g for a, g in zip(accounts[1:], gates)})
     return AttributionResult(
         event_id=event.request.event_id,
         model_id=event.request.model_id,
@@ -349,11 +362,10 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
             value_correction=config.value_correction,
             test_world=models.world,
             style_distance=config.style_distance,
+            gate_width=config.gate_width,
         ),
         floor=event.floor,
-        stderr=(
-            _split_among_members(accounts, event.kept, estimate.stderr) if estimate.stderr is not None else None
-        ),
+        stderr=stderr,
         images=_images(event, accounts, originals),
     )
 

@@ -66,12 +66,19 @@ class Profile:
     generator: ModelRef | None = None  # filled in by the loader
     embedder: ModelRef | None = None
     world: str | None = None  # the test world that trained these models (profile `world`)
+    # the soft recognizability gate: an artist's share is scaled by min(1, (u − τ) / width)
+    # (`fairsplit.recognition.gate`); 0, every profile's, is the hard in/out test: on the
+    # world a ramp one τ wide fixed 1 of 7 non-monotone cases and tripled the largest
+    # padding move (docs/attribution.md, "Monotonicity")
+    gate_width: float = 0.0
 
     def __post_init__(self) -> None:
         if self.value_correction not in CORRECTIONS:
             raise ValueError(f"unknown value correction {self.value_correction!r}")
         if not 0.0 <= self.style_distance <= 2.0:
             raise ValueError("a style distance is a cosine distance, in [0, 2]")
+        if self.gate_width < 0:
+            raise ValueError("a gate width is 0 (hard) or positive")
         if not self.reference_contents:
             raise ValueError("a profile needs reference contents for its floor")
 

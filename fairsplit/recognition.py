@@ -10,7 +10,8 @@ Pure numpy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,3 +57,27 @@ def recognise(
     rank = zero_shot_rank(anchor, artist_id, registry) if registry and artist_id in registry else None
     ranked_ok = max_rank is None or rank is None or rank <= max_rank
     return Recognition(artist_id, uplift, uplift >= tau and ranked_ok, rank)
+
+
+def gate(uplift: float, tau: float, width: float) -> float:
+    """The soft recognizability gate: the fraction of its Shapley share an artist keeps,
+    0 below τ, rising linearly to 1 at τ + `width` (width 0: the hard test, 1 from τ on).
+
+    Why: with a hard test a share jumps from 0 to its whole Shapley value as the uplift
+    crosses τ, so a small fall of the uplift near τ is a large fall of the pay; the ramp
+    makes the share continuous in the uplift and leaves everything below τ at 0."""
+    if uplift < tau:
+        return 0.0
+    if width <= 0:
+        return 1.0
+    return min(1.0, (uplift - tau) / width)
+
+
+def gated_shares(shares: Sequence[float], weights: Sequence[float]) -> tuple[float, ...]:
+    """Shares (the model's first) with every artist's scaled by its gate weight; what the
+    gate withholds goes to the model, so the shares still sum to 1 (rounded to 15
+    decimals and renormalised, as `shapley.to_shares` does)."""
+    artists = [round(float(s) * w, 15) for s, w in zip(shares[1:], weights)]
+    rounded = [round(1.0 - math.fsum(artists), 15), *artists]
+    norm = math.fsum(rounded)
+    return tuple(p / norm for p in rounded)

@@ -48,6 +48,7 @@ class Method:
     value_correction: str = "none"  # "floor": cosines measured above the image's floor; "none": the paper's
     test_world: str | None = None  # the test world whose models made the numbers (profile `world`)
     style_distance: float | None = None  # galleries closer than this were one group player
+    gate_width: float | None = None  # soft recognizability gate: shares scaled by min(1, (u − τ) / width)
 
 
 @dataclass

@@ -26,6 +26,9 @@ def test_every_profile_fact_has_one_definition_and_cannot_change():
         facts("sd21")
     with pytest.raises(ValueError, match="cosine distance"):
         dataclasses.replace(FACTS["sd15"], style_distance=3.0)
+    with pytest.raises(ValueError, match="gate width"):
+        dataclasses.replace(FACTS["sd15"], gate_width=-0.1)
+    assert all(spec.gate_width == 0.0 for spec in FACTS.values())  # the hard test: the soft gate is opt-in
     assert isinstance(FACTS["tiny"], Profile) and FACTS["tiny"].test_model and not FACTS["sd15"].test_model
 
 

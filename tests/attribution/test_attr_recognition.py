@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fairsplit.recognition import recognise, style_uplift
 from fairsplit.shapley import ShapleyPlan, to_shares
@@ -63,3 +64,22 @@ def test_artist_only_coalitions_use_the_mean_of_galleries():
     image = unit(style_a + style_b)
     values = coalition_values([0b110], 0b111, image, {}, [ga, gb])
     assert abs(values[0b110] - max(0.0, float(image @ unit_mean([ga, gb])))) < 1e-9
+
+
+def test_the_soft_gate_is_zero_below_tau_rises_linearly_and_is_the_hard_test_at_width_zero():
+    from fairsplit.recognition import gate
+
+    assert gate(0.09, 0.1, 0.1) == 0.0 and gate(0.1, 0.1, 0.1) == 0.0
+    assert gate(0.125, 0.1, 0.1) == pytest.approx(0.25) and gate(0.15, 0.1, 0.1) == pytest.approx(0.5)
+    assert gate(0.2, 0.1, 0.1) == 1.0 and gate(0.7, 0.1, 0.1) == 1.0
+    assert gate(0.1, 0.1, 0.0) == 1.0 and gate(0.0999, 0.1, 0.0) == 0.0  # width 0: in or out
+
+
+def test_gated_shares_give_what_the_gate_withholds_to_the_model_and_sum_to_one():
+    from fairsplit.recognition import gated_shares
+
+    shares = gated_shares([0.2, 0.5, 0.3], [0.5, 1.0])
+    assert shares == pytest.approx((0.45, 0.25, 0.3), abs=1e-15)
+    assert sum(shares) == pytest.approx(1.0, abs=1e-15)
+    assert gated_shares([1.0], []) == (1.0,)  # the model alone
+    assert gated_shares([0.2, 0.5, 0.3], [1.0, 1.0]) == pytest.approx((0.2, 0.5, 0.3), abs=1e-15)

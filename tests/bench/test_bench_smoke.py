@@ -56,6 +56,10 @@ def test_fidelity_quick_mode_prints_every_figure_beside_its_goal():
     assert all("floor " in line for line in figures)  # the default value function, always
     # each figure beside the paper's value function, or (the rules this bench measures) before and after them
     assert all("none " in line or ("before" in line and "after" in line) for line in figures)
+    # the opt-in rules beside the defaults: the soft recognizability gate, the padding rule
+    monotone = next(line for line in figures if line.startswith("monotone"))
+    padding = next(line for line in figures if line.startswith("padding"))
+    assert "floor soft gate" in monotone and "floor soft gate" in padding and "floor after, words kept" in padding
 
 
 def test_scale_quick_mode_closes_verifies_and_proves_on_both_backends():
