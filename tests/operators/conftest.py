@@ -1,5 +1,5 @@
-"""Operator-facing command tests: a migrated ledger with a signing key, on both backends,
-and the CLI invoked the way a user types it."""
+"""Operator-facing command tests: the one ledger fixture (`env`, tests/conftest.py) and the CLI
+invoked the way a user types it; the pipelines are tests/pipeline's."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tests.ledger.support import make_ledger_env
-from tests.pipeline.conftest import any_pipeline  # noqa: F401 - the pipeline on SQLite and PostgreSQL
+from tests.pipeline.conftest import any_pipeline, sqlite_pipeline  # noqa: F401 - the pipelines on a migrated ledger
 
 
 @pytest.fixture
-def env(database_url, tmp_path):
-    made = make_ledger_env(database_url, tmp_path / "keys")
-    yield made
-    made.engine.dispose()
+def env(ledger_env):
+    return ledger_env
 
 
 @pytest.fixture
@@ -27,12 +24,3 @@ def cli(env):
         return runner.invoke(app, [*base, *args], **kwargs)
 
     return invoke
-
-
-@pytest.fixture
-def sqlite_pipeline(sqlite_url, tmp_path):
-    from tests.pipeline.support import make_pipeline
-
-    made = make_pipeline(sqlite_url, tmp_path)
-    yield made
-    made.engine.dispose()

@@ -13,9 +13,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a real `ingest` process attributing on the tiny models, interrupted, then rerun
 def test_ctrl_c_during_ingest_says_what_was_done_and_how_to_resume(sqlite_pipeline, tmp_path):
     pipeline = sqlite_pipeline
     rng = random.Random(5)

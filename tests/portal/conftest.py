@@ -1,4 +1,4 @@
-"""Portal fixtures: a real Chromium (Debian's, driven by Playwright), the demo world, a
+"""Portal fixtures: a real Chromium (Debian's, driven by Playwright), the demo world (tests/conftest.py), a
 portal served by uvicorn on a free port, and a fast ledger with two registered artists."""
 
 from __future__ import annotations
@@ -38,14 +38,6 @@ def page(browser):
     context = browser.new_context()
     yield context.new_page()
     context.close()
-
-
-@pytest.fixture(scope="session")
-def world(tmp_path_factory):
-    """The README's demo, run for real once per session (see tests/portal/world.py)."""
-    from tests.portal.world import build_world
-
-    return build_world(tmp_path_factory.mktemp("portal-world"))
 
 
 def free_port() -> int:

@@ -1,7 +1,9 @@
-"""The portal tests' world: the README's demo, for real — `fairsplit up --demo` (tiny test
+"""The tests' demo world: the README's demo, for real — `fairsplit up --demo` (tiny test
 models, a real broker, both services), then demo events dated last month ingested through
 the same checks and attribution, and last month closed — so artists have rewards with
-recorded splits, payouts, statements and signed checkpoints.
+recorded splits, payouts, statements and signed checkpoints. Built once per session (the
+`world` fixture, tests/conftest.py): the portal tests read it, and tests/pipeline/test_pipe_demo.py
+checks what `up --demo` printed (`World.demo`) instead of running the demo a second time.
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import os
 import random
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO_EVENTS = 2  # what `up --demo --events` emits and records
 
 
 @dataclass(frozen=True)
 class World:
     folder: Path
     period: str  # last month, closed
+    demo: subprocess.CompletedProcess | None = field(default=None, compare=False)  # `up --demo`, as it ran
 
     @property
     def database_url(self) -> str:
@@ -45,7 +49,7 @@ def build_world(folder: Path, events: int = 10) -> World:
     this_month = datetime.now(UTC).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
     last_month = (this_month - timedelta(days=1)).replace(day=1, hour=12)
     world = World(folder, last_month.strftime("%Y-%m"))
-    world.cli("up", "--demo", "--events", "2", "--json")
+    world = replace(world, demo=world.cli("up", "--demo", "--events", str(DEMO_EVENTS), "--json"))
     from ledger.crypto import read_private_key
     from services.demo import DEMO_PLATFORM, sample_event
     from services.signing import sign_event

@@ -11,9 +11,7 @@ from fractions import Fraction
 import pytest
 
 from ledger.payouts.close import close_period
-from ledger.books.db import make_engine, upgrade_to_head
 from ledger.keys.lifecycle import public_keyring
-from ledger.keys.signing import load_or_create_signer
 from ledger.transparency.period_bundles import period_bundle
 from ledger.payouts.periods import parse_period
 from ledger.tlog.proofs import VerificationError, verify_document
@@ -28,11 +26,9 @@ JAN, FEB, MAR = (parse_period(f"2026-0{m}") for m in (1, 2, 3))
 
 
 @pytest.fixture
-def ledger(database_url, tmp_path) -> Ledger:
-    upgrade_to_head(database_url)
-    engine = make_engine(database_url)
-    signer, _ = load_or_create_signer(str(tmp_path / "keys"), engine)
-    ledger = Ledger(engine, signer)
+def ledger(env) -> Ledger:
+    """Three months of rewards on the one ledger fixture; January and February closed."""
+    ledger = env.ledger
     signers = enrol(ledger)  # rewards are booked as the writer books them: bound to signed evidence
     for month in (1, 2, 3):
         for i in range(6):
@@ -40,8 +36,7 @@ def ledger(database_url, tmp_path) -> Ledger:
                    when=datetime(2026, month, 2 + i, tzinfo=UTC))
         if month > 1:
             close_period(ledger, parse_period(f"2026-0{month - 1}"), "USD", minimum=3_000_000, now=LATER)
-    yield ledger
-    engine.dispose()
+    return ledger
 
 
 def check(ledger: Ledger, bundle: dict):

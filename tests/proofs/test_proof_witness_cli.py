@@ -1,5 +1,6 @@
 """Witnesses through the command line: `ledger cosign`, `verify-proof --witness-key` and
-`ledger verify --witness-key`, with a witness as a real process."""
+`ledger verify --witness-key`, with a witness as a real process (the commands run in this
+process: what they print and return is the point here, not their process boundary)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 
 import pytest
 
-from tests.proofs.witness_support import WitnessProcess, cli
+from tests.proofs.witness_support import WitnessProcess
+from tests.proofs.witness_support import cli_here as cli
 
 WITNESS = "witness.test/cli"
 

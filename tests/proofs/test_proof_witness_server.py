@@ -175,6 +175,7 @@ def test_an_ambiguous_or_malformed_content_length_is_a_400(ledger, witness, leng
     assert "Traceback" not in witness.stop()
 
 
+@pytest.mark.slow  # waits out the witness's 10 s whole-request deadline
 def test_slow_clients_cannot_keep_a_legitimate_request_from_being_answered(ledger, witness):
     """Slowloris: 66 connections (from 127.0.0.2) each sending one header byte every second."""
     slow = []

@@ -14,6 +14,8 @@ from fairsplit.styles import style_distance
 from fairsplit.world.cases import Case, gallery_images
 from tests.world.support import world_models
 
+pytestmark = pytest.mark.slow  # each renders a case's coalitions with the world's models
+
 
 def test_unrecognised_names_stay_in_every_render_of_the_model_and_are_not_players():
     models, renderer, stored = world_models()
