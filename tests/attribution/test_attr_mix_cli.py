@@ -3,7 +3,6 @@ registered work ids, weights, and every mistake one sentence with exit code 2.""
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -11,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from tests.attribution.mixing_support import flat_png
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,20 +24,12 @@ def run(args: list[str], cache: Path, database_url: str = "sqlite:////nonexisten
                           capture_output=True, text=True, env=env, timeout=180)
 
 
-def png_bytes(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(rng.integers(0, 256, 3) + rng.normal(0, 8, (32, 32, 3)), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def works(tmp_path) -> dict[str, Path]:
     paths = {}
     for seed, name in enumerate(("ann", "bob")):
         paths[name] = tmp_path / f"{name}.png"
-        paths[name].write_bytes(png_bytes(seed + 1))
+        paths[name].write_bytes(flat_png(seed + 1))
     return paths
 
 
@@ -63,7 +54,7 @@ def test_a_registered_work_is_read_from_the_ledger(tmp_path, works, migrated_sql
     from ledger.registry import add_artist
 
     engine = make_engine(migrated_sqlite_url)
-    add_artist(engine, "ann", "Ann", [1.0, 0.0], 1, "some-clip", thumbnails=[png_bytes(9), works["ann"].read_bytes()])
+    add_artist(engine, "ann", "Ann", [1.0, 0.0], 1, "some-clip", thumbnails=[flat_png(9), works["ann"].read_bytes()])
     engine.dispose()
     by_id = run(["--content", "a cat", "--mix", "ann=ann/1", "--seed", "3", "--json"], tmp_path / "cache",
                 migrated_sqlite_url)

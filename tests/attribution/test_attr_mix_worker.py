@@ -5,25 +5,15 @@ it, and refuses an event whose work cannot be had in one sentence."""
 from __future__ import annotations
 
 import base64
-import io
 import random
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from fairsplit.attribute import AttributionConfig
 from services.contracts import ContractError, parse_event, parse_result
 from services.demo import sample_event
 from services.signing import sign_event
-
-
-def png_bytes(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(rng.integers(0, 256, 3) + rng.normal(0, 8, (32, 32, 3)), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.attribution.mixing_support import flat_png
 
 
 def mixed_event(rng: random.Random, mixes: dict) -> dict:
@@ -33,7 +23,7 @@ def mixed_event(rng: random.Random, mixes: dict) -> dict:
     return body
 
 
-REGISTERED = {("hokusai", 0): png_bytes(7)}
+REGISTERED = {("hokusai", 0): flat_png(7)}
 
 
 def test_a_mixed_event_is_attributed_signed_and_carries_its_works(tiny, worker_parts):
@@ -41,7 +31,7 @@ def test_a_mixed_event_is_attributed_signed_and_carries_its_works(tiny, worker_p
     attributor.works = lambda artist, n: REGISTERED.get((artist, n))
     attributor.config = AttributionConfig(tau=-1.0)  # the tiny galleries are random: keep every artist in the game
     rng = random.Random(5)
-    inline = {"png_base64": base64.b64encode(png_bytes(1)).decode(), "weight": 0.75}
+    inline = {"png_base64": base64.b64encode(flat_png(1)).decode(), "weight": 0.75}
     bodies = [mixed_event(rng, {"van-gogh": inline, "hokusai": {"work_id": "hokusai/0"}}),
               mixed_event(rng, {"hokusai": {"work_id": "hokusai/3"}})]
     batch = [gate.admit(sign_event(body, platform)) for body in bodies]
@@ -69,7 +59,7 @@ def test_the_same_work_by_id_or_inline_gives_the_same_split(tiny, worker_parts):
 
 @pytest.mark.parametrize("mix, message", [
     ({}, "a mixed work is a work_id or a png_base64, not both or neither"),
-    ({"work_id": "hokusai/0", "png_base64": base64.b64encode(png_bytes(1)).decode()}, "not both or neither"),
+    ({"work_id": "hokusai/0", "png_base64": base64.b64encode(flat_png(1)).decode()}, "not both or neither"),
     ({"work_id": "klimt/0"}, "a mixed work_id must name one of the artist's own works"),
     ({"work_id": "hokusai/0", "weight": 0.0}, "weight: Input should be greater than 0"),
     ({"work_id": "hokusai/0", "weight": 4.5}, "weight: Input should be less than or equal to 4"),

@@ -3,30 +3,18 @@ diffusers' `load_ip_adapter`; each coalition rendered from its subset of works."
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-import torch
-from PIL import Image
 
 from fairsplit.attribute import AttributionConfig, attribute
 from fairsplit.mixing import make_work, parse_work_id, png_ref
 from fairsplit.render import Renderer, RenderJob
 from fairsplit.request import AttributionRequest, Style
-
-
-def _png(seed: int, size: int = 32) -> bytes:
-    """A flat colour of its own with a little noise (the random encoder tells colours apart)."""
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(rng.integers(0, 256, 3) + rng.normal(0, 8, (size, size, 3)), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.attribution.mixing_support import flat_png
 
 
 def _mix(tiny, weights=(1.0, 1.0)) -> AttributionRequest:
-    styles = tuple(Style(a, work=make_work(a, _png(k), w)) for k, (a, w) in enumerate(zip(("ann", "bob"), weights)))
+    styles = tuple(Style(a, work=make_work(a, flat_png(k), w)) for k, (a, w) in enumerate(zip(("ann", "bob"), weights)))
     return AttributionRequest("tiny-sd", "a cat", styles, seed=3, params=tiny.default_params)
 
 
@@ -46,7 +34,7 @@ def test_each_coalition_is_rendered_from_its_works_and_the_model_alone_from_the_
 def test_a_work_renders_the_same_alone_or_batched_with_other_mixes(tiny):
     """Per-work weights are IP-Adapter masks: a coalition's missing works add nothing, so a
     render does not depend on what else shares its batch."""
-    a, b = _png(10), _png(11)
+    a, b = flat_png(10), flat_png(11)
     params = tiny.default_params
     alone = Renderer(tiny).render_pixels([RenderJob("a cat", 5, params, works=((a, 1.0),))])[0]
     batched = Renderer(tiny).render_pixels([RenderJob("a cat", 5, params, works=((b, 0.7), (a, 1.0))),
@@ -66,10 +54,10 @@ def test_the_same_mix_gives_the_same_split(tiny):
 
 @pytest.mark.parametrize("png, weight, message", [
     (b"GIF89a" + bytes(40), 1.0, "is not a PNG"),
-    (_png(1), 0.0, "above 0 and at most 4"),
-    (_png(1), 4.5, "above 0 and at most 4"),
-    (_png(1), float("nan"), "above 0 and at most 4"),
-    (_png(1)[:60], 1.0, "cannot be read as a PNG"),
+    (flat_png(1), 0.0, "above 0 and at most 4"),
+    (flat_png(1), 4.5, "above 0 and at most 4"),
+    (flat_png(1), float("nan"), "above 0 and at most 4"),
+    (flat_png(1)[:60], 1.0, "cannot be read as a PNG"),
 ])
 def test_a_bad_work_is_refused_in_one_sentence(png, weight, message):
     with pytest.raises(ValueError, match=message):
@@ -80,4 +68,4 @@ def test_work_ids_and_png_refs():
     assert parse_work_id("van-gogh/3") == ("van-gogh", 3)
     assert parse_work_id("works/van-gogh.png") is None and parse_work_id("Van/1") is None
     assert png_ref(b"x") == "png:2d711642b726b044"
-    assert make_work("ann", _png(1)).ref == png_ref(_png(1))
+    assert make_work("ann", flat_png(1)).ref == png_ref(flat_png(1))
