@@ -103,7 +103,8 @@ def _pngs(images: np.ndarray) -> list[bytes]:
 
 
 def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = 500, samples: int = 3000,
-                  lr: float = 2e-3, batch: int = 16, log=print, checkpoint: int = 0) -> dict:
+                  lr: float = 2e-3, batch: int = 16, log=print, checkpoint: int = 0, stop_at: int | None = None) -> dict:
+    """Train for `steps` of the learning-rate schedule, or stop after `stop_at` of them."""
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from transformers import CLIPModel
 
@@ -148,7 +149,7 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = 500
     opt = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
     sched = lr_schedule(opt, steps)
     gen = torch.Generator().manual_seed(seed + 7)
-    for step in range(steps):
+    for step in range(min(steps, stop_at or steps)):
         pick = torch.randint(samples, (batch,), generator=gen)
         z0 = latents[pick]
         noise = torch.randn(z0.shape, generator=gen)
@@ -171,7 +172,8 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = 500
         if checkpoint and step % checkpoint == checkpoint - 1:
             save_adapter(out, loaded_adapter(unet), encoder)
     save_adapter(out, loaded_adapter(unet), encoder)
-    return _record(model_dir, seed, steps, batch, samples, round(time.monotonic() - started, 1))
+    return _record(model_dir, seed, steps, min(steps, stop_at or steps), batch, samples,
+                   round(time.monotonic() - started, 1))
 
 
 class _NoAcceleration:
@@ -189,12 +191,12 @@ def _init_from_unet(unet) -> None:
                 proc.to_v_ip[0].weight.copy_(attn.to_v.weight)
 
 
-def _record(model_dir: Path, seed: int, steps: int, batch: int, samples: int, seconds: float) -> dict:
+def _record(model_dir: Path, seed: int, steps: int, trained: int, batch: int, samples: int, seconds: float) -> dict:
     """Add the adapter to the world's manifest (its weights' hashes with the others)."""
     path = model_dir / "world.json"
     manifest = json.loads(path.read_text())
     manifest["ip_adapter"] = {"script": "fairsplit/world/train_adapter.py", "script_version": ADAPTER_VERSION,
-                              "seed": seed, "steps": steps, "batch": batch, "samples": samples,
+                              "seed": seed, "steps": steps, "trained_steps": trained, "batch": batch, "samples": samples,
                               "train_seconds": seconds}
     manifest["weights"] = {str(p.relative_to(model_dir)): sha256(p) for p in sorted(model_dir.rglob("*.safetensors"))}
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -207,8 +209,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--samples", type=int, default=3000)
+    parser.add_argument("--stop-at", type=int, default=None, help="stop after this many steps of the schedule")
     args = parser.parse_args()
-    manifest = train_adapter(args.model_dir, args.seed, args.steps, args.samples)
+    manifest = train_adapter(args.model_dir, args.seed, args.steps, args.samples, stop_at=args.stop_at)
     print(f"trained the image adapter in {manifest['ip_adapter']['train_seconds']} s")
 
 
