@@ -76,3 +76,17 @@ def test_scale_quick_mode_closes_verifies_and_proves_on_both_backends():
         since, full = (int(count.replace(",", "")) for count in counts)
         assert 0 < since < full / 2
         assert int(re.search(r"bundle of artist:a00 ([\d,]+) entries", line).group(1).replace(",", "")) > 0
+
+
+@pytest.mark.slow
+def test_fidelity_mixing_quick_mode_prints_every_figure_beside_its_goal():
+    """bench/fidelity_mixing.py on the test world and its IP-Adapter, a few cases per figure."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "bench/fidelity_mixing.py", "--quick", "--no-record"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = [line for line in done.stdout.splitlines() if "(goal:" in line]
+    assert [line.split(",")[0] for line in figures] == [
+        "two known artists mixed: both recognised and paid", "unknown artist's work recognised from its image",
+        "plain image under an artist's id not paid"]
+    assert all("%" in line for line in figures)
