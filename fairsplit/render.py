@@ -11,7 +11,11 @@ ceiling). Each job has its own CPU `torch.Generator` seeded with the event's see
 coalition's image does not depend on which batch it was rendered in (up to kernel float
 noise) and is the same on every device type.
 
-"Pure model" renders (content alone, no adapters) are kept in an LRU cache keyed by
+Image mixing: a job's `works` condition its image through the profile's IP-Adapter
+(`fairsplit.adapter`); jobs that mix works render in their own calls, each image with its
+own works' weights (`mix_arguments`), so coalitions of one event share a call.
+
+"Pure model" renders (content alone, no adapters, no works) are kept in an LRU cache keyed by
 model, revision, prompt, seed and parameters: the same content and seed recur across
 events (retries, popular prompts), and the pure render is needed by every one of them.
 """
