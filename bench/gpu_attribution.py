@@ -10,6 +10,8 @@ timed after an untimed call of the same shape:
   compiled UNet in batch buckets, renders on the device to CLIP, memory ceiling), events
   without their image (the grand coalition is rendered, as the stock scripts do);
 - fairsplit, events bring their image's CLIP embedding (`image_embedding`): 2^n − 1 renders;
+- fairsplit, image mixing: events that mix one 512 px work per artist through SD 1.5's
+  IP-Adapter (random weights, ViT-H/14 image encoder; `_gpu_mixing.py`), eager UNet;
 - competent stock: `StableDiffusionPipeline`, all coalitions of an event in one call,
   bf16, PIL out, CLIP (with its processor) after;
 - tuned stock: the same pipeline with `fuse_qkv_projections()`, channels_last and the
@@ -44,6 +46,8 @@ from itertools import combinations
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import _gpu_mixing  # noqa: E402
 
 SD15_UNET = dict(
     sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, cross_attention_dim=768, attention_head_dim=8,
@@ -113,7 +117,7 @@ def components(tiny: bool, device, dtype):
     return pipe, clip.to(device, dtype).eval(), tokenizer, processor
 
 
-def fairsplit_models(parts, device, dtype, acceleration):
+def fairsplit_models(parts, device, dtype, acceleration, image_adapter=None):
     """A `Models` over the bench components, accelerated as a loaded profile would be."""
     from dataclasses import replace
 
@@ -123,7 +127,7 @@ def fairsplit_models(parts, device, dtype, acceleration):
     pipe, clip, tokenizer, processor = parts
     spec = replace(facts("sd15"), generator=ModelRef("bench/sd15-random", "random"),
                    embedder=ModelRef("bench/clip-vit-l14-random", "random"), test_model=True)
-    return build_models(spec, pipe, clip, tokenizer, processor, device, dtype, acceleration)
+    return build_models(spec, pipe, clip, tokenizer, processor, device, dtype, acceleration, image_adapter)
 
 
 def requests(n_events: int, n_artists: int, params, offset: int, embedding=None):
@@ -401,6 +405,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         args.compile_cache = args.compile_cache or str(Path(scratch) / "compile-cache")
+        args.scratch = scratch
         run(args, device)
 
 
@@ -418,7 +423,8 @@ def run(args, device) -> None:
     rate, rate_label = matmul_rate(device)
     parts = components(args.tiny, device, dtype)
     flops = render_flops(parts[0], params)
-    models = fairsplit_models(parts, device, dtype, acceleration_of(args))
+    adapter = _gpu_mixing.adapter_source(parts[0].unet, args.tiny, Path(args.scratch) / "ip-adapter")
+    models = fairsplit_models(parts, device, dtype, acceleration_of(args), adapter)
     del parts
     renderer = Renderer(models)
     warm = renderer.warm_up(params)
@@ -429,9 +435,12 @@ def run(args, device) -> None:
     store, timer, offset = galleries(models), Timer(device), 0
     rows: dict[int, dict[str, dict]] = {n: {} for n in counts}
 
-    def fairsplit_row(n: int, embedding) -> dict:
+    def fairsplit_row(n: int, embedding, mixing: bool = False) -> dict:
         nonlocal offset
-        batches = [requests(args.events, n, params, offset + k * args.events, embedding) for k in range(2)]
+        make = (lambda k: _gpu_mixing.mixed_requests(args.events, n, params, offset + k * args.events, ARTISTS,
+                                                     CONTENTS, args.tiny)) if mixing else \
+            (lambda k: requests(args.events, n, params, offset + k * args.events, embedding))
+        batches = [make(k) for k in range(2)]
         offset += 2 * args.events
         state = {}
 
@@ -447,6 +456,11 @@ def run(args, device) -> None:
         rows[n]["fairsplit"] = fairsplit_row(n, None)
         rows[n]["fairsplit, event brings embedding"] = fairsplit_row(n, brought_embedding(models))
         print(f"{n} artist(s): fairsplit {rows[n]['fairsplit']['events_s']:.3f} events/s", flush=True)
+    for n in counts:  # after the plain rows: mixing loads the IP-Adapter and renders eager
+        rows[n]["fairsplit, image mixing"] = fairsplit_row(n, None, mixing=True)
+        print(f"{n} artist(s): fairsplit, image mixing {rows[n]['fairsplit, image mixing']['events_s']:.3f} events/s",
+              flush=True)
+    models.runtime.use_adapters(models.pipe, ())  # the plain pipeline again (unloaded, compiled) for the stock rows
 
     def stock_row(pipe, clip, processor, n: int, tensor_out: bool, loop: bool = False) -> dict:
         nonlocal offset

@@ -47,12 +47,69 @@ def _registered_galleries(database_url: str, artist_ids: list[str], embedder_id:
     return {artist: gallery for artist, gallery in stored.items() if gallery.model_id == embedder_id}
 
 
+def _registered_work(database_url: str, artist: str, work_id: str) -> bytes:
+    """The PNG of a registered work `ARTIST/N` of `artist` (one sentence when there is none)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fairsplit.mixing import parse_work_id
+    from ledger.books.db import check_ready, make_engine
+    from ledger.errors import LedgerError
+    from services.lookups import RegistryLookups
+    from services.stream import TransientError
+
+    owner, index = parse_work_id(work_id)
+    if owner != artist:
+        fail(f"--mix {artist}={work_id} names a work of {owner!r}; an artist mixes only their own works.")
+    try:
+        engine = make_engine(database_url)
+        check_ready(engine)
+        png = RegistryLookups(engine).work(owner, index)
+    except (LedgerError, SQLAlchemyError, TransientError):
+        fail(f"work {work_id} is a registered work id, but the ledger database cannot be read; "
+             "give the work as a PNG file instead.")
+    if png is None:
+        fail(f"{artist!r} has no registered work {index} (works are numbered from 0 as `artists add` stored them).")
+    return png
+
+
+def _mixes(values: list[str], database_url: str) -> dict:
+    """--mix ARTIST=IMAGE[@WEIGHT] → artist → checked `Work` (IMAGE: a PNG file or a registered
+    work id ARTIST/N; a path that looks like a work id is written ./ARTIST/N)."""
+    from fairsplit.mixing import make_work, parse_work_id, png_ref
+
+    works = {}
+    for artist, value in _pairs(values, "--mix"):
+        image, sep, tail = value.rpartition("@")
+        weight = 1.0
+        if sep and image:
+            try:
+                weight = float(tail)
+            except ValueError:
+                image = value  # an "@" that is part of the file name
+        else:
+            image = value
+        if artist in works:
+            fail(f"artist {artist!r} has two --mix; an artist mixes one work.")
+        if parse_work_id(image):
+            png, ref = _registered_work(database_url, artist, image), image
+        else:
+            png = read_input(image, "work", 8 << 20)
+            ref = png_ref(png)
+        try:
+            works[artist] = make_work(artist, png, weight, ref)
+        except ValueError as exc:
+            fail(str(exc).rstrip(".") + ".")
+    return works
+
+
 @app.command("attribute")
 def attribute_command(
     ctx: typer.Context,
     content: str = typer.Option(..., "--content", help="The content part of the prompt."),
     style: list[str] = typer.Option([], "--style", help="ARTIST_ID=PHRASE, once per artist (none: the model earns all)."),
     lora: list[str] = typer.Option([], "--lora", help="ARTIST_ID=PATH of a LoRA adapter for that artist's style."),
+    mix: list[str] = typer.Option([], "--mix", help="ARTIST_ID=IMAGE[@WEIGHT]: the image was conditioned on this work "
+                                  "of the artist (a PNG file or a registered work id ARTIST_ID/N; weight 1 by default)."),
     gallery: list[str] = typer.Option([], "--gallery", help="ARTIST_ID=DIR of the artist's reference images."),
     image: str | None = typer.Option(None, "--image", help="The generated image (PNG); regenerated if absent."),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed the image was generated with."),
@@ -82,18 +139,21 @@ def attribute_command(
         fail(f"unknown mode {settings.mode!r}; choose one of: {', '.join(MODES)}.")
     model_id = model_id or next((m for m, p in routes.items() if p == settings.profile), settings.profile)
     styles = _pairs(style, "--style")
+    works = _mixes(mix, settings.database_url)
+    styles += [(a, "") for a in works if a not in dict(styles)]
     ids = [a for a, _ in styles]
     loras = dict(_pairs(lora, "--lora"))
     folders = dict(_pairs(gallery, "--gallery"))
     for artist in {**loras, **folders}:
         if artist not in ids:
-            fail(f"artist {artist!r} has a --lora or --gallery but no --style.")
+            fail(f"artist {artist!r} has a --lora or --gallery but no --style or --mix.")
     for artist, path in {**loras, **folders}.items():
         if not Path(path).exists():
             fail(f"{path} (given for artist {artist!r}) does not exist.")
     png = read_input(image, "image file", 8 << 20) if image is not None else None
     try:
-        request = AttributionRequest(model_id, content, tuple(Style(a, p, loras.get(a)) for a, p in styles), seed,
+        request = AttributionRequest(model_id, content,
+                                     tuple(Style(a, p, loras.get(a), works.get(a)) for a, p in styles), seed,
                                      image_png=png)
         # Progress on stderr from the first second; with --json, only in a terminal (a program reads the JSON).
         with Activity(f"loading the {settings.profile} models", enabled=not as_json or err.is_terminal) as activity:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fairsplit.budget import MAX_EVENT_WORK
-from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, Acceleration, ModelSources
+from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, DEFAULT_IP_ADAPTER, Acceleration, ModelSources
 from ledger.books.eventtime import EventTimeWindow
 from ledger.invariants import invariant
 from services.admission import DEFAULT_ROUTES, format_routes
@@ -174,6 +174,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FAIRSPLIT_CLIP_MODEL", "clip_model", _text, DEFAULT_CLIP, "--clip-model",
              "CLIP hub id or local path (profile sd15)"),
     Variable("FAIRSPLIT_CLIP_REVISION", "clip_revision", _text, "main", "--clip-revision", "its revision"),
+    Variable("FAIRSPLIT_IP_ADAPTER", "ip_adapter", _text, DEFAULT_IP_ADAPTER, None,
+             "IP-Adapter hub id or local folder for image mixing (profile sd15: models/ip-adapter_sd15.safetensors)"),
     Variable("FAIRSPLIT_DEVICE", "device", _text, "", "--device", "torch device (empty: cuda, then mps, then cpu)"),
     Variable("FAIRSPLIT_MODEL_CACHE", "model_cache", _text, "~/.cache/fairsplit/models", "--model-cache",
              "where the tiny test models are built once"),
@@ -240,6 +242,7 @@ class Settings:
     generator_revision: str
     clip_model: str
     clip_revision: str
+    ip_adapter: str
     device: str
     model_cache: str
     world_model: str
@@ -281,7 +284,7 @@ class Settings:
     def model_sources(self) -> ModelSources:
         return ModelSources(
             generator=self.generator_model, generator_revision=self.generator_revision,
-            clip=self.clip_model, clip_revision=self.clip_revision,
+            clip=self.clip_model, clip_revision=self.clip_revision, ip_adapter=self.ip_adapter,
             device=self.device or None, cache_dir=Path(self.model_cache).expanduser(),
             world_model=Path(self.world_model).expanduser() if self.world_model else None,
         )

@@ -51,7 +51,7 @@ def worker_task(settings: Settings, engine: Engine):
     sources, acceleration = settings.model_sources, settings.acceleration()
     attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau,
                                                                      value_correction=settings.value_correction),
-                            load=lambda profile: load_profile(profile, sources, acceleration))
+                            load=lambda profile: load_profile(profile, sources, acceleration), works=lookups.work)
     return WorkerTask(gate.admit, lookups.recorded, attributor)
 
 

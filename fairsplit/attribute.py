@@ -30,6 +30,7 @@ from PIL import Image
 from fairsplit.budget import check_png_budget
 from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
+from fairsplit.mixing import work_gallery
 from fairsplit.profile import CORRECTIONS
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, gate, gated_shares, recognise
@@ -200,7 +201,9 @@ def _start(request: AttributionRequest, models: Models, renderer: Renderer, stor
     params = request.params or models.default_params
     galleries = []
     for style in request.styles:
-        gallery = stored.get(style.artist_id) or synthesize_gallery(style, renderer, params)
+        gallery = stored.get(style.artist_id) or (
+            work_gallery(style.work, models) if style.work and not (style.phrase or style.lora)
+            else synthesize_gallery(style, renderer, params))
         if gallery.model_id != models.embedder.id:
             raise ValueError(
                 f"gallery of '{style.artist_id}' was embedded with {gallery.model_id}, not {models.embedder.id}"
@@ -277,7 +280,8 @@ def _prompt(event: _Event, mask: int) -> str:
 def _job(event: _Event, mask: int) -> RenderJob:
     styles = [event.request.styles[j] for j in artist_bits(mask, event.n_artists)]
     adapters = tuple(sorted((adapter_name(s.artist_id), s.lora) for s in styles if s.lora))
-    return RenderJob(_prompt(event, mask), event.request.seed, event.params, adapters)
+    works = tuple((s.work.png, s.work.weight) for s in styles if s.work)  # image mixing: the coalition's works
+    return RenderJob(_prompt(event, mask), event.request.seed, event.params, adapters, works)
 
 
 def _recognise(event: _Event, models: Models, config: AttributionConfig, registry) -> None:

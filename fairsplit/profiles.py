@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from fairsplit.accelerate import Accelerator
+from fairsplit.adapter import AdapterSource, ImageAdapter, build_random_adapter
 from fairsplit.profile import PROFILES, TINY_SIZE, ModelRef, Profile, facts
 from fairsplit.runtime import Runtime
 from fairsplit.sources import Acceleration, ModelSources
@@ -146,8 +147,10 @@ def _load_sd15(spec: Profile, sources: ModelSources, acceleration: Acceleration)
         processor = image_processor_class().from_pretrained(emb.id, revision=emb.revision)
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(_missing(emb, "--clip-model (FAIRSPLIT_CLIP_MODEL)", exc)) from None
+    adapter = AdapterSource(sources.ip_adapter, sources.ip_adapter_subfolder, sources.ip_adapter_weight,
+                            revision=sources.ip_adapter_revision)  # loaded at the first mixed render
     return build_models(replace(spec, generator=gen, embedder=emb), pipe, clip, tokenizer, processor, device, dtype,
-                        acceleration)
+                        acceleration, adapter)
 
 
 def _missing(ref: ModelRef, variable: str, exc: Exception) -> str:
@@ -169,7 +172,7 @@ def image_processor_class():
 
 
 def build_models(spec: Profile, pipe, clip, tokenizer, processor, device: torch.device, dtype: torch.dtype,
-                 acceleration: Acceleration) -> Models:
+                 acceleration: Acceleration, image_adapter: AdapterSource | None = None) -> Models:
     """The one place a loaded profile and its runtime are assembled (the accelerator is
     applied to the pipeline here, once, because every Renderer shares it)."""
     if spec.generator is None or spec.embedder is None:
@@ -178,7 +181,7 @@ def build_models(spec: Profile, pipe, clip, tokenizer, processor, device: torch.
     pipe.set_progress_bar_config(disable=True)
     clip = clip.to(device).eval()
     budget = memory_budget(device)
-    runtime = Runtime(Accelerator(pipe, device, acceleration, budget))
+    runtime = Runtime(Accelerator(pipe, device, acceleration, budget), image=ImageAdapter(image_adapter))
     return Models(spec, pipe, clip, tokenizer, processor, device, dtype, budget, runtime)
 
 
@@ -209,7 +212,9 @@ def _load_world(spec: Profile, sources: ModelSources, acceleration: Acceleration
         ) from None
     spec = replace(spec, generator=ModelRef("fairsplit/world-sd.test-model", revision),
                    embedder=ModelRef("fairsplit/world-clip.test-model", revision), world=world_id)
-    return build_models(spec, pipe, clip, tokenizer, processor, pick_device(sources.device), torch.float32, acceleration)
+    adapter = AdapterSource(str(root / "ip_adapter")) if (root / "ip_adapter").is_dir() else None
+    return build_models(spec, pipe, clip, tokenizer, processor, pick_device(sources.device), torch.float32, acceleration,
+                        adapter)
 
 
 # --- tiny: seeded random models, built once, loaded like real ones ------------------
@@ -228,22 +233,34 @@ def _load_tiny(spec: Profile, sources: ModelSources, acceleration: Acceleration)
     processor = image_processor_class().from_pretrained(root / "clip")
     spec = replace(spec, generator=ModelRef("fairsplit/tiny-random-sd.test-model", revision),
                    embedder=ModelRef("fairsplit/tiny-random-clip.test-model", revision))
-    return build_models(spec, pipe, clip, tokenizer, processor, device, torch.float32, acceleration)
+    return build_models(spec, pipe, clip, tokenizer, processor, device, torch.float32, acceleration,
+                        ensure_tiny_adapter(sources.cache_dir, pipe.unet))
 
 
 def ensure_tiny_models(cache_dir: Path) -> Path:
-    """Build the tiny models into the cache unless there; atomic for concurrent callers.
+    """Build the tiny models into the cache unless there; atomic for concurrent callers."""
+    return _build_once(Path(cache_dir) / f"tiny-v{TINY_VERSION}", _build_tiny)
+
+
+def ensure_tiny_adapter(cache_dir: Path, unet) -> AdapterSource:
+    """The tiny profile's IP-Adapter (image mixing), built from a config for `unet` once."""
+    root = _build_once(Path(cache_dir) / f"tiny-ip-v{TINY_VERSION}",
+                       lambda folder: build_random_adapter(folder, unet, TINY_SEED + 10, TINY_SIZE))
+    return AdapterSource(str(root))
+
+
+def _build_once(root: Path, build) -> Path:
+    """`build(folder)` into `root` unless it is there; atomic for concurrent callers.
 
     Built in a private temporary folder, then renamed into place: a process either sees
     no folder or a complete one; a loser of the race discards its copy.
     """
-    root = Path(cache_dir) / f"tiny-v{TINY_VERSION}"
     if (root / "READY").exists():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=root.parent))
     try:
-        _build_tiny(tmp)
+        build(tmp)
         (tmp / "READY").write_text("ok\n")
         try:
             os.rename(tmp, root)

@@ -11,7 +11,11 @@ ceiling). Each job has its own CPU `torch.Generator` seeded with the event's see
 coalition's image does not depend on which batch it was rendered in (up to kernel float
 noise) and is the same on every device type.
 
-"Pure model" renders (content alone, no adapters) are kept in an LRU cache keyed by
+Image mixing: a job's `works` condition its image through the profile's IP-Adapter
+(`fairsplit.adapter`); jobs that mix works render in their own calls, each image with its
+own works' weights (`mix_arguments`), so coalitions of one event share a call.
+
+"Pure model" renders (content alone, no adapters, no works) are kept in an LRU cache keyed by
 model, revision, prompt, seed and parameters: the same content and seed recur across
 events (retries, popular prompts), and the pure render is needed by every one of them.
 """
@@ -27,6 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from fairsplit.adapter import mix_arguments
 from fairsplit.pixels import ClipInput, clip_input, from_pil, group_by_size, to_levels, to_pil
 from fairsplit.profiles import Models
 from fairsplit.request import Params
@@ -37,12 +42,14 @@ EMBED_BATCH = 32
 
 @dataclass(frozen=True)
 class RenderJob:
-    """One image to render. `adapters`: sorted (name, path) of the LoRAs to apply."""
+    """One image to render. `adapters`: sorted (name, path) of the LoRAs to apply;
+    `works`: (PNG, weight) of the works the image is conditioned on (image mixing)."""
 
     prompt: str
     seed: int
     params: Params
     adapters: tuple[tuple[str, str], ...] = ()
+    works: tuple[tuple[bytes, float], ...] = ()
 
 
 class Renderer:
@@ -73,12 +80,12 @@ class Renderer:
                 todo.append(job)
         groups: dict[tuple, list[RenderJob]] = {}
         for job in todo:
-            groups.setdefault((job.params, job.adapters), []).append(job)
-        for (params, adapters), group in groups.items():
-            self.models.runtime.use_adapters(self.models.pipe, adapters)
+            groups.setdefault((job.params, job.adapters, bool(job.works)), []).append(job)
+        for (params, adapters, works), group in groups.items():
+            self.models.runtime.use_adapters(self.models.pipe, adapters, works)
             done.update(self._render_group(group, params))
         for job in todo:
-            if not job.adapters:
+            if self._pure_key(job):
                 self.pure[self._pure_key(job)] = done[job]
                 while len(self.pure) > PURE_CACHE_SIZE:
                     self.pure.popitem(last=False)
@@ -104,7 +111,7 @@ class Renderer:
         return done
 
     def _pure_key(self, job: RenderJob) -> tuple | None:
-        if job.adapters:
+        if job.adapters or job.works:
             return None
         gen = self.models.generator
         return (gen.id, gen.revision, job.prompt, job.seed, job.params)
@@ -117,6 +124,10 @@ class Renderer:
         self.batches += 1
         self.rendered += len(jobs)
         self.padded += padding
+        mixing = {}
+        if batch[0].works:  # a group mixes works in every job or in none (`render_pixels`)
+            guided = params.guidance > 1 and self.models.pipe.unet.config.time_cond_proj_dim is None
+            mixing = mix_arguments(self.models.runtime.image, [j.works for j in batch], guided)
         latents = self.models.pipe(
             [j.prompt for j in batch],
             num_inference_steps=params.steps,
@@ -125,6 +136,7 @@ class Renderer:
             height=params.height,
             generator=[torch.Generator("cpu").manual_seed(j.seed) for j in batch],
             output_type="latent",
+            **mixing,
         ).images[: len(jobs)]
         pixels = self._decode(latents)
         return [pixels[i].clone() for i in range(len(jobs))]  # clones: a cached image must not pin its batch

@@ -8,7 +8,7 @@ torch): the services and the ledger writer import these types without loading mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,12 +24,25 @@ class Params:
 
 
 @dataclass(frozen=True)
+class Work:
+    """One of an artist's works the image was conditioned on (image mixing): its PNG, its
+    weight (the IP-Adapter scale of this work) and how the event named it (`ref`: a
+    registered work id `ARTIST/N`, or `png:` and the first 16 hex digits of its sha256)."""
+
+    png: bytes = field(repr=False)
+    weight: float = 1.0
+    ref: str = ""
+
+
+@dataclass(frozen=True)
 class Style:
-    """One artist's part of a prompt: a phrase, a LoRA adapter (path or id), or both."""
+    """One artist's part of a generation: a phrase, a LoRA adapter (path or id), a work
+    to mix (`fairsplit.mixing`), or several of these."""
 
     artist_id: str
     phrase: str = ""
     lora: str | None = None
+    work: Work | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +75,8 @@ class AttributionRequest:
         ids = [s.artist_id for s in self.styles]
         if len(set(ids)) != len(ids):
             raise ValueError("each artist may appear only once in a request")
-        if any(not s.phrase and not s.lora for s in self.styles):
-            raise ValueError("a style needs a phrase, a LoRA adapter or both")
+        if any(not s.phrase and not s.lora and s.work is None for s in self.styles):
+            raise ValueError("a style needs a phrase, a LoRA adapter, a work, or several of these")
 
 
 @dataclass(frozen=True, eq=False)

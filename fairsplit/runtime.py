@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fairsplit.accelerate import Accelerator
+from fairsplit.adapter import ImageAdapter
 from fairsplit.request import Params
 
 MAX_REFERENCE_PARAMS = 8  # parameter sets whose references are kept (events choose their parameters)
@@ -32,15 +33,19 @@ class Runtime:
     accelerator: Accelerator
     adapters: dict[str, str] = field(default_factory=dict)  # LoRA adapters in the UNet: name -> path
     references: OrderedDict = field(default_factory=OrderedDict, repr=False)  # params -> reference galleries
+    image: ImageAdapter = field(default_factory=lambda: ImageAdapter(None))  # image mixing's IP-Adapter
 
-    def use_adapters(self, pipe, adapters: tuple[tuple[str, str], ...]) -> None:
-        """Make exactly these LoRA adapters active (none: the base model, accelerated again)."""
+    def use_adapters(self, pipe, adapters: tuple[tuple[str, str], ...], works: bool = False) -> None:
+        """Make exactly these LoRA adapters active, and the IP-Adapter loaded if the renders
+        mix works (neither: the base model, accelerated again)."""
+        self.image.use(pipe, self.accelerator, works)
         loaded = self.adapters
         if not adapters:
             if loaded:
                 pipe.unload_lora_weights()
                 loaded.clear()
-            self.accelerator.restore()
+            if not works:
+                self.accelerator.restore()
             return
         self.accelerator.to_eager()
         for name, path in adapters:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 DEFAULT_GENERATOR = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
+DEFAULT_IP_ADAPTER = "h94/IP-Adapter"
 DEFAULT_CACHE = Path.home() / ".cache" / "fairsplit" / "models"
 
 
@@ -33,6 +34,11 @@ class ModelSources:
     device: str | None = None  # None: cuda, then mps, then cpu
     cache_dir: Path = field(default=DEFAULT_CACHE)  # where the tiny test models are built once
     world_model: Path | None = None  # the test world's folder (None: the one committed in fairsplit/world/model)
+    # sd15's IP-Adapter for image mixing (diffusers `load_ip_adapter`; its image encoder in `<subfolder>/image_encoder`)
+    ip_adapter: str = DEFAULT_IP_ADAPTER
+    ip_adapter_subfolder: str = "models"
+    ip_adapter_weight: str = "ip-adapter_sd15.safetensors"
+    ip_adapter_revision: str | None = None
 
 
 DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32, 64)

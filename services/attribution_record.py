@@ -11,12 +11,14 @@ platform signed those bytes; the writer checks that signature again).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fairsplit.request import AttributionRequest, ImageEmbedding, Params, Style
+from fairsplit.mixing import make_work, parse_work_id
+from fairsplit.request import AttributionRequest, ImageEmbedding, Params, Style, Work
 from fairsplit.result import AttributionResult
 from ledger.ids import attribution_id
 from services.admission import Admitted
@@ -35,13 +37,18 @@ class WorkerKey:
         return self.private_key.public_key()
 
 
-def to_request(event: GenerationEventV1) -> AttributionRequest:
-    """The attribution core's view of a platform event."""
+WorkLookup = Callable[[str, int], "bytes | None"]  # (artist id, n) → the PNG of a registered work, or None
+
+
+def to_request(event: GenerationEventV1, work_of: WorkLookup | None = None) -> AttributionRequest:
+    """The attribution core's view of a platform event; `work_of(artist, n)` gives the PNG
+    of a registered work its mixes name (image mixing). A work that cannot be had is a
+    `ValueError` in one sentence (the event is refused)."""
     return AttributionRequest(
         model_id=event.model.id,
         content=event.content,
         styles=tuple(
-            Style(s.artist_id, s.phrase or "", s.lora.id if s.lora else None) for s in event.styles
+            Style(s.artist_id, s.phrase or "", s.lora.id if s.lora else None, _work(s, work_of)) for s in event.styles
         ),
         seed=event.seed,
         params=Params(event.params.steps, event.params.guidance, event.params.width, event.params.height),
@@ -53,6 +60,20 @@ def to_request(event: GenerationEventV1) -> AttributionRequest:
             if event.image_embedding else None
         ),
     )
+
+
+def _work(style, work_of: WorkLookup | None) -> Work | None:
+    """The checked work a style mixes (`fairsplit.mixing.make_work`), or None."""
+    mix = style.mix
+    if mix is None:
+        return None
+    if mix.png_base64 is not None:
+        return make_work(style.artist_id, mix.png_bytes, mix.weight)
+    artist, index = parse_work_id(mix.work_id)
+    png = work_of(artist, index) if work_of else None
+    if png is None:
+        raise ValueError(f"the event mixes work {mix.work_id}, which is not registered")
+    return make_work(style.artist_id, png, mix.weight, mix.work_id)
 
 
 def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from fairsplit.result import AttributionResult
 from ledger.crypto import canonical_text, key_id, read_private_key
 from ledger.invariants import invariant
 from services.admission import Admitted
-from services.attribution_record import WorkerKey, result_record, to_request
+from services.attribution_record import WorkerKey, WorkLookup, result_record, to_request
 from services.stream import Computed, Done, Failure, Message, Outcome, Produce, Rejected
 
 log = logging.getLogger("fairsplit.worker")
@@ -69,6 +69,7 @@ class Attributor:
     key: WorkerKey
     config: AttributionConfig = AttributionConfig()
     load: Callable[[str], Models] = load_profile
+    works: WorkLookup | None = None  # registered works by (artist, n), for events that mix them
     renderers: dict[str, Renderer] = field(default_factory=dict)  # one per profile: keeps its render cache
 
     def compute(self, batch: Sequence[Admitted]) -> list[AttributionResult | ValueError]:
@@ -84,7 +85,7 @@ class Attributor:
             requests = {}
             for i in indices:
                 try:
-                    requests[i] = to_request(batch[i].event)
+                    requests[i] = to_request(batch[i].event, self.works)
                     check_request(requests[i], models)
                 except ValueError as exc:
                     out[i] = exc

@@ -38,7 +38,7 @@ from services.contract_fields import (Base64Sig, Contract, Finite, ModelId, Revi
 
 __all__ = [
     "GENERATION_SCHEMA", "ATTRIBUTION_SCHEMA", "DEAD_LETTER_SCHEMA", "MAX_IMAGE_BYTES",
-    "ContractError", "RewardV1", "ModelRefV1", "EventModelV1", "LoraV1", "StyleV1", "ParamsV1", "ImageV1", "ImageEmbeddingV1",
+    "ContractError", "RewardV1", "ModelRefV1", "EventModelV1", "LoraV1", "MixV1", "StyleV1", "ParamsV1", "ImageV1", "ImageEmbeddingV1",
     "GenerationEventV1", "MethodV1", "PlayerV1", "CoalitionValueV1", "AttributionResultV1",
     "SourceV1", "DeadLetterV1", "parse_event", "parse_result", "parse_dead_letter", "describe_error",
 ]
@@ -114,17 +114,60 @@ class LoraV1(Contract):
     scale: Annotated[float, Field(strict=True, gt=0.0, le=4.0)] = 1.0
 
 
+def _png_base64(value: str, what: str) -> str:
+    """A base64 PNG of at most `MAX_IMAGE_BYTES` once decoded (checked before decoding too)."""
+    if len(value) > (MAX_IMAGE_BYTES + 2) // 3 * 4:
+        raise ValueError(f"{what} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{what} is not valid base64") from None
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"{what} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
+    if not data.startswith(PNG_MAGIC):
+        raise ValueError(f"{what} is not a PNG")
+    return value
+
+
+class MixV1(Contract):
+    """Image mixing: one of the artist's works the image was conditioned on — a registered
+    work id `ARTIST/N` (the artist's own N-th work, from 0) or a PNG in base64 (at most
+    8 MiB decoded) — and its weight (the IP-Adapter scale, in (0, 4])."""
+
+    work_id: Annotated[str, StringConstraints(strict=True, pattern=f"^{SLUG}/[0-9]{{1,6}}$")] | None = None
+    png_base64: Text | None = None
+    weight: Annotated[float, Field(strict=True, gt=0.0, le=4.0)] = 1.0
+
+    @field_validator("png_base64")
+    @classmethod
+    def _png(cls, value: str | None) -> str | None:
+        return None if value is None else _png_base64(value, "mixed work")
+
+    @property
+    def png_bytes(self) -> bytes:
+        return base64.b64decode(self.png_base64)
+
+    @model_validator(mode="after")
+    def _one_work(self) -> "MixV1":
+        if (self.work_id is None) == (self.png_base64 is None):
+            raise ValueError("a mixed work is a work_id or a png_base64, not both or neither")
+        return self
+
+
 class StyleV1(Contract):
-    """One artist's contribution to the prompt: a phrase, an adapter, or both."""
+    """One artist's contribution to the generation: a phrase, an adapter, a mixed work, or several."""
 
     artist_id: Slug
     phrase: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_PHRASE_CHARS)] | None = None
     lora: LoraV1 | None = None
+    mix: MixV1 | None = None
 
     @model_validator(mode="after")
     def _phrase_or_lora(self) -> "StyleV1":
-        if self.phrase is None and self.lora is None:
-            raise ValueError("a style needs a phrase, a lora, or both")
+        if self.phrase is None and self.lora is None and self.mix is None:
+            raise ValueError("a style needs a phrase, a lora, or both, or a mixed work")
+        if self.mix and self.mix.work_id and self.mix.work_id.split("/")[0] != self.artist_id:
+            raise ValueError("a mixed work_id must name one of the artist's own works")
         return self
 
 
@@ -143,17 +186,7 @@ class ImageV1(Contract):
     @field_validator("png_base64")
     @classmethod
     def _png(cls, value: str) -> str:
-        if len(value) > (MAX_IMAGE_BYTES + 2) // 3 * 4:
-            raise ValueError(f"image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
-        try:
-            data = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("image is not valid base64") from None
-        if len(data) > MAX_IMAGE_BYTES:
-            raise ValueError(f"image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
-        if not data.startswith(PNG_MAGIC):
-            raise ValueError("image is not a PNG")
-        return value
+        return _png_base64(value, "image")
 
     @property
     def png_bytes(self) -> bytes:

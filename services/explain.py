@@ -55,7 +55,7 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources,
         raise ExplainError(f"event {event_id} is not in the ledger.")
     recorded: dict[str, Any] = json.loads(row["attribution_json"])
     method = recorded["method"]
-    request = to_request(parse_event(json.loads(row["event_json"])))
+    request = to_request(parse_event(json.loads(row["event_json"])), RegistryLookups(engine).work)
     stored = RegistryLookups(engine).galleries([s.artist_id for s in request.styles])
     config = AttributionConfig(mode=method["value_function"], tau=method["tau"], keep_images=True,
                                value_correction=method.get("value_correction", "none"))
@@ -73,6 +73,11 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources,
     panels = [Panel(_render_title(members[k], split.model, k == grand), again.images[k], members[k]) for k in order]
     renders = len(panels)
     works = 0
+    for style in request.styles:  # image mixing: the works in the picture, as the event mixed them
+        if style.work is not None:
+            works += 1
+            panels.append(Panel(f"{style.artist_id}'s work in the mix ({style.work.ref}, weight {style.work.weight:g})",
+                                Image.open(io.BytesIO(style.work.png)).convert("RGB")))
     for style in request.styles:  # the artists' own works, where the registry stores thumbnails
         thumbnails = artist_thumbnails(engine, style.artist_id)[:WORKS_PER_ARTIST]
         if thumbnails:

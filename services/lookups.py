@@ -24,7 +24,7 @@ from fairsplit.request import Gallery
 from ledger.crypto import load_public_key
 from ledger.books.db import is_transient
 from ledger.books.events import recorded_bodies
-from ledger.parties.registry import WORKER_ROLE, Artist, active_platform_keys, get_artists, service_keys
+from ledger.parties.registry import WORKER_ROLE, Artist, active_platform_keys, artist_thumbnails, get_artists, service_keys
 from services.stream import TransientError, reason_of
 
 T = TypeVar("T")
@@ -86,6 +86,11 @@ class RegistryLookups:
     def galleries(self, artist_ids: list[str]) -> dict[str, Gallery]:
         """Stored galleries of the registered artists among `artist_ids`."""
         return {a: stored_gallery(x) for a, x in self._artists.get_many(artist_ids).items()}
+
+    def work(self, artist_id: str, index: int) -> bytes | None:
+        """The PNG of a registered work `artist_id/index` (image mixing); None if there is none."""
+        works = read(lambda: artist_thumbnails(self.engine, artist_id))
+        return works[index] if 0 <= index < len(works) else None
 
     def worker_key(self, key_id: str) -> Ed25519PublicKey | None:
         """An enrolled, unrevoked worker key; None otherwise."""

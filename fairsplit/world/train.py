@@ -72,6 +72,14 @@ def generator_samples(count: int, seed: int) -> tuple[list[str], np.ndarray]:
     return prompts, np.stack(images)
 
 
+def random_style(rng: np.random.Generator) -> world.Style:
+    """A style no artist has: random colours, texture, size and offset."""
+    return world.Style(
+        tuple(int(v) for v in rng.integers(0, 256, 3)), tuple(int(v) for v in rng.integers(0, 256, 3)),
+        world.TEXTURES[int(rng.integers(len(world.TEXTURES)))], float(rng.uniform(0.2, 0.38)),
+        (float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.15, 0.15))))
+
+
 def clip_samples(count: int, seed: int) -> tuple[list[str], np.ndarray]:
     """(captions, images) for CLIP: the generator's kinds of images (without padding) and
     random styles captioned with made-up names."""
@@ -82,10 +90,7 @@ def clip_samples(count: int, seed: int) -> tuple[list[str], np.ndarray]:
         content = world.CONTENTS[int(rng.integers(len(world.CONTENTS)))]
         r = rng.uniform()
         if r < 0.3:
-            style = world.Style(
-                tuple(int(v) for v in rng.integers(0, 256, 3)), tuple(int(v) for v in rng.integers(0, 256, 3)),
-                world.TEXTURES[int(rng.integers(len(world.TEXTURES)))], float(rng.uniform(0.2, 0.38)),
-                (float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.15, 0.15))))
+            style = random_style(rng)
             images.append(world.draw(content, style, int(rng.integers(2**31))))
             captions.append(world.prompt(content) + ", " + world.phrase(made_up_name(rng)))
             continue
@@ -95,12 +100,12 @@ def clip_samples(count: int, seed: int) -> tuple[list[str], np.ndarray]:
     return captions, np.stack(images)
 
 
-def _to_unit(images: np.ndarray) -> torch.Tensor:
+def to_unit(images: np.ndarray) -> torch.Tensor:
     """uint8 (n, H, W, 3) → float (n, 3, H, W) in [-1, 1] (the VAE's range)."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
-def _schedule(optimizer, steps: int, warmup: int = 100):
+def lr_schedule(optimizer, steps: int, warmup: int = 100):
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(s, steps) / steps)))
 
@@ -150,9 +155,9 @@ def train_vae(images: np.ndarray, steps: int, seed: int, log) -> object:
         down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, layers_per_block=1,
         mid_block_add_attention=False,
     )
-    data = _to_unit(images)
+    data = to_unit(images)
     opt = torch.optim.AdamW(vae.parameters(), lr=2e-3, weight_decay=0.0)
-    sched = _schedule(opt, steps)
+    sched = lr_schedule(opt, steps)
     gen = torch.Generator().manual_seed(seed)
     for step in range(steps):
         x = data[torch.randint(len(data), (32,), generator=gen)]
@@ -190,7 +195,7 @@ def train_generator(prompts, latents, tokenizer, steps: int, seed: int, log):
     ids = token_ids(tokenizer, prompts)
     params = list(unet.parameters()) + list(text_encoder.parameters())
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
-    sched = _schedule(opt, steps)
+    sched = lr_schedule(opt, steps)
     gen = torch.Generator().manual_seed(seed + 3)
     for step in range(steps):
         pick = torch.randint(len(latents), (32,), generator=gen)
@@ -228,7 +233,7 @@ def train_clip(captions, images, tokenizer, processor, steps: int, seed: int, lo
     same: dict[tuple, int] = {}
     labels = torch.tensor([same.setdefault(tuple(row.tolist()), len(same)) for row in ids])
     opt = torch.optim.AdamW(clip.parameters(), lr=1e-3, weight_decay=0.05)
-    sched = _schedule(opt, steps)
+    sched = lr_schedule(opt, steps)
     gen = torch.Generator().manual_seed(seed + 5)
     for step in range(steps):
         pick = torch.randint(len(captions), (128,), generator=gen)
@@ -341,7 +346,7 @@ def train_lora(model_dir: Path, artist: str, out: Path, steps: int = 200, seed: 
     contents = [world.CONTENTS[int(rng.integers(len(world.CONTENTS)))] for _ in range(samples)]
     images = np.stack([world.draw(c, world.style_of(artist), int(rng.integers(2**31))) for c in contents])
     with torch.no_grad():
-        latents = vae.encode(_to_unit(images)).latent_dist.mean * vae.config.scaling_factor
+        latents = vae.encode(to_unit(images)).latent_dist.mean * vae.config.scaling_factor
         ids = token_ids(tokenizer, [world.prompt(c, [artist]) for c in contents])
         cond_all = text_encoder(ids)[0]
     params = [p for p in unet.parameters() if p.requires_grad]

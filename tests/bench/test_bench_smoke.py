@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_gpu_attribution_smoke_mode_runs_every_row_on_cpu():
-    """fairsplit (and with the event's embedding), tuned and competent stock scripts, the
+    """fairsplit (and with the event's embedding, and mixing works), tuned and competent stock scripts, the
     fp32 loop, the matmul reference, the warm start of a fresh process: all on the tiny models.
     The tuned row compiles with dynamo's eager backend here (inductor on a CPU takes minutes)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
@@ -27,8 +27,8 @@ def test_gpu_attribution_smoke_mode_runs_every_row_on_cpu():
     lines = [line for line in done.stdout.splitlines() if "artist(s): fairsplit" in line and "| " in line]
     assert len(lines) == 2
     for line in lines:
-        for row in ("of the matmul limit", "fairsplit, event brings embedding", "tuned stock", "competent stock",
-                    "fp32 loop"):
+        for row in ("of the matmul limit", "fairsplit, event brings embedding", "fairsplit, image mixing",
+                    "tuned stock", "competent stock", "fp32 loop"):
             assert row in line, (row, line)
     assert "matmul (float32 512³)" in done.stdout and "one render:" in done.stdout
     assert "warm start of a fresh process to its first event" in done.stdout
@@ -80,3 +80,17 @@ def test_scale_quick_mode_closes_verifies_and_proves_on_both_backends():
         since, full = (int(count.replace(",", "")) for count in counts)
         assert 0 < since < full / 2
         assert int(re.search(r"bundle of artist:a00 ([\d,]+) entries", line).group(1).replace(",", "")) > 0
+
+
+@pytest.mark.slow
+def test_fidelity_mixing_quick_mode_prints_every_figure_beside_its_goal():
+    """bench/fidelity_mixing.py on the test world and its IP-Adapter, a few cases per figure."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "bench/fidelity_mixing.py", "--quick", "--no-record"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = [line for line in done.stdout.splitlines() if "(goal:" in line]
+    assert [line.split(",")[0] for line in figures] == [
+        "two known artists mixed: both recognised and paid", "unknown artist's work recognised from its image",
+        "plain image under an artist's id not paid"]
+    assert all("%" in line for line in figures)

@@ -1,0 +1,61 @@
+"""Image mixing (the method paper's ImageMixer): a generation conditioned on artists' works.
+
+An event may name, per artist, one of their works — a registered work (`ARTIST/N`, the
+N-th work `artists add` stored, counted from 0) or a PNG — with a weight. The image is
+generated from the content text and the mix of works (`fairsplit.adapter`: an IP-Adapter,
+each work at its weight); every coalition with the model is rendered from the content
+text and *its* works, the model alone from the content text only. Values, the
+recognizability test and Shapley are the styles' (`fairsplit.attribute`): an artist's
+work is their part of the generation as a phrase is, and their gallery is what the test
+compares the renders with. An unregistered artist's gallery is the work itself
+(`source: "work"`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+
+from PIL import Image
+
+from fairsplit.budget import check_png_budget
+from fairsplit.request import Gallery, Work
+
+MAX_WEIGHT = 4.0  # a work's weight (IP-Adapter scale) is in (0, MAX_WEIGHT]
+MAX_WORK_INDEX = 999_999
+_WORK_ID = re.compile(r"([a-z0-9][a-z0-9._-]{0,63})/([0-9]{1,6})")
+
+
+def parse_work_id(text: str) -> tuple[str, int] | None:
+    """(artist id, work index) of a registered work id `ARTIST/N`; None if `text` is not one."""
+    match = _WORK_ID.fullmatch(text)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def png_ref(png: bytes) -> str:
+    """How a work given as a PNG is named in results and pictures: its content hash."""
+    return "png:" + hashlib.sha256(png).hexdigest()[:16]
+
+
+def make_work(artist_id: str, png: bytes, weight: float = 1.0, ref: str | None = None) -> Work:
+    """A checked work of `artist_id`: a PNG within the picture limits, a weight in
+    (0, MAX_WEIGHT]; one sentence otherwise."""
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) \
+            or not 0.0 < weight <= MAX_WEIGHT:
+        raise ValueError(f"the weight of {artist_id}'s work must be a number above 0 and at most {MAX_WEIGHT:g}")
+    check_png_budget(png, f"the work of {artist_id}")
+    try:  # decoded once here, so that a broken PNG is one sentence, not a failed render
+        with Image.open(io.BytesIO(png)) as image:
+            image.convert("RGB").load()
+    except (OSError, SyntaxError, ValueError):
+        raise ValueError(f"the work of {artist_id} cannot be read as a PNG") from None
+    return Work(png, float(weight), ref or png_ref(png))
+
+
+def work_gallery(work: Work, models) -> Gallery:
+    """An unregistered artist's reference: the embedding of the work they mixed."""
+    from fairsplit.render import embed_images
+
+    return Gallery(embed_images(models, [Image.open(io.BytesIO(work.png))])[0], 1, models.embedder.id, "work")
