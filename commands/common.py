@@ -7,7 +7,7 @@ service it needs is unreachable — nothing was changed.
 
 Nothing a user typed or a file held is ever interpreted as rich markup: messages are
 printed with markup off, table cells are `rich.text.Text`; and no terminal control in it
-reaches the terminal: every message and cell goes through `commands.safe_text.printable`.
+reaches the terminal: every message and cell goes through `services.safe_text.printable`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from commands.safe_text import printable
+from services.safe_text import printable
 from commands.settings import Settings, SettingsError
 from ledger.errors import first_line
 from ledger.errors import one_line as ledger_one_line

@@ -204,10 +204,10 @@ def _replay_file(ctx: typer.Context, path: Path, as_json: bool, routes: str | No
         print_json({"events": [r.as_dict() for r in reports], "counts": counts, "skipped": skipped,
                     "dead_letters": str(path) if letters_out.count else None})
     else:
-        from services.dead_letters import printable
+        from services.safe_text import printable_line
 
         for report in reports:
-            reason = f": {printable(report.reason)}" if report.reason else ""
+            reason = f": {printable_line(report.reason)}" if report.reason else ""
             say(f"event {report.event_id or '(no valid event id)'}: {report.status}{reason}")
         say(f"replayed {len(events)} events: {counts['recorded']} recorded, {counts['duplicate']} already recorded "
             f"(paid once), {counts['rejected']} rejected again (appended to {path})"

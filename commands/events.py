@@ -13,7 +13,7 @@ from commands.options import AS_JSON
 from ledger.ids import is_event_id
 from ledger.money import format_amount
 from services.broker_record import DEFAULT_STATE_DIR
-from services.dead_letters import printable
+from services.safe_text import printable_line
 
 app = typer.Typer(help="What became of events: one event's story, lists with filters.", no_args_is_help=True)
 
@@ -47,7 +47,7 @@ def show(
     from ledger.views.events import event_story
 
     if not is_event_id(event_id):
-        fail(f"{printable(event_id, 80)!r} is not an event id; event ids are lower-case UUIDs.")
+        fail(f"{printable_line(event_id, 80)!r} is not an event id; event ids are lower-case UUIDs.")
     with user_errors():
         story = event_story(ready_engine(ctx), event_id)
     if story is None:
@@ -58,8 +58,8 @@ def show(
         if as_json:
             print_json({"event_id": event_id, "status": "refused", **refused})
         else:
-            say(f"Event {event_id}: refused by the {printable(refused['service'], 64)} at "
-                f"{refused['failed_at'].isoformat(timespec='seconds')}: {printable(refused['reason'])} "
+            say(f"Event {event_id}: refused by the {printable_line(refused['service'], 64)} at "
+                f"{refused['failed_at'].isoformat(timespec='seconds')}: {printable_line(refused['reason'])} "
                 f"(dead letter in {refused['dead_letter_file']}; `fairsplit dead-letters replay` once fixed).")
         return
     if as_json:
@@ -79,10 +79,10 @@ def _print_story(story: dict) -> None:
     currency = story["currency"]
     method = story["attribution"]["method"]
     say(f"Event {story['event_id']}: {story['status']}; recorded {story['recorded_at'].isoformat(timespec='seconds')} "
-        f"from platform:{story['platform_id']} (model {printable(story['model_id'], 80)}, occurred "
+        f"from platform:{story['platform_id']} (model {printable_line(story['model_id'], 80)}, occurred "
         f"{story['occurred_at'].isoformat(timespec='seconds')}), reward {format_amount(story['reward_amount'], currency)} "
         f"{currency}.")
-    say(f"content: {printable(story['content'])}")
+    say(f"content: {printable_line(story['content'])}")
     say(f"attribution {story['attribution_id']}: {method.get('estimator', '?')} Shapley, profile "
         f"{method.get('profile', '?')}, value function {method.get('value_function', '?')}, tau {method.get('tau', '?')}, "
         f"value correction {method.get('value_correction', 'none')}"
@@ -120,7 +120,7 @@ def list_command(
     with user_errors():
         account = resolve_account(artist) if artist else None
         if account is not None and not account.startswith("artist:"):
-            fail(f"--artist {printable(artist, 80)!r} is not an artist.")
+            fail(f"--artist {printable_line(artist, 80)!r} is not an artist.")
         artist_id = account.split(":", 1)[1] if account else None
         target = parse_period(period) if period else None
         try:

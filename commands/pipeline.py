@@ -48,10 +48,10 @@ def sign_command(
                     max_event_work=settings.max_event_work)
         lines, problems = sign_admissible(read_input(file, "event file", 1 << 30).splitlines(), platform, private, gate)
         if problems:  # every bad line is named, and nothing is written
-            from services.dead_letters import printable
+            from services.safe_text import printable_line
 
             for number, exc in problems[:100]:
-                say(f"line {number}: {printable(_with_suggestion(lookups.engine, exc))}", to=err)
+                say(f"line {number}: {printable_line(_with_suggestion(lookups.engine, exc))}", to=err)
             fail(f"{len(problems)} of {len(lines) + len(problems)} events would be refused (listed above); "
                  "nothing was written.")
     text = "".join(line + "\n" for line in lines)
@@ -176,9 +176,9 @@ def _interrupted(file: Path, reports: list, total: int):
 
 def _print_line(report) -> None:
     style = {"recorded": "green", "duplicate": "yellow", "rejected": "red"}[report.status]
-    from services.dead_letters import printable
+    from services.safe_text import printable_line
 
-    reason = f": {printable(report.reason)}" if report.reason else ""
+    reason = f": {printable_line(report.reason)}" if report.reason else ""
     event = report.event_id or "(no valid event id)"
     say(f"line {report.line}: {report.status} {event}{reason}", style)
 

@@ -16,7 +16,7 @@ from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from commands.common import err
-from commands.safe_text import printable
+from services.safe_text import printable
 
 PLAIN_EVERY_S = 2.0
 

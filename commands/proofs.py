@@ -6,7 +6,7 @@ import typer
 
 from commands.common import err, fail, out, print_json, read_input, say, witness_keys
 from commands.options import AS_JSON, WITNESS_KEY, WITNESS_QUORUM
-from commands.safe_text import printable
+from services.safe_text import printable
 from ledger.tlog.public_keys import KeyringError, parse_keyring
 from ledger.tlog.proofs import MAX_DOCUMENT_BYTES, VerificationError, verify_document
 

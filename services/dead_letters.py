@@ -4,7 +4,7 @@ original record to submit again once the cause is fixed.
 A dead letter (`fairsplit.deadletter.v1`) holds the original bytes; the event id is read
 from them (events and results both carry `event_id`) or, failing that, from the record's
 key (platforms key events by id). Both are hostile input: only a canonical event id is
-ever named, and every text shown goes through `printable`.
+ever named, and every text shown goes through `services.safe_text.printable_line`.
 """
 
 from __future__ import annotations
@@ -17,18 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.errors import one_line
 from ledger.ids import is_event_id
 from services.contracts import ContractError, DeadLetterV1, parse_dead_letter
+from services.safe_text import printable_line
 
 MAX_FILE_BYTES = 1 << 30
 MAX_LINE_BYTES = 32 << 20  # a letter holds a base64 event of up to 16 MiB
-
-
-def printable(text: str, limit: int = 300) -> str:
-    """`text` on one line with control characters escaped (never printed raw), cut to `limit`."""
-    spaced = " ".join(text.split())
-    return one_line("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in spaced), limit)
 
 
 def event_id_of(letter: DeadLetterV1) -> str | None:
@@ -53,8 +47,8 @@ def describe(letter: DeadLetterV1) -> str:
     """One line: which event, refused by whom, from where, and why."""
     event = event_id_of(letter)
     source = letter.source
-    return (f"event {event or '(no valid event id)'} rejected by the {printable(letter.service, 64)} "
-            f"({printable(source.topic, 120)}[{source.partition}]@{source.offset}): {printable(letter.reason)}")
+    return (f"event {event or '(no valid event id)'} rejected by the {printable_line(letter.service, 64)} "
+            f"({printable_line(source.topic, 120)}[{source.partition}]@{source.offset}): {printable_line(letter.reason)}")
 
 
 def as_dict(letter: DeadLetterV1) -> dict:
@@ -88,7 +82,7 @@ def read_dead_letter_file(path: Path) -> Iterator[DeadLetterV1 | BadLine]:
             try:
                 yield parse_dead_letter(raw)
             except ContractError as exc:
-                yield BadLine(number, printable(str(exc), 200))
+                yield BadLine(number, printable_line(str(exc), 200))
 
 
 def _regular_file_opener(path: str, flags: int) -> int:

@@ -32,6 +32,7 @@ from ledger.errors import first_line
 from ledger.tlog.cosignature import CosignerKey, parse_vkey
 from ledger.tlog.witness_protocol import SIZE_CONTENT_TYPE, format_request, origin_hash, parse_size_response
 from ledger.transparency.witnessing import last_cosigned_size, record_cosignature, submission
+from services.safe_text import printable_line
 
 log = logging.getLogger("fairsplit.witnesses")
 
@@ -115,8 +116,7 @@ def fetch_view(endpoint: WitnessEndpoint, origin: str, timeout_s: float = 5.0) -
 
 def _sentence(data: bytes) -> str:
     """A witness's refusal, as one printable line (it is someone else's text)."""
-    line = first_line(data[:300].decode("utf-8", "replace"), 200)
-    return "".join(c for c in line if c.isprintable()) or "no reason given"
+    return printable_line(first_line(data[:300].decode("utf-8", "replace"), 200), 200) or "no reason given"
 
 
 class WitnessPool:

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from commands.safe_text import printable
+from services.safe_text import printable
 from ledger.crypto import generate_private_key, public_key_pem
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""The one escaping function for text a command prints to a terminal.
+"""The one escaping function for text printed to a terminal, by a command or a service.
 
 Text a user, a file or a signed document supplied may carry terminal controls: an ANSI
 or OSC escape (`ESC [ 2K`, `ESC ] 8 ;; …`), a carriage return, a backspace, a C1 control
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ledger.errors import one_line
+
 # Bidirectional embeddings/overrides/isolates and marks that reorder what is shown.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029]")
@@ -20,7 +22,11 @@ _CONTROL_OR_NEWLINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029]")
 
 
 def _escape(match: re.Match) -> str:
-    char = match.group()
+    return _escaped(match.group())
+
+
+def _escaped(char: str) -> str:
+    """One character as its visible escape."""
     code = ord(char)
     if char == "\r":
         return "\\r"
@@ -38,3 +44,12 @@ def printable(text: object, *, newlines: bool = True) -> str:
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
     return pattern.sub(_escape, text)
 
+
+
+def printable_line(text: object, limit: int = 300) -> str:
+    """`text` on one line (runs of whitespace, line breaks included, become one space), cut
+    to `limit` characters, with every character Python does not call printable shown as an
+    escape — stricter than `printable` (invisible format characters too): someone else's
+    text in a one-line summary, where nothing may hide."""
+    spaced = " ".join(str(text).split())
+    return one_line("".join(ch if ch.isprintable() else _escaped(ch) for ch in spaced), limit)
