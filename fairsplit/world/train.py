@@ -259,6 +259,11 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def weight_hashes(model_dir: Path) -> dict[str, str]:
+    """Every weights file under `model_dir` with its SHA-256: what the manifest vouches for."""
+    return {str(p.relative_to(model_dir)): sha256(p) for p in sorted(model_dir.rglob("*.safetensors"))}
+
+
 def train(out: Path, seed: int = 0, vae_steps: int = 400, generator_steps: int = 2000, clip_steps: int = 800,
           samples: int = 12000, log=print) -> dict:
     from diffusers import StableDiffusionPipeline
@@ -296,7 +301,7 @@ def train(out: Path, seed: int = 0, vae_steps: int = 400, generator_steps: int =
         "samples": samples,
         "train_seconds": round(time.monotonic() - started, 1),
         "torch": torch.__version__,
-        "weights": {str(p.relative_to(work)): sha256(p) for p in sorted(work.rglob("*.safetensors"))},
+        "weights": weight_hashes(work),
     }
     (work / "world.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(out, ignore_errors=True)

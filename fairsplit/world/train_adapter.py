@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from fairsplit import world
 from fairsplit.adapter import ImageAdapter, loaded_adapter, random_adapter, save_adapter
-from fairsplit.world.train import DEFAULT_OUT, lr_schedule, random_style, sha256, to_unit, token_ids
+from fairsplit.world.train import DEFAULT_OUT, lr_schedule, random_style, to_unit, token_ids, weight_hashes
 
 ADAPTER_VERSION = "1"
 FOLDER = "ip_adapter"
@@ -198,7 +198,7 @@ def _record(model_dir: Path, seed: int, steps: int, trained: int, batch: int, sa
     manifest["ip_adapter"] = {"script": "fairsplit/world/train_adapter.py", "script_version": ADAPTER_VERSION,
                               "seed": seed, "steps": steps, "trained_steps": trained, "batch": batch, "samples": samples,
                               "train_seconds": seconds}
-    manifest["weights"] = {str(p.relative_to(model_dir)): sha256(p) for p in sorted(model_dir.rglob("*.safetensors"))}
+    manifest["weights"] = weight_hashes(model_dir)
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
