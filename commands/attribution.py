@@ -3,6 +3,7 @@ a recorded event was split as it was)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -72,6 +73,18 @@ def _registered_work(database_url: str, artist: str, work_id: str) -> bytes:
     return png
 
 
+_PLAIN_DECIMAL = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")  # ASCII only: no 1e3, 1_0, ١ or inf
+
+
+def _reads_as_number(text: str) -> bool:
+    """Whether Python would take `text` for a number (so it is a weight badly written, not a name)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _mixes(values: list[str], database_url: str) -> dict:
     """--mix ARTIST=IMAGE[@WEIGHT] → artist → checked `Work` (IMAGE: a PNG file or a registered
     work id ARTIST/N; a path that looks like a work id is written ./ARTIST/N)."""
@@ -81,13 +94,12 @@ def _mixes(values: list[str], database_url: str) -> dict:
     for artist, value in _pairs(values, "--mix"):
         image, sep, tail = value.rpartition("@")
         weight = 1.0
-        if sep and image:
-            try:
-                weight = float(tail)
-            except ValueError:
-                image = value  # an "@" that is part of the file name
+        if sep and image and _PLAIN_DECIMAL.fullmatch(tail):
+            weight = float(tail)
+        elif sep and image and _reads_as_number(tail):
+            fail(f"the weight of {artist}'s work must be a plain decimal such as 0.5, got {tail!r}.")
         else:
-            image = value
+            image = value  # no weight, or an "@" that is part of the file name
         if artist in works:
             fail(f"artist {artist!r} has two --mix; an artist mixes one work.")
         if parse_work_id(image):
