@@ -85,8 +85,8 @@ class Renderer:
             self.models.runtime.use_adapters(self.models.pipe, adapters, works)
             done.update(self._render_group(group, params))
         for job in todo:
-            if self._pure_key(job):
-                self.pure[self._pure_key(job)] = done[job]
+            if (key := self._pure_key(job)) is not None:
+                self.pure[key] = done[job]
                 while len(self.pure) > PURE_CACHE_SIZE:
                     self.pure.popitem(last=False)
         return [done[job] for job in jobs]
