@@ -136,10 +136,7 @@ def attribute_command(
     as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON."),
 ) -> None:
     """Split one generated image between its model and the artists it names; records nothing."""
-    from fairsplit.attribute import MODES, AttributionConfig, attribute
-    from fairsplit.gallery import embed_gallery
-    from fairsplit.profiles import PROFILES, ModelUnavailable, load_profile
-    from fairsplit.render import Renderer
+    from fairsplit.profile import MODES, PROFILES
     from fairsplit.request import AttributionRequest, Style
 
     with user_errors():
@@ -163,6 +160,13 @@ def attribute_command(
         if not Path(path).exists():
             fail(f"{path} (given for artist {artist!r}) does not exist.")
     png = read_input(image, "image file", 8 << 20) if image is not None else None
+    # The model stack (torch, diffusers) loads only once the arguments are known to be good,
+    # so that a mistake is answered in a second.
+    from fairsplit.attribute import AttributionConfig, attribute
+    from fairsplit.gallery import embed_gallery
+    from fairsplit.profiles import ModelUnavailable, load_profile
+    from fairsplit.render import Renderer
+
     try:
         request = AttributionRequest(model_id, content,
                                      tuple(Style(a, p, loras.get(a), works.get(a)) for a, p in styles), seed,

@@ -27,7 +27,8 @@ class NotEnrolledError(SigningKeyError):
 
 def worker_task(settings: Settings, engine: Engine):
     """The attribution worker's `WorkerTask` (loads models lazily, on the first batch)."""
-    from fairsplit.attribute import MODES, AttributionConfig
+    from fairsplit.attribute import AttributionConfig
+    from fairsplit.profile import MODES
     from fairsplit.profiles import load_profile
     from services.attribution_worker import Attributor, WorkerTask, load_worker_key, worker_key_path
 

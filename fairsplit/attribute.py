@@ -31,7 +31,7 @@ from fairsplit.budget import check_png_budget
 from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
 from fairsplit.mixing import work_gallery
-from fairsplit.profile import CORRECTIONS
+from fairsplit.profile import CORRECTIONS, MODES
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, gate, gated_shares, recognise
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels, embed_texts
@@ -41,9 +41,6 @@ from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
 from fairsplit.styles import style_groups
 from fairsplit.values import (MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
                               image_floor)
-
-MODES = ("generative", "text")
-
 
 @dataclass(frozen=True)
 class AttributionConfig:

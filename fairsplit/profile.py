@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from fairsplit.request import Params
 
 CORRECTIONS = ("floor", "none")
+MODES = ("generative", "text")  # generative: coalitions re-rendered; text: the prompt's text embedding only
 DEFAULT_TAU = 0.02
 GENERIC_CONTENTS = ("a photograph of a person", "a landscape", "a city street", "a bowl of fruit", "an animal",
                     "a building")
