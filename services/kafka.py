@@ -75,8 +75,14 @@ def make_consumer(
     return consumer
 
 
+ADMIN_BOOTSTRAP_TIMEOUT_MS = 10_000  # an unreachable broker is reported after 10 s, not kafka-python's 30
+
+
 def make_admin(bootstrap: str, *, client_id: str = "fairsplit-admin", **overrides: Any) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, **overrides)
+    """An admin client; the commands that create topics start with one, so it is the first to
+    find out that no broker answers."""
+    config: dict[str, Any] = {"bootstrap_timeout_ms": ADMIN_BOOTSTRAP_TIMEOUT_MS, **overrides}
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, **config)
 
 
 def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int = 1, *,
