@@ -161,3 +161,13 @@ def _docker_engine() -> bool:
         return True
     except Exception:  # noqa: BLE001 - no client library, no socket, no engine
         return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    """The suite runs on two workers (pytest-xdist, `--dist loadgroup`); the tests that share
+    the costly demo world or the browser run on one of them, so each is built once."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "world" in names or "browser" in names:
+            item.add_marker(pytest.mark.xdist_group("demo-world-and-browser"))
