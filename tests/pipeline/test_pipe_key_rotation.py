@@ -51,7 +51,7 @@ def _assert_verifies_across_the_rotation(pipeline) -> None:
 def test_rotation_in_the_middle_of_a_running_ingest(sqlite_pipeline, tmp_path):
     pipeline = sqlite_pipeline
     rng = random.Random(19)
-    events = [pipeline.event(rng) for _ in range(60)]
+    events = [pipeline.event(rng) for _ in range(24)]
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(event) + "\n" for event in events))
     env = {**os.environ, "FAIRSPLIT_DATABASE_URL": pipeline.database_url, "FAIRSPLIT_KEY_DIR": str(pipeline.key_dir),
@@ -65,7 +65,7 @@ def test_rotation_in_the_middle_of_a_running_ingest(sqlite_pipeline, tmp_path):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, stderr[-2000:]
-    assert json.loads(stdout)["counts"] == {"recorded": 60, "duplicate": 0, "rejected": 0}
+    assert json.loads(stdout)["counts"] == {"recorded": 24, "duplicate": 0, "rejected": 0}
     _assert_verifies_across_the_rotation(pipeline)
 
 
@@ -74,7 +74,7 @@ def test_rotation_in_the_middle_of_a_running_serve_ledger(pipeline, kafka_bootst
     from services.runners import KafkaSettings, emit
 
     rng = random.Random(23)
-    events = [pipeline.event(rng) for _ in range(40)]
+    events = [pipeline.event(rng) for _ in range(20)]
     emit(KafkaSettings(kafka_bootstrap, partitions=2, prefix=prefix), [json.dumps(e).encode() for e in events],
          [e["event_id"].encode() for e in events])
     pipeline.start("attribution", kafka_bootstrap, prefix)
