@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 from pathlib import Path
 
 import typer
@@ -200,18 +199,17 @@ def up_command(
 
     Prints a line per booked or rejected event (dead letters are kept in STATE_DIR/dead-letters.jsonl,
     `fairsplit dead-letters` shows them). Ctrl-C or SIGTERM stop the services and the broker together."""
-    from ledger.books.db import make_engine, upgrade_to_head
+    from ledger.books.db import make_engine
     from ledger.books.events import count_recorded, recorded_since
-    from ledger.keys.signing import load_or_create_signer
+    from ledger.initialise import initialise
     from services.demo import DEMO_PLATFORM, demo_outcome, sample_events, setup_demo
     from services.runners import emit
     from services.kafka import dlq_topic
     from services.watch import PipelineWatch, wait_until_recorded, watch_until_stopped
-    from services.stack import recorded_stack
+    from services.stack import recorded_stack, stop_on_signals
     from services.tansu import BrokerNotFound, BrokerStartError
 
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops `up` like Ctrl-C: the stack's cleanup runs
-    signal.signal(signal.SIGINT, _interrupt)  # even where a shell started `up` with SIGINT ignored (no terminal)
+    stop_on_signals()
     with user_errors():
         settings = settings_of(ctx).merge(bootstrap=bootstrap, tau=tau)
         if fresh:
@@ -221,8 +219,7 @@ def up_command(
             if kept:
                 say(f"kept the previous demo database as {kept}", to=err)
         engine = make_engine(settings.database_url)
-        upgrade_to_head(engine)
-        load_or_create_signer(settings.key_dir, engine)
+        initialise(engine, settings.key_dir)  # what `fairsplit init` does: idempotent
         if demo:
             before = count_recorded(engine, None)
             with Activity("registering the demo platform and artists (rendering their galleries)"):
@@ -323,7 +320,3 @@ def _where(database_url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(database_url).render_as_string(hide_password=True)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt

@@ -47,6 +47,17 @@ def _stop(process: subprocess.Popen, timeout_s: float = 60.0) -> None:
             process.wait()
 
 
+def stop_on_signals() -> None:
+    """SIGTERM and SIGINT stop the caller like Ctrl-C (KeyboardInterrupt), so the stack's
+    cleanup runs — SIGINT too where a shell started it with SIGINT ignored (no terminal)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 @contextmanager
 def embedded_stack(env: Mapping[str, str], log_dir: Path, bootstrap: str | None = None,
                    service_args: Mapping[str, list[str]] | None = None, broker_bin: str | None = None) -> Iterator[Stack]:
