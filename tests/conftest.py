@@ -165,8 +165,11 @@ def _docker_engine() -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items) -> None:
-    """The suite runs on two workers (pytest-xdist, `--dist loadgroup`); the tests that share
-    the costly demo world or the browser run on one of them, so each is built once."""
+    """The suite runs on one worker per core (pytest-xdist, `--dist loadgroup`): the tests
+    that share the costly demo world or the browser run on one worker, so each is built once;
+    the `slow` tests are handed out first, so that no worker is left alone
+    with a long one at the end while the others idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept within each
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "world" in names or "browser" in names:
