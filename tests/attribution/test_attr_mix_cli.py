@@ -33,6 +33,7 @@ def works(tmp_path) -> dict[str, Path]:
     return paths
 
 
+@pytest.mark.slow  # real processes or real compute, seconds
 def test_a_mix_of_two_works_is_split_and_the_weight_counts(tmp_path, works):
     args = ["--content", "a cat", "--mix", f"ann={works['ann']}", "--mix", f"bob={works['bob']}@0.5",
             "--seed", "3", "--tau", "-1", "--json"]
@@ -49,6 +50,7 @@ def test_a_mix_of_two_works_is_split_and_the_weight_counts(tmp_path, works):
     assert json.loads(full.stdout)["shares"] != result["shares"]
 
 
+@pytest.mark.slow  # real processes or real compute, seconds
 def test_a_registered_work_is_read_from_the_ledger(tmp_path, works, migrated_sqlite_url):
     from ledger.books.db import make_engine
     from ledger.parties.registry import add_artist

@@ -7,6 +7,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,6 +110,7 @@ def test_sampling_is_nearly_exact_with_nearly_the_full_budget():
     assert ShapleyPlan(9, ShapleyConfig(max_exact_players=0, budget=2**9)).exact
 
 
+@pytest.mark.slow  # real processes or real compute, seconds
 def test_sampling_error_shrinks_with_budget_and_respects_its_standard_error():
     n, seeds = 10, 12
     mean_err, covered, total = {}, 0, 0

@@ -62,6 +62,7 @@ def test_fidelity_quick_mode_prints_every_figure_beside_its_goal():
     assert "floor soft gate" in monotone and "floor soft gate" in padding and "floor after, words kept" in padding
 
 
+@pytest.mark.slow  # real processes or real compute, seconds
 def test_scale_quick_mode_closes_verifies_and_proves_on_both_backends():
     """bench/scale.py --quick: three months on PostgreSQL and SQLite through the writer's append
     path; every figure of the full run is printed next to its reference."""

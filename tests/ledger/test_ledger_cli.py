@@ -107,6 +107,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.slow  # real processes or real compute, seconds
 def test_verify_as_a_real_process_fails_on_tampering(env, tmp_path):
     """End to end in a subprocess: exit 0 when intact, exit 1 naming the altered row."""
     from tests.ledger.support import WHEN

@@ -16,6 +16,7 @@ from services.stream import Failure, Message, dead_letter
 pytestmark = pytest.mark.kafka
 
 
+@pytest.mark.slow  # real processes or real compute, seconds
 def test_replay_sends_each_original_back_to_the_topic_it_came_from(kafka_bootstrap, kafka_io):
     prefix = f"r{uuid.uuid4().hex[:8]}."
     event_id, result_id = str(uuid.uuid4()), str(uuid.uuid4())

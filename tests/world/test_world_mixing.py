@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 
 from fairsplit import world
@@ -31,6 +32,7 @@ def _requests(style_of) -> list[AttributionRequest]:
             for artist, content, seed in CASES]
 
 
+@pytest.mark.slow  # real processes or real compute, seconds
 def test_an_unknown_artists_work_is_recognised_from_its_image_and_a_plain_image_is_not():
     models, renderer, galleries = world_models()
     mixed = attribute_many(_requests(lambda a, s: Style(a, work=make_work(a, _png(world.works(a, 1, 5000 + s)[0])))),
