@@ -7,7 +7,7 @@ calibration used (5000+), registered galleries as `fairsplit world gallery` writ
 the world's τ and values (floor). Figures, each next to its goal:
 
 - two known artists mixed (one work each, weight 1): both recognised and both paid
-  (goal ≥ 95 % of cases);
+  (goal ≥ 95 % of cases), beside the same two artists named in the prompt (the styles path);
 - a work of an unknown artist — a name the text encoder never saw — mixed alone:
   recognised from its image (and, for contrast, the same artist *named* in the prompt);
 - a plain, unstyled image mixed under an artist's id (their registered gallery): not
@@ -124,13 +124,19 @@ class MixingBench:
         return f"mean artist share {np.mean(artists):.2f}, model {np.mean(model):.2f}"
 
     def two_known(self, n: int) -> str:
+        """Beside it, the reference: the same two artists *named* in the prompt (the styles path)."""
         from fairsplit import world
 
         pairs = [self._pick(world.KNOWN, 2) for _ in range(n)]
-        results = self._run([self._request(self._content(), [(a, self._work(a)) for a in pair]) for pair in pairs])
-        ok = sum(all(p.recognised and r.shares[p.account] > 0 for p in r.players[1:]) for r in results)
+        contents = [self._content() for _ in range(n)]
+        results = self._run([self._request(c, [(a, self._work(a)) for a in pair]) for c, pair in zip(contents, pairs)])
+        named = self._run([self._request(c, [], pair) for c, pair in zip(contents, pairs)])
+
+        def both(runs) -> int:
+            return sum(all(p.recognised and r.shares[p.account] > 0 for p in r.players[1:]) for r in runs)
         one = sum(sum(p.recognised for p in r.players[1:]) >= 1 for r in results)
-        return f"{percent(ok, n)}; at least one: {percent(one, n)}; {self._shares(results, pairs)}"
+        return (f"{percent(both(results), n)}; at least one: {percent(one, n)}; {self._shares(results, pairs)} "
+                f"(named in the prompt instead: both {percent(both(named), n)})")
 
     def unknown_work(self, n: int) -> str:
         from fairsplit import world
