@@ -4,6 +4,7 @@ only the entries after it (counted), on both backends and through the CLI."""
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import UTC, datetime
 from fractions import Fraction
 
@@ -23,12 +24,14 @@ SHARES = {"artist:van-gogh": Fraction(1, 2), "model:sd-1.5": Fraction(1, 2)}
 def book(ledger, first: int, n: int) -> None:
     """n events from number `first`, booked as the writer books them (evidence-bound rewards);
     the first call registers the platform and the worker (3 key entries: the evidence start, their keys)."""
-    signers = _SIGNERS.get(id(ledger)) or _SIGNERS.setdefault(id(ledger), enrol(ledger))
+    signers = _SIGNERS.get(ledger) or _SIGNERS.setdefault(ledger, enrol(ledger))
     for i in range(first, first + n):
         reward(ledger, signers, eid(f"e{i}"), SHARES, 2_000_000 + 10_000 * i, when=datetime(2026, 11, 1 + i % 28, tzinfo=UTC))
 
 
-_SIGNERS: dict = {}
+# the signers enrolled in each test's ledger, forgotten with it (an id() key was reused by a
+# later test's ledger, which was then never enrolled: seen failing on 2026-12-07)
+_SIGNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def test_verify_since_checks_only_the_entries_after_the_kept_checkpoint(env):
