@@ -87,3 +87,12 @@ def test_every_mistake_is_one_sentence_and_exit_2(tmp_path, works, mix, message)
     assert done.returncode == 2
     assert message in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_mistake_is_answered_before_the_model_stack_loads(tmp_path):
+    """A bad --mix is refused before torch is imported (a second, not the model stack's five)."""
+    code = ("import sys\nfrom cli import main\nsys.argv = ['fairsplit', 'attribute', '--content', 'a cat', '--mix', 'ann']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "FAIRSPLIT_MODEL_CACHE": str(tmp_path)})
+    assert done.stdout.split() == ["2", "False"], done.stdout + done.stderr
