@@ -7,9 +7,10 @@ batches (what the GPU worker calls); `attribute` is the one-event case.
 
 Rendering happens in (at most) two rounds per call, each one batch across all events:
 1. the grand coalition (unless the event carries its image or the image's CLIP
-   embedding, see `check_request`), every `N∖a` (needed by
-   the recognizability test) and, when the game is small enough to be exact, every
-   other coalition with the model as well, on the bet that all artists are recognised;
+   embedding, see `check_request`), the model alone, every `N∖a` and every `{a}` (the
+   two ends the recognizability test compares) and, when the game is small enough to be
+   exact, every other coalition with the model as well, on the bet that all artists are
+   recognised;
 2. whatever the game over the recognised players still needs (nothing in the exact
    case, since its coalitions are a subset of round 1's).
 Embeddings are kept per event by coalition, so no coalition is rendered twice. Renders
@@ -210,14 +211,16 @@ def _start(request: AttributionRequest, models: Models, renderer: Renderer, stor
 
 
 def _first_round(event: _Event, config: AttributionConfig) -> list[int]:
-    """Model coalitions to evaluate before recognition: N, every N∖a, and the whole
-    game when it will be exact anyway."""
+    """Model coalitions to evaluate before recognition: N, every N∖a, the model alone and
+    every {a} (the recognizability test's two ends), and the whole game when it will be
+    exact anyway."""
     if event.n_artists == 0:  # the model alone: v(N) = 1 is its whole share, nothing to render
         return []
     n_players = event.n_artists + 1
     if n_players <= config.shapley.max_exact_players:
         return [m for m in range(1, event.everyone + 1) if m & MODEL_BIT]
-    return [event.everyone] + [event.everyone & ~(1 << (j + 1)) for j in range(event.n_artists)]
+    artists = [1 << (j + 1) for j in range(event.n_artists)]
+    return [event.everyone, MODEL_BIT] + [event.everyone & ~a for a in artists] + [MODEL_BIT | a for a in artists]
 
 
 def _second_round(event: _Event) -> list[int]:
@@ -282,11 +285,13 @@ def _job(event: _Event, mask: int) -> RenderJob:
 
 
 def _recognise(event: _Event, models: Models, config: AttributionConfig, registry) -> None:
-    """The uplift test per artist; the recognised ones stay in the game."""
+    """The uplift test per artist at both ends of the order (`recognition.style_uplift`);
+    the recognised ones stay in the game."""
     if event.n_artists == 0:
         event.kept = [(0,)]
         return
     event.anchor = _anchor(event, models, config)
+    one = event.n_artists == 1  # both ends are the same pair of images
     event.recognitions = [
         recognise(
             style.artist_id,
@@ -296,6 +301,8 @@ def _recognise(event: _Event, models: Models, config: AttributionConfig, registr
             config.tau,
             registry,
             config.max_rank,
+            alone=None if one else event.embeddings[MODEL_BIT | 1 << (j + 1)],
+            nobody=None if one else event.embeddings[MODEL_BIT],
         )
         for j, style in enumerate(event.request.styles)
     ]

@@ -1,11 +1,21 @@
 """Recognizability: an artist whose style is not visible in the image earns nothing.
 
-Style uplift (docs/attribution.md): u_a = cos(E(I_N), g_a) − cos(E(I_{N∖a}), g_a), the gain in
-resemblance to `a`'s gallery that naming `a` produced. Naming a famous artist whose
-style does not show gives no uplift; nor does naming one the base model imitates by
-default (I_{N∖a} already looks like them). Optional second test: among all registered
-artists' galleries, `a` must rank within the top `max_rank` by similarity to the image.
-Pure numpy.
+Style uplift (docs/attribution.md): how much `a` adds to the image's resemblance to `a`'s
+gallery g_a, taken at both ends of the order in which the players join —
+
+    u_a = ½ [ (cos(E(I_N), g_a) − cos(E(I_{N∖a}), g_a))  +  (cos(E(I_{a}), g_a) − cos(E(I_∅), g_a)) ]
+
+(a coalition's image always includes the model: I_∅ is the model alone). With one artist
+both terms are the same leave-one-out gain; with two it is exactly `a`'s Shapley value in
+the resemblance game v(S) = cos(E(I_S), g_a). Why both ends: in a blend of two styles the
+stronger one carries most of the resemblance, so the weaker one's leave-one-out gain alone
+falls under τ although its style shows (measured on the world, same 20 cases: two named
+artists both recognised in 65 % of cases by leave-one-out, 85 % at both ends;
+docs/attribution.md).
+Naming a famous artist whose style does not show gives no uplift; nor does naming one the
+base model imitates by default (I_{N∖a} and I_∅ already look like them). Optional second
+test: among all registered artists' galleries, `a` must rank within the top `max_rank` by
+similarity to the image. Pure numpy.
 """
 
 from __future__ import annotations
@@ -33,8 +43,14 @@ class Recognition:
     rank: int | None = None  # 1 = the registered gallery closest to the image
 
 
-def style_uplift(anchor: np.ndarray, without: np.ndarray, gallery: np.ndarray) -> float:
-    return cosine(anchor, gallery) - cosine(without, gallery)
+def style_uplift(anchor: np.ndarray, without: np.ndarray, gallery: np.ndarray,
+                 alone: np.ndarray | None = None, nobody: np.ndarray | None = None) -> float:
+    """u_a from the four embeddings (module docstring); without `alone` and `nobody` (one
+    artist: they are `anchor` and `without`) the leave-one-out gain."""
+    last = cosine(anchor, gallery) - cosine(without, gallery)
+    if alone is None or nobody is None:
+        return last
+    return 0.5 * (last + cosine(alone, gallery) - cosine(nobody, gallery))
 
 
 def zero_shot_rank(anchor: np.ndarray, artist_id: str, registry: Mapping[str, np.ndarray]) -> int:
@@ -51,9 +67,13 @@ def recognise(
     tau: float = DEFAULT_TAU,
     registry: Mapping[str, np.ndarray] | None = None,
     max_rank: int | None = None,
+    alone: np.ndarray | None = None,
+    nobody: np.ndarray | None = None,
 ) -> Recognition:
-    """Apply the uplift test (and the rank test when a registry and `max_rank` are given)."""
-    uplift = round(style_uplift(anchor, without, gallery), 9)
+    """Apply the uplift test (and the rank test when a registry and `max_rank` are given).
+    `alone` and `nobody` are E(I_{a}) and E(I_∅), the other end of the order (see
+    `style_uplift`)."""
+    uplift = round(style_uplift(anchor, without, gallery, alone, nobody), 9)
     rank = zero_shot_rank(anchor, artist_id, registry) if registry and artist_id in registry else None
     ranked_ok = max_rank is None or rank is None or rank <= max_rank
     return Recognition(artist_id, uplift, uplift >= tau and ranked_ok, rank)

@@ -83,3 +83,26 @@ def test_gated_shares_give_what_the_gate_withholds_to_the_model_and_sum_to_one()
     assert sum(shares) == pytest.approx(1.0, abs=1e-15)
     assert gated_shares([1.0], []) == (1.0,)  # the model alone
     assert gated_shares([0.2, 0.5, 0.3], [1.0, 1.0]) == pytest.approx((0.2, 0.5, 0.3), abs=1e-15)
+
+
+def test_a_weaker_style_in_a_blend_is_recognised_at_the_other_end_of_the_order():
+    # A's style dominates the blend: taking B out barely changes the image's resemblance to
+    # B's gallery (the last-joiner gain is under τ), but B alone moves the model's image a
+    # long way towards it: at both ends B's uplift is its Shapley value in the resemblance game
+    nobody, alone_a, alone_b = unit(content), unit(content + style_a), unit(content + style_b)
+    image = unit(content + style_a + 0.2 * style_b)
+    gallery_b = unit(style_b)
+    last = style_uplift(image, alone_a, gallery_b)
+    first = style_uplift(alone_b, nobody, gallery_b)
+    tau = 0.2
+    assert last < tau < first
+    both = recognise("b", image, alone_a, gallery_b, tau, alone=alone_b, nobody=nobody)
+    assert both.recognised and both.uplift == pytest.approx((last + first) / 2, abs=1e-9)
+    # a name that leaves no trace at either end stays out
+    assert not recognise("c", image, image, unit(style_b - style_a), tau, alone=nobody, nobody=nobody).recognised
+
+
+def test_with_one_artist_both_ends_are_the_leave_one_out_gain():
+    image, without = unit(content + style_a), unit(content)
+    gallery = unit(style_a)
+    assert style_uplift(image, without, gallery, image, without) == style_uplift(image, without, gallery)
