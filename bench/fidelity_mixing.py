@@ -11,7 +11,9 @@ the world's τ and values (floor). Figures, each next to its goal:
 - a work of an unknown artist — a name the text encoder never saw — mixed alone:
   recognised from its image (and, for contrast, the same artist *named* in the prompt);
 - a plain, unstyled image mixed under an artist's id (their registered gallery): not
-  recognised, so not paid (goal ≥ 95 % not paid);
+  recognised, so not paid (goal ≥ 95 % not paid), beside the uplift test alone (without
+  the work check, `fairsplit.recognition.work_margin`);
+- another known artist's work mixed under an artist's id: not paid, beside the same;
 - the mean share of the mixed artists and of the model, per figure.
 
     python bench/fidelity_mixing.py [--per-figure 40] [--seed 1] [--quick] [--no-record] [--model-dir DIR]
@@ -62,6 +64,7 @@ def main() -> None:
         (f"two known artists mixed: both recognised and paid, n={n}", "≥ 95 %", bench.two_known),
         (f"unknown artist's work recognised from its image, n={n}", "recognised", bench.unknown_work),
         (f"plain image under an artist's id not paid, n={n}", "≥ 95 %", bench.plain_image),
+        (f"another artist's work under an id not paid, n={n}", "not paid", bench.other_artists_work),
     ):
         text = figure(n)
         lines.append(f"{name:<58} {text}   (goal: {goal})")
@@ -150,15 +153,29 @@ class MixingBench:
         return (f"{percent(hits, n)} recognised and paid (named in the prompt instead: {percent(text, n)}); "
                 f"{self._shares(mixed, [[a] for a in names])}")
 
+    def _not_paid(self, results) -> str:
+        """Not paid, beside the reference: the uplift test alone (without the work check)."""
+        from fairsplit.recognition import default_tau
+
+        unpaid = sum(r.shares[r.players[1].account] == 0 for r in results)
+        uplift_alone = sum(r.players[1].uplift < default_tau("world") for r in results)
+        uplifts = [r.players[1].uplift for r in results]
+        return (f"{percent(unpaid, len(results))} not paid (by the uplift test alone, without the work check: "
+                f"{percent(uplift_alone, len(results))}; largest uplift {max(uplifts):+.3f})")
+
     def plain_image(self, n: int) -> str:
         from fairsplit import world
 
         names = [self._pick(world.ARTISTS)[0] for _ in range(n)]
         plain = [_png(world.draw(self._content(), world.PLAIN, int(self.rng.integers(2**31)))) for _ in range(n)]
-        results = self._run([self._request(self._content(), [(a, png)]) for a, png in zip(names, plain)])
-        unpaid = sum(r.shares[r.players[1].account] == 0 for r in results)
-        uplifts = [r.players[1].uplift for r in results]
-        return f"{percent(unpaid, n)} not paid (largest uplift {max(uplifts):+.3f})"
+        return self._not_paid(self._run([self._request(self._content(), [(a, png)]) for a, png in zip(names, plain)]))
+
+    def other_artists_work(self, n: int) -> str:
+        """A known artist's id with another known artist's work: the work is not theirs."""
+        from fairsplit import world
+
+        pairs = [self._pick(world.KNOWN, 2) for _ in range(n)]
+        return self._not_paid(self._run([self._request(self._content(), [(a, self._work(b))]) for a, b in pairs]))
 
 
 if __name__ == "__main__":

@@ -68,17 +68,19 @@ def calibrate(
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the cases."),
     as_json: bool = AS_JSON,
 ) -> None:
-    """Choose τ (visible vs unknown artists) and the style distance (other works of one artist vs
-    different artists) for the world profile by ROC; print precision and recall of each."""
+    """Choose τ (visible vs unknown artists), the style distance (other works of one artist vs
+    different artists) and the least work margin (artists' works vs plain drawings) for the
+    world profile by ROC; print precision and recall of each."""
     from fairsplit.profiles import ModelUnavailable, load_profile
     from fairsplit.world.cases import calibrate as run
-    from fairsplit.world.cases import calibrate_style_distance
+    from fairsplit.world.cases import calibrate_style_distance, calibrate_work_margin
 
     settings = settings_of(ctx)
     try:
         models = load_profile("world", settings.model_sources, settings.acceleration(serving=False))
         chosen = run(models, cases, seed)
         styles = calibrate_style_distance(models)
+        works = calibrate_work_margin(models)
     except (ModelUnavailable, ValueError) as exc:
         fail(str(exc).rstrip(".") + ".")
     facts = {"profile": "world", "tau": chosen.tau, "precision": chosen.precision, "recall": chosen.recall,
@@ -86,7 +88,10 @@ def calibrate(
              "rule": chosen.rule, "world": models.world,
              "style_distance": {"distance": styles.tau, "recall_same_artist": styles.recall,
                                 "distinct_pairs_within": styles.false_positive_rate, "pairs": styles.cases,
-                                "same_artist_pairs": styles.visible, "rule": styles.rule}}
+                                "same_artist_pairs": styles.visible, "rule": styles.rule},
+             "least_work_margin": {"margin": works.tau, "recall_own_works": works.recall,
+                                   "plain_pairs_within": works.false_positive_rate, "cases": works.cases,
+                                   "own_works": works.visible, "rule": works.rule}}
     if as_json:
         print_json(facts)
         return
@@ -97,3 +102,7 @@ def calibrate(
                     ["distance", "same artist within", "distinct pairs within", "pairs", "same-artist pairs"],
                     [(f"{styles.tau:.6f}", f"{styles.recall:.3f}", f"{styles.false_positive_rate:.3f}", styles.cases,
                       styles.visible)]))
+    out.print(table("least work margin for profile world (image mixing: artists' works vs plain drawings)",
+                    ["margin", "own works within", "plain pairs within", "pairs", "own works"],
+                    [(f"{works.tau:.6f}", f"{works.recall:.3f}", f"{works.false_positive_rate:.3f}", works.cases,
+                      works.visible)]))

@@ -31,7 +31,7 @@ from PIL import Image
 from fairsplit.budget import check_png_budget
 from fairsplit.gallery import reference_galleries, synthesize_gallery
 from fairsplit.pixels import to_pil
-from fairsplit.mixing import work_gallery
+from fairsplit.mixing import work_checks, work_gallery
 from fairsplit.profile import CORRECTIONS, MODES
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, gate, gated_shares, recognise
@@ -150,7 +150,7 @@ def attribute_many(
     _evaluate(events, models, renderer, config, [_first_round(e, config) for e in events])
     clock.lap("render_round_1")
     for event in events:
-        _recognise(event, models, config, registry)
+        _recognise(event, models, renderer, config, registry)
         event.plan = ShapleyPlan(len(event.kept), config.shapley)
     _evaluate(events, models, renderer, config, [_second_round(e) for e in events])
     clock.lap("render_round_2")
@@ -284,13 +284,14 @@ def _job(event: _Event, mask: int) -> RenderJob:
     return RenderJob(_prompt(event, mask), event.request.seed, event.params, adapters, works)
 
 
-def _recognise(event: _Event, models: Models, config: AttributionConfig, registry) -> None:
-    """The uplift test per artist at both ends of the order (`recognition.style_uplift`);
-    the recognised ones stay in the game."""
+def _recognise(event: _Event, models: Models, renderer: Renderer, config: AttributionConfig, registry) -> None:
+    """The uplift test per artist at both ends of the order (`recognition.style_uplift`),
+    and for a mixed work the work check; the recognised ones stay in the game."""
     if event.n_artists == 0:
         event.kept = [(0,)]
         return
     event.anchor = _anchor(event, models, config)
+    works = work_checks(event.request.styles, event.galleries, event.params, models, renderer)
     one = event.n_artists == 1  # both ends are the same pair of images
     event.recognitions = [
         recognise(
@@ -303,6 +304,7 @@ def _recognise(event: _Event, models: Models, config: AttributionConfig, registr
             config.max_rank,
             alone=None if one else event.embeddings[MODEL_BIT | 1 << (j + 1)],
             nobody=None if one else event.embeddings[MODEL_BIT],
+            work=works[j],
         )
         for j, style in enumerate(event.request.styles)
     ]
@@ -414,7 +416,7 @@ def _players(event: _Event) -> list[Player]:
     group_of = {p: styles[group[0] - 1].artist_id for group in event.kept if len(group) > 1 for p in group}
     return [model] + [
         Player(r.artist_id, f"artist:{r.artist_id}", "artist", r.recognised, r.uplift, r.rank, g.source,
-               group_of.get(j + 1))
+               group_of.get(j + 1), r.work_margin)
         for j, (r, g) in enumerate(zip(event.recognitions, event.galleries))
     ]
 

@@ -8,7 +8,9 @@ text and *its* works, the model alone from the content text only. Values, the
 recognizability test and Shapley are the styles' (`fairsplit.attribute`): an artist's
 work is their part of the generation as a phrase is, and their gallery is what the test
 compares the renders with. An unregistered artist's gallery is the work itself
-(`source: "work"`).
+(`source: "work"`). A registered artist's work must also be in their style (`work_checks`):
+a plain image or another artist's work under their id is not recognised, whatever it did
+to the render.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import hashlib
 import io
 import math
 import re
+from collections.abc import Sequence
 
 from PIL import Image
 
 from fairsplit.budget import check_png_budget
-from fairsplit.request import Gallery, Work
+from fairsplit.request import Gallery, Params, Style, Work
 
 MAX_WEIGHT = 4.0  # a work's weight (IP-Adapter scale) is in (0, MAX_WEIGHT]
 MAX_WORK_INDEX = 999_999
@@ -59,3 +62,22 @@ def work_gallery(work: Work, models) -> Gallery:
     from fairsplit.render import embed_images
 
     return Gallery(embed_images(models, [Image.open(io.BytesIO(work.png))])[0], 1, models.embedder.id, "work")
+
+
+def work_checks(styles: Sequence[Style], galleries: Sequence[Gallery], params: Params, models,
+                renderer) -> list[tuple[float, float] | None]:
+    """Per artist, (the mixed work's margin, the profile's least margin) where the artist
+    mixed a work and has a registered gallery (`fairsplit.recognition.work_margin`); None
+    otherwise (a phrase or LoRA, an unregistered artist whose gallery *is* the work, or a
+    profile without the check)."""
+    from fairsplit.gallery import reference_galleries
+    from fairsplit.recognition import work_margin
+
+    least = models.spec.least_work_margin
+    checked = [least is not None and s.work is not None and g.source == "gallery" for s, g in zip(styles, galleries)]
+    if not any(checked):
+        return [None] * len(styles)
+    references = reference_galleries(renderer, params)
+    return [(work_margin(work_gallery(s.work, models).vector, g.vector, references), least) if check else None
+            for s, g, check in zip(styles, galleries, checked)]
+

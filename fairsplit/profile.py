@@ -19,6 +19,11 @@ when it loads a profile. Where each number comes from:
   of the order (`fairsplit.recognition.style_uplift`).
 - value correction: `floor` for real and world models; `none` for tiny, whose random
   cosines say nothing about style (its tests keep the paper's value).
+- least work margin (image mixing, `fairsplit.recognition.work_margin`): sd15's 0 asks a
+  mixed work to look more like its artist's gallery than like the model's unstyled renders;
+  the world's is calibrated by ROC (`fairsplit world calibrate`: 144 other works of the nine
+  artists, seeds 1–4, against 48 plain drawings under each artist's id; recall 1.000, 2 of
+  432 plain pairs within), midway between the neighbouring margins; tiny has none.
 - style distance (shell companies, `fairsplit.styles`): two galleries whose cosine
   distance is below it are one style — refused at registration, one group player in the
   game. The world's is calibrated by ROC (`fairsplit world calibrate --seed 0`: 72
@@ -73,6 +78,10 @@ class Profile:
     # world a ramp one τ wide fixed 1 of 7 non-monotone cases and tripled the largest
     # padding move (docs/attribution.md, "Monotonicity")
     gate_width: float = 0.0
+    # image mixing: the least `fairsplit.recognition.work_margin` a work mixed under a
+    # registered artist's id must show (it looks that much more like their gallery than like
+    # the model's unstyled renders); None: no check (tiny: its random embedder cannot tell)
+    least_work_margin: float | None = None
 
     def __post_init__(self) -> None:
         if self.value_correction not in CORRECTIONS:
@@ -100,10 +109,11 @@ def _world_params() -> Params:
 TINY_SIZE = 32
 #: The one table of per-profile numbers (model ids are filled in at load).
 FACTS: dict[str, Profile] = {
-    "sd15": Profile("sd15", DEFAULT_TAU, "floor", 0.05, Params(), GENERIC_CONTENTS, False),
+    "sd15": Profile("sd15", DEFAULT_TAU, "floor", 0.05, Params(), GENERIC_CONTENTS, False, least_work_margin=0.0),
     "tiny": Profile("tiny", 0.0, "none", 0.0, Params(steps=4, guidance=5.0, width=TINY_SIZE, height=TINY_SIZE),
                     GENERIC_CONTENTS, True),
-    "world": Profile("world", 0.108331, "floor", 0.562379, _world_params(), _world_contents(), True),
+    "world": Profile("world", 0.108331, "floor", 0.562379, _world_params(), _world_contents(), True,
+                     least_work_margin=-0.203477),
 }
 PROFILES = tuple(FACTS)
 

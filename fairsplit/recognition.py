@@ -41,6 +41,25 @@ class Recognition:
     uplift: float
     recognised: bool
     rank: int | None = None  # 1 = the registered gallery closest to the image
+    # image mixing: how much more the artist's mixed work resembles their registered gallery
+    # than the model's unstyled renders (`work_margin`); None when no such check applies
+    work_margin: float | None = None
+
+
+def work_margin(work: np.ndarray, gallery: np.ndarray, references: Sequence[np.ndarray]) -> float:
+    """cos(E(work), g_a) − max_k cos(E(work), r_k): how much more a mixed work looks like its
+    artist's registered gallery than like any reference gallery (the model's renders with
+    no artist named, `fairsplit.gallery.reference_galleries`).
+
+    Why: a work mixed under an artist's id is their part of the generation only if it is in
+    their style. A plain image, or another artist's work, under that id can still move the
+    render towards their gallery by chance (the adapter does not reproduce a plain work
+    exactly), which the uplift test alone would pay; the work itself shows it is not
+    theirs. Registry-independent: it compares with the model's default look, not with
+    other artists."""
+    if not len(references):
+        raise ValueError("the work check needs at least one reference gallery")
+    return round(cosine(work, gallery) - max(cosine(work, r) for r in references), 9)
 
 
 def style_uplift(anchor: np.ndarray, without: np.ndarray, gallery: np.ndarray,
@@ -69,14 +88,18 @@ def recognise(
     max_rank: int | None = None,
     alone: np.ndarray | None = None,
     nobody: np.ndarray | None = None,
+    work: tuple[float, float] | None = None,
 ) -> Recognition:
     """Apply the uplift test (and the rank test when a registry and `max_rank` are given).
     `alone` and `nobody` are E(I_{a}) and E(I_∅), the other end of the order (see
-    `style_uplift`)."""
+    `style_uplift`); `work` is (the mixed work's `work_margin`, the profile's least margin):
+    a work under the least margin is not the artist's style, so the artist is not recognised."""
     uplift = round(style_uplift(anchor, without, gallery, alone, nobody), 9)
     rank = zero_shot_rank(anchor, artist_id, registry) if registry and artist_id in registry else None
     ranked_ok = max_rank is None or rank is None or rank <= max_rank
-    return Recognition(artist_id, uplift, uplift >= tau and ranked_ok, rank)
+    work_ok = work is None or work[0] >= work[1]
+    return Recognition(artist_id, uplift, uplift >= tau and ranked_ok and work_ok, rank,
+                       None if work is None else work[0])
 
 
 def gate(uplift: float, tau: float, width: float) -> float:

@@ -24,6 +24,9 @@ class Player:
     rank: int | None = None
     gallery_source: str | None = None  # "gallery" or "synthesized"
     group: str | None = None  # one style with other players: the id of the group's first member
+    # image mixing, a registered artist's work: `fairsplit.recognition.work_margin` (under the
+    # profile's least, the artist is not recognised whatever the uplift)
+    work_margin: float | None = None
 
 
 @dataclass(frozen=True)

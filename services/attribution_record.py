@@ -95,7 +95,7 @@ def result_record(admitted: Admitted, result: AttributionResult, key: WorkerKey)
             value_correction=method.value_correction, value_floor=result.floor, test_world=method.test_world,
         ),
         players=[PlayerV1(id=p.id, account=p.account, kind=p.kind, recognised=p.recognised, uplift=p.uplift,
-                          group=p.group or None) for p in result.players],
+                          group=p.group or None, work_margin=p.work_margin) for p in result.players],
         values=[CoalitionValueV1(players=list(c.members), value=c.value) for c in result.coalitions],
         shares=result.shares,
         clamped=result.clamped,

@@ -291,6 +291,8 @@ class PlayerV1(Contract):
     recognised: Annotated[bool, Field(strict=True)]
     uplift: Finite | None = None
     group: Slug | None = None  # players of one style, one group player: its first member's id
+    # a mixed work's margin over the model's unstyled renders (`fairsplit.recognition.work_margin`)
+    work_margin: Finite | None = None
 
 
 class CoalitionValueV1(Contract):

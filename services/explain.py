@@ -89,8 +89,7 @@ def explain_event(engine: Engine, event_id: str, sources: ModelSources,
                for account, amount, currency in event_rewards(engine, event_id)}
     notes = [f"event {event_id} · {row['content']!r} · seed {request.seed} · reward "
              f"{format_amount(row['reward_amount'], row['currency'])} {row['currency']} · {method['estimator']} Shapley"]
-    notes += [f"{p['account']} not recognised (style uplift {p.get('uplift', 0):+.5f} < τ {method['tau']}): "
-              "not a player, earns 0" for p in recorded["players"] if not p["recognised"]]
+    notes += [not_recognised_note(p, method["tau"]) for p in recorded["players"] if not p["recognised"]]
     groups: dict[str, list[str]] = {}
     for p in recorded["players"]:
         if p.get("group"):
@@ -143,4 +142,13 @@ def _render_title(members: tuple[str, ...], model: str, grand: bool) -> str:
         return f"{name(model)} alone (the content only)"
     said = styles[0] if len(styles) == 1 else ", ".join(styles[:-1]) + f" and {styles[-1]}"
     return f"{name(model)} with {said} style{'s' if len(styles) > 1 else ''}"
+
+
+def not_recognised_note(player: dict, tau: float) -> str:
+    """Why an artist earns 0: the style uplift under τ, or a mixed work not in their style."""
+    uplift = player.get("uplift") or 0.0
+    if uplift >= tau and player.get("work_margin") is not None:
+        return (f"{player['account']} not recognised (the mixed work looks no more like their gallery than the "
+                f"model's unstyled renders: work margin {player['work_margin']:+.5f}): not a player, earns 0")
+    return f"{player['account']} not recognised (style uplift {uplift:+.5f} < τ {tau}): not a player, earns 0"
 

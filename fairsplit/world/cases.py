@@ -105,3 +105,30 @@ def calibrate_style_distance(models, seeds=STYLE_SEEDS) -> Calibration:
 
     same, distinct = style_pairs(models, seeds)
     return choose_distance(same, distinct)
+
+
+PLAIN_SEEDS = range(100, 148)  # plain drawings for the work margin (the bench draws 5000+)
+
+
+def work_margins(models, seeds=STYLE_SEEDS) -> tuple[list[float], list[float]]:
+    """(margins of the artists' other works against their own registered galleries; margins
+    of plain drawings against every artist's gallery) — `fairsplit.recognition.work_margin`."""
+    from fairsplit.gallery import reference_galleries
+    from fairsplit.recognition import work_margin
+    from fairsplit.render import Renderer, embed_images
+
+    galleries = world_galleries(models)
+    references = reference_galleries(Renderer(models), models.default_params)
+    own = [work_margin(v, galleries[a].vector, references)
+           for a in world.ARTISTS for s in seeds for v in embed_images(models, gallery_images(a, 4, s))]
+    plain = [Image.fromarray(world.draw(world.CONTENTS[s % len(world.CONTENTS)], world.PLAIN, s)) for s in PLAIN_SEEDS]
+    plains = [work_margin(v, g.vector, references) for v in embed_images(models, plain) for g in galleries.values()]
+    return own, plains
+
+
+def calibrate_work_margin(models, seeds=STYLE_SEEDS) -> Calibration:
+    """The least work margin for the world profile, by ROC: the artists' own works are the
+    positives, plain drawings under any artist's id the negatives."""
+    own, plain = work_margins(models, seeds)
+    return choose_tau(own + plain, [True] * len(own) + [False] * len(plain))
+

@@ -158,3 +158,13 @@ def test_a_worker_record_on_the_tiny_profile_is_drawn_with_every_value(worker_pa
         assert (f"½ ({number(alone[(artist,)])} + 1 − {number(alone[(split.model,)])}) "
                 f"= {number(record['shares'][artist])}") in formula_lines(split)[1]
     assert share_axis(figure).get_xlim() == (0.0, 1.0)
+
+
+def test_the_note_says_which_test_an_unrecognised_artist_failed():
+    from services.explain import not_recognised_note
+
+    low = not_recognised_note({"account": "artist:aster", "recognised": False, "uplift": 0.01}, 0.1)
+    assert "style uplift +0.01000 < τ 0.1" in low
+    work = not_recognised_note({"account": "artist:aster", "recognised": False, "uplift": 0.5,
+                                "work_margin": -0.31}, 0.1)
+    assert "work margin -0.31000" in work and "< τ" not in work

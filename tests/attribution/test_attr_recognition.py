@@ -106,3 +106,21 @@ def test_with_one_artist_both_ends_are_the_leave_one_out_gain():
     image, without = unit(content + style_a), unit(content)
     gallery = unit(style_a)
     assert style_uplift(image, without, gallery, image, without) == style_uplift(image, without, gallery)
+
+
+def test_a_mixed_work_not_in_the_artists_style_is_not_recognised_whatever_its_uplift():
+    from fairsplit.recognition import work_margin
+
+    references = [unit(content), unit(content + 0.1 * style_b)]
+    gallery_a = unit(style_a + 0.2 * content)
+    theirs, plain = unit(style_a + 0.5 * content), unit(content + 0.05 * style_a)
+    assert work_margin(theirs, gallery_a, references) > 0 > work_margin(plain, gallery_a, references)
+    # the render moved towards A's gallery by chance: the uplift passes, the work does not
+    image, without = unit(content + style_a), unit(content)
+    least = 0.0
+    passed = recognise("a", image, without, gallery_a, 0.1, work=(work_margin(theirs, gallery_a, references), least))
+    refused = recognise("a", image, without, gallery_a, 0.1, work=(work_margin(plain, gallery_a, references), least))
+    assert passed.recognised and not refused.recognised
+    assert refused.uplift == passed.uplift > 0.1 and refused.work_margin < least
+    with pytest.raises(ValueError, match="reference gallery"):
+        work_margin(theirs, gallery_a, [])

@@ -93,5 +93,6 @@ def test_fidelity_mixing_quick_mode_prints_every_figure_beside_its_goal():
     figures = [line for line in done.stdout.splitlines() if "(goal:" in line]
     assert [line.split(",")[0] for line in figures] == [
         "two known artists mixed: both recognised and paid", "unknown artist's work recognised from its image",
-        "plain image under an artist's id not paid"]
+        "plain image under an artist's id not paid", "another artist's work under an id not paid"]
     assert all("%" in line for line in figures)
+    assert all("by the uplift test alone" in line for line in figures[2:])  # each beside its reference
