@@ -86,6 +86,8 @@ def test_the_corrected_value_of_an_absent_style_is_about_zero_and_never_above_th
 def test_calibrate_prints_tau_with_precision_and_recall():
     import json
 
+    from fairsplit.profile import facts as facts_of_profile
+
     from tests.world.support import cli
 
     done = cli("world", "calibrate", "--cases", "9", "--json")
@@ -95,6 +97,9 @@ def test_calibrate_prints_tau_with_precision_and_recall():
     assert facts["precision"] >= 0.8 and facts["recall"] >= 0.8
     styles = facts["style_distance"]  # the shell-company distance, by ROC on other works vs distinct artists
     assert 0 < styles["distance"] < 2 and styles["recall_same_artist"] == 1.0 and styles["same_artist_pairs"] == 72
+    works = facts["least_work_margin"]  # image mixing: the artists' own works vs plain drawings, by ROC
+    assert works["own_works"] == 144 and works["cases"] == 144 + 48 * 9 and works["recall_own_works"] == 1.0
+    assert works["margin"] == pytest.approx(facts_of_profile("world").least_work_margin, abs=1e-6)  # what the profile holds
 
 
 def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_and_the_correction(tmp_path):
