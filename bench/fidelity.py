@@ -28,7 +28,7 @@ for the bias-corrected values (floor) and the paper's (none):
 - DreamBooth analogue: a LoRA trained here for an unknown artist is recognised with its
   adapter active and not without it.
 
-    python bench/fidelity.py [--cases 240] [--seed 1] [--only padding,aliases,shell] [--quick] [--diagnose]
+    python bench/fidelity.py [--cases 240] [--seed 1] [--only padding,aliases,shell] [--quick] [--diagnose] [--threads 2]
         [--no-record]
 
 `--seed` draws the per-figure cases (1 is the historical row; other seeds are held out
@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated figures to run (default: all)")
     parser.add_argument("--diagnose", action="store_true", help="print why each non-monotone case fell (stderr)")
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
+    parser.add_argument("--threads", type=int, default=2, choices=range(1, 65), metavar="N",
+                        help="torch threads (default 2: the machine's cores)")
     args = parser.parse_args()
     if args.quick:  # a smoke run: every figure computed, on too few cases to mean anything
         args.cases, args.per_figure = 6, 2
@@ -80,7 +82,7 @@ def main() -> None:
     from fairsplit.sources import ModelSources
     from fairsplit.world.cases import world_galleries
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     started = time.monotonic()
     models = load_profile("world", ModelSources(device="cpu"))
     renderer = remembering(Renderer)(models)

@@ -16,7 +16,7 @@ the world's τ and values (floor). Figures, each next to its goal:
 - another known artist's work mixed under an artist's id: not paid, beside the same;
 - the mean share of the mixed artists and of the model, per figure.
 
-    python bench/fidelity_mixing.py [--per-figure 40] [--seed 1] [--quick] [--no-record] [--model-dir DIR]
+    python bench/fidelity_mixing.py [--per-figure 40] [--seed 1] [--quick] [--no-record] [--model-dir DIR] [--threads 2]
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the cases")
     parser.add_argument("--quick", action="store_true", help="a few cases per figure (smoke run)")
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
+    parser.add_argument("--threads", type=int, default=2, choices=range(1, 65), metavar="N",
+                        help="torch threads (default 2: the machine's cores)")
     parser.add_argument("--model-dir", type=Path, default=None, help="the world's folder (default: the committed one)")
     args = parser.parse_args()
     n = 3 if args.quick else args.per_figure
@@ -54,7 +56,7 @@ def main() -> None:
     from fairsplit.sources import ModelSources
     from fairsplit.world.cases import world_galleries
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     started = time.monotonic()
     models = load_profile("world", ModelSources(device="cpu", world_model=args.model_dir))
     renderer = Renderer(models)

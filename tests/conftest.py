@@ -24,6 +24,12 @@ from tests.databases import IN_CI, PG_ADMIN_URL, PostgresUnavailable
 
 LEDGER_FIXTURE = "ledger_env"
 
+# The suite runs two xdist workers on two cores: a torch (OpenMP) pool of more threads per
+# process only contends with the other worker, so each worker and every process a test
+# starts (unless the test says otherwise) computes on one thread.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def _pg_unavailable(reason: str) -> None:
     message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {reason}"

@@ -17,7 +17,7 @@ def test_gpu_attribution_smoke_mode_runs_every_row_on_cpu():
     """fairsplit (and with the event's embedding, and mixing works), tuned and competent stock scripts, the
     fp32 loop, the matmul reference, the warm start of a fresh process: all on the tiny models.
     The tuned row compiles with dynamo's eager backend here (inductor on a CPU takes minutes)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "bench/gpu_attribution.py", "--device", "cpu", "--tiny", "--artists", "2",
          "--events", "2", "--fp32-loop", "--compile-backend", "eager", "--no-record"],
@@ -47,8 +47,9 @@ def test_gpu_attribution_without_cuda_says_so_and_exits_cleanly():
 @pytest.mark.slow
 def test_fidelity_quick_mode_prints_every_figure_beside_its_goal():
     """bench/fidelity.py on the test world, a few cases per figure, both value functions."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
-    done = subprocess.run([sys.executable, "bench/fidelity.py", "--quick", "--no-record"], cwd=ROOT, env=env,
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "bench/fidelity.py", "--quick", "--no-record", "--threads", "1"],
+                          cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     figures = [line for line in done.stdout.splitlines() if "(goal:" in line]
@@ -86,8 +87,9 @@ def test_scale_quick_mode_closes_verifies_and_proves_on_both_backends():
 @pytest.mark.slow
 def test_fidelity_mixing_quick_mode_prints_every_figure_beside_its_goal():
     """bench/fidelity_mixing.py on the test world and its IP-Adapter, a few cases per figure."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
-    done = subprocess.run([sys.executable, "bench/fidelity_mixing.py", "--quick", "--no-record"], cwd=ROOT, env=env,
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "bench/fidelity_mixing.py", "--quick", "--no-record", "--threads", "1"],
+                          cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     figures = [line for line in done.stdout.splitlines() if "(goal:" in line]

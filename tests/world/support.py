@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
 
@@ -28,6 +28,6 @@ def world_models():
     from fairsplit.sources import ModelSources
     from fairsplit.world.cases import world_galleries
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # the suite runs two workers on two cores: more threads only contend
     models = load_profile("world", ModelSources(device="cpu"))
     return models, Renderer(models), world_galleries(models)
