@@ -1,5 +1,8 @@
-"""`fairsplit attribute --mix` on the tiny profile, in subprocesses: works as PNG files or
-registered work ids, weights, and every mistake one sentence with exit code 2."""
+"""`fairsplit attribute --mix` on the tiny profile: works as PNG files or registered work ids,
+weights, and every mistake one sentence with exit code 2. The command runs in this process
+(typer's runner, the session's tiny models); that a mistake is answered before the model
+stack loads is checked in a real process, and the same output from two processes is
+tests/attribution/test_attr_cli.py's."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,11 +21,21 @@ from tests.attribution.mixing_support import flat_png
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(args: list[str], cache: Path, database_url: str = "sqlite:////nonexistent/ledger.db"):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "FAIRSPLIT_MODEL_CACHE": str(cache), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT), "FAIRSPLIT_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), "attribute", "--profile", "tiny", *args],
-                          capture_output=True, text=True, env=env, timeout=180)
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(args: list[str], database_url: str = "sqlite:////nonexistent/ledger.db") -> Done:
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    result = CliRunner().invoke(app, ["attribute", "--profile", "tiny", *args],
+                                env={"FAIRSPLIT_DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1"})
+    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture
@@ -33,38 +47,36 @@ def works(tmp_path) -> dict[str, Path]:
     return paths
 
 
-@pytest.mark.slow  # real processes or real compute, seconds
-def test_a_mix_of_two_works_is_split_and_the_weight_counts(tmp_path, works):
+def test_a_mix_of_two_works_is_split_and_the_weight_counts(works):
     args = ["--content", "a cat", "--mix", f"ann={works['ann']}", "--mix", f"bob={works['bob']}@0.5",
             "--seed", "3", "--tau", "-1", "--json"]
-    first = run(args, tmp_path / "cache")
+    first = run(args)
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
     assert set(result["shares"]) == {"model:tiny-sd", "artist:ann", "artist:bob"}
     assert abs(math.fsum(result["shares"].values()) - 1) < 1e-12
     assert [p["gallery_source"] for p in result["players"][1:]] == ["work", "work"]
     assert len(result["coalitions"]) == 8
-    again = run(args, tmp_path / "cache")
+    again = run(args)
     assert again.stdout == first.stdout
-    full = run([a.replace("@0.5", "") for a in args], tmp_path / "cache")
+    full = run([a.replace("@0.5", "") for a in args])
     assert json.loads(full.stdout)["shares"] != result["shares"]
 
 
-@pytest.mark.slow  # real processes or real compute, seconds
-def test_a_registered_work_is_read_from_the_ledger(tmp_path, works, migrated_sqlite_url):
+def test_a_registered_work_is_read_from_the_ledger(works, migrated_sqlite_url):
     from ledger.books.db import make_engine
     from ledger.parties.registry import add_artist
 
     engine = make_engine(migrated_sqlite_url)
     add_artist(engine, "ann", "Ann", [1.0, 0.0], 1, "some-clip", thumbnails=[flat_png(9), works["ann"].read_bytes()])
     engine.dispose()
-    by_id = run(["--content", "a cat", "--mix", "ann=ann/1", "--seed", "3", "--json"], tmp_path / "cache",
+    by_id = run(["--content", "a cat", "--mix", "ann=ann/1", "--seed", "3", "--json"],
                 migrated_sqlite_url)
-    by_file = run(["--content", "a cat", "--mix", f"ann={works['ann']}", "--seed", "3", "--json"], tmp_path / "cache",
+    by_file = run(["--content", "a cat", "--mix", f"ann={works['ann']}", "--seed", "3", "--json"],
                   migrated_sqlite_url)
     assert by_id.returncode == 0, by_id.stderr
     assert json.loads(by_id.stdout)["shares"] == json.loads(by_file.stdout)["shares"]
-    missing = run(["--content", "a cat", "--mix", "ann=ann/2"], tmp_path / "cache", migrated_sqlite_url)
+    missing = run(["--content", "a cat", "--mix", "ann=ann/2"], migrated_sqlite_url)
     assert missing.returncode == 2 and "'ann' has no registered work 2" in missing.stderr
 
 
@@ -83,7 +95,7 @@ def test_a_registered_work_is_read_from_the_ledger(tmp_path, works, migrated_sql
 def test_every_mistake_is_one_sentence_and_exit_2(tmp_path, works, mix, message):
     not_png = tmp_path / "x.png"
     not_png.write_bytes(b"GIF89a" + bytes(64))
-    done = run(["--content", "a cat", "--mix", mix.format(ann=works["ann"], not_png=not_png)], tmp_path / "cache")
+    done = run(["--content", "a cat", "--mix", mix.format(ann=works["ann"], not_png=not_png)])
     assert done.returncode == 2
     assert message in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
