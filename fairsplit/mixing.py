@@ -57,11 +57,16 @@ def make_work(artist_id: str, png: bytes, weight: float = 1.0, ref: str | None =
     return Work(png, float(weight), ref or png_ref(png))
 
 
-def work_gallery(work: Work, models) -> Gallery:
-    """An unregistered artist's reference: the embedding of the work they mixed."""
+def work_embeddings(works: Sequence[Work], models):
+    """E(work) of each work, in one embedder call."""
     from fairsplit.render import embed_images
 
-    return Gallery(embed_images(models, [Image.open(io.BytesIO(work.png))])[0], 1, models.embedder.id, "work")
+    return embed_images(models, [Image.open(io.BytesIO(work.png)) for work in works])
+
+
+def work_gallery(work: Work, models) -> Gallery:
+    """An unregistered artist's reference: the embedding of the work they mixed."""
+    return Gallery(work_embeddings([work], models)[0], 1, models.embedder.id, "work")
 
 
 def work_checks(styles: Sequence[Style], galleries: Sequence[Gallery], params: Params, models,
@@ -78,6 +83,6 @@ def work_checks(styles: Sequence[Style], galleries: Sequence[Gallery], params: P
     if not any(checked):
         return [None] * len(styles)
     references = reference_galleries(renderer, params)
-    return [(work_margin(work_gallery(s.work, models).vector, g.vector, references), least) if check else None
-            for s, g, check in zip(styles, galleries, checked)]
-
+    vectors = iter(work_embeddings([s.work for s, check in zip(styles, checked) if check], models))
+    return [(work_margin(next(vectors), g.vector, references), least) if check else None
+            for g, check in zip(galleries, checked)]

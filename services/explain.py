@@ -151,4 +151,3 @@ def not_recognised_note(player: dict, tau: float) -> str:
         return (f"{player['account']} not recognised (the mixed work looks no more like their gallery than the "
                 f"model's unstyled renders: work margin {player['work_margin']:+.5f}): not a player, earns 0")
     return f"{player['account']} not recognised (style uplift {uplift:+.5f} < τ {tau}): not a player, earns 0"
-

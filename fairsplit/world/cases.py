@@ -131,4 +131,3 @@ def calibrate_work_margin(models, seeds=STYLE_SEEDS) -> Calibration:
     positives, plain drawings under any artist's id the negatives."""
     own, plain = work_margins(models, seeds)
     return choose_tau(own + plain, [True] * len(own) + [False] * len(plain))
-
