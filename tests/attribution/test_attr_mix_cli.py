@@ -1,8 +1,8 @@
 """`fairsplit attribute --mix` on the tiny profile: works as PNG files or registered work ids,
-weights, and every mistake one sentence with exit code 2. Attributions run in real processes
-(a mix loads the IP-Adapter into the process's pipeline, which the other tests in this
-process share); the mistakes, refused before any model loads, run in this process (typer's
-runner), and that they are refused before torch is imported is checked in a real process."""
+weights, and every mistake one sentence with exit code 2. Everything runs in this process
+(typer's runner) on the session's tiny models: a mix loads the IP-Adapter through the
+profile's runtime, which unloads it for the next render that mixes nothing. That a mistake
+is refused before torch is imported is checked in a real process."""
 
 from __future__ import annotations
 
@@ -28,15 +28,8 @@ class Done:
     stderr: str
 
 
-def run_process(args: list[str], database_url: str = "sqlite:////nonexistent/ledger.db") -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
-           "FAIRSPLIT_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), "attribute", "--profile", "tiny", *args],
-                          capture_output=True, text=True, env=env, timeout=180)
-
-
 def run(args: list[str], database_url: str = "sqlite:////nonexistent/ledger.db") -> Done:
-    """In this process: only for arguments refused before a model loads."""
+    """`fairsplit attribute --profile tiny ARGS` in this process."""
     from typer.testing import CliRunner
 
     from cli import app
@@ -55,24 +48,22 @@ def works(tmp_path) -> dict[str, Path]:
     return paths
 
 
-@pytest.mark.slow  # real processes, seconds
 def test_a_mix_of_two_works_is_split_and_the_weight_counts(works):
     args = ["--content", "a cat", "--mix", f"ann={works['ann']}", "--mix", f"bob={works['bob']}@0.5",
             "--seed", "3", "--tau", "-1", "--json"]
-    first = run_process(args)
+    first = run(args)
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
     assert set(result["shares"]) == {"model:tiny-sd", "artist:ann", "artist:bob"}
     assert abs(math.fsum(result["shares"].values()) - 1) < 1e-12
     assert [p["gallery_source"] for p in result["players"][1:]] == ["work", "work"]
     assert len(result["coalitions"]) == 8
-    again = run_process(args)
+    again = run(args)
     assert again.stdout == first.stdout
-    full = run_process([a.replace("@0.5", "") for a in args])
+    full = run([a.replace("@0.5", "") for a in args])
     assert json.loads(full.stdout)["shares"] != result["shares"]
 
 
-@pytest.mark.slow  # real processes, seconds
 def test_a_registered_work_is_read_from_the_ledger(works, migrated_sqlite_url):
     from ledger.books.db import make_engine
     from ledger.parties.registry import add_artist
@@ -80,13 +71,13 @@ def test_a_registered_work_is_read_from_the_ledger(works, migrated_sqlite_url):
     engine = make_engine(migrated_sqlite_url)
     add_artist(engine, "ann", "Ann", [1.0, 0.0], 1, "some-clip", thumbnails=[flat_png(9), works["ann"].read_bytes()])
     engine.dispose()
-    by_id = run_process(["--content", "a cat", "--mix", "ann=ann/1", "--seed", "3", "--json"],
+    by_id = run(["--content", "a cat", "--mix", "ann=ann/1", "--seed", "3", "--json"],
                 migrated_sqlite_url)
-    by_file = run_process(["--content", "a cat", "--mix", f"ann={works['ann']}", "--seed", "3", "--json"],
+    by_file = run(["--content", "a cat", "--mix", f"ann={works['ann']}", "--seed", "3", "--json"],
                   migrated_sqlite_url)
     assert by_id.returncode == 0, by_id.stderr
     assert json.loads(by_id.stdout)["shares"] == json.loads(by_file.stdout)["shares"]
-    missing = run_process(["--content", "a cat", "--mix", "ann=ann/2"], migrated_sqlite_url)
+    missing = run(["--content", "a cat", "--mix", "ann=ann/2"], migrated_sqlite_url)
     assert missing.returncode == 2 and "'ann' has no registered work 2" in missing.stderr
 
 

@@ -30,7 +30,9 @@ JOBS = (("an image of a man", 3), ("an image of a man, by Monet", 3), ("a cat as
 
 
 def _pil_path(models, params: Params):
-    """Yesterday's path: the pipeline's PIL images, the processor, CLIP."""
+    """Yesterday's path: the pipeline's PIL images, the processor, CLIP (a raw pipeline
+    call, so the shared runtime is put in its base state first: no LoRA, no IP-Adapter)."""
+    models.runtime.use_adapters(models.pipe, ())
     with torch.inference_mode():
         images = models.pipe([p for p, _ in JOBS], num_inference_steps=params.steps, guidance_scale=params.guidance,
                              width=params.width, height=params.height,
