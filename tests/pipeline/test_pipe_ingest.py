@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import random
 
+from sqlalchemy import text
+
 from services.contracts import parse_dead_letter
 from services.signing import sign_event
 
@@ -53,7 +55,10 @@ def test_ingest_reports_every_line_and_dead_letters_the_rejected(any_pipeline, t
     ok = pipeline.cli("ingest", str(clean))
     assert ok.exit_code == 0 and "1 recorded, 0 duplicate, 0 rejected" in ok.output
     assert "ingesting clean.jsonl: 0 of 1" in ok.output  # progress from the first second, as plain lines when piped
-    said = pipeline.cli("balance", "van-gogh")
+    with pipeline.engine.connect() as connection:  # an artist these events paid (the tiny models' split decides who)
+        artist = connection.execute(text("SELECT credit_account FROM transfers WHERE kind = 'reward' "
+                                         "AND credit_account LIKE 'artist:%' ORDER BY seq LIMIT 1")).scalar_one()
+    said = pipeline.cli("balance", artist)
     assert "test model" in said.output  # every output of test-model money says so
-    assert json.loads(pipeline.cli("history", "van-gogh", "--json").stdout)["test_model"] is True
+    assert json.loads(pipeline.cli("history", artist, "--json").stdout)["test_model"] is True
     assert pipeline.cli("ledger", "verify").exit_code == 0
