@@ -77,14 +77,14 @@ def test_bad_messages_are_dead_lettered_and_the_batch_goes_on(kafka_bootstrap, k
     assert metrics.value("fairsplit_messages_retried_total") >= 1
 
 
-@pytest.mark.slow  # the batch lasts 18 s by design
+@pytest.mark.slow  # the batch lasts 6 s by design
 def test_a_long_batch_pauses_and_keeps_the_member_in_its_group(kafka_bootstrap, kafka_io, topic):
     """A batch three times longer than max.poll.interval: no rebalance, no redelivery."""
     ensure_topics(kafka_bootstrap, [topic, f"{topic}.out", f"{topic}.dlq"], partitions=1)
-    kafka_io.produce(topic, [json.dumps({"n": 0, "mode": "sleep", "seconds": 18}).encode()]
+    kafka_io.produce(topic, [json.dumps({"n": 0, "mode": "sleep", "seconds": 6}).encode()]
                      + _messages({}, 4)[1:])
     processor = build(kafka_bootstrap, topic, f"{topic}.out", f"{topic}-g", batch_size=1,
-                      max_poll_interval_ms=6000)
+                      max_poll_interval_ms=2000)
     thread = _run(processor)
     results = kafka_io.read(f"{topic}.out", 4, timeout_s=60, settle_s=1.0)
     _stop(processor, thread)
