@@ -72,7 +72,7 @@ def main() -> None:
                         help="torch threads (default 2: the machine's cores)")
     args = parser.parse_args()
     if args.quick:  # a smoke run: every figure computed, on too few cases to mean anything
-        args.cases, args.per_figure = 6, 2
+        args.cases, args.per_figure = 6, 1
 
     import torch
 
@@ -118,9 +118,10 @@ def main() -> None:
     if wanted("shell"):
         show(f"shell company (other works), n={n}", bench.shell(n), "refused, or pair ≤ single + 0.02")
     if wanted("seeds"):
-        show(f"visible share std over 8 seeds, n={max(2, n // 8)}", bench.seed_stability(max(2, n // 8)), "small")
+        show(f"visible share std over 8 seeds, n={max(1 if args.quick else 2, n // 8)}",
+             bench.seed_stability(max(1 if args.quick else 2, n // 8)), "small")
     if wanted("dreambooth"):
-        show(f"DreamBooth LoRA (unknown artist iris), n={n}", bench.dreambooth(n, steps=15 if args.quick else 250),
+        show(f"DreamBooth LoRA (unknown artist iris), n={n}", bench.dreambooth(n, steps=5 if args.quick else 250),
              "recognised with adapter, not without")
     title = (f"fidelity on the test world {models.world}, τ={tau:g}, seed {args.seed}, "
              f"{time.monotonic() - started:.0f} s ({renderer.rendered} renders)")
