@@ -26,10 +26,10 @@ class NotEnrolledError(SigningKeyError):
 
 
 def worker_task(settings: Settings, engine: Engine):
-    """The attribution worker's `WorkerTask` (loads models lazily, on the first batch)."""
-    from fairsplit.attribute import AttributionConfig
+    """The attribution worker's `WorkerTask` (imports the model stack and loads the models
+    lazily, on the first batch: a worker starts, and refuses a bad configuration, in a second)."""
     from fairsplit.profile import MODES
-    from fairsplit.profiles import load_profile
+    from fairsplit.request import AttributionConfig
     from services.attribution_worker import Attributor, WorkerTask, load_worker_key, worker_key_path
 
     if settings.mode not in MODES:
@@ -52,8 +52,14 @@ def worker_task(settings: Settings, engine: Engine):
     sources, acceleration = settings.model_sources, settings.acceleration()
     attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau,
                                                                      value_correction=settings.value_correction),
-                            load=lambda profile: load_profile(profile, sources, acceleration), works=lookups.work)
+                            load=lambda profile: _load_profile(profile, sources, acceleration), works=lookups.work)
     return WorkerTask(gate.admit, lookups.recorded, attributor)
+
+
+def _load_profile(profile: str, sources, acceleration):
+    from fairsplit.profiles import load_profile
+
+    return load_profile(profile, sources, acceleration)
 
 
 def witness_pool(settings: Settings) -> WitnessPool | None:

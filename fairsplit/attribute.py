@@ -36,32 +36,12 @@ from fairsplit.profile import CORRECTIONS, MODES
 from fairsplit.profiles import Models
 from fairsplit.recognition import Recognition, gate, gated_shares, recognise
 from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, embed_pixels, embed_texts
-from fairsplit.request import AttributionRequest, Gallery, Params
+from fairsplit.request import AttributionConfig, AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
-from fairsplit.shapley import ShapleyConfig, ShapleyPlan, to_shares
+from fairsplit.shapley import ShapleyPlan, to_shares
 from fairsplit.styles import style_groups
 from fairsplit.values import (MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
                               image_floor)
-
-@dataclass(frozen=True)
-class AttributionConfig:
-    mode: str = "generative"
-    tau: float | None = None  # None: the profile's (`Profile.tau`)
-    shapley: ShapleyConfig = ShapleyConfig()
-    max_rank: int | None = None  # zero-shot rank test, off by default
-    keep_images: bool = False  # attach coalition renders to the result (CLI --save-images)
-    value_correction: str | None = None  # "floor" or "none" (the paper's); None: the profile's default
-    # galleries closer than this (cosine distance) are one group player; None: the profile's
-    # (`Profile.style_distance`); 0 turns grouping off
-    style_distance: float | None = None
-    # the words of unrecognised names: "keep" them in every coalition with the model (the
-    # padding rule), or "drop" them. "drop" stays the default: on held-out world cases the
-    # padding rule did not bring padded shares closer (docs/attribution.md, bench/fidelity.py)
-    unrecognised_words: str = "drop"
-    # the soft recognizability gate's width (`recognition.gate`); None: the profile's
-    # (`Profile.gate_width`, 0 everywhere: the hard in/out test, docs/attribution.md says why)
-    gate_width: float | None = None
-
 
 @dataclass
 class _Event:

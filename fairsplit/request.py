@@ -2,8 +2,9 @@
 artists' stored galleries.
 
 The Kafka worker builds an `AttributionRequest` from a `fairsplit.generation.v1` event
-(docs/pipeline.md); the CLI builds one from its options. Light on purpose (numpy, no
-torch): the services and the ledger writer import these types without loading models.
+(docs/pipeline.md); the CLI builds one from its options; `AttributionConfig` is how it is
+attributed. Light on purpose (numpy, no torch): the services and the ledger writer import
+these types without loading models, and a worker imports the model stack on its first event.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from fairsplit.shapley import ShapleyConfig
 
 
 @dataclass(frozen=True)
@@ -90,3 +93,23 @@ class Gallery:
     count: int
     model_id: str
     source: str = "gallery"
+
+
+@dataclass(frozen=True)
+class AttributionConfig:
+    mode: str = "generative"
+    tau: float | None = None  # None: the profile's (`Profile.tau`)
+    shapley: ShapleyConfig = ShapleyConfig()
+    max_rank: int | None = None  # zero-shot rank test, off by default
+    keep_images: bool = False  # attach coalition renders to the result (CLI --save-images)
+    value_correction: str | None = None  # "floor" or "none" (the paper's); None: the profile's default
+    # galleries closer than this (cosine distance) are one group player; None: the profile's
+    # (`Profile.style_distance`); 0 turns grouping off
+    style_distance: float | None = None
+    # the words of unrecognised names: "keep" them in every coalition with the model (the
+    # padding rule), or "drop" them. "drop" stays the default: on held-out world cases the
+    # padding rule did not bring padded shares closer (docs/attribution.md, bench/fidelity.py)
+    unrecognised_words: str = "drop"
+    # the soft recognizability gate's width (`recognition.gate`); None: the profile's
+    # (`Profile.gate_width`, 0 everywhere: the hard in/out test, docs/attribution.md says why)
+    gate_width: float | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from fairsplit.profiles import ModelRef
+from fairsplit.profile import ModelRef
 
 
 @dataclass(frozen=True)

@@ -25,18 +25,19 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fairsplit.attribute import AttributionConfig, attribute_many, check_request
-from fairsplit.profiles import Models, load_profile
-from fairsplit.render import Renderer
-from fairsplit.request import Gallery
+from fairsplit.request import AttributionConfig, Gallery
 from fairsplit.result import AttributionResult
 from ledger.crypto import canonical_text, key_id, read_private_key
 from ledger.invariants import invariant
 from services.admission import Admitted
 from services.attribution_record import WorkerKey, WorkLookup, result_record, to_request
 from services.stream import Computed, Done, Failure, Message, Outcome, Produce, Rejected
+
+if TYPE_CHECKING:  # the model stack (torch, diffusers) is imported on the first event, not at start
+    from fairsplit.profiles import Models
+    from fairsplit.render import Renderer
 
 log = logging.getLogger("fairsplit.worker")
 
@@ -48,6 +49,13 @@ GalleryLookup = Callable[[list[str]], Mapping[str, Gallery]]
 
 def worker_key_path(key_dir: str | Path) -> Path:
     return Path(key_dir) / WORKER_KEY_FILE
+
+
+def load_models(profile: str) -> Models:
+    """A profile's models with the default sources (the model stack is imported here)."""
+    from fairsplit.profiles import load_profile
+
+    return load_profile(profile)
 
 
 def load_worker_key(key_dir: str | Path) -> WorkerKey:
@@ -68,13 +76,15 @@ class Attributor:
     galleries: GalleryLookup
     key: WorkerKey
     config: AttributionConfig = AttributionConfig()
-    load: Callable[[str], Models] = load_profile
+    load: Callable[[str], Models] = load_models
     works: WorkLookup | None = None  # registered works by (artist, n), for events that mix them
     renderers: dict[str, Renderer] = field(default_factory=dict)  # one per profile: keeps its render cache
 
     def compute(self, batch: Sequence[Admitted]) -> list[AttributionResult | ValueError]:
         """One result per event, in order; an event its profile's models refuse
         (`check_request`: one sentence) gets that error and the others are attributed."""
+        from fairsplit.attribute import attribute_many, check_request
+
         by_profile: dict[str, list[int]] = defaultdict(list)
         for index, admitted in enumerate(batch):
             by_profile[admitted.profile].append(index)
@@ -105,6 +115,8 @@ class Attributor:
         every batch bucket, from the persisted cache if there is one), so that no event
         pays for a compile. A worker may call it for its profiles before it consumes."""
         if profile not in self.renderers:
+            from fairsplit.render import Renderer
+
             models = self.load(profile)
             renderer = Renderer(models)
             warm = renderer.warm_up()

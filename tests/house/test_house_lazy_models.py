@@ -1,0 +1,19 @@
+"""The model stack (torch, diffusers, transformers) is imported on a worker's first event,
+not when a service or a ledger command starts: `up`, `serve ledger`, `ingest`'s refusals and
+every ledger command answer in about a second."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_starting_a_worker_or_the_cli_imports_no_model_stack():
+    code = ("import sys\nimport cli, commands.serve, commands.wiring, services.attribution_worker, services.ingest\n"
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
