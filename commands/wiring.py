@@ -57,6 +57,7 @@ def worker_task(settings: Settings, engine: Engine):
 
 
 def _load_profile(profile: str, sources, acceleration):
+    """The worker's models, on its first batch (the model stack is imported here, not at start)."""
     from fairsplit.profiles import load_profile
 
     return load_profile(profile, sources, acceleration)

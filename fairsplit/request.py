@@ -97,6 +97,9 @@ class Gallery:
 
 @dataclass(frozen=True)
 class AttributionConfig:
+    """How requests are attributed (the CLI's options, the worker's settings); each None
+    means the profile's own value (`fairsplit.profile.Profile`)."""
+
     mode: str = "generative"
     tau: float | None = None  # None: the profile's (`Profile.tau`)
     shapley: ShapleyConfig = ShapleyConfig()
