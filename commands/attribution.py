@@ -15,7 +15,7 @@ from commands.options import AS_JSON, setting
 from commands.progress import Activity
 from commands.report import done
 from ledger.ids import is_event_id
-from services.admission import parse_routes
+from services.routes import parse_routes
 
 app = typer.Typer()
 

@@ -31,7 +31,8 @@ def sign_command(
     routes: str | None = setting("routes"),
 ) -> None:
     """Sign events for a platform, after checking everything admission will check (all or none are written)."""
-    from services.admission import Gate, parse_routes, sign_admissible
+    from services.admission import Gate, sign_admissible
+    from services.routes import parse_routes
     from services.lookups import RegistryLookups
 
     with user_errors():

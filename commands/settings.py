@@ -24,7 +24,7 @@ from fairsplit.budget import MAX_EVENT_WORK
 from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, DEFAULT_IP_ADAPTER, Acceleration, ModelSources
 from ledger.books.eventtime import EventTimeWindow
 from ledger.invariants import invariant
-from services.admission import DEFAULT_ROUTES, format_routes
+from services.routes import DEFAULT_ROUTES, format_routes
 
 
 class SettingsError(ValueError):

@@ -27,9 +27,6 @@ from services.signing import SignatureError, body_sha256, sign_event, verify_eve
 from services.stream.messages import Rejected
 
 #: Default model routing: event `model.id` → attribution profile.
-DEFAULT_ROUTES: Mapping[str, str] = {"sd-1.5": "sd15", "tiny-sd": "tiny", "world-sd": "world"}
-
-
 @dataclass(frozen=True)
 class Admitted:
     """An event that passed every check, with what later steps need of it."""
@@ -106,24 +103,6 @@ class Gate:
         if missing:
             raise Rejected(f"artist{'s' if len(missing) > 1 else ''} not registered: {', '.join(missing)}.", "unknown_artist")
         return Admitted(event, body, body_sha256(body), profile)
-
-
-def format_routes(routes: Mapping[str, str]) -> str:
-    """A routing map as `FAIRSPLIT_MODEL_ROUTES` spells it (`parse_routes` reads it back)."""
-    return ",".join(f"{model_id}={profile}" for model_id, profile in routes.items())
-
-
-def parse_routes(text: str | None) -> dict[str, str]:
-    """`"sd-1.5=sd15,tiny-sd=tiny"` → a routing map; empty or None → the defaults."""
-    if not text:
-        return dict(DEFAULT_ROUTES)
-    routes: dict[str, str] = {}
-    for part in text.split(","):
-        model_id, sep, profile = part.strip().partition("=")
-        if not sep or not model_id or not profile:
-            raise ValueError(f"model route {part.strip()!r} must look like MODEL_ID=PROFILE.")
-        routes[model_id] = profile
-    return routes
 
 
 def sign_admissible(raw_lines: Iterable[bytes], platform: str, private: Ed25519PrivateKey,

@@ -122,7 +122,8 @@ FIELDS = ["event_id", "platform_id", "occurred_at", "model", "content", "styles"
 @given(data=st.data())
 def test_generated_lines_are_admitted_or_refused_with_one_sentence(sqlite_pipeline, data):
     """Hostile values in any field, re-signed by the platform so that they reach every check."""
-    from services.admission import Admitted, Gate, parse_routes
+    from services.admission import Admitted, Gate
+    from services.routes import parse_routes
     from services.stream import Rejected
     from services.lookups import RegistryLookups
 

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from fairsplit.budget import MAX_EVENT_WORK, BudgetError, check_event_budget, check_png_budget, coalition_renders
-from services.admission import Gate, parse_routes
+from services.admission import Gate
+from services.routes import parse_routes
 from services.stream import Rejected
 from services.signing import sign_event
 from tests.services.support import EXAMPLE_EVENT

@@ -106,7 +106,8 @@ def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_a
     import random
 
     from ledger.crypto import generate_private_key, write_private_key
-    from services.admission import Gate, parse_routes
+    from services.admission import Gate
+    from services.routes import parse_routes
     from services.attribution_worker import Attributor, load_worker_key, worker_key_path
     from services.contracts import parse_result
     from services.demo import sample_event
