@@ -8,17 +8,17 @@ otherwise, saying how to enrol it.
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from commands.settings import Settings, SettingsError
 from ledger.errors import SigningKeyError
-from ledger.keys.entries import anchor_specs
-from ledger.books.store import Ledger
-from ledger.transparency.tree import maybe_checkpoint
-from services.admission import Gate, parse_routes
-from services.ledger_writer import ResultChecks, WriterTask, accept_result
-from services.lookups import RegistryLookups
-from services.witness_client import WitnessPool, parse_witness_list
+
+if TYPE_CHECKING:  # the services are imported by the command that starts them: the CLI starts in a blink
+    from sqlalchemy.engine import Engine
+
+    from ledger.books.store import Ledger
+    from services.ledger_writer import WriterTask
+    from services.witness_client import WitnessPool
 
 
 class NotEnrolledError(SigningKeyError):
@@ -30,6 +30,9 @@ def worker_task(settings: Settings, engine: Engine):
     lazily, on the first batch: a worker starts, and refuses a bad configuration, in a second)."""
     from fairsplit.profile import MODES
     from fairsplit.request import AttributionConfig
+    from services.admission import Gate
+    from services.lookups import RegistryLookups
+    from services.routes import parse_routes
     from services.attribution_worker import Attributor, WorkerTask, load_worker_key, worker_key_path
 
     if settings.mode not in MODES:
@@ -65,6 +68,8 @@ def _load_profile(profile: str, sources, acceleration):
 
 def witness_pool(settings: Settings) -> WitnessPool | None:
     """The witnesses the ledger asks to cosign its checkpoints (None when none are configured)."""
+    from services.witness_client import WitnessPool, parse_witness_list
+
     if not settings.witnesses.strip():
         return None
     try:
@@ -77,6 +82,11 @@ def writer_task(settings: Settings, ledger: Ledger, witnesses: WitnessPool | Non
     """The ledger writer's `WriterTask`: accept (worker and platform signatures, window), book,
     sign a checkpoint every N entries or T seconds and wake the witnesses to cosign it (in
     the background: a witness that is down delays cosigning, never booking)."""
+    from ledger.keys.entries import anchor_specs
+    from ledger.transparency.tree import maybe_checkpoint
+    from services.ledger_writer import ResultChecks, WriterTask, accept_result
+    from services.lookups import RegistryLookups
+
     ledger.append_decided(anchor_specs)  # a ledger from before evidence-bound rewards anchors its keys, once
     lookups = RegistryLookups(ledger.engine)
     checks = ResultChecks(lookups.worker_key, lookups.platform_keys, settings.event_window)
