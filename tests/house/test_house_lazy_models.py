@@ -1,6 +1,7 @@
 """The model stack (torch, diffusers, transformers) is imported on a worker's first event,
 not when a service or a ledger command starts: `up`, `serve ledger`, `ingest`'s refusals and
-every ledger command answer in about a second."""
+every ledger command answer in about a second. The broker client is imported by the
+commands that talk to a broker, not by every command."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_starting_a_worker_or_the_cli_imports_no_model_stack():
     code = ("import sys\nimport cli, commands.serve, commands.wiring, services.attribution_worker, services.ingest\n"
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_cli_imports_no_broker_client_until_a_command_needs_one():
+    code = "import sys\nimport cli\nprint(sorted(m for m in ('kafka', 'torch') if m in sys.modules))\n"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
