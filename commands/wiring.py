@@ -33,7 +33,7 @@ def worker_task(settings: Settings, engine: Engine):
     from services.admission import Gate
     from services.lookups import RegistryLookups
     from services.routes import parse_routes
-    from services.attribution_worker import Attributor, WorkerTask, load_worker_key, worker_key_path
+    from services.attribution_worker import Attributor, WorkerTask, load_models, load_worker_key, worker_key_path
 
     if settings.mode not in MODES:
         raise SettingsError(f"Unknown mode {settings.mode!r}; choose one of: {', '.join(MODES)}.")
@@ -55,15 +55,8 @@ def worker_task(settings: Settings, engine: Engine):
     sources, acceleration = settings.model_sources, settings.acceleration()
     attributor = Attributor(lookups.galleries, key, AttributionConfig(mode=settings.mode, tau=settings.tau,
                                                                      value_correction=settings.value_correction),
-                            load=lambda profile: _load_profile(profile, sources, acceleration), works=lookups.work)
+                            load=lambda profile: load_models(profile, sources, acceleration), works=lookups.work)
     return WorkerTask(gate.admit, lookups.recorded, attributor)
-
-
-def _load_profile(profile: str, sources, acceleration):
-    """The worker's models, on its first batch (the model stack is imported here, not at start)."""
-    from fairsplit.profiles import load_profile
-
-    return load_profile(profile, sources, acceleration)
 
 
 def witness_pool(settings: Settings) -> WitnessPool | None:

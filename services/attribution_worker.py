@@ -51,11 +51,12 @@ def worker_key_path(key_dir: str | Path) -> Path:
     return Path(key_dir) / WORKER_KEY_FILE
 
 
-def load_models(profile: str) -> Models:
-    """A profile's models with the default sources (the model stack is imported here)."""
+def load_models(profile: str, *options) -> Models:
+    """A profile's models (`load_profile`'s sources and acceleration, default when not
+    given): the model stack is imported here, on the worker's first batch, not at start."""
     from fairsplit.profiles import load_profile
 
-    return load_profile(profile)
+    return load_profile(profile, *options)
 
 
 def load_worker_key(key_dir: str | Path) -> WorkerKey:
