@@ -1,5 +1,5 @@
 """Shared helpers of the world tests: the CLI in a subprocess, and the world's models
-loaded once per session on two threads (`world_models`)."""
+loaded once per session on one thread (`world_models`)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,6 @@ def world_models():
     from fairsplit.sources import ModelSources
     from fairsplit.world.cases import world_galleries
 
-    torch.set_num_threads(1)  # the suite runs two workers on two cores: more threads only contend
+    torch.set_num_threads(1)  # the suite runs a worker per core and one more: more threads only contend
     models = load_profile("world", ModelSources(device="cpu"))
     return models, Renderer(models), world_galleries(models)
