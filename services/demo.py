@@ -2,7 +2,8 @@
 
 Everything runs on the `tiny` test profile (model id `tiny-sd`), so shares mean nothing;
 the point is the whole path — signed events through the broker, attribution, the ledger —
-working on a laptop with no GPU and no network.
+working on a laptop with no GPU and no network. The model stack is imported only where the
+galleries are rendered: `emit --sample` and a plain `up` sign events without it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fairsplit.profiles import Models
-from fairsplit.render import RenderJob, Renderer
 from fairsplit.request import Params
 from sqlalchemy.engine import Engine
 
@@ -30,6 +29,9 @@ from ledger.parties.registry import (WORKER_ROLE, RegistryError, active_platform
 from ledger.books.store import Ledger
 from ledger.audit.chain import VerifyReport, verify_ledger
 from services.signing import sign_event
+
+if TYPE_CHECKING:
+    from fairsplit.profiles import Models
 
 DEMO_PLATFORM = "demo-platform"
 DEMO_MODEL = "tiny-sd"
@@ -56,6 +58,8 @@ CONTENTS = ("an image of a man", "a harbour at dawn", "a cat asleep on a chair",
 def render_gallery(models: Models, artist: DemoArtist, folder: Path, count: int = 4) -> Path:
     """Write `count` PNGs of the artist's style phrase rendered by the model: stand-ins for
     their reference works (the tiny model has no real artists to show)."""
+    from fairsplit.render import RenderJob, Renderer
+
     folder.mkdir(parents=True, exist_ok=True)
     params = Params(**DEMO_PARAMS)
     images = Renderer(models).render([RenderJob(artist.phrase, 100 + i, params) for i in range(count)])
