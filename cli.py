@@ -1,12 +1,17 @@
 """fairsplit command line: the Typer entry point. It reads the configuration once
 (`commands.settings`) and assembles the command modules of `commands/`, one per noun.
 
+A command's module is imported when that command runs (or `--help` lists it), so each
+command starts with what it needs: `verify-proof` and `witness serve` load no database
+layer, and no command pays for another's imports.
+
 `main()` is the console script: an unexpected error becomes one sentence (the details go
 to a file under the system's temporary folder), never a traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
@@ -15,14 +20,54 @@ from datetime import UTC, datetime
 
 import typer
 from typer._click import exceptions as click_errors  # typer vendors Click; its usage errors live here
+from typer.core import TyperGroup
 
-from commands import (accounts, artists, attribution, dead_letters, events, keys, ledger, payouts, pipeline, platforms,
-                      portal, proofs, serve, setup, statements, status, witness, world)
 from commands.common import fail
 from commands.options import setting
 from commands.settings import CONFIG_NAME, SettingsError, config_file, read_config_file, read_settings
 
+#: The root's own commands, in the order `--help` lists them: name → its module in commands/.
+COMMANDS = {"init": "setup", "balance": "accounts", "history": "accounts", "attribute": "attribution",
+            "explain": "attribution", "sign": "pipeline", "emit": "pipeline", "ingest": "pipeline", "up": "pipeline",
+            "dead-letters": "dead_letters", "status": "status", "verify-proof": "proofs"}
+#: The nouns, each a group of commands: name → its module (whose `app` is the group).
+GROUPS = {"ledger": "ledger", "events": "events", "artists": "artists", "platforms": "platforms", "keys": "keys",
+          "serve": "serve", "payouts": "payouts", "statements": "statements", "witness": "witness", "world": "world",
+          "portal": "portal"}
+
+
+def load_command(name: str):
+    """The click command `name` of the root, built from its module's Typer app."""
+    if name in GROUPS:
+        group = typer.main.get_group(importlib.import_module(f"commands.{GROUPS[name]}").app)
+        group.name = name
+        return group
+    return typer.main.get_group(importlib.import_module(f"commands.{COMMANDS[name]}").app).commands[name]
+
+
+class _Commands(TyperGroup):
+    """The root group: lists every command, imports a command's module on first use."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*COMMANDS, *GROUPS]
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in self.commands and (cmd_name in COMMANDS or cmd_name in GROUPS):
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands.get(cmd_name)
+
+
+def subcommands(command) -> dict:
+    """Every subcommand of a click group, by name, loaded (the tree walks of the docs' tests);
+    {} for a command that is not a group."""
+    if not hasattr(command, "list_commands"):
+        return {}
+    ctx = typer.Context(command)
+    return {name: command.get_command(ctx, name) for name in command.list_commands(ctx)}
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="fairsplit",
     help="Fair reward splits between generative models and artists, paid through a verifiable ledger.",
     no_args_is_help=True,
@@ -55,15 +100,6 @@ def root(
             clip_model=clip_model, clip_revision=clip_revision)
     except SettingsError as exc:
         fail(str(exc))
-
-
-for top_level in (setup.app, accounts.app, attribution.app, pipeline.app, dead_letters.app, status.app, proofs.app):
-    app.add_typer(top_level)
-for noun, group in (("ledger", ledger.app), ("events", events.app), ("artists", artists.app), ("platforms", platforms.app),
-                    ("keys", keys.app), ("serve", serve.app), ("payouts", payouts.app),
-                    ("statements", statements.app), ("witness", witness.app),
-                    ("world", world.app), ("portal", portal.app)):
-    app.add_typer(group, name=noun)
 
 
 def main() -> None:

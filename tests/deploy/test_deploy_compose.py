@@ -30,10 +30,10 @@ def _resolve(group, words: list[str]):
     """Walk the click command tree along the leading non-option words of a command."""
     command = group
     for word in words:
-        if word.startswith("-") or not hasattr(command, "commands"):
+        if word.startswith("-") or not hasattr(command, "list_commands"):
             break
-        assert word in command.commands, f"`fairsplit {' '.join(words)}`: no command {word!r}"
-        command = command.commands[word]
+        assert word in cli.subcommands(command), f"`fairsplit {' '.join(words)}`: no command {word!r}"
+        command = cli.subcommands(command)[word]
     return command
 
 

@@ -1,7 +1,8 @@
 """The model stack (torch, diffusers, transformers) is imported on a worker's first event,
 not when a service or a ledger command starts: `up`, `serve ledger`, `ingest`'s refusals and
 every ledger command answer in about a second. The broker client is imported by the
-commands that talk to a broker, not by every command."""
+commands that talk to a broker, not by every command, and a command's module only when that
+command runs: the offline ones (`verify-proof`, `witness`) load no database layer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_starting_a_worker_or_the_cli_imports_no_model_stack():
     code = ("import sys\nimport cli, commands.serve, commands.wiring, services.attribution_worker, services.ingest\n"
+            "import services.demo, services.runners\n"
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -25,3 +27,15 @@ def test_the_cli_imports_no_broker_client_until_a_command_needs_one():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_offline_commands_import_no_database_layer():
+    code = ("import sys\nimport cli\ncli.subcommands(cli.typer.main.get_command(cli.app))\n"  # every module, as --help
+            "print(sorted(m for m in ('sqlalchemy', 'torch') if m in sys.modules))\n")
+    offline = ("import sys\nimport cli\nfor name in ('verify-proof', 'witness'):\n    cli.load_command(name)\n"
+               "print(sorted(m for m in ('sqlalchemy', 'alembic', 'torch', 'kafka') if m in sys.modules))\n")
+    everything, alone = (subprocess.run([sys.executable, "-c", c], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                         for c in (code, offline))
+    assert everything.returncode == 0 and alone.returncode == 0, everything.stderr + alone.stderr
+    assert everything.stdout.strip() == "['sqlalchemy']"  # the check sees the database layer when it is loaded
+    assert alone.stdout.strip() == "[]"

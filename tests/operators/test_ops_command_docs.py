@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cli import app
+from cli import app, subcommands
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,8 +17,8 @@ def _commands() -> list[str]:
     paths = []
 
     def walk(command, prefix: list[str]) -> None:
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
+        if hasattr(command, "list_commands"):
+            for name, sub in subcommands(command).items():
                 walk(sub, [*prefix, name])
         else:
             paths.append(" ".join(prefix))
@@ -62,7 +62,7 @@ NO_JSON = {
 def _options(path: str) -> set[str]:
     command = typer.main.get_command(app)
     for name in path.split():
-        command = command.commands[name]
+        command = subcommands(command)[name]
     return {opt for param in command.params for opt in getattr(param, "opts", [])}
 
 
