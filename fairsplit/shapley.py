@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -175,18 +176,20 @@ class ShapleyPlan:
         )
 
     def _regress(self, values: Mapping[int, float], strata: Mapping[int, np.ndarray]) -> np.ndarray:
-        """Constrained weighted least squares: Σφ = v(N) − v(∅), kernel weights per size."""
+        """Constrained weighted least squares: Σφ = v(N) − v(∅), kernel weights per size.
+        Rows: the enumerated sizes' coalitions, then each sampled one and its complement."""
         n, full = self.n, (1 << self.n) - 1
-        rows: list[int] = [m for m in range(1, full) if popcount(m) in self.enumerated]
-        weights = [kernel_mass(n, popcount(m)) / math.comb(n, popcount(m)) for m in rows]
-        for s, sampled in strata.items():
-            for m in sampled:
-                for half in (int(m), full ^ int(m)):
-                    rows.append(half)
-                    weights.append(kernel_mass(n, popcount(half)) / len(sampled))
-        z = np.array([[m >> i & 1 for i in range(n)] for m in rows], dtype=np.float64)
-        y = np.array([values[m] for m in rows]) - values[0]
-        w = np.array(weights)
+        rows, weights = [self._enumerated_rows[0]], [self._enumerated_rows[1]]
+        for sampled in strata.values():
+            halves = np.stack([np.asarray(sampled, dtype=np.int64), full ^ np.asarray(sampled, dtype=np.int64)], axis=1)
+            halves = halves.reshape(-1)
+            sizes = np.bitwise_count(halves).astype(np.int64)
+            rows.append(halves)
+            weights.append((n - 1) / (sizes * (n - sizes)) / len(sampled))  # kernel_mass(n, size) / len(sampled)
+        masks = np.concatenate(rows)
+        z = ((masks[:, None] >> np.arange(n)) & 1).astype(np.float64)
+        y = np.array([values[m] for m in masks.tolist()]) - values[0]
+        w = np.concatenate(weights)
         a = z.T @ (z * w[:, None])
         b = z.T @ (w * y)
         total = values[full] - values[0]
@@ -194,6 +197,15 @@ class ShapleyPlan:
         ones = np.ones(n)
         lam = (ones @ a_inv @ b - total) / (ones @ a_inv @ ones)
         return a_inv @ (b - lam * ones)
+
+    @cached_property
+    def _enumerated_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coalitions of the enumerated sizes and their kernel weights, once per plan
+        (the bootstrap regresses 200 times on them)."""
+        n, full = self.n, (1 << self.n) - 1
+        rows = [m for m in range(1, full) if popcount(m) in self.enumerated]
+        weights = [kernel_mass(n, popcount(m)) / math.comb(n, popcount(m)) for m in rows]
+        return np.array(rows, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
 def shapley(n: int, values: Mapping[int, float], config: ShapleyConfig = ShapleyConfig()) -> ShapleyEstimate:
