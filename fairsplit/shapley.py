@@ -80,8 +80,9 @@ def exact_shapley(n: int, values: Mapping[int, float]) -> np.ndarray:
     return phi
 
 
-def kernel_mass(n: int, size: int) -> float:
-    """Total Shapley-kernel weight of all coalitions of one size (0 < size < n)."""
+def kernel_mass(n: int, size):
+    """Total Shapley-kernel weight of all coalitions of one size (0 < size < n); `size` may
+    be a numpy array of sizes."""
     return (n - 1) / (size * (n - size))
 
 
@@ -142,7 +143,7 @@ class ShapleyPlan:
             s = pairs.pop(0)
             self.enumerated += sorted({s, n - s})
             remaining -= count[s]
-        chosen = [0, full] + [m for m in range(1, full) if popcount(m) in self.enumerated]
+        chosen = [0, full] + self._enumerated_rows[0].tolist()
         if pairs:
             rng = np.random.default_rng(self.config.seed)
             for s, k in zip(pairs, _allocate(remaining // 2, [mass[s] for s in pairs])):
@@ -181,11 +182,10 @@ class ShapleyPlan:
         n, full = self.n, (1 << self.n) - 1
         rows, weights = [self._enumerated_rows[0]], [self._enumerated_rows[1]]
         for sampled in strata.values():
-            halves = np.stack([np.asarray(sampled, dtype=np.int64), full ^ np.asarray(sampled, dtype=np.int64)], axis=1)
-            halves = halves.reshape(-1)
-            sizes = np.bitwise_count(halves).astype(np.int64)
+            drawn = np.asarray(sampled, dtype=np.int64)
+            halves = np.stack([drawn, full ^ drawn], axis=1).reshape(-1)
             rows.append(halves)
-            weights.append((n - 1) / (sizes * (n - sizes)) / len(sampled))  # kernel_mass(n, size) / len(sampled)
+            weights.append(kernel_mass(n, np.bitwise_count(halves).astype(np.int64)) / len(sampled))
         masks = np.concatenate(rows)
         z = ((masks[:, None] >> np.arange(n)) & 1).astype(np.float64)
         y = np.array([values[m] for m in masks.tolist()]) - values[0]
