@@ -7,7 +7,9 @@ calibration used (5000+), registered galleries as `fairsplit world gallery` writ
 the world's τ and values (floor). Figures, each next to its goal:
 
 - two known artists mixed (one work each, weight 1): both recognised and both paid
-  (goal ≥ 95 % of cases), beside the same two artists named in the prompt (the styles path);
+  (goal ≥ 95 % of cases), beside the same two artists named in the prompt (the styles path)
+  and the world's own drawings of the same pairs through the same test (the ceiling: what
+  a generator that drew the truth would reach);
 - a work of an unknown artist — a name the text encoder never saw — mixed alone:
   recognised from its image (and, for contrast, the same artist *named* in the prompt);
 - a plain, unstyled image mixed under an artist's id (their registered gallery): not
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _results import RESULTS, record  # noqa: E402
 
 WORK_SEED = 5000  # works mixed in the cases: seeds no training, gallery or calibration used
+TRUTH_SEED = 7000  # the world's own drawings of the pairs (the two-known figure's ceiling)
 
 
 def main() -> None:
@@ -141,7 +144,19 @@ class MixingBench:
             return sum(all(p.recognised and r.shares[p.account] > 0 for p in r.players[1:]) for r in runs)
         one = sum(sum(p.recognised for p in r.players[1:]) >= 1 for r in results)
         return (f"{percent(both(results), n)}; at least one: {percent(one, n)}; {self._shares(results, pairs)} "
-                f"(named in the prompt instead: both {percent(both(named), n)})")
+                f"(named in the prompt instead: both {percent(both(named), n)}; "
+                f"{self._truth(contents, pairs)})")
+
+    def _truth(self, contents, pairs) -> str:
+        """The ceiling: the world's own drawing of each pair (no generator, no adapter) through
+        the same uplift test; seeded apart from the cases (the bench's draws are unchanged)."""
+        from fairsplit.recognition import default_tau
+        from fairsplit.world.cases import truth_uplifts
+
+        tau = default_tau("world")
+        hits = sum(min(truth_uplifts(self.models, self.galleries, c, pair, TRUTH_SEED + k).values()) >= tau
+                   for k, (c, pair) in enumerate(zip(contents, pairs)))
+        return f"the world's own drawings of the same pairs, no generator: both recognised {percent(hits, len(pairs))}"
 
     def unknown_work(self, n: int) -> str:
         from fairsplit import world

@@ -73,6 +73,29 @@ def uplifts(models, cases: Sequence[Case], galleries: dict[str, Gallery], render
     return [(p.uplift, p.id in world.KNOWN) for r in results for p in r.players if p.kind == "artist"]
 
 
+def truth_uplifts(models, galleries: dict[str, Gallery], content: str, artists: Sequence[str],
+                  seed: int) -> dict[str, float]:
+    """Each artist's style uplift (`fairsplit.recognition.style_uplift`, both ends) in the
+    world's own drawing of the prompt (`world.render`: no generator, no adapter), against
+    their registered gallery.
+
+    Why: it is what a generator that drew the world's truth would give the recognizability
+    test, so it bounds what any render of the same prompt can reach — the reference the
+    mixing and named-pair figures are read against. An unknown artist's uplift is 0 (the
+    truth ignores their name)."""
+    from fairsplit.recognition import style_uplift
+    from fairsplit.render import embed_images
+
+    def drawn(names) -> Image.Image:
+        return Image.fromarray(world.render(content, list(names), seed))
+    everyone, nobody = embed_images(models, [drawn(artists), drawn(())])
+    uplifts = {}
+    for artist in artists:
+        without, alone = embed_images(models, [drawn([a for a in artists if a != artist]), drawn([artist])])
+        uplifts[artist] = round(style_uplift(everyone, without, galleries[artist].vector, alone, nobody), 9)
+    return uplifts
+
+
 def calibrate(models, count: int = 60, seed: int = 0, renderer=None) -> Calibration:
     """τ for the world profile, by ROC over `count` labelled cases."""
     labelled = uplifts(models, labelled_cases(count, seed), world_galleries(models), renderer)

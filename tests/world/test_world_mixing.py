@@ -50,3 +50,22 @@ def test_an_unknown_artists_work_is_recognised_from_its_image_and_a_plain_image_
     least = models.spec.least_work_margin
     assert all(r.players[1].work_margin < least for r in plain)
     assert all(r.players[1].work_margin >= least for r in mixed)  # the unknown artists' own works pass it
+
+
+def test_the_worlds_own_drawing_of_a_pair_shows_both_styles_and_ignores_an_unknown_name():
+    """The mixing figure's ceiling (bench/fidelity_mixing.py): the world's truth for two named
+    styles is the mean of two drawings, and the uplift test finds both in it — except where
+    the truth itself hides one (dune's small waved triangle under ember's grain)."""
+    from fairsplit.recognition import default_tau
+    from fairsplit.world.cases import truth_uplifts
+
+    models, _, galleries = world_models()
+    tau = default_tau("world")
+    for content, pair, seed in [("circle", ("aster", "bramble"), 1), ("ring", ("ember", "fjord"), 2),
+                                ("square", ("cobalt", "dune"), 3)]:
+        assert min(truth_uplifts(models, galleries, content, pair, seed).values()) >= tau
+    assert truth_uplifts(models, galleries, "triangle", ("dune", "ember"), 6)["dune"] < tau
+    # an unknown name changes no drawing: its uplift is exactly 0, the known artist's is as alone
+    padded = truth_uplifts(models, galleries, "ring", ("aster", "iris"), 5)
+    assert padded["iris"] == 0.0
+    assert padded["aster"] == truth_uplifts(models, galleries, "ring", ("aster",), 5)["aster"] > tau
