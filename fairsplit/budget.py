@@ -25,10 +25,10 @@ from __future__ import annotations
 import struct
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
-
-from fairsplit.shapley import DEFAULT_BUDGET, DEFAULT_MAX_EXACT_PLAYERS
+if TYPE_CHECKING:  # imported where used: the limits are read by the settings of every command
+    from PIL import Image
 
 MAX_EVENT_WORK = 512 * 512 * 50 * 32
 MAX_IMAGE_PIXELS = 4096 * 4096
@@ -44,6 +44,8 @@ def coalition_renders(artists: int) -> int:
     """An upper bound on the renders one event needs: every coalition with the model
     (2^artists) when the game is solved exactly, else the sampling budget (and the two
     coalitions every estimate takes, the grand one and the model alone)."""
+    from fairsplit.shapley import DEFAULT_BUDGET, DEFAULT_MAX_EXACT_PLAYERS
+
     if artists + 1 <= DEFAULT_MAX_EXACT_PLAYERS:
         return 2 ** artists
     return DEFAULT_BUDGET + 2
@@ -83,6 +85,8 @@ def check_png_budget(png: bytes, what: str = "the image", limit: int = MAX_IMAGE
 def open_image(source: str | Path, limit: int = MAX_IMAGE_PIXELS) -> Image.Image:
     """A picture opened lazily (its pixels are not decoded yet) and checked to decode to at
     most `limit` pixels; BudgetError otherwise, with PIL's own bomb check made one sentence."""
+    from PIL import Image
+
     what = f"image {Path(source).name}"
     try:
         with warnings.catch_warnings():
