@@ -9,19 +9,21 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
 from ledger.errors import DatabaseUnavailableError, MoneyError, NotInitialisedError, first_line
+
+if TYPE_CHECKING:  # alembic is imported where migrations run (init, upgrades), not by every command
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(str(files("migrations")))  # the installed package, wherever it lives
 WRITE_OPTION = "ledger_write"
@@ -65,17 +67,48 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest migration's revision id: the one revision no migration names as its
+    `down_revision`.
+
+    Read from the migration files' two assignments, not through alembic's ScriptDirectory:
+    every command that opens the ledger checks the schema against it (`check_ready`), and
+    importing alembic for that one answer was a tenth of a second of each command's start.
+    tests/ledger/test_ledger_schema.py checks that alembic finds the same single head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        assigned = _module_constants(path, ("revision", "down_revision"))
+        revisions.add(assigned["revision"])
+        down = assigned.get("down_revision")
+        parents.update((down,) if isinstance(down, str) else down or ())
+    heads = sorted(revisions - parents)
+    if len(heads) != 1:
+        raise RuntimeError(f"The migrations in {MIGRATIONS_DIR} have {len(heads)} heads ({', '.join(heads)}), not one.")
+    return heads[0]
+
+
+def _module_constants(path: Path, names: tuple[str, ...]) -> dict:
+    """The literal values a module assigns at its top level to `names` (plain or annotated)."""
+    found = {}
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and target.id in names:
+            found[target.id] = ast.literal_eval(node.value)
+    return found
 
 
 def upgrade_to_head(url: str | Engine) -> str:
     """Bring the schema at `url` to the newest revision; returns the revision it was at before."""
+    from alembic import command
+
     engine = url if isinstance(url, Engine) else make_engine(url)
     config = alembic_config()
     try:

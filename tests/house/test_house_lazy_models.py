@@ -39,3 +39,19 @@ def test_the_offline_commands_import_no_database_layer():
     assert everything.returncode == 0 and alone.returncode == 0, everything.stderr + alone.stderr
     assert everything.stdout.strip() == "['sqlalchemy']"  # the check sees the database layer when it is loaded
     assert alone.stdout.strip() == "[]"
+
+
+def test_a_ledger_command_imports_no_migration_tool_and_no_numpy(tmp_path):
+    """`ledger verify` checks the schema's revision against the newest migration's, read from
+    the migration files (`ledger.books.db.head_revision`), so it needs neither alembic (which
+    `init` runs) nor the attribution's numpy."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    init = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--database-url", url, "init"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    code = ("import sys\nimport cli\ntry:\n    cli.app(['--database-url', sys.argv[1], 'ledger', 'verify'])\n"
+            "except SystemExit as exit:\n    code = exit.code\n"
+            "print(code, sorted(m for m in ('alembic', 'numpy', 'torch') if m in sys.modules), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code, url], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stderr.strip().splitlines()[-1] == "0 []", done.stderr
+    assert done.stdout.startswith("Ledger intact: 1 transfers verified"), done.stdout

@@ -44,3 +44,18 @@ def test_uninitialised_database_is_reported(database_url):
 def test_libpq_urls_use_psycopg():
     assert sqlalchemy_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert sqlalchemy_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_head_is_the_one_revision_nobody_builds_on_and_two_heads_are_refused(tmp_path, monkeypatch):
+    import shutil
+
+    import ledger.books.db as db
+
+    shutil.copytree(db.MIGRATIONS_DIR / "versions", tmp_path / "versions")
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", tmp_path)
+    head = head_revision()
+    assert head == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    (tmp_path / "versions" / "9999_branch.py").write_text(
+        'revision: str = "9999_branch"\ndown_revision: str | None = "0001_ledger_core"\n')
+    with pytest.raises(RuntimeError, match=rf"have 2 heads \({head}, 9999_branch\), not one"):
+        head_revision()
