@@ -10,7 +10,9 @@ for the bias-corrected values (floor) and the paper's (none):
   artist's share against the model's (distribution);
 - monotonicity: as a style's strength in the event's image rises (the image is the plain
   render blended with the styled one, weight 0 → 1), its artist's share does not fall;
-- padding: 1–3 unknown names added pay nothing and move the visible share ≤ 0.02;
+- padding: 1–3 unknown names added pay nothing and move the visible share ≤ 0.02; beside
+  it, the padded prompts attributed with the unpadded event's image ("same image"), which
+  separates what the method moves from what the generator's other image moves;
 - aliases: a second id with the same gallery, named beside the first, pays the pair
   ≤ the single artist's share + 0.02;
 - shell companies: a second id with *other* works of the same artist (held-out seeds),
@@ -258,7 +260,32 @@ class Bench:
                 moved.append(abs(b.shares[account] - a.shares[account]))
                 ok.append(unpaid and moved[-1] <= 0.02)
             out[name] = f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
+        out["floor after, same image"] = self._padding_same_image(cases, padded)
         return out
+
+    def _padding_same_image(self, cases, padded) -> str:
+        """The reference: each padded prompt attributed with the *unpadded* event's image, so
+        only the method sees the extra names (the generator draws nothing new): what the
+        method itself moves; the rest of the figure is the generator's other image."""
+        import dataclasses
+        import io
+
+        from fairsplit import world
+        from fairsplit.attribute import coalition_label
+
+        alone = self.run(cases, "floor", method={"keep_images": True})
+        requests = []
+        for case, result in zip(padded, alone):
+            buffer = io.BytesIO()
+            result.images[coalition_label([p.account for p in result.players])].save(buffer, format="PNG")
+            requests.append(dataclasses.replace(case.request(), image_png=buffer.getvalue()))
+        ok, moved = [], []
+        for case, a, b in zip(cases, alone, self.run(padded, "floor", requests=requests)):
+            account = f"artist:{case.artists[0]}"
+            unpaid = all(b.shares[p.account] == 0 for p in b.players if p.id in world.UNKNOWN)
+            moved.append(abs(b.shares[account] - a.shares[account]))
+            ok.append(unpaid and moved[-1] <= 0.02)
+        return f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
 
     def aliases(self, count):
         from fairsplit.world.cases import Case

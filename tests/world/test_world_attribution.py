@@ -60,6 +60,28 @@ def test_padding_with_unknown_names_pays_them_nothing_and_barely_moves_the_visib
     assert abs(share(padded, "cobalt") - share(alone, "cobalt")) <= 0.02
 
 
+def test_padding_moves_nothing_when_the_event_brings_the_same_image():
+    """What the bench's "same image" reference measures: the padded prompt with the unpadded
+    event's image. The method then sees only the extra names, and they change no share (the
+    image comes back through a PNG: the last digits of a float may differ): every move the
+    padding figure counts is the generator drawing another image."""
+    import dataclasses
+    import io
+
+    from fairsplit.attribute import coalition_label
+
+    models, renderer, stored = world_models()
+    config = AttributionConfig(value_correction="floor", keep_images=True)
+    for content, artist, seed in (("circle", "cobalt", 11), ("square", "bramble", 12)):
+        alone = attribute(Case(content, (artist,), seed).request(), models, stored, config, renderer)
+        image = io.BytesIO()
+        alone.images[coalition_label([p.account for p in alone.players])].save(image, format="PNG")
+        request = dataclasses.replace(Case(content, ("glacier", artist, "iris"), seed).request(), image_png=image.getvalue())
+        padded = attribute(request, models, stored, config, renderer)
+        assert share(padded, "glacier") == share(padded, "iris") == 0.0
+        assert share(padded, artist) == pytest.approx(share(alone, artist), abs=1e-6) and share(alone, artist) > 0
+
+
 def test_an_alias_with_the_same_gallery_pays_the_pair_no_more_than_the_artist_alone():
     _, _, stored = world_models()
     alone = split(Case("ring", ("ember",), 21))
