@@ -88,6 +88,7 @@ def truth_uplifts(models, galleries: dict[str, Gallery], content: str, artists: 
 
     def drawn(names) -> Image.Image:
         return Image.fromarray(world.render(content, list(names), seed))
+
     everyone, nobody = embed_images(models, [drawn(artists), drawn(())])
     uplifts = {}
     for artist in artists:

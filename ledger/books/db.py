@@ -86,6 +86,8 @@ def head_revision() -> str:
     parents: set[str] = set()
     for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
         assigned = _module_constants(path, ("revision", "down_revision"))
+        if "revision" not in assigned:  # not a revision script (alembic reads only those)
+            continue
         revisions.add(assigned["revision"])
         down = assigned.get("down_revision")
         parents.update((down,) if isinstance(down, str) else down or ())
@@ -99,8 +101,13 @@ def _module_constants(path: Path, names: tuple[str, ...]) -> dict:
     """The literal values a module assigns at its top level to `names` (plain or annotated)."""
     found = {}
     for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
-        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and target.id in names:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target = node.target
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in names:
             found[target.id] = ast.literal_eval(node.value)
     return found
 
