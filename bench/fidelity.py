@@ -240,7 +240,10 @@ class Bench:
                   f"v(A) {alone if alone is not None else '—'}, share {result.shares[account]:.3f}", file=sys.stderr)
 
     def padding(self, count):
+        import dataclasses
+
         from fairsplit import world
+        from fairsplit.attribute import event_image_png
         from fairsplit.world.cases import Case
 
         cases = self._known_cases(count)
@@ -253,34 +256,22 @@ class Bench:
         out = {}
         for name, method in (*PADDING_VERSIONS, ("floor soft gate", {"gate_width": self.tau})):
             alone, more = self.run(cases, "floor", method=method), self.run(padded, "floor", method=method)
-            ok, moved = [], []
-            for case, a, b in zip(cases, alone, more):
-                account = f"artist:{case.artists[0]}"
-                unpaid = all(b.shares[p.account] == 0 for p in b.players if p.id in world.UNKNOWN)
-                moved.append(abs(b.shares[account] - a.shares[account]))
-                ok.append(unpaid and moved[-1] <= 0.02)
-            out[name] = f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
-        out["floor after, same image"] = self._padding_same_image(cases, padded)
+            out[name] = self._padding_moves(cases, alone, more)
+        # the reference: each padded prompt attributed with the *unpadded* event's image, so only
+        # the method sees the extra names (the generator draws nothing new): what the method
+        # itself moves; the rest of the figure is the generator's other image
+        alone = self.run(cases, "floor", method={"keep_images": True})
+        same = [dataclasses.replace(c.request(), image_png=event_image_png(r)) for c, r in zip(padded, alone)]
+        out["floor after, same image"] = self._padding_moves(cases, alone, self.run(padded, "floor", requests=same))
         return out
 
-    def _padding_same_image(self, cases, padded) -> str:
-        """The reference: each padded prompt attributed with the *unpadded* event's image, so
-        only the method sees the extra names (the generator draws nothing new): what the
-        method itself moves; the rest of the figure is the generator's other image."""
-        import dataclasses
-        import io
-
+    @staticmethod
+    def _padding_moves(cases, alone, padded) -> str:
+        """Cases whose unknown names are paid 0 and whose visible share moved ≤ 0.02, and the largest move."""
         from fairsplit import world
-        from fairsplit.attribute import coalition_label
 
-        alone = self.run(cases, "floor", method={"keep_images": True})
-        requests = []
-        for case, result in zip(padded, alone):
-            buffer = io.BytesIO()
-            result.images[coalition_label([p.account for p in result.players])].save(buffer, format="PNG")
-            requests.append(dataclasses.replace(case.request(), image_png=buffer.getvalue()))
         ok, moved = [], []
-        for case, a, b in zip(cases, alone, self.run(padded, "floor", requests=requests)):
+        for case, a, b in zip(cases, alone, padded):
             account = f"artist:{case.artists[0]}"
             unpaid = all(b.shares[p.account] == 0 for p in b.players if p.id in world.UNKNOWN)
             moved.append(abs(b.shares[account] - a.shares[account]))

@@ -407,6 +407,14 @@ def coalition_label(members: Sequence[str]) -> str:
     return "+".join(account.split(":", 1)[1] for account in members)
 
 
+def event_image_png(result: AttributionResult) -> bytes:
+    """The event's image of a result attributed with `keep_images` (the grand coalition's
+    render), as the PNG a platform would send with the same event."""
+    buffer = io.BytesIO()
+    result.images[coalition_label([p.account for p in result.players])].save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _label(accounts: list[str], mask: int) -> str:
     return coalition_label([a for p, a in enumerate(accounts) if mask >> p & 1])
 

@@ -66,17 +66,15 @@ def test_padding_moves_nothing_when_the_event_brings_the_same_image():
     image comes back through a PNG: the last digits of a float may differ): every move the
     padding figure counts is the generator drawing another image."""
     import dataclasses
-    import io
 
-    from fairsplit.attribute import coalition_label
+    from fairsplit.attribute import event_image_png
 
     models, renderer, stored = world_models()
     config = AttributionConfig(value_correction="floor", keep_images=True)
     for content, artist, seed in (("circle", "cobalt", 11), ("square", "bramble", 12)):
         alone = attribute(Case(content, (artist,), seed).request(), models, stored, config, renderer)
-        image = io.BytesIO()
-        alone.images[coalition_label([p.account for p in alone.players])].save(image, format="PNG")
-        request = dataclasses.replace(Case(content, ("glacier", artist, "iris"), seed).request(), image_png=image.getvalue())
+        request = dataclasses.replace(Case(content, ("glacier", artist, "iris"), seed).request(),
+                                      image_png=event_image_png(alone))
         padded = attribute(request, models, stored, config, renderer)
         assert share(padded, "glacier") == share(padded, "iris") == 0.0
         assert share(padded, artist) == pytest.approx(share(alone, artist), abs=1e-6) and share(alone, artist) > 0
