@@ -267,16 +267,20 @@ class Bench:
 
     @staticmethod
     def _padding_moves(cases, alone, padded) -> str:
-        """Cases whose unknown names are paid 0 and whose visible share moved ≤ 0.02, and the largest move."""
+        """Cases whose unknown names are paid 0 and whose visible share moved ≤ 0.02, the largest
+        move, and the mean signed move with its standard error: whether padding *steers* the
+        visible share one way (what an attacker would need) or only jitters it."""
         from fairsplit import world
 
         ok, moved = [], []
         for case, a, b in zip(cases, alone, padded):
             account = f"artist:{case.artists[0]}"
             unpaid = all(b.shares[p.account] == 0 for p in b.players if p.id in world.UNKNOWN)
-            moved.append(abs(b.shares[account] - a.shares[account]))
-            ok.append(unpaid and moved[-1] <= 0.02)
-        return f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(moved):.4f}"
+            moved.append(b.shares[account] - a.shares[account])
+            ok.append(unpaid and abs(moved[-1]) <= 0.02)
+        error = np.std(moved, ddof=1) / np.sqrt(len(moved)) if len(moved) > 1 else 0.0
+        return (f"{100 * np.mean(ok):.1f} % ok, max |Δ| {max(map(abs, moved)):.4f}, "
+                f"mean Δ {np.mean(moved):+.4f} ± {error:.4f}")
 
     def aliases(self, count):
         from fairsplit.world.cases import Case

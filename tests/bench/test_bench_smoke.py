@@ -61,6 +61,8 @@ def test_fidelity_quick_mode_prints_every_figure_beside_its_goal():
     monotone = next(line for line in figures if line.startswith("monotone"))
     padding = next(line for line in figures if line.startswith("padding"))
     assert "floor soft gate" in monotone and "floor soft gate" in padding and "floor after, words kept" in padding
+    # each padding column with its mean signed move (does padding steer the share, or only jitter it?)
+    assert padding.count("mean Δ") == padding.count("% ok") == 5
 
 
 @pytest.mark.slow  # real processes or real compute, seconds
