@@ -253,16 +253,17 @@ class Bench:
             order = [*case.artists, *names]
             self.rng.shuffle(order)
             padded.append(Case(case.content, tuple(order), case.seed))
+        # today's defaults keep the event's images: the "same image" reference below reuses them
+        today = self.run(cases, "floor", method={"keep_images": True})
         out = {}
         for name, method in (*PADDING_VERSIONS, ("floor soft gate", {"gate_width": self.tau})):
-            alone, more = self.run(cases, "floor", method=method), self.run(padded, "floor", method=method)
-            out[name] = self._padding_moves(cases, alone, more)
+            alone = self.run(cases, "floor", method=method) if method else today
+            out[name] = self._padding_moves(cases, alone, self.run(padded, "floor", method=method))
         # the reference: each padded prompt attributed with the *unpadded* event's image, so only
         # the method sees the extra names (the generator draws nothing new): what the method
         # itself moves; the rest of the figure is the generator's other image
-        alone = self.run(cases, "floor", method={"keep_images": True})
-        same = [dataclasses.replace(c.request(), image_png=event_image_png(r)) for c, r in zip(padded, alone)]
-        out["floor after, same image"] = self._padding_moves(cases, alone, self.run(padded, "floor", requests=same))
+        same = [dataclasses.replace(c.request(), image_png=event_image_png(r)) for c, r in zip(padded, today)]
+        out["floor after, same image"] = self._padding_moves(cases, today, self.run(padded, "floor", requests=same))
         return out
 
     @staticmethod
