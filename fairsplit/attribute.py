@@ -39,7 +39,7 @@ from fairsplit.render import RenderJob, Renderer, adapter_name, embed_images, em
 from fairsplit.request import AttributionConfig, AttributionRequest, Gallery, Params
 from fairsplit.result import AttributionResult, CoalitionValue, Method, Player
 from fairsplit.shapley import ShapleyPlan, to_shares
-from fairsplit.styles import style_groups
+from fairsplit.styles import group_galleries, style_groups
 from fairsplit.values import (MODEL_BIT, artist_bits, coalition_prompt, coalition_values, cosine,
                               image_floor)
 
@@ -312,7 +312,8 @@ def _finish(event: _Event, models: Models, config: AttributionConfig) -> Attribu
         event.original_mask((1 << len(event.kept)) - 1),
         event.anchor,
         event.embeddings,
-        [g.vector for g in event.galleries],
+        group_galleries([g.vector for g in event.galleries], [[p - 1 for p in group] for group in event.kept[1:]],
+                        event.anchor),
         _text_rescale(event, models) if config.mode == "text" and event.n_artists else None,
         event.floor,
     )

@@ -31,3 +31,15 @@ def test_the_distance_separates_other_works_of_one_artist_from_distinct_artists_
     assert chosen.tau == pytest.approx(0.21) and chosen.recall == 1.0 and chosen.false_positive_rate == 0.0
     overlapping = choose_distance(same=[0.05, 0.4], distinct=[0.2, 0.9, 0.95])
     assert overlapping.recall == 1.0 and overlapping.false_positive_rate == pytest.approx(1 / 3)
+
+
+def test_a_group_is_valued_with_its_least_resembling_members_gallery_and_others_keep_theirs():
+    from fairsplit.styles import group_galleries
+
+    image = unit(1, 0)
+    near, nearer, far, alone = unit(1, 0.5), unit(1, 0.2), unit(1, 2), unit(0, 1)
+    chosen = group_galleries([near, nearer, far, alone], [[0, 1, 2], [3]], image)
+    assert all(np.array_equal(chosen[j], far) for j in (0, 1, 2)) and chosen[3] is alone
+    # the unit mean of a group's galleries may fit the image better than any of them: never used
+    mean = (near + far) / np.linalg.norm(near + far)
+    assert float(image @ mean) > float(image @ far)

@@ -3,11 +3,13 @@ stay in the model's renders; one style split across ids is one group player."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from fairsplit import world
-from fairsplit.attribute import AttributionConfig, attribute
+from fairsplit.attribute import AttributionConfig, attribute, event_image_png
 from fairsplit.gallery import embed_gallery
 from fairsplit.render import RenderJob, embed_pixels
 from fairsplit.styles import style_distance
@@ -44,7 +46,13 @@ def test_a_shell_company_with_other_works_is_one_group_player_and_the_pair_earns
     config = AttributionConfig(tau=-1.0)  # both ids in the game, whatever their uplift
     alone = attribute(Case("ring", ("ember",), 21).request(), models, stored, config, renderer)
     request = Case("ring", ("ember", "ember-2"), 21).request({"ember-2": "ember"})
-    both = attribute(request, models, {**stored, "ember-2": shell}, config, renderer)
+    both = attribute(request, models, {**stored, "ember-2": shell}, replace(config, keep_images=True), renderer)
+    # on the very image the pair's prompt made, ember alone is valued at what the group is: the
+    # group takes its least resembling member's gallery, never a mean that fits the image better
+    same_image = replace(Case("ring", ("ember",), 21).request(), image_png=event_image_png(both))
+    alone_on_it = attribute(same_image, models, stored, config, renderer)
+    group_total = both.shares["artist:ember"] + both.shares["artist:ember-2"]
+    assert group_total == pytest.approx(alone_on_it.shares["artist:ember"], abs=1e-6)
     players = {p.id: p for p in both.players}
     assert players["ember"].group == players["ember-2"].group == "ember"
     assert both.shares["artist:ember"] == both.shares["artist:ember-2"]  # split equally within the group
