@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from fairsplit.calibration import Calibration, choose_tau
+from fairsplit.calibration import Calibration, rates
 
 
 def style_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -85,11 +85,18 @@ def group_galleries(galleries: Sequence[np.ndarray], groups: Sequence[Sequence[i
 
 
 def choose_distance(same: Sequence[float], distinct: Sequence[float]) -> Calibration:
-    """The style distance by ROC: "distance < d ⇒ the same artist", with the largest Youden J,
-    halfway between the neighbouring distances it separates (`calibration.choose_tau` on
-    negated distances; ties go to the smaller distance, fewer refusals of distinct artists).
-    The returned `tau` is the distance; precision and recall are of "same artist"."""
-    chosen = choose_tau([-d for d in [*same, *distinct]], [True] * len(same) + [False] * len(distinct))
-    return Calibration(round(-chosen.tau, 6), chosen.precision, chosen.recall, chosen.false_positive_rate,
-                       chosen.cases, chosen.visible,
-                       "max Youden J (recall of the same artist − rate of distinct artists refused), midway")
+    """The style distance: "distance < d ⇒ the same artist", with every same-artist pair
+    within (a shell company is always refused; an operator can allow a distinct artist
+    that collides, never undo a payment to a shell company), then as few distinct pairs
+    as that allows: halfway between the farthest same-artist pair and the next distinct
+    distance beyond it. The returned `tau` is the distance; precision and recall are of
+    "same artist" (`calibration.rates` on negated distances)."""
+    if not same or not distinct:
+        raise ValueError("calibrating the style distance needs same-artist and distinct-artist pairs")
+    farthest = max(same)
+    beyond = [d for d in distinct if d > farthest]
+    distance = round((farthest + min(beyond)) / 2 if beyond else farthest + 1e-6, 6)
+    labels = [True] * len(same) + [False] * len(distinct)
+    precision, recall, fpr = rates([-d for d in [*same, *distinct]], labels, -distance)
+    return Calibration(distance, precision, recall, fpr, len(labels), len(same),
+                       "every same-artist pair within, then fewest distinct pairs: midway beyond the farthest")

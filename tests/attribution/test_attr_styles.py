@@ -33,6 +33,17 @@ def test_the_distance_separates_other_works_of_one_artist_from_distinct_artists_
     assert overlapping.recall == 1.0 and overlapping.false_positive_rate == pytest.approx(1 / 3)
 
 
+def test_the_distance_keeps_every_same_artist_pair_within_even_where_many_distinct_pairs_collide():
+    # Youden's J would stop at 0.15 (two of three same-artist pairs, no distinct one): a shell
+    # company with the third gallery would register; the rule refuses it and lets an operator
+    # allow the distinct artists that collide
+    chosen = choose_distance(same=[0.05, 0.1, 0.6], distinct=[0.2, 0.3, 0.4, 0.7])
+    assert chosen.tau == pytest.approx(0.65) and chosen.recall == 1.0
+    assert chosen.false_positive_rate == pytest.approx(3 / 4)
+    with pytest.raises(ValueError):
+        choose_distance(same=[], distinct=[0.2])
+
+
 def test_a_group_is_valued_with_its_least_resembling_members_gallery_and_others_keep_theirs():
     from fairsplit.styles import group_galleries
 
