@@ -27,4 +27,4 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
     first = train(tmp_path / "a" / "model", seed=3, **steps)
     second = train(tmp_path / "b" / "model", seed=3, **steps)
     assert first["weights"] == second["weights"]
-    assert first["world"] == second["world"] == "fairsplit-world-v3-seed3"
+    assert first["world"] == second["world"] == "fairsplit-world-v4-seed3"
