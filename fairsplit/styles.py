@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from fairsplit.calibration import Calibration, rates
+from fairsplit.values import cosine
 
 
 def style_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -78,7 +79,7 @@ def group_galleries(galleries: Sequence[np.ndarray], groups: Sequence[Sequence[i
     chosen = list(galleries)
     for group in groups:
         if len(group) > 1:
-            least = min(group, key=lambda j: float(image @ galleries[j]) / float(np.linalg.norm(galleries[j])))
+            least = min(group, key=lambda j: cosine(image, galleries[j]))
             for j in group:
                 chosen[j] = galleries[least]
     return chosen

@@ -243,13 +243,14 @@ def train_clip(captions, images, tokenizer, processor, steps: int, seed: int, lo
     gen = torch.Generator().manual_seed(seed + 5)
     for step in range(steps):
         pick = torch.randint(len(captions), (128,), generator=gen)
-        out = clip(input_ids=ids[pick], pixel_values=pixels[pick])
+        batch = pixels[pick]
+        out = clip(input_ids=ids[pick], pixel_values=batch)
         # several pairs of a batch can share a caption: all of them are positives
         target = (labels[pick][:, None] == labels[pick][None, :]).float()
         target = target / target.sum(1, keepdim=True)
         loss = 0.5 * (F.cross_entropy(out.logits_per_image, target) + F.cross_entropy(out.logits_per_text, target))
         if mixup:
-            loss = loss + _mixup_loss(clip, pixels[pick], out.text_embeds, target, mixup, gen)
+            loss = loss + _mixup_loss(clip, batch, out.text_embeds, target, mixup, gen)
         opt.zero_grad()
         loss.backward()
         opt.step()
