@@ -43,7 +43,7 @@ def test_an_unknown_artists_work_is_recognised_from_its_image_and_a_plain_image_
         _requests(lambda a, s: Style(a, work=make_work(a, _png(world.draw("triangle", world.PLAIN, 7000 + s))))),
         models, galleries, renderer=renderer)
     paid = [r.shares[f"artist:{a}"] > 0 and r.players[1].recognised for r, (a, _, _) in zip(mixed, CASES)]
-    assert sum(paid) >= 3, [r.players[1].uplift for r in mixed]  # 3 of 6 here; 75–85 % held out (bench)
+    assert sum(paid) >= 3, [r.players[1].uplift for r in mixed]  # the bench: 65–80 % held out (world v5)
     assert not any(r.players[1].recognised for r in named)
     # a plain image is no artist's work: the work check refuses every one, whatever its uplift
     assert all(r.shares[f"artist:{a}"] == 0 for r, (a, _, _) in zip(plain, CASES))
@@ -54,8 +54,10 @@ def test_an_unknown_artists_work_is_recognised_from_its_image_and_a_plain_image_
 
 def test_the_worlds_own_drawing_of_a_pair_shows_both_styles_and_ignores_an_unknown_name():
     """The mixing figure's ceiling (bench/fidelity_mixing.py): the world's truth for two named
-    styles is the mean of two drawings, and the uplift test finds both in it — except where
-    the truth itself hides one (cobalt's small checked stripes under ember's grain)."""
+    styles is the mean of two drawings, and the uplift test finds both in it — since world
+    v5 also where v4's CLIP lost one (cobalt's small checked stripes under ember's grain:
+    CLIP now sees as many two-artist images as one-artist ones; all 15 known pairs × 6
+    contents × 2 seeds found, against 175 of 180 on v4)."""
     from fairsplit.recognition import default_tau
     from fairsplit.world.cases import truth_uplifts
 
@@ -64,7 +66,7 @@ def test_the_worlds_own_drawing_of_a_pair_shows_both_styles_and_ignores_an_unkno
     for content, pair, seed in [("circle", ("aster", "bramble"), 1), ("ring", ("ember", "fjord"), 2),
                                 ("square", ("cobalt", "dune"), 3)]:
         assert min(truth_uplifts(models, galleries, content, pair, seed).values()) >= tau
-    assert truth_uplifts(models, galleries, "stripes", ("cobalt", "ember"), 21)["cobalt"] < tau
+    assert truth_uplifts(models, galleries, "stripes", ("cobalt", "ember"), 21)["cobalt"] >= tau
     # an unknown name changes no drawing: its uplift is exactly 0, the known artist's is as alone
     padded = truth_uplifts(models, galleries, "ring", ("aster", "iris"), 5)
     assert padded["iris"] == 0.0
