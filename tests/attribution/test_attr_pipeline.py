@@ -127,6 +127,9 @@ def test_lora_changes_only_the_coalitions_of_its_artist(tiny, tmp_path, model_so
         return embed_images(tiny, [img])[0]
 
     for label in with_lora:
-        same = np.allclose(np.asarray(with_lora[label]), np.asarray(plain[label]))
-        assert same == ("van-gogh" not in label), label
+        # the two runs batch the renders differently (the LoRA's coalitions apart), and a
+        # multi-threaded CPU matmul may round a pixel the other way: one level of 255 is the
+        # same render; the LoRA moves its coalitions by far more
+        moved = np.abs(np.asarray(with_lora[label], dtype=int) - np.asarray(plain[label], dtype=int)).max()
+        assert (moved <= 1) == ("van-gogh" not in label), (label, moved)
     assert not np.allclose(emb(with_lora["sd-1.5+van-gogh"]), emb(plain["sd-1.5+van-gogh"]))
