@@ -69,12 +69,12 @@ def made_up_name(rng: np.random.Generator) -> str:
             return name
 
 
-def padded(content: str, names: list[str], rng: np.random.Generator, count: int) -> str:
-    """The prompt of `content` by `names` with `count` made-up names inserted at random places."""
-    names = list(names)
+def padded(content: str, artists: list[str], rng: np.random.Generator, count: int) -> str:
+    """The world's prompt of `content` by `artists` with `count` made-up names inserted at random places."""
+    names = list(artists)
     for _ in range(count):
-        names.insert(int(rng.integers(len(names) + 1)), world.phrase(made_up_name(rng)))
-    return ", ".join([world.content_prompt(content), *names])
+        names.insert(int(rng.integers(len(names) + 1)), made_up_name(rng))
+    return world.prompt(content, names)
 
 
 def generator_samples(count: int, seed: int) -> tuple[list[str], np.ndarray, list[str]]:
@@ -91,13 +91,12 @@ def generator_samples(count: int, seed: int) -> tuple[list[str], np.ndarray, lis
         r = rng.uniform()
         artists = [] if r < 0.25 else rng.choice(known, 1 if r < 0.8 else 2, replace=False).tolist()
         image = world.render(content, artists, int(rng.integers(2**31)))
-        names = [world.phrase(a) for a in artists]
         pad = int(rng.integers(1, 4)) if rng.uniform() < PADDED else 0
-        text = padded(content, names, rng, pad)
+        text = padded(content, artists, rng, pad)
         empty = rng.uniform() < 0.08
         prompts.append("" if empty else text)
         images.append(image)
-        alternates.append("" if empty else padded(content, names, other, 0 if pad else int(other.integers(1, 4))))
+        alternates.append("" if empty else padded(content, artists, other, 0 if pad else int(other.integers(1, 4))))
     return prompts, np.stack(images), alternates
 
 

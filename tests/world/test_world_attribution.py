@@ -164,7 +164,7 @@ def test_the_worker_serves_a_world_event_and_its_signed_result_names_the_world_a
     attributor = Attributor(lambda ids: {a: g for a, g in stored.items() if a in ids},
                             load_worker_key(tmp_path / "keys"), AttributionConfig(), load=lambda profile: models)
     body = sample_event(random.Random(1), "acme")
-    body.update(model={"id": "world-sd", "revision": "v4"}, content="a ring", seed=5,
+    body.update(model={"id": "world-sd", "revision": "v5"}, content="a ring", seed=5,
                 styles=[{"artist_id": "fjord", "phrase": "by fjord"}, {"artist_id": "heron", "phrase": "by heron"}],
                 prompt="a ring, by fjord, by heron")
     body["params"] = {"steps": 12, "guidance": 3.0, "width": 32, "height": 32}  # the world's own size
