@@ -323,7 +323,6 @@ def train(out: Path, seed: int = 0, vae_steps: int = 400, generator_steps: int =
 
     from fairsplit.profiles import image_processor_class
 
-    torch.set_num_threads(2)
     started = time.monotonic()
     out = Path(out)
     work = out.with_name(out.name + ".partial")
@@ -363,22 +362,6 @@ def train(out: Path, seed: int = 0, vae_steps: int = 400, generator_steps: int =
     return manifest
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--vae-steps", type=int, default=400)
-    parser.add_argument("--generator-steps", type=int, default=2000)
-    parser.add_argument("--clip-steps", type=int, default=800)
-    parser.add_argument("--samples", type=int, default=12000)
-    args = parser.parse_args()
-    train(args.out, args.seed, args.vae_steps, args.generator_steps, args.clip_steps, args.samples)
-
-
-if __name__ == "__main__":
-    main()
-
-
 def train_lora(model_dir: Path, artist: str, out: Path, steps: int = 200, seed: int = 0, rank: int = 8,
                samples: int = 600, log=print) -> Path:
     """DreamBooth analogue: a LoRA on the world's UNet that teaches it `artist`'s style
@@ -389,7 +372,6 @@ def train_lora(model_dir: Path, artist: str, out: Path, steps: int = 200, seed: 
     from peft.utils import get_peft_model_state_dict
     from transformers import AutoTokenizer, CLIPTextModel
 
-    torch.set_num_threads(2)
     root = Path(model_dir) / "sd"
     unet = UNet2DConditionModel.from_pretrained(root / "unet")
     vae = AutoencoderKL.from_pretrained(root / "vae").eval()
@@ -423,3 +405,20 @@ def train_lora(model_dir: Path, artist: str, out: Path, steps: int = 200, seed: 
             log(f"lora {artist} step {step} loss {loss.item():.4f}")
     StableDiffusionPipeline.save_lora_weights(out, unet_lora_layers=get_peft_model_state_dict(unet))
     return Path(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vae-steps", type=int, default=400)
+    parser.add_argument("--generator-steps", type=int, default=2000)
+    parser.add_argument("--clip-steps", type=int, default=800)
+    parser.add_argument("--samples", type=int, default=12000)
+    args = parser.parse_args()
+    torch.set_num_threads(2)  # the committed weights' machine: two cores
+    train(args.out, args.seed, args.vae_steps, args.generator_steps, args.clip_steps, args.samples)
+
+
+if __name__ == "__main__":
+    main()

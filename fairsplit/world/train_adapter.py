@@ -113,7 +113,6 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = 300
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from transformers import CLIPModel
 
-    torch.set_num_threads(2)
     started = time.monotonic()
     model_dir = Path(model_dir)
     out = model_dir / FOLDER
@@ -216,6 +215,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=9000)
     parser.add_argument("--stop-at", type=int, default=None, help="stop after this many steps of the schedule")
     args = parser.parse_args()
+    torch.set_num_threads(2)  # the committed weights' machine: two cores
     manifest = train_adapter(args.model_dir, args.seed, args.steps, args.samples, stop_at=args.stop_at)
     print(f"trained the image adapter in {manifest['ip_adapter']['train_seconds']} s")
 

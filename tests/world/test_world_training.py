@@ -24,11 +24,17 @@ def test_the_committed_weights_match_their_manifest_and_fit_the_budget():
 
 @pytest.mark.slow
 def test_training_is_deterministic_for_a_seed(tmp_path):
-    """Two optimiser steps of each part (the second one reads the state the first left)."""
+    """Two optimiser steps of each part (the second one reads the state the first left).
+    Training leaves the process's torch thread count alone (only the script sets it): a
+    later test in the same worker that compares floats with a fresh process relies on it."""
+    import torch
+
+    threads = torch.get_num_threads()
     steps = dict(vae_steps=2, generator_steps=2, clip_steps=2, samples=64, log=lambda _: None)
     first = train(tmp_path / "a" / "model", seed=3, **steps)
     second = train(tmp_path / "b" / "model", seed=3, **steps)
     assert first["weights"] == second["weights"]
+    assert torch.get_num_threads() == threads
     assert first["world"] == second["world"] == "fairsplit-world-v5-seed3"
 
 
