@@ -181,7 +181,7 @@ def mix_arguments(adapter: ImageAdapter, works: Sequence[Sequence[tuple[bytes, f
     masks = torch.zeros(len(works), len(unique), 1, 1)
     for row, mix in enumerate(works):
         for png, weight in mix:
-            masks[row, column[png]] = weight
+            masks[row, column[png]] += weight  # two artists mixing the same PNG: both weights count
     if guidance:
         embeds, masks = torch.cat([torch.zeros_like(embeds), embeds]), torch.cat([masks, masks])
     return {"ip_adapter_image_embeds": [embeds], "cross_attention_kwargs": {"ip_adapter_masks": [masks]}}

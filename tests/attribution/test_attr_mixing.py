@@ -45,6 +45,19 @@ def test_a_work_renders_the_same_alone_or_batched_with_other_mixes(tiny):
     assert (half.int() - alone.int()).abs().max() > 8  # the weight is the work's scale
 
 
+def test_the_same_work_mixed_by_two_artists_counts_both_weights(tiny):
+    """Works are embedded once per PNG; two artists who mix the same PNG at 0.5 each
+    condition the render as that PNG at 1.0 — neither weight is lost to the other."""
+    a = flat_png(12)
+    params = tiny.default_params
+    whole, halves, half = Renderer(tiny).render_pixels([
+        RenderJob("a cat", 5, params, works=((a, 1.0),)),
+        RenderJob("a cat", 5, params, works=((a, 0.5), (a, 0.5))),
+        RenderJob("a cat", 5, params, works=((a, 0.5),))])
+    assert (halves.int() - whole.int()).abs().max() <= 1
+    assert (halves.int() - half.int()).abs().max() > 8
+
+
 def test_the_same_mix_gives_the_same_split(tiny):
     first = attribute(_mix(tiny, (1.0, 0.5)), tiny, config=AttributionConfig(tau=-1.0))
     second = attribute(_mix(tiny, (1.0, 0.5)), tiny, config=AttributionConfig(tau=-1.0))
