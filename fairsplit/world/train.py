@@ -59,6 +59,7 @@ LATENT_SCALE_KEY = "scaling_factor"
 PADDED = 0.4  # share of generator prompts padded with 1–3 made-up names (same image)
 MIXUP = 0.5  # share of each CLIP batch also seen blended with another of its images
 INVARIANCE = 10.0  # weight of the generator's padding-invariance loss (module docstring)
+THREADS = 2  # torch threads the scripts train with: the committed weights' machine had two cores
 
 
 def made_up_name(rng: np.random.Generator) -> str:
@@ -416,7 +417,7 @@ def main() -> None:
     parser.add_argument("--clip-steps", type=int, default=800)
     parser.add_argument("--samples", type=int, default=12000)
     args = parser.parse_args()
-    torch.set_num_threads(2)  # the committed weights' machine: two cores
+    torch.set_num_threads(THREADS)
     train(args.out, args.seed, args.vae_steps, args.generator_steps, args.clip_steps, args.samples)
 
 

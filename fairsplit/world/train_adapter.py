@@ -38,9 +38,10 @@ import torch.nn.functional as F
 
 from fairsplit import world
 from fairsplit.adapter import ImageAdapter, loaded_adapter, random_adapter, save_adapter
-from fairsplit.world.train import DEFAULT_OUT, lr_schedule, random_style, to_unit, token_ids, weight_hashes
+from fairsplit.world.train import DEFAULT_OUT, THREADS, lr_schedule, random_style, to_unit, token_ids, weight_hashes
 
 ADAPTER_VERSION = "2"
+STEPS, SAMPLES = 3000, 9000  # version 2's length (module docstring)
 FOLDER = "ip_adapter"
 
 
@@ -107,7 +108,7 @@ def _pngs(images: np.ndarray) -> list[bytes]:
     return out
 
 
-def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = 3000, samples: int = 9000,
+def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STEPS, samples: int = SAMPLES,
                   lr: float = 2e-3, batch: int = 16, log=print, checkpoint: int = 0, stop_at: int | None = None) -> dict:
     """Train for `steps` of the learning-rate schedule, or stop after `stop_at` of them."""
     from diffusers import DDPMScheduler, StableDiffusionPipeline
@@ -211,11 +212,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--samples", type=int, default=9000)
+    parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--samples", type=int, default=SAMPLES)
     parser.add_argument("--stop-at", type=int, default=None, help="stop after this many steps of the schedule")
     args = parser.parse_args()
-    torch.set_num_threads(2)  # the committed weights' machine: two cores
+    torch.set_num_threads(THREADS)
     manifest = train_adapter(args.model_dir, args.seed, args.steps, args.samples, stop_at=args.stop_at)
     print(f"trained the image adapter in {manifest['ip_adapter']['train_seconds']} s")
 
