@@ -17,6 +17,13 @@ per coalition in one batch: all the call's works go in as `ip_adapter_image_embe
 with masks diffusers attends to each work separately and adds `weight × attention`, so a
 work missing from a coalition (weight 0) adds exactly nothing and coalitions of different
 subsets share one pipeline call (`mix_arguments`).
+
+Two input formats, told apart by the projection the file loads as (the rule diffusers'
+own pipeline applies): the plain adapter (`ImageProjection`, 4 tokens from the pooled,
+projected embedding; SD 1.5's `ip-adapter_sd15`) and the patch formats (IP-Adapter Full
+and Plus: tokens from the encoder's penultimate hidden states, one per patch or a
+resampler's queries; `ip-adapter-plus_sd15`, the world's version 3). `embed` and the
+unconditional branch follow the loaded one.
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ from PIL import Image
 
 from fairsplit.pixels import ClipInput, clip_input, from_pil, group_by_size
 
-TOKENS = 4  # context tokens per work (the IP-Adapter's `ImageProjection`)
+TOKENS = 4  # context tokens per work of the plain format (the IP-Adapter's `ImageProjection`)
+LAYOUTS = ("plain", "full")  # what `random_adapter` builds: pooled embedding → 4 tokens, or one token per patch
 WEIGHT_NAME = "ip-adapter.safetensors"
 
 
@@ -67,28 +75,60 @@ def cross_attention_layers(unet) -> list[tuple[int, str, int]]:
     return layers
 
 
-def random_adapter(unet, embed_dim: int, seed: int) -> dict[str, torch.Tensor]:
+def random_adapter(unet, embed_dim: int, seed: int, layout: str = "plain") -> dict[str, torch.Tensor]:
     """An IP-Adapter state dict in the file's layout ("image_proj.*", "ip_adapter.<id>.*")
-    with seeded random weights, shaped for `unet` and an image encoder of `embed_dim`."""
+    with seeded random weights, shaped for `unet` and an image encoder of `embed_dim`:
+    "plain" projects the pooled embedding to TOKENS tokens, "full" maps every patch of the
+    penultimate hidden states (width `embed_dim`) to a token through an MLP (the
+    IP-Adapter Full file format, `proj.0`/`proj.2` linear, `proj.3` norm)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"an adapter layout is one of {', '.join(LAYOUTS)}")
     gen = torch.Generator().manual_seed(seed)
     width = unet.config.cross_attention_dim
-    state = {
-        "image_proj.proj.weight": torch.randn(TOKENS * width, embed_dim, generator=gen) * embed_dim ** -0.5,
-        "image_proj.proj.bias": torch.zeros(TOKENS * width),
-        "image_proj.norm.weight": torch.ones(width),
-        "image_proj.norm.bias": torch.zeros(width),
-    }
+    if layout == "plain":
+        state = {
+            "image_proj.proj.weight": torch.randn(TOKENS * width, embed_dim, generator=gen) * embed_dim ** -0.5,
+            "image_proj.proj.bias": torch.zeros(TOKENS * width),
+            "image_proj.norm.weight": torch.ones(width),
+            "image_proj.norm.bias": torch.zeros(width),
+        }
+    else:
+        state = {
+            "image_proj.proj.0.weight": torch.randn(embed_dim, embed_dim, generator=gen) * embed_dim ** -0.5,
+            "image_proj.proj.0.bias": torch.zeros(embed_dim),
+            "image_proj.proj.2.weight": torch.randn(width, embed_dim, generator=gen) * embed_dim ** -0.5,
+            "image_proj.proj.2.bias": torch.zeros(width),
+            "image_proj.proj.3.weight": torch.ones(width),
+            "image_proj.proj.3.bias": torch.zeros(width),
+        }
     for key_id, _, hidden in cross_attention_layers(unet):
         for part in ("to_k_ip", "to_v_ip"):
             state[f"ip_adapter.{key_id}.{part}.weight"] = torch.randn(hidden, width, generator=gen) * width ** -0.5
     return state
 
 
+def uses_hidden_states(unet) -> bool:
+    """Whether the loaded adapter reads the image encoder's penultimate hidden states (Full,
+    Plus) rather than its pooled embedding (plain): diffusers' pipeline's own rule."""
+    from diffusers.models.embeddings import ImageProjection
+
+    return not isinstance(unet.encoder_hid_proj.image_projection_layers[0], ImageProjection)
+
+
 def loaded_adapter(unet) -> dict[str, torch.Tensor]:
-    """The state dict (file layout) of the IP-Adapter loaded in `unet` (after training)."""
+    """The state dict (file layout) of the plain or Full IP-Adapter loaded in `unet` (after
+    training)."""
+    from diffusers.models.embeddings import IPAdapterFullImageProjection
+
     proj = unet.encoder_hid_proj.image_projection_layers[0]
-    state = {"image_proj.proj.weight": proj.image_embeds.weight, "image_proj.proj.bias": proj.image_embeds.bias,
-             "image_proj.norm.weight": proj.norm.weight, "image_proj.norm.bias": proj.norm.bias}
+    if isinstance(proj, IPAdapterFullImageProjection):
+        first, second = proj.ff.net[0].proj, proj.ff.net[2]
+        state = {"image_proj.proj.0.weight": first.weight, "image_proj.proj.0.bias": first.bias,
+                 "image_proj.proj.2.weight": second.weight, "image_proj.proj.2.bias": second.bias,
+                 "image_proj.proj.3.weight": proj.norm.weight, "image_proj.proj.3.bias": proj.norm.bias}
+    else:
+        state = {"image_proj.proj.weight": proj.image_embeds.weight, "image_proj.proj.bias": proj.image_embeds.bias,
+                 "image_proj.norm.weight": proj.norm.weight, "image_proj.norm.bias": proj.norm.bias}
     processors = unet.attn_processors
     for key_id, name, _ in cross_attention_layers(unet):
         state[f"ip_adapter.{key_id}.to_k_ip.weight"] = processors[name].to_k_ip[0].weight
@@ -107,16 +147,16 @@ def save_adapter(folder: Path, state: dict[str, torch.Tensor], image_encoder) ->
     return AdapterSource(str(folder))
 
 
-def build_random_adapter(folder: Path, unet, seed: int, image_size: int) -> AdapterSource:
-    """A tiny IP-Adapter from a config (the tiny profile's): a seeded random two-layer
-    CLIP vision encoder with projection and a random adapter for `unet`."""
+def build_random_adapter(folder: Path, unet, seed: int, image_size: int, layout: str = "plain") -> AdapterSource:
+    """A tiny IP-Adapter from a config (the tiny profile's, plain): a seeded random
+    two-layer CLIP vision encoder with projection and a random adapter for `unet`."""
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     torch.manual_seed(seed)
     encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=image_size,
         patch_size=8, projection_dim=32))
-    return save_adapter(folder, random_adapter(unet, 32, seed + 1), encoder)
+    return save_adapter(folder, random_adapter(unet, 32, seed + 1, layout), encoder)  # hidden = projection = 32
 
 
 class ImageAdapter:
@@ -129,6 +169,7 @@ class ImageAdapter:
         self.loaded = False
         self.encoder = None
         self.processor = None
+        self.hidden_states = False  # the loaded adapter reads patches (Full, Plus), not the pooled embedding
 
     def use(self, pipe, accelerator, on: bool) -> None:
         if on == self.loaded:
@@ -151,30 +192,49 @@ class ImageAdapter:
             raise ValueError(f"the image adapter {src.path[:80]} could not be loaded "
                              f"({type(exc).__name__}: {str(exc)[:120]})") from None
         self.encoder, self.processor = pipe.image_encoder.eval(), pipe.feature_extractor
+        self.hidden_states = uses_hidden_states(pipe.unet)
         self.loaded = True
+
+    def _encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        """What the loaded adapter projects, for a batch of encoder inputs (as diffusers'
+        `encode_image`): the pooled embeddings (n, dim), not normalised, or the penultimate
+        hidden states (n, patches + 1, width)."""
+        pixels = pixels.to(device=self.encoder.device, dtype=self.encoder.dtype)
+        if self.hidden_states:
+            return self.encoder(pixel_values=pixels, output_hidden_states=True).hidden_states[-2]
+        return self.encoder(pixel_values=pixels).image_embeds
 
     @torch.inference_mode()
     def embed(self, pngs: Sequence[bytes]) -> torch.Tensor:
-        """The image encoder's embeddings (n, dim) of works given as PNG bytes (what the
-        adapter projects; not normalised, as diffusers' `encode_image` leaves them)."""
+        """The adapter's input for each work given as PNG bytes (`_encode`), in order."""
         spec = ClipInput.of(self.processor)
         pixels = [from_pil(Image.open(io.BytesIO(png)).convert("RGB")) for png in pngs]
         rows: list[torch.Tensor | None] = [None] * len(pixels)
         for indices in group_by_size(pixels).values():  # one encoder batch per size
-            batch = torch.stack([pixels[i] for i in indices]).to(self.encoder.device)
-            out = self.encoder(pixel_values=clip_input(batch, spec).to(self.encoder.dtype)).image_embeds
+            out = self._encode(clip_input(torch.stack([pixels[i] for i in indices]), spec))
             for i, row in zip(indices, out):
                 rows[i] = row
         return torch.stack(rows)
+
+    @torch.inference_mode()
+    def unconditional(self, like: torch.Tensor) -> torch.Tensor:
+        """The unconditional branch's input, shaped like `embed`'s rows `like`: zeros for the
+        plain adapter; for the patch formats the hidden states of an all-zero encoder
+        input — both as diffusers' `encode_image` makes them (and as the world's adapter
+        was trained)."""
+        if not self.hidden_states:
+            return torch.zeros_like(like)
+        size = self.encoder.config.image_size
+        return self._encode(torch.zeros(1, 3, size, size)).expand_as(like).to(like.dtype).clone()
 
 
 def mix_arguments(adapter: ImageAdapter, works: Sequence[Sequence[tuple[bytes, float]]], guidance: bool) -> dict:
     """The pipeline arguments of one call whose i-th image mixes `works[i]` ((PNG, weight)
     pairs). Every image of the call sees the same works — all the call's works, as
-    `ip_adapter_image_embeds` (1, k, dim), which the pipeline repeats over its batch — and
+    `ip_adapter_image_embeds` (1, k, …), which the pipeline repeats over its batch — and
     its own weights as IP-Adapter masks (batch, k, 1, 1): 0 for a work not in its mix, so
     that work adds exactly nothing. The unconditional half under classifier-free guidance
-    gets zero embeddings at the same weights (as diffusers' own `encode_image`)."""
+    gets the unconditional input at the same weights (`ImageAdapter.unconditional`)."""
     unique = list(dict.fromkeys(png for mix in works for png, _ in mix))
     column = {png: k for k, png in enumerate(unique)}
     embeds = adapter.embed(unique)[None]
@@ -183,5 +243,5 @@ def mix_arguments(adapter: ImageAdapter, works: Sequence[Sequence[tuple[bytes, f
         for png, weight in mix:
             masks[row, column[png]] += weight  # two artists mixing the same PNG: both weights count
     if guidance:
-        embeds, masks = torch.cat([torch.zeros_like(embeds), embeds]), torch.cat([masks, masks])
+        embeds, masks = torch.cat([adapter.unconditional(embeds), embeds]), torch.cat([masks, masks])
     return {"ip_adapter_image_embeds": [embeds], "cross_attention_kwargs": {"ip_adapter_masks": [masks]}}

@@ -18,6 +18,10 @@ with diffusers' `load_ip_adapter` like any IP-Adapter) and records it in `world.
   IP-Adapter attention processors with per-work weights as masks — the very path the
   renders take (`fairsplit.adapter.mix_arguments`). One sample in ten drops the prompt and
   zeroes the works' embeddings, the unconditional branch of guidance.
+- Format: the plain IP-Adapter file (the pooled embedding → 4 tokens per work); `--layout
+  full` trains the patch format instead (a token per patch of the encoder's penultimate
+  layer), which carried works' shapes as well as their styles and was not adopted
+  (docs/attribution.md, "Three more adapters").
 - Length (version 2): 3,000 steps over 9,000 samples (3 minutes here). Version 1's 500
   over 3,000 left one style out of a mixed pair more often and carried an unknown
   artist's work weakly: on world v5, same held-out cases, two mixed works both paid
@@ -37,10 +41,11 @@ import torch
 import torch.nn.functional as F
 
 from fairsplit import world
-from fairsplit.adapter import ImageAdapter, loaded_adapter, random_adapter, save_adapter
+from fairsplit.adapter import LAYOUTS, ImageAdapter, loaded_adapter, random_adapter, save_adapter
 from fairsplit.world.train import DEFAULT_OUT, THREADS, lr_schedule, random_style, to_unit, token_ids, weight_hashes
 
 ADAPTER_VERSION = "2"
+LAYOUT = "plain"  # the committed one; "full" (one token per patch) measured worse, docs/attribution.md
 STEPS, SAMPLES = 3000, 9000  # version 2's length (module docstring)
 FOLDER = "ip_adapter"
 
@@ -109,8 +114,10 @@ def _pngs(images: np.ndarray) -> list[bytes]:
 
 
 def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STEPS, samples: int = SAMPLES,
-                  lr: float = 2e-3, batch: int = 16, log=print, checkpoint: int = 0, stop_at: int | None = None) -> dict:
-    """Train for `steps` of the learning-rate schedule, or stop after `stop_at` of them."""
+                  lr: float = 2e-3, batch: int = 16, log=print, checkpoint: int = 0, stop_at: int | None = None,
+                  layout: str = LAYOUT) -> dict:
+    """Train for `steps` of the learning-rate schedule, or stop after `stop_at` of them; `layout`
+    is the adapter's file format (`fairsplit.adapter.random_adapter`)."""
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from transformers import CLIPModel
 
@@ -120,7 +127,8 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STE
     pipe = StableDiffusionPipeline.from_pretrained(model_dir / "sd", safety_checker=None, requires_safety_checker=False)
     clip = CLIPModel.from_pretrained(model_dir / "clip")
     encoder = world_image_encoder(clip)
-    state = random_adapter(pipe.unet, encoder.config.projection_dim, seed)
+    width = encoder.config.hidden_size if layout == "full" else encoder.config.projection_dim
+    state = random_adapter(pipe.unet, width, seed, layout)
     source = save_adapter(out, state, encoder)
     adapter = ImageAdapter(source)
     adapter.use(pipe, _NoAcceleration(), True)
@@ -142,7 +150,8 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STE
         latents = latents * vae.config.scaling_factor
         flat = works.reshape(-1, *works.shape[2:])
         embeds = torch.cat([adapter.embed(_pngs(flat[i : i + 512])) for i in range(0, len(flat), 512)])
-        embeds = embeds.reshape(samples, 2, -1)
+        embeds = embeds.reshape(samples, 2, *embeds.shape[1:])
+        blank = adapter.unconditional(embeds[:1])
         prompts = sorted(set(contents)) + [""]
         text = text_encoder(token_ids(tokenizer, [world.content_prompt(c) if c else "" for c in prompts]))[0]
         index = {c: i for i, c in enumerate(prompts)}
@@ -162,7 +171,7 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STE
         zt = noise_schedule.add_noise(z0, noise, t)
         drop = torch.rand(batch, generator=gen) < 0.1
         cond = text[torch.where(drop, len(prompts) - 1, prompt_of[pick])]
-        image = embeds[pick] * (~drop).float()[:, None, None]
+        image = torch.where(drop.view(-1, *[1] * (embeds.dim() - 1)), blank, embeds[pick])
         masks = masks_all[pick][:, :, None, None]
         pred = unet(zt, t, encoder_hidden_states=cond, added_cond_kwargs={"image_embeds": [image]},
                     cross_attention_kwargs={"ip_adapter_masks": [masks]}).sample
@@ -178,7 +187,7 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STE
             save_adapter(out, loaded_adapter(unet), encoder)
     save_adapter(out, loaded_adapter(unet), encoder)
     return _record(model_dir, seed, steps, min(steps, stop_at or steps), batch, samples,
-                   round(time.monotonic() - started, 1))
+                   round(time.monotonic() - started, 1), layout)
 
 
 class _NoAcceleration:
@@ -196,13 +205,14 @@ def _init_from_unet(unet) -> None:
                 proc.to_v_ip[0].weight.copy_(attn.to_v.weight)
 
 
-def _record(model_dir: Path, seed: int, steps: int, trained: int, batch: int, samples: int, seconds: float) -> dict:
+def _record(model_dir: Path, seed: int, steps: int, trained: int, batch: int, samples: int, seconds: float,
+            layout: str) -> dict:
     """Add the adapter to the world's manifest (its weights' hashes with the others)."""
     path = model_dir / "world.json"
     manifest = json.loads(path.read_text())
     manifest["ip_adapter"] = {"script": "fairsplit/world/train_adapter.py", "script_version": ADAPTER_VERSION,
-                              "seed": seed, "steps": steps, "trained_steps": trained, "batch": batch, "samples": samples,
-                              "train_seconds": seconds}
+                              "seed": seed, "layout": layout, "steps": steps, "trained_steps": trained, "batch": batch,
+                              "samples": samples, "train_seconds": seconds}
     manifest["weights"] = weight_hashes(model_dir)
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
@@ -215,9 +225,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--samples", type=int, default=SAMPLES)
     parser.add_argument("--stop-at", type=int, default=None, help="stop after this many steps of the schedule")
+    parser.add_argument("--layout", choices=LAYOUTS, default=LAYOUT,
+                        help="plain: the pooled embedding, 4 tokens; full: one token per patch")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
-    manifest = train_adapter(args.model_dir, args.seed, args.steps, args.samples, stop_at=args.stop_at)
+    manifest = train_adapter(args.model_dir, args.seed, args.steps, args.samples, stop_at=args.stop_at,
+                             layout=args.layout)
     print(f"trained the image adapter in {manifest['ip_adapter']['train_seconds']} s")
 
 
