@@ -14,6 +14,7 @@ configured the same way.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from fairsplit.budget import MAX_EVENT_WORK
-from fairsplit.sources import DEFAULT_CLIP, DEFAULT_GENERATOR, DEFAULT_IP_ADAPTER, Acceleration, ModelSources
+from fairsplit.sources import (DEFAULT_CLIP, DEFAULT_GENERATOR, DEFAULT_IP_ADAPTER, DEFAULT_IP_ADAPTER_WEIGHT, Acceleration,
+                               ModelSources)
 from ledger.books.eventtime import EventTimeWindow
 from ledger.invariants import invariant
 from services.routes import DEFAULT_ROUTES, format_routes
@@ -77,6 +79,14 @@ def _optional_int(low: int, high: int) -> Callable[[str], int | None]:
 def _text(text: str) -> str:
     if "\x00" in text or len(text) > 4096:
         raise ValueError("must be text of at most 4096 characters")
+    return text
+
+
+def _weight_file(text: str) -> str:
+    """A weights file's name inside the adapter's folder: no path, so no file elsewhere is read."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.(safetensors|bin)", text):
+        raise ValueError("must be a file name ending in .safetensors or .bin, without a folder, "
+                         "e.g. ip-adapter-plus_sd15.safetensors")
     return text
 
 
@@ -175,7 +185,9 @@ VARIABLES: tuple[Variable, ...] = (
              "CLIP hub id or local path (profile sd15)"),
     Variable("FAIRSPLIT_CLIP_REVISION", "clip_revision", _text, "main", "--clip-revision", "its revision"),
     Variable("FAIRSPLIT_IP_ADAPTER", "ip_adapter", _text, DEFAULT_IP_ADAPTER, None,
-             "IP-Adapter hub id or local folder for image mixing (profile sd15: models/ip-adapter_sd15.safetensors)"),
+             "IP-Adapter hub id or local folder for image mixing (profile sd15: its models/ folder)"),
+    Variable("FAIRSPLIT_IP_ADAPTER_WEIGHT", "ip_adapter_weight", _weight_file, DEFAULT_IP_ADAPTER_WEIGHT, None,
+             "the adapter's weights file in models/: the plain or a patch format (ip-adapter-plus_sd15.safetensors)"),
     Variable("FAIRSPLIT_DEVICE", "device", _text, "", "--device", "torch device (empty: cuda, then mps, then cpu)"),
     Variable("FAIRSPLIT_MODEL_CACHE", "model_cache", _text, "~/.cache/fairsplit/models", "--model-cache",
              "where the tiny test models are built once"),
@@ -243,6 +255,7 @@ class Settings:
     clip_model: str
     clip_revision: str
     ip_adapter: str
+    ip_adapter_weight: str
     device: str
     model_cache: str
     world_model: str
@@ -285,6 +298,7 @@ class Settings:
         return ModelSources(
             generator=self.generator_model, generator_revision=self.generator_revision,
             clip=self.clip_model, clip_revision=self.clip_revision, ip_adapter=self.ip_adapter,
+            ip_adapter_weight=self.ip_adapter_weight,
             device=self.device or None, cache_dir=Path(self.model_cache).expanduser(),
             world_model=Path(self.world_model).expanduser() if self.world_model else None,
         )

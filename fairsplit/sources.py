@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 DEFAULT_GENERATOR = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 DEFAULT_IP_ADAPTER = "h94/IP-Adapter"
+DEFAULT_IP_ADAPTER_WEIGHT = "ip-adapter_sd15.safetensors"  # the plain format; "ip-adapter-plus_sd15…" reads patches
 DEFAULT_CACHE = Path.home() / ".cache" / "fairsplit" / "models"
 
 
@@ -37,7 +38,7 @@ class ModelSources:
     # sd15's IP-Adapter for image mixing (diffusers `load_ip_adapter`; its image encoder in `<subfolder>/image_encoder`)
     ip_adapter: str = DEFAULT_IP_ADAPTER
     ip_adapter_subfolder: str = "models"
-    ip_adapter_weight: str = "ip-adapter_sd15.safetensors"
+    ip_adapter_weight: str = DEFAULT_IP_ADAPTER_WEIGHT
     ip_adapter_revision: str | None = None
 
 

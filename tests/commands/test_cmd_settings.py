@@ -29,6 +29,7 @@ def test_defaults_and_round_trip_through_the_environment():
     ("FAIRSPLIT_MODE", "magic", "one of generative, text"),
     ("FAIRSPLIT_EVENTS_NOT_BEFORE", "yesterday", "ISO 8601 date"),
     ("FAIRSPLIT_WITNESSES", "", None),
+    ("FAIRSPLIT_IP_ADAPTER_WEIGHT", "../keys/ledger.bin", "without a folder"),
 ])
 def test_a_bad_value_is_one_sentence_naming_the_variable(name, value, fragment):
     if fragment is None:
@@ -38,6 +39,13 @@ def test_a_bad_value_is_one_sentence_naming_the_variable(name, value, fragment):
         read_settings({name: value})
     result = CliRunner().invoke(app, ["ledger", "verify"], env={name: value})
     assert result.exit_code == 2 and name in result.output and "Traceback" not in result.output
+
+
+def test_the_image_adapters_weights_file_reaches_the_model_sources():
+    """sd15 can mix works through a patch-format adapter (IP-Adapter Plus) by naming its file."""
+    assert read_settings({}).model_sources.ip_adapter_weight == "ip-adapter_sd15.safetensors"
+    plus = read_settings({"FAIRSPLIT_IP_ADAPTER_WEIGHT": "ip-adapter-plus_sd15.safetensors"})
+    assert plus.model_sources.ip_adapter_weight == "ip-adapter-plus_sd15.safetensors"
 
 
 def test_text_with_nul_is_refused():
