@@ -22,8 +22,8 @@ Two input formats, told apart by the projection the file loads as (the rule diff
 own pipeline applies): the plain adapter (`ImageProjection`, 4 tokens from the pooled,
 projected embedding; SD 1.5's `ip-adapter_sd15`) and the patch formats (IP-Adapter Full
 and Plus: tokens from the encoder's penultimate hidden states, one per patch or a
-resampler's queries; `ip-adapter-plus_sd15`, the world's version 3). `embed` and the
-unconditional branch follow the loaded one.
+resampler's queries; SD 1.5's `ip-adapter-plus_sd15`). `embed` and the unconditional
+branch follow the loaded one.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ with diffusers' `load_ip_adapter` like any IP-Adapter) and records it in `world.
   cross-attention keys and values, as the IP-Adapter paper does), through diffusers'
   IP-Adapter attention processors with per-work weights as masks — the very path the
   renders take (`fairsplit.adapter.mix_arguments`). One sample in ten drops the prompt and
-  zeroes the works' embeddings, the unconditional branch of guidance.
+  gives the works the unconditional input (zeros in the plain format), the unconditional
+  branch of guidance.
 - Format: the plain IP-Adapter file (the pooled embedding → 4 tokens per work); `--layout
   full` trains the patch format instead (a token per patch of the encoder's penultimate
   layer), which carried works' shapes as well as their styles and was not adopted
