@@ -22,7 +22,7 @@ with diffusers' `load_ip_adapter` like any IP-Adapter) and records it in `world.
 - Format: the plain IP-Adapter file (the pooled embedding → 4 tokens per work); `--layout
   full` trains the patch format instead (a token per patch of the encoder's penultimate
   layer), which carried works' shapes as well as their styles and was not adopted
-  (docs/attribution.md, "Three more adapters").
+  (docs/attribution.md, "Four more adapters").
 - Length (version 2): 3,000 steps over 9,000 samples (3 minutes here). Version 1's 500
   over 3,000 left one style out of a mixed pair more often and carried an unknown
   artist's work weakly: on world v5, same held-out cases, two mixed works both paid
