@@ -159,6 +159,14 @@ def build_random_adapter(folder: Path, unet, seed: int, image_size: int, layout:
     return save_adapter(folder, random_adapter(unet, 32, seed + 1, layout), encoder)  # hidden = projection = 32
 
 
+class NoAcceleration:
+    """The accelerator of a pipeline that is never accelerated (training, tests): loading
+    the adapter only asks it to run eager, which such a pipeline always does."""
+
+    def to_eager(self) -> None:
+        pass
+
+
 class ImageAdapter:
     """The IP-Adapter state of one loaded pipeline (owned by `fairsplit.runtime.Runtime`):
     loaded for renders that mix works, unloaded for the others (whose pipeline call carries
@@ -170,6 +178,7 @@ class ImageAdapter:
         self.encoder = None
         self.processor = None
         self.hidden_states = False  # the loaded adapter reads patches (Full, Plus), not the pooled embedding
+        self._blank: torch.Tensor | None = None  # patch formats' unconditional input, encoded once per load
 
     def use(self, pipe, accelerator, on: bool) -> None:
         if on == self.loaded:
@@ -193,6 +202,7 @@ class ImageAdapter:
                              f"({type(exc).__name__}: {str(exc)[:120]})") from None
         self.encoder, self.processor = pipe.image_encoder.eval(), pipe.feature_extractor
         self.hidden_states = uses_hidden_states(pipe.unet)
+        self._blank = None
         self.loaded = True
 
     def _encode(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -224,8 +234,10 @@ class ImageAdapter:
         was trained)."""
         if not self.hidden_states:
             return torch.zeros_like(like)
-        size = self.encoder.config.image_size
-        return self._encode(torch.zeros(1, 3, size, size)).expand_as(like).to(like.dtype).clone()
+        if self._blank is None:  # the same for every call: not re-encoded on the render path
+            size = self.encoder.config.image_size
+            self._blank = self._encode(torch.zeros(1, 3, size, size))
+        return self._blank.expand_as(like).to(like.dtype).clone()
 
 
 def mix_arguments(adapter: ImageAdapter, works: Sequence[Sequence[tuple[bytes, float]]], guidance: bool) -> dict:

@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from fairsplit import world
-from fairsplit.adapter import LAYOUTS, ImageAdapter, loaded_adapter, random_adapter, save_adapter
+from fairsplit.adapter import LAYOUTS, ImageAdapter, NoAcceleration, loaded_adapter, random_adapter, save_adapter
 from fairsplit.world.train import DEFAULT_OUT, THREADS, lr_schedule, random_style, to_unit, token_ids, weight_hashes
 
 ADAPTER_VERSION = "2"
@@ -132,7 +132,7 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STE
     state = random_adapter(pipe.unet, width, seed, layout)
     source = save_adapter(out, state, encoder)
     adapter = ImageAdapter(source)
-    adapter.use(pipe, _NoAcceleration(), True)
+    adapter.use(pipe, NoAcceleration(), True)
     unet = pipe.unet
     _init_from_unet(unet)
     unet.requires_grad_(False)
@@ -189,11 +189,6 @@ def train_adapter(model_dir: Path = DEFAULT_OUT, seed: int = 0, steps: int = STE
     save_adapter(out, loaded_adapter(unet), encoder)
     return _record(model_dir, seed, steps, min(steps, stop_at or steps), batch, samples,
                    round(time.monotonic() - started, 1), layout)
-
-
-class _NoAcceleration:
-    def to_eager(self) -> None:
-        pass
 
 
 def _init_from_unet(unet) -> None:

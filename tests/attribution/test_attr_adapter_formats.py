@@ -9,14 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fairsplit.adapter import (AdapterSource, ImageAdapter, build_random_adapter, cross_attention_layers,
-                               loaded_adapter, mix_arguments, random_adapter, save_adapter)
+from fairsplit.adapter import (AdapterSource, ImageAdapter, NoAcceleration, build_random_adapter,
+                               cross_attention_layers, loaded_adapter, mix_arguments, random_adapter, save_adapter)
 from tests.attribution.mixing_support import flat_png
-
-
-class _NoAcceleration:
-    def to_eager(self) -> None:  # the tiny pipeline here is never accelerated
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +72,7 @@ def test_each_layout_loads_as_its_format_and_is_fed_what_diffusers_feeds_it(tiny
 
     source = build_random_adapter(tmp_path / layout, tiny_pipe.unet, 5, 32, layout)
     adapter = ImageAdapter(source)
-    adapter.use(tiny_pipe, _NoAcceleration(), True)
+    adapter.use(tiny_pipe, NoAcceleration(), True)
     try:
         assert type(tiny_pipe.unet.encoder_hid_proj.image_projection_layers[0]).__name__ == projection
         assert adapter.hidden_states == (layout == "full")
@@ -97,13 +92,13 @@ def test_each_layout_loads_as_its_format_and_is_fed_what_diffusers_feeds_it(tiny
             blank = torch.zeros(shape[1:])
         assert all(torch.equal(row, blank) for row in embeds[0])
     finally:
-        adapter.use(tiny_pipe, _NoAcceleration(), False)
+        adapter.use(tiny_pipe, NoAcceleration(), False)
     assert tiny_pipe.unet.encoder_hid_proj is None
 
 
 def test_a_plus_adapter_reads_patches_and_conditions_each_image_on_its_own_works(tiny_pipe, tmp_path):
     adapter = ImageAdapter(plus_adapter(tmp_path, tiny_pipe.unet))
-    adapter.use(tiny_pipe, _NoAcceleration(), True)
+    adapter.use(tiny_pipe, NoAcceleration(), True)
     try:
         assert type(tiny_pipe.unet.encoder_hid_proj.image_projection_layers[0]).__name__ == \
             "IPAdapterPlusImageProjection"
@@ -115,7 +110,7 @@ def test_a_plus_adapter_reads_patches_and_conditions_each_image_on_its_own_works
         images = tiny_pipe(["a cat"] * 3, num_inference_steps=2, guidance_scale=2.0, width=32, height=32,
                            generator=[torch.Generator().manual_seed(0) for _ in mixes], output_type="np", **args).images
     finally:
-        adapter.use(tiny_pipe, _NoAcceleration(), False)
+        adapter.use(tiny_pipe, NoAcceleration(), False)
     assert abs(images[0] - images[1]).max() < 0.01  # a work at (nearly) no weight adds (nearly) nothing
     assert abs(images[0] - images[2]).max() > 0.05  # another work, another image
 
